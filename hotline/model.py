@@ -1,0 +1,165 @@
+"""The ticket (工单) and the vocabulary around it.
+
+Identifiers are English so they are stable on the wire and in the database; the
+Chinese and English labels a person reads live in the UI's i18n tables.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class Kind(StrEnum):
+    """类型: what the caller wants."""
+
+    CONSULTATION = "consultation"  # 咨询
+    HELP = "help"  # 求助
+    COMPLAINT = "complaint"  # 投诉
+    SUGGESTION = "suggestion"  # 建议
+    PRAISE = "praise"  # 表扬
+
+
+class Urgency(StrEnum):
+    NORMAL = "normal"
+    RED = "red"  # 紧急 (red ticket): first response within 30 minutes of the call
+
+
+class UrgentSubcategory(StrEnum):
+    """紧急求医 sub-categories, as counted by Shanghai's hotline in March 2022."""
+
+    DIALYSIS = "dialysis"  # 血透
+    CANCER_THERAPY = "cancer_therapy"  # 肿瘤放化疗
+    MATERNITY = "maternity"  # 孕产妇
+    RABIES_VACCINE = "rabies_vaccine"  # 狂犬疫苗
+    FEVER = "fever"  # 发烧
+    OTHER_MEDICAL = "other_medical"  # 其他
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    SIGN_LANGUAGE = "sign_language"
+    WEB = "web"
+    WECHAT = "wechat"
+    LETTER = "letter"
+
+
+class Status(StrEnum):
+    """The closed loop (国办发〔2020〕53号) plus merge (并单)."""
+
+    ACCEPTED = "accepted"  # 受理
+    DISPATCHED = "dispatched"  # 派单
+    HANDLING = "handling"  # 办理
+    REPLIED = "replied"  # 答复
+    SUPERVISED = "supervised"  # 督办
+    CLOSED = "closed"  # 办结
+    CALLBACK = "callback"  # 回访
+    EVALUATED = "evaluated"  # 评价
+    MERGED = "merged"  # 并单: folded into another ticket
+
+
+class Disposition(StrEnum):
+    """How intake ends: answered on the spot (当场解答, closes) or dispatched (派单)."""
+
+    ON_SPOT = "on_spot"
+    DISPATCH = "dispatch"
+    PENDING = "pending"  # saved as accepted; the agent decides later
+
+
+class EscalationLevel(IntEnum):
+    """The escalation ladder for urgent tickets (DOMAIN.md)."""
+
+    AGENT = 0  # first window: the agent who took the call
+    AGGREGATION = 1  # 汇总, handed to the district's ticket group
+    SPECIAL_SUPERVISION = 2  # 专人督办: units report by 17:00 the same day
+    CITY_SUPERVISION = 3  # 提级 to the city supervision office by 12:00 next day
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+
+# Fields an agent fills in; the server and the client validate them with the same rules.
+EDITABLE_FIELDS: tuple[str, ...] = (
+    "caller_name",
+    "phone",
+    "id_card",
+    "address",
+    "district",
+    "community",
+    "kind",
+    "category",
+    "urgent_subcategory",
+    "urgency",
+    "account",
+    "answer",
+    "handling_unit",
+    "promise",
+    "channel",
+    "extra",
+)
+
+# Fields that identify a person: encrypted at rest in the client cache.
+PERSONAL_FIELDS: tuple[str, ...] = ("caller_name", "phone", "id_card", "address")
+
+
+class TicketFields(BaseModel):
+    """What intake records about one call. Lengths here are the hard limits."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    caller_name: str = Field(default="", max_length=50)
+    phone: str = Field(default="", max_length=20)
+    id_card: str | None = Field(default=None, max_length=18)
+    address: str = Field(default="", max_length=200)
+    district: str = Field(default="", max_length=20)
+    community: str | None = Field(default=None, max_length=50)
+    kind: Kind = Kind.CONSULTATION
+    category: str = Field(default="other", max_length=40)
+    urgent_subcategory: UrgentSubcategory | None = None
+    urgency: Urgency = Urgency.NORMAL
+    account: str = Field(default="", max_length=4000)
+    answer: str | None = Field(default=None, max_length=4000)
+    handling_unit: str | None = Field(default=None, max_length=60)
+    promise: str | None = Field(default=None, max_length=500)
+    channel: Channel = Channel.PHONE
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Ticket(TicketFields):
+    """A ticket as the server holds it and as it flows to clients on pull."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str
+    number: str | None = None  # human number assigned by the server, e.g. 20261122-000123
+    revision: int = 0
+    status: Status = Status.ACCEPTED
+    disposition: Disposition = Disposition.PENDING
+    escalation_level: EscalationLevel = EscalationLevel.AGENT
+    call_started_at: AwareDatetime
+    created_at: AwareDatetime  # as the agent saw it (client clock)
+    created_by: str = ""
+    team: str | None = None
+    assignee: str | None = None
+    merged_into: str | None = None
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+    overdue: bool = False
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    updated_at: datetime | None = None  # server time of the last change
+
+
+class Note(BaseModel):
+    """Notes are append-only: two agents adding notes never conflict."""
+
+    id: str
+    ticket_id: str
+    body: str = Field(min_length=1, max_length=4000)
+    author: str = ""
+    created_at: AwareDatetime

@@ -1,0 +1,231 @@
+"""The wire protocol between client and server (SYNC.md), defined once for both sides.
+
+A client records every change as a *mutation* with a per-client sequential id; the
+server applies each mutation exactly once and appends the effect to a change log that
+clients pull after a cursor.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hotline.model import Disposition, Role, Status, TicketFields
+
+SCHEMA_VERSION = 1  # of mutation args; bumped with a replay rule when args change shape
+MAX_PUSH_BATCH = 500
+DEFAULT_PUSH_BATCH = 100
+MAX_PULL_LIMIT = 1000
+
+UUIDStr = Annotated[str, Field(min_length=32, max_length=36, pattern=r"^[0-9a-fA-F-]{32,36}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---------------------------------------------------------------- mutations
+
+
+class MutationName(StrEnum):
+    CREATE_TICKET = "create_ticket"
+    UPDATE_TICKET = "update_ticket"
+    CHANGE_STATUS = "change_status"
+    ADD_NOTE = "add_note"
+    ESCALATE = "escalate"
+    MERGE_TICKET = "merge_ticket"
+    RECORD_CALLBACK = "record_callback"
+    SET_SEAT_STATE = "set_seat_state"
+    REPORT_CALL = "report_call"
+
+
+class CreateTicketArgs(TicketFields):
+    """A new ticket. ``id`` is a UUIDv7 made by the client when the draft opened."""
+
+    id: UUIDStr
+    call_started_at: AwareDatetime
+    created_at: AwareDatetime
+    disposition: Disposition = Disposition.PENDING
+
+
+class UpdateTicketArgs(_Strict):
+    """Only the fields that change, with the revision the agent saw (SYNC.md conflicts)."""
+
+    ticket_id: UUIDStr
+    base_revision: int = Field(ge=0)
+    changes: dict[str, Any] = Field(min_length=1)
+
+
+class ChangeStatusArgs(_Strict):
+    ticket_id: UUIDStr
+    to: Status
+    base_revision: int = Field(ge=0)
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class AddNoteArgs(_Strict):
+    ticket_id: UUIDStr
+    note_id: UUIDStr
+    body: str = Field(min_length=1, max_length=4000)
+    created_at: AwareDatetime
+
+
+class EscalateArgs(_Strict):
+    ticket_id: UUIDStr
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MergeTicketArgs(_Strict):
+    """并单: fold ``ticket_id`` (a repeated request) into ``into_ticket_id``."""
+
+    ticket_id: UUIDStr
+    into_ticket_id: UUIDStr
+
+
+class RecordCallbackArgs(_Strict):
+    ticket_id: UUIDStr
+    reached: bool = True
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class SeatState(StrEnum):
+    SIGNED_OUT = "signed_out"
+    READY = "ready"
+    ON_CALL = "on_call"
+    AFTER_CALL = "after_call"
+    BREAK = "break"
+    LINK_DOWN = "link_down"  # set by the server only
+
+
+class SetSeatStateArgs(_Strict):
+    state: SeatState
+    reason: str | None = Field(default=None, max_length=100)
+    at: AwareDatetime
+
+
+class ReportCallArgs(_Strict):
+    """A call reported by the agent's own desk when no phone system is connected."""
+
+    event: Literal["answered", "ended"]
+    call_id: str = Field(min_length=1, max_length=64)
+    caller_number: str = Field(default="", max_length=20)
+    at: AwareDatetime
+
+
+MUTATION_ARGS: dict[MutationName, type[BaseModel]] = {
+    MutationName.CREATE_TICKET: CreateTicketArgs,
+    MutationName.UPDATE_TICKET: UpdateTicketArgs,
+    MutationName.CHANGE_STATUS: ChangeStatusArgs,
+    MutationName.ADD_NOTE: AddNoteArgs,
+    MutationName.ESCALATE: EscalateArgs,
+    MutationName.MERGE_TICKET: MergeTicketArgs,
+    MutationName.RECORD_CALLBACK: RecordCallbackArgs,
+    MutationName.SET_SEAT_STATE: SetSeatStateArgs,
+    MutationName.REPORT_CALL: ReportCallArgs,
+}
+
+
+class Mutation(_Strict):
+    mutation_id: int = Field(ge=1)
+    name: MutationName
+    args: dict[str, Any]
+    client_time: AwareDatetime
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1)
+
+
+# ---------------------------------------------------------------- push
+
+
+class PushRequest(_Strict):
+    client_id: UUIDStr
+    mutations: list[Mutation] = Field(max_length=MAX_PUSH_BATCH)
+
+
+class MutationOutcome(StrEnum):
+    APPLIED = "applied"
+    REJECTED = "rejected"  # kept aside by the client, shown as "needs attention"
+    DUPLICATE = "duplicate"  # at or below last_mutation_id: already handled earlier
+
+
+class MutationResult(BaseModel):
+    mutation_id: int
+    outcome: MutationOutcome
+    reason: str | None = None  # human-readable, for rejected
+    field: str | None = None  # the field at fault, where one is
+    ticket_id: str | None = None
+    ticket_number: str | None = None
+    revision: int | None = None
+    conflict: dict[str, Any] | None = None  # same-field conflict: {field: {mine, theirs}}
+
+
+class PushResponse(BaseModel):
+    last_mutation_id: int
+    results: list[MutationResult]
+
+
+# ---------------------------------------------------------------- pull
+
+
+class Entity(StrEnum):
+    TICKET = "ticket"
+    NOTE = "note"
+    KB_ARTICLE = "kb_article"
+    FORM_SET = "form_set"
+    SEAT = "seat"
+
+
+class Change(BaseModel):
+    seq: int
+    entity: Entity
+    entity_id: str
+    op: Literal["upsert", "delete"] = "upsert"
+    data: dict[str, Any]
+    server_time: AwareDatetime
+
+
+class PullResponse(BaseModel):
+    changes: list[Change]
+    cursor: int  # pass back as ?cursor= for the next page
+    has_more: bool
+    last_mutation_id: int  # this client's; lets the client clear acknowledged outbox rows
+    epoch: str  # changes when the server is restored from backup: refetch everything
+
+
+# ---------------------------------------------------------------- auth
+
+
+class LoginRequest(_Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class UserOut(BaseModel):
+    username: str
+    role: Role
+    team: str | None = None
+    display_name: str | None = None
+
+
+class LoginResponse(BaseModel):
+    access_token: str
+    expires_at: AwareDatetime
+    user: UserOut
+
+
+# ---------------------------------------------------------------- errors
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer: a message a person can read, and the fields at fault."""
+
+    error: str
+    message: str
+    fields: list[FieldProblem] = Field(default_factory=list)

@@ -1,0 +1,412 @@
+"""HTTP endpoints of the live side: telephony, seats, events, metrics, reports, KB, forms."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from hotline.metrics import site_tz
+from hotline.protocol import Entity, SeatState
+from hotline_server.live import core, forms, kb, reports, store
+from hotline_server.live.hub import LiveHub
+from hotline_server.live.wire import (
+    CallEventBatch,
+    CallEventBatchResult,
+    CallEventResult,
+    EventOutcome,
+    FormsIn,
+    FormsOut,
+    KbArticleIn,
+    KbArticleOut,
+    KbListOut,
+    SeatOut,
+    SeatsOut,
+    SeatUpdate,
+    Window,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["live"])
+
+User = Annotated[core.UserInfo, Depends(core.current_user)]
+Lead = Annotated[core.UserInfo, Depends(core.lead_user)]
+Admin = Annotated[core.UserInfo, Depends(core.admin_user)]
+
+
+def hub_of(request: Request) -> LiveHub:
+    hub: LiveHub = request.app.state.live
+    return hub
+
+
+Hub = Annotated[LiveHub, Depends(hub_of)]
+
+
+def publish_effects(hub: LiveHub, effects: store.Effects) -> None:
+    for agent, call_id in effects.offers:
+        hub.signal({"k": "offer", "agent": agent, "call": call_id})
+    if effects.calls_changed or effects.seat_moves:
+        hub.signal({"k": "dirty"})
+
+
+# ---------------------------------------------------------------- telephony
+
+
+@router.post(
+    "/telephony/events",
+    response_model=CallEventBatchResult,
+    dependencies=[Depends(core.require_telephony)],
+    summary="Phone-system (ACD/CTI) call events; idempotent by event_id",
+)
+def telephony_events(batch: CallEventBatch, hub: Hub) -> CallEventBatchResult:
+    now = hub.clock()
+    effects = store.Effects()
+    results: list[CallEventResult] = []
+    with core.write(hub.engine) as conn:
+        for ev in batch.events:
+            try:
+                with conn.begin_nested():
+                    results.append(
+                        store.record_call_event(
+                            conn, ev, now=now, source="telephony", effects=effects
+                        )
+                    )
+            except Exception as exc:  # one bad event never costs the batch (or a 500)
+                results.append(
+                    CallEventResult(
+                        event_id=ev.event_id,
+                        outcome=EventOutcome.REJECTED,
+                        reason=f"could not record the event: {type(exc).__name__}",
+                    )
+                )
+    publish_effects(hub, effects)
+    return CallEventBatchResult(results=results)
+
+
+# ---------------------------------------------------------------- seats
+
+
+def seat_out(row: dict[str, Any], now: datetime, tickets_today: int = 0) -> SeatOut:
+    started = row.get("call_started_at")
+    on_call = row["state"] in ("on_call", "after_call") and started is not None
+    return SeatOut(
+        agent=row["agent"],
+        state=SeatState(row["state"]),
+        reason=row.get("reason"),
+        since=row.get("since"),
+        last_seen=row.get("last_seen"),
+        offline_since=row.get("offline_since"),
+        call_id=row.get("call_id"),
+        call_started_at=started,
+        current_call_seconds=(now - started).total_seconds() if on_call and started else None,
+        tickets_today=tickets_today,
+        unsynced=row.get("unsynced"),
+    )
+
+
+@router.put("/seats/me", response_model=SeatOut, summary="Set my seat state")
+def put_my_seat(body: SeatUpdate, user: User, hub: Hub) -> SeatOut:
+    if body.state == SeatState.LINK_DOWN:
+        raise core.problem(422, "link_down is set by the server, not by a desk", "state")
+    if body.state == SeatState.BREAK and not body.reason:
+        raise core.problem(422, "a break needs a reason", "reason")
+    now = hub.clock()
+    effects = store.Effects()
+    with core.write(hub.engine) as conn:
+        store.touch_seat(
+            conn,
+            user.username,
+            now=now,
+            unsynced=body.unsynced,
+            client_id=body.client_id,
+            effects=effects,
+        )
+        store.set_seat_state(
+            conn,
+            user.username,
+            body.state.value,
+            at=now,
+            now=now,
+            source="agent",
+            reason=body.reason,
+            effects=effects,
+        )
+        seq = core.record_seat_change(conn, user, now)
+        row = store.get_seat(conn, user.username)
+    publish_effects(hub, effects)
+    if seq is not None:
+        core.committed(hub, seq)
+    assert row is not None
+    return seat_out(row, now)
+
+
+class Heartbeat(BaseModel):
+    unsynced: int | None = Field(default=None, ge=0)
+    client_id: str | None = Field(default=None, max_length=36)
+
+
+@router.post("/seats/me/heartbeat", status_code=204, summary="My desk is alive")
+def seat_heartbeat(body: Heartbeat, user: User, hub: Hub) -> Response:
+    now = hub.clock()
+    effects = store.Effects()
+    with core.write(hub.engine) as conn:
+        store.touch_seat(
+            conn,
+            user.username,
+            now=now,
+            unsynced=body.unsynced,
+            client_id=body.client_id,
+            effects=effects,
+        )
+    publish_effects(hub, effects)
+    return Response(status_code=204)
+
+
+@router.get("/seats", response_model=SeatsOut, summary="All seats (leads)")
+def get_seats(user: Lead, hub: Hub) -> SeatsOut:
+    now = hub.clock()
+    tz = site_tz(hub.settings.timezone)
+    with hub.engine.connect() as conn:
+        table = reports.seats_table(conn, now=now, tz=tz, tickets_today=core.tickets_today)
+    seats = [SeatOut.model_validate(r) for r in table]
+    from hotline.metrics import seats_by_state
+
+    return SeatsOut(
+        seats=seats,
+        counts=seats_by_state(s.state.value for s in seats),
+        link_down_after_seconds=hub.settings.link_down_seconds,
+    )
+
+
+# ---------------------------------------------------------------- events (SSE)
+
+
+@router.get("/events", summary="Server-Sent Events: pokes, call offers, lead panel")
+async def events(
+    request: Request,
+    user: User,
+    hub: Hub,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> EventSourceResponse:
+    broker = hub.broker
+    sub = broker.subscribe(user.username, user.role, user.team)
+    replay = broker.replay_after(user.username, last_event_id)
+    seq = await asyncio.to_thread(core.current_seq, hub.engine)
+    beat = hub.settings.heartbeat_seconds
+
+    async def touch() -> None:
+        """An open stream is a sign of life from an agent's desk (leads have no seat)."""
+        if user.role != "agent":
+            return
+
+        def work() -> None:
+            eff = store.Effects()
+            with core.write(hub.engine) as conn:
+                store.touch_seat(conn, user.username, now=hub.clock(), effects=eff)
+            publish_effects(hub, eff)
+
+        with contextlib.suppress(Exception):  # the stream outlives a busy database
+            await asyncio.to_thread(work)
+
+    async def stream() -> AsyncIterator[ServerSentEvent]:
+        try:
+            hello = {"seq": seq, "instance": broker.instance, "heartbeat_seconds": beat}
+            yield ServerSentEvent(data=json.dumps(hello), event="hello")
+            if replay is None:
+                yield ServerSentEvent(data=json.dumps({"seq": seq}), event="poke")
+            else:
+                for ev in replay:
+                    yield ServerSentEvent(data=ev.encode(), event=ev.event, id=ev.id)
+            await touch()
+            offer = await asyncio.to_thread(core.pending_offer, hub, user.username)
+            if offer is not None:
+                broker.to_user(user.username, "call_offer", offer)
+            if sub.is_lead and hub.panel_builder is not None:
+                panel = await asyncio.to_thread(hub.panel_builder)
+                yield ServerSentEvent(data=json.dumps(panel, default=str), event="panel")
+            while True:
+                try:
+                    item = await asyncio.wait_for(sub.queue.get(), timeout=beat)
+                except TimeoutError:
+                    await touch()
+                    yield ServerSentEvent(
+                        data=json.dumps({"at": hub.clock().isoformat()}), event="heartbeat"
+                    )
+                    continue
+                if item is None:
+                    return  # dropped (too slow) or the server is stopping
+                yield ServerSentEvent(data=item.encode(), event=item.event, id=item.id)
+        finally:
+            broker.unsubscribe(sub)
+
+    return EventSourceResponse(
+        stream(),
+        ping=None,
+        send_timeout=30.0,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+# ---------------------------------------------------------------- metrics and reports
+
+
+@router.get("/metrics/summary", summary="Shift-lead measures (METRICS.md) for a window")
+def metrics_summary(user: Lead, hub: Hub, window: Window = Window.TODAY) -> dict[str, Any]:
+    now = hub.clock()
+    with hub.engine.connect() as conn:
+        return reports.summary(
+            conn,
+            window=window.value,
+            now=now,
+            tz=site_tz(hub.settings.timezone),
+            load_tickets=core.load_ticket_records,
+            load_open_red=core.load_open_red,
+            tickets_today=core.tickets_today,
+            service_level_seconds=hub.settings.service_level_seconds,
+            link_down_seconds=hub.settings.link_down_seconds,
+        )
+
+
+@router.get("/reports/daily", summary="Daily report (yesterday by default) as CSV or JSON")
+def daily_report(
+    user: Lead,
+    hub: Hub,
+    date_: Annotated[date | None, Query(alias="date")] = None,
+    to: date | None = None,
+    format: Annotated[str, Query(pattern="^(csv|json)$")] = "json",
+) -> Response:
+    tz = site_tz(hub.settings.timezone)
+    first = date_ or (hub.clock().astimezone(tz).date() - timedelta(days=1))
+    last = to or first
+    if last < first:
+        raise core.problem(422, "'to' is before 'date'", "to")
+    if (last - first).days > 92:
+        raise core.problem(422, "a report covers at most 93 days", "to")
+    with hub.engine.connect() as conn:
+        rows = reports.daily_report(
+            conn,
+            first=first,
+            last=last,
+            tz=tz,
+            load_tickets=core.load_ticket_records,
+            service_level_seconds=hub.settings.service_level_seconds,
+        )
+    if format == "csv":
+        name = f"hotline-daily-{first.isoformat()}" + (
+            f"-{last.isoformat()}" if last != first else ""
+        )
+        return Response(
+            reports.report_csv(rows),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+        )
+    body = {"from": first.isoformat(), "to": last.isoformat(), "timezone": str(tz), "rows": rows}
+    return Response(
+        json.dumps(body, ensure_ascii=False, default=str), media_type="application/json"
+    )
+
+
+# ---------------------------------------------------------------- knowledge base
+
+
+@router.get("/kb", response_model=KbListOut, summary="Search the knowledge base (?q= Chinese)")
+def kb_list(
+    user: User,
+    hub: Hub,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    category: Annotated[str | None, Query(max_length=40)] = None,
+    current: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> KbListOut:
+    with hub.engine.connect() as conn:
+        articles, total = kb.search(
+            conn,
+            q,
+            category=category,
+            now=hub.clock() if current else None,
+            limit=limit,
+            offset=offset,
+        )
+    return KbListOut(articles=articles, total=total)
+
+
+@router.get("/kb/{article_id}", response_model=KbArticleOut, summary="One article")
+def kb_get(article_id: str, user: User, hub: Hub) -> KbArticleOut:
+    with hub.engine.connect() as conn:
+        article = kb.get_article(conn, article_id)
+    if article is None:
+        raise core.problem(404, f"no article {article_id}", None)
+    return article
+
+
+@router.post("/kb", response_model=KbArticleOut, status_code=201, summary="Write an article")
+def kb_post(body: KbArticleIn, user: Lead, hub: Hub) -> KbArticleOut:
+    now = hub.clock()
+    try:
+        with core.write(hub.engine) as conn:
+            article = kb.save_article(conn, body, author=user.username, now=now)
+            seq = core.append_change(
+                conn,
+                entity=Entity.KB_ARTICLE,
+                entity_id=article.id,
+                data=kb.article_data(article),
+                now=now,
+            )
+    except kb.KbError as exc:
+        raise core.problem(exc.status, str(exc), exc.field) from exc
+    core.committed(hub, seq)
+    return article
+
+
+# ---------------------------------------------------------------- forms
+
+
+@router.get("/forms", response_model=FormsOut, summary="Current ticket-entry forms")
+def forms_get(user: User, hub: Hub) -> FormsOut:
+    with hub.engine.connect() as conn:
+        return forms.current(conn)
+
+
+@router.put("/forms", response_model=FormsOut, summary="Replace the forms (admin)")
+def forms_put(body: FormsIn, user: Admin, hub: Hub) -> FormsOut:
+    now = hub.clock()
+    try:
+        with core.write(hub.engine) as conn:
+            out = forms.replace(conn, body.forms, by=user.username, now=now)
+            seq = core.append_change(
+                conn,
+                entity=Entity.FORM_SET,
+                entity_id="current",
+                data=out.model_dump(mode="json"),
+                now=now,
+            )
+    except forms.FormsError as exc:
+        raise core.problem(422, str(exc), "forms") from exc
+    core.committed(hub, seq)
+    return out
+
+
+@router.delete("/forms", response_model=FormsOut, summary="Back to the shipped forms (admin)")
+def forms_reset(user: Admin, hub: Hub) -> FormsOut:
+    now = hub.clock()
+    with core.write(hub.engine) as conn:
+        out = forms.reset(conn)
+        seq = core.append_change(
+            conn,
+            entity=Entity.FORM_SET,
+            entity_id="current",
+            data=out.model_dump(mode="json"),
+            now=now,
+        )
+    core.committed(hub, seq)
+    return out
+
+
+_ = HTTPException  # re-exported for core.problem's users

@@ -1,0 +1,79 @@
+"""Sync appliers for ``set_seat_state`` and ``report_call``: seats and desk-reported calls
+travel through push like every other mutation (offline desks queue them in the outbox).
+
+Times come from the desk (``args.at``: what the agent saw); out-of-order arrival is handled
+the same way as telephony events (history keeps everything, the seat never moves back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from hotline.protocol import ReportCallArgs, SeatState, SetSeatStateArgs
+from hotline_server.live import store
+from hotline_server.live.wire import CallEvent, CallEventType
+
+DESK_QUEUE = "desk"
+
+
+class Rejected(ValueError):
+    """The mutation cannot apply; ``reason`` is shown to the agent as "needs attention"."""
+
+    def __init__(self, reason: str, field: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+@dataclass
+class Applied:
+    effects: store.Effects = field(default_factory=store.Effects)
+
+
+def apply_set_seat_state(
+    conn: Connection, username: str, args: SetSeatStateArgs, now: datetime
+) -> store.Effects:
+    if args.state == SeatState.LINK_DOWN:
+        raise Rejected("link_down is set by the server, not by a desk", "state")
+    if args.state == SeatState.BREAK and not args.reason:
+        raise Rejected("a break needs a reason", "reason")
+    effects = store.Effects()
+    store.touch_seat(conn, username, now=now, effects=effects)
+    store.set_seat_state(conn, username, args.state.value, at=args.at, now=now, source="agent",
+                         reason=args.reason, effects=effects)  # fmt: skip
+    return effects
+
+
+def apply_report_call(
+    conn: Connection, username: str, args: ReportCallArgs, now: datetime
+) -> store.Effects:
+    """A call the agent's desk saw (no phone system): answered from a number, then ended."""
+    effects = store.Effects()
+    store.touch_seat(conn, username, now=now, effects=effects)
+    call_id = f"desk-{username}-{args.call_id}"[:64]
+    events: list[CallEvent] = []
+    if args.event == "answered":
+        # A desk-reported call is answered when it is offered: it never waited in a queue
+        # the server can see, so it does not change speed of answer or service level.
+        events.append(_event(call_id, CallEventType.OFFERED, args, username))
+        events.append(_event(call_id, CallEventType.ANSWERED, args, username))
+    else:
+        events.append(_event(call_id, CallEventType.ENDED, args, username))
+    for ev in events:
+        store.record_call_event(conn, ev, now=now, source="desk", effects=effects)
+    return effects
+
+
+def _event(call_id: str, type_: CallEventType, args: ReportCallArgs, agent: str) -> CallEvent:
+    return CallEvent(
+        event_id=f"{call_id}:{type_.value}"[:100],
+        type=type_,
+        call_id=call_id,
+        at=args.at,
+        caller_number=args.caller_number or None,
+        queue=DESK_QUEUE,
+        agent=agent,
+    )

@@ -1,0 +1,180 @@
+"""The in-process fan-out behind ``GET /api/v1/events`` (Server-Sent Events).
+
+Each connected stream is a :class:`Subscriber` with its own *bounded* queue. Publishing never
+waits: when a subscriber's queue is full it is dropped (its stream ends, the client reconnects
+with ``Last-Event-ID``), so one slow client never slows the others.
+
+Event ids are ``<instance>-<n>``: ``n`` grows per server process, and a short ring buffer of
+recent events per user lets a reconnecting client resume after the last id it saw. An id from
+another instance (or one older than the buffer) cannot be resumed exactly; the client then gets
+a ``poke`` ("pull now"), which is all a lost event ever costs: pokes carry no data and call
+offers are re-sent from the database on connect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_QUEUE_SIZE = 256
+DEFAULT_REPLAY_SIZE = 64
+
+
+@dataclass(frozen=True)
+class Event:
+    id: str
+    event: str  # poke | call_offer | call_update | panel | seat | heartbeat
+    data: dict[str, Any]
+
+    def encode(self) -> str:
+        return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open event stream of one signed-in user."""
+
+    username: str
+    role: str
+    team: str | None
+    queue: asyncio.Queue[Event | None]
+    dropped: bool = False
+    sent: int = 0
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role in ("lead", "admin")
+
+    def can_see(self, team: str | None, owner: str | None) -> bool:
+        """Visibility of a change-log row: leads and admins see all; owners their own rows;
+        team rows are for the team's members; rows with neither are for everyone."""
+        if self.is_lead:
+            return True
+        if owner is not None and owner != self.username:
+            return False
+        return team is None or self.team is None or team == self.team
+
+
+@dataclass
+class Broker:
+    """Per-process subscriber registry and replay buffer."""
+
+    queue_size: int = DEFAULT_QUEUE_SIZE
+    replay_size: int = DEFAULT_REPLAY_SIZE
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    subscribers: set[Subscriber] = field(default_factory=set)
+    dropped_total: int = 0
+    _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _replay: dict[str, deque[Event]] = field(default_factory=dict)
+
+    # ------------------------------------------------------------ subscribe
+
+    def subscribe(self, username: str, role: str, team: str | None) -> Subscriber:
+        sub = Subscriber(username, role, team, asyncio.Queue(maxsize=self.queue_size))
+        self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+
+    def users(self) -> set[str]:
+        return {s.username for s in self.subscribers}
+
+    def has_leads(self) -> bool:
+        return any(s.is_lead for s in self.subscribers)
+
+    # ------------------------------------------------------------ publish
+
+    def next_id(self) -> str:
+        return f"{self.instance}-{next(self._counter)}"
+
+    def make(self, event: str, data: dict[str, Any]) -> Event:
+        return Event(self.next_id(), event, data)
+
+    def _deliver(self, sub: Subscriber, ev: Event) -> None:
+        if sub.dropped:
+            return
+        try:
+            sub.queue.put_nowait(ev)
+        except asyncio.QueueFull:
+            self._drop(sub)
+
+    def _drop(self, sub: Subscriber) -> None:
+        """Too slow: end its stream. The sentinel makes room by discarding what is queued."""
+        sub.dropped = True
+        self.dropped_total += 1
+        self.subscribers.discard(sub)
+        while not sub.queue.empty():
+            sub.queue.get_nowait()
+        sub.queue.put_nowait(None)
+
+    def _remember(self, username: str, ev: Event) -> None:
+        buf = self._replay.get(username)
+        if buf is None:
+            buf = self._replay[username] = deque(maxlen=self.replay_size)
+        buf.append(ev)
+
+    def to_user(self, username: str, event: str, data: dict[str, Any]) -> Event:
+        """Send to every open stream of ``username`` (an agent may have two windows)."""
+        ev = self.make(event, data)
+        self._remember(username, ev)
+        for sub in list(self.subscribers):
+            if sub.username == username:
+                self._deliver(sub, ev)
+        return ev
+
+    def to_matching(
+        self, event: str, data: dict[str, Any], accept: Callable[[Subscriber], bool]
+    ) -> int:
+        """Send one event to every subscriber ``accept`` admits; return how many."""
+        n = 0
+        by_user: dict[str, Event] = {}
+        for sub in list(self.subscribers):
+            if not accept(sub):
+                continue
+            ev = by_user.get(sub.username)
+            if ev is None:
+                ev = by_user[sub.username] = self.make(event, data)
+                self._remember(sub.username, ev)
+            self._deliver(sub, ev)
+            n += 1
+        return n
+
+    def poke(self, seq: int, visible: Callable[[Subscriber], bool] | None = None) -> int:
+        return self.to_matching("poke", {"seq": seq}, visible or (lambda _s: True))
+
+    def to_leads(self, event: str, data: dict[str, Any]) -> int:
+        return self.to_matching(event, data, lambda s: s.is_lead)
+
+    # ------------------------------------------------------------ resume
+
+    def replay_after(self, username: str, last_event_id: str | None) -> list[Event] | None:
+        """Events for ``username`` after ``last_event_id``; None if that id cannot be resumed
+        here (other instance, too old, unparsable): the caller then sends a poke."""
+        if not last_event_id:
+            return []
+        instance, _, n_text = last_event_id.partition("-")
+        if instance != self.instance or not n_text.isdigit():
+            return None
+        n = int(n_text)
+        buf = self._replay.get(username)
+        if not buf:
+            return None
+        oldest = int(buf[0].id.partition("-")[2])
+        if n < oldest - 1:
+            return None  # the buffer no longer reaches back to the client's last event
+        return [ev for ev in buf if int(ev.id.partition("-")[2]) > n]
+
+    def close_all(self) -> None:
+        for sub in list(self.subscribers):
+            sub.dropped = True
+            if sub.queue.full():
+                sub.queue.get_nowait()
+            sub.queue.put_nowait(None)
+        self.subscribers.clear()

@@ -1,0 +1,54 @@
+"""The escalation clock: mark red tickets overdue and climb the ladder, as ordinary changes.
+
+``run_escalation_once(engine, now)`` is the whole job, driven by an injected ``now`` (tests
+call it directly; the server's leader calls it every interval). The rules are the domain's
+(``hotline.clocks``): a red ticket needs a first response within 30 minutes of the call;
+the ladder is agent -> aggregation -> special supervision (report by 17:00 the same day) ->
+city supervision (by 12:00 the next day). Each step is written through the core's ticket
+update, so it gets a revision, an audit row with its reason, and a change-log entry that
+clients pull and leads see.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from hotline_server.live import core
+
+
+def run_escalation_once(
+    engine: Engine,
+    now: datetime,
+    *,
+    tz: str = "Asia/Shanghai",
+    policy: Any = None,
+    calendar: Any = None,
+) -> int | None:
+    """One pass over the open red tickets; returns the last change-log seq written, if any."""
+    from zoneinfo import ZoneInfo
+
+    from hotline import clocks
+    from hotline.model import EscalationLevel
+
+    zone = ZoneInfo(tz)
+    policy = policy if policy is not None else core.escalation_policy()
+    calendar = calendar if calendar is not None else core.work_calendar()
+    last_seq: int | None = None
+    with core.write(engine) as conn:
+        for ticket in core.open_red_tickets(conn):
+            changes: dict[str, Any] = {}
+            reasons: list[str] = []
+            if not ticket.overdue and clocks.is_overdue(ticket, now, policy, calendar, zone):
+                changes["overdue"] = True
+                reasons.append("overdue: no first response within the deadline of a red ticket")
+            due = EscalationLevel(clocks.escalation_level_due(ticket, now, policy, calendar, zone))
+            if due > ticket.escalation_level:
+                changes["escalation_level"] = int(due)
+                reasons.append(f"escalated to {due.name.lower()} by the escalation clock")
+            if changes:
+                seq = core.system_update_ticket(conn, ticket, changes, "; ".join(reasons), now)
+                last_seq = seq if seq is not None else last_seq
+    return last_seq

@@ -1,0 +1,97 @@
+"""Ticket-entry form definitions served to every desk, with a version.
+
+By default the server serves the shipped ``forms/`` folder (``hotline.forms``); an admin can
+replace the whole set (stored in ``live_form_sets``) and later go back to the shipped one.
+Every change also goes to the change log (``Entity.FORM_SET``) so desks pick it up on pull.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from hotline_server.live.schema import live_form_sets
+from hotline_server.live.wire import FormsOut
+
+ROW_ID = 1
+
+
+class FormsError(ValueError):
+    pass
+
+
+def _jsonable(forms: Any) -> dict[str, Any]:
+    if hasattr(forms, "model_dump"):
+        dumped = forms.model_dump(mode="json")
+        assert isinstance(dumped, dict)
+        return dumped
+    if isinstance(forms, dict):
+        return {
+            str(k): (v.model_dump(mode="json") if hasattr(v, "model_dump") else v)
+            for k, v in forms.items()
+        }
+    raise FormsError(f"unexpected form set type {type(forms).__name__}")
+
+
+def version_of(forms: dict[str, Any]) -> str:
+    """A content hash: the same forms always have the same version on every instance."""
+    canon = json.dumps(forms, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()[:16]
+
+
+def shipped() -> FormsOut:
+    from hotline import forms as shipped_forms
+
+    loaded = shipped_forms.load_shipped_forms()
+    data = _jsonable(loaded)
+    version = str(shipped_forms.form_version(loaded))
+    return FormsOut(version=version, source="shipped", forms=data)
+
+
+def validate(forms: dict[str, Any]) -> None:
+    """Reject a set the desks could not use: the domain's own parser decides."""
+    from hotline import forms as domain_forms
+
+    parse = getattr(domain_forms, "parse_forms", None) or getattr(domain_forms, "load_forms", None)
+    if parse is None:
+        return
+    try:
+        parse(forms)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise FormsError(f"the form set is not valid: {exc}") from exc
+
+
+def current(conn: Connection) -> FormsOut:
+    row = conn.execute(sa.select(live_form_sets).where(live_form_sets.c.id == ROW_ID)).mappings()
+    first = row.first()
+    if first is None:
+        return shipped()
+    return FormsOut(
+        version=first["version"],
+        source="admin",
+        forms=first["forms"],
+        updated_at=first["updated_at"],
+        updated_by=first["updated_by"],
+    )
+
+
+def replace(conn: Connection, forms: dict[str, Any], *, by: str, now: datetime) -> FormsOut:
+    validate(forms)
+    version = version_of(forms)
+    values = {"version": version, "forms": forms, "updated_at": now, "updated_by": by}
+    updated = conn.execute(
+        live_form_sets.update().where(live_form_sets.c.id == ROW_ID).values(**values)
+    ).rowcount
+    if not updated:
+        conn.execute(live_form_sets.insert().values(id=ROW_ID, **values))
+    return current(conn)
+
+
+def reset(conn: Connection) -> FormsOut:
+    conn.execute(live_form_sets.delete().where(live_form_sets.c.id == ROW_ID))
+    return shipped()

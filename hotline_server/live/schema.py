@@ -1,0 +1,143 @@
+"""Tables of the live side, on the core's ``metadata`` (migration ``0002_live``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+try:  # TEMPORARY until the core's schema lands
+    from hotline_server.db.schema import metadata
+except ImportError:  # pragma: no cover
+    metadata = sa.MetaData()
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """Aware datetimes stored as UTC; SQLite keeps no offset, so normalise on the way in
+    and attach UTC on the way out. The column type is plain ``DateTime(timezone=True)``."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: live tables store aware times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+TS = UtcDateTime
+
+live_calls = sa.Table(
+    "live_calls",
+    metadata,
+    sa.Column("call_id", sa.String(64), primary_key=True),
+    sa.Column("queue", sa.String(40)),
+    sa.Column("caller_number", sa.String(20)),
+    sa.Column("agent", sa.String(64)),
+    sa.Column("offered_at", TS()),
+    sa.Column("seat_offered_at", TS()),
+    sa.Column("answered_at", TS()),
+    sa.Column("abandoned_at", TS()),
+    sa.Column("ended_at", TS()),
+    sa.Column("after_call_ended_at", TS()),
+    sa.Column("hold_seconds", sa.Float, nullable=False, server_default="0"),
+    # the earliest time known for the call: what windows and the daily report select on
+    sa.Column("first_at", TS(), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # telephony | desk
+    sa.Column("updated_at", TS(), nullable=False),
+)
+sa.Index("ix_live_calls_first_at", live_calls.c.first_at)
+sa.Index("ix_live_calls_caller_number", live_calls.c.caller_number)
+sa.Index("ix_live_calls_agent", live_calls.c.agent)
+
+live_call_events = sa.Table(
+    "live_call_events",
+    metadata,
+    sa.Column("event_id", sa.String(100), primary_key=True),
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("at", TS(), nullable=False),
+    sa.Column("received_at", TS(), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+)
+sa.Index("ix_live_call_events_call_id", live_call_events.c.call_id)
+
+live_seats = sa.Table(
+    "live_seats",
+    metadata,
+    sa.Column("agent", sa.String(64), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(100)),
+    sa.Column("since", TS(), nullable=False),
+    sa.Column("last_seen", TS()),
+    sa.Column("offline_since", TS()),
+    sa.Column("state_before_link_down", sa.String(16)),
+    sa.Column("call_id", sa.String(64)),
+    sa.Column("call_started_at", TS()),
+    sa.Column("unsynced", sa.Integer),
+    sa.Column("client_id", sa.String(36)),
+)
+
+live_seat_changes = sa.Table(
+    "live_seat_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(100)),
+    sa.Column("at", TS(), nullable=False),
+    sa.Column("recorded_at", TS(), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),  # agent | telephony | server
+)
+sa.Index("ix_live_seat_changes_at", live_seat_changes.c.at)
+sa.Index("ix_live_seat_changes_agent_at", live_seat_changes.c.agent, live_seat_changes.c.at)
+
+kb_articles = sa.Table(
+    "kb_articles",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("valid_from", TS()),
+    sa.Column("valid_to", TS()),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("created_at", TS(), nullable=False),
+    sa.Column("updated_at", TS(), nullable=False),
+    # space-separated search tokens (CJK bigrams, words): LIKE '% tok %' on both databases
+    sa.Column("search_text", sa.Text, nullable=False),
+)
+
+live_form_sets = sa.Table(
+    "live_form_sets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("forms", sa.JSON, nullable=False),
+    sa.Column("updated_at", TS(), nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+)
+
+LIVE_TABLES = (
+    live_calls,
+    live_call_events,
+    live_seats,
+    live_seat_changes,
+    kb_articles,
+    live_form_sets,
+)

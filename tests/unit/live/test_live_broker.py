@@ -1,0 +1,64 @@
+"""The SSE broker: bounded per-subscriber queues, visibility, Last-Event-ID replay."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hotline_server.live.broker import Broker
+from hotline_server.live.notify import _coalesce
+
+
+async def test_slow_subscriber_is_dropped_and_others_get_everything() -> None:
+    broker = Broker(queue_size=4)
+    slow = broker.subscribe("slow", "agent", None)
+    fast = broker.subscribe("fast", "agent", None)
+    got: list[int] = []
+    for seq in range(1, 21):
+        broker.poke(seq)
+        ev = fast.queue.get_nowait()  # the fast client keeps up
+        assert ev is not None
+        got.append(ev.data["seq"])
+    assert got == list(range(1, 21))
+    assert slow.dropped and slow not in broker.subscribers
+    assert slow.queue.get_nowait() is None  # its stream ends at once
+    assert broker.dropped_total == 1
+
+
+async def test_visibility_of_pokes() -> None:
+    broker = Broker()
+    a = broker.subscribe("amy", "agent", "north")
+    b = broker.subscribe("ben", "agent", "south")
+    lead = broker.subscribe("lee", "lead", "south")
+    n = broker.poke(7, lambda s: s.can_see("north", None))
+    assert n == 2
+    assert a.queue.qsize() == 1 and b.queue.qsize() == 0 and lead.queue.qsize() == 1
+    broker.poke(8, lambda s: s.can_see(None, "ben"))
+    assert a.queue.qsize() == 1 and b.queue.qsize() == 1
+
+
+async def test_last_event_id_replay() -> None:
+    broker = Broker(replay_size=3)
+    broker.subscribe("amy", "agent", None)
+    ids = [broker.to_user("amy", "call_offer", {"n": i}).id for i in range(5)]
+    assert broker.replay_after("amy", None) == []
+    resumed = broker.replay_after("amy", ids[2])
+    assert resumed is not None and [e.data["n"] for e in resumed] == [3, 4]
+    assert broker.replay_after("amy", ids[0]) is None  # older than the buffer
+    assert broker.replay_after("amy", "otherinstance-3") is None
+    assert broker.replay_after("amy", "garbage") is None
+
+
+async def test_close_all_ends_every_stream() -> None:
+    broker = Broker(queue_size=1)
+    sub = broker.subscribe("amy", "agent", None)
+    broker.poke(1)
+    broker.close_all()
+    assert await asyncio.wait_for(sub.queue.get(), 1) is None
+
+
+def test_coalesce_signals() -> None:
+    out = _coalesce(
+        [{"k": "poke", "seq": 3}, {"k": "dirty"}, {"k": "offer", "agent": "a"},
+         {"k": "poke", "seq": 9}, {"k": "dirty"}]
+    )  # fmt: skip
+    assert out == [{"k": "offer", "agent": "a"}, {"k": "poke", "seq": 9}, {"k": "dirty"}]
