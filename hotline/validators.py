@@ -1,0 +1,312 @@
+"""Field validation shared by the desk (as the agent types) and the server (on every mutation).
+
+Both sides call the same functions, so a ticket the desk accepted offline is never refused
+by the server for a reason the agent was not shown. Every failure is a ``FieldError`` with a
+stable ``code`` and ``params``; ``message(lang)`` turns it into Chinese or English text that
+names the field and what is wrong (texts in ``hotline.field_messages``).
+
+Normal forms (what the validators return, and what is stored):
+- ID-card number: 18 characters, upper-case ``X``; full-width digits typed with a Chinese
+  input method are accepted and converted.
+- Phone: digits only, as caller ID shows them. Mainland mobiles as 11 digits
+  (``13812345678``); landlines with the trunk ``0`` and area code (``02162345678``); 400/800
+  numbers as dialled; numbers outside the mainland in E.164 (``+85291234567``).
+  Short service numbers (12345, 110, 95xxx, ...) are refused by default: the phone field is
+  where the hotline calls the citizen back, and a service number cannot take that call. A
+  field that really wants them passes ``allow_service=True``.
+- District: the district's stable id (``"pudong"``), see ``hotline.districts``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import phonenumbers
+
+from hotline.districts import District, as_districts, find_district
+from hotline.field_messages import Lang, render
+from hotline.model import EDITABLE_FIELDS, Channel, Kind, TicketFields, Urgency, UrgentSubcategory
+from hotline.protocol import FieldProblem
+
+
+class FieldError(ValueError):
+    """One thing wrong with one field. ``str()`` is the English text, for logs."""
+
+    def __init__(
+        self,
+        field: str,
+        code: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
+        self.field = field
+        self.code = code
+        self.params: dict[str, Any] = dict(params or {})
+        self.labels: dict[str, str] | None = dict(labels) if labels else None
+        super().__init__(self.message("en"))
+
+    def message(self, lang: Lang = "zh") -> str:
+        return render(self.code, self.field, self.params, lang, self.labels)
+
+    def with_field(self, field: str, labels: Mapping[str, str] | None = None) -> FieldError:
+        """The same problem reported under another name (a form field mapped to a ticket field)."""
+        return FieldError(field, self.code, self.params, labels=labels or self.labels)
+
+    def as_problem(self, lang: Lang = "zh") -> FieldProblem:
+        """For ``hotline.protocol.ErrorBody.fields``."""
+        return FieldProblem(field=self.field, message=self.message(lang))
+
+    def __repr__(self) -> str:
+        return f"FieldError({self.field!r}, {self.code!r}, {self.params!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FieldError):
+            return NotImplemented
+        return (self.field, self.code, self.params) == (other.field, other.code, other.params)
+
+    def __hash__(self) -> int:
+        return hash((self.field, self.code))
+
+
+def _nfkc(s: str) -> str:
+    """Full-width digits and letters (typed with a Chinese IME) become ASCII."""
+    return unicodedata.normalize("NFKC", s).strip()
+
+
+# ---------------------------------------------------------------- ID card (GB 11643-1999)
+
+ID_CARD_WEIGHTS: tuple[int, ...] = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CARD_CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11)
+
+# First two digits: provinces of GB/T 2260, plus 81/82/83 (residence permits of Hong Kong,
+# Macao and Taiwan residents); permanent-residence cards of foreigners start with 9.
+_PROVINCES = "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
+PROVINCE_CODES: frozenset[str] = frozenset((_PROVINCES + "61 62 63 64 65 71 81 82 83").split())
+EARLIEST_BIRTH = date(1890, 1, 1)
+
+
+def id_card_check_char(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, ID_CARD_WEIGHTS, strict=True))
+    return ID_CARD_CHECK_CHARS[total % 11]
+
+
+def validate_id_card(s: str, *, field: str = "id_card", today: date | None = None) -> str:
+    """Return the normalized 18-character number or raise ``FieldError`` naming the fault.
+
+    Checks, in order: length, characters, province code, birth date (a real date, not
+    before 1890, not after ``today``, which defaults to tomorrow in UTC so that no time
+    zone can refuse a baby born today), check digit.
+    """
+    value = _nfkc(s).replace(" ", "").upper()
+    if not value:
+        raise FieldError(field, "required")
+    if len(value) != 18:
+        raise FieldError(field, "id_card_length", {"length": len(value)})
+    for i, ch in enumerate(value):
+        ok = ch in "0123456789" or (i == 17 and ch == "X")
+        if not ok:
+            raise FieldError(field, "id_card_chars", {"position": i + 1, "char": ch})
+    region = value[:2]
+    if region not in PROVINCE_CODES and not region.startswith("9"):
+        raise FieldError(field, "id_card_region", {"region": region})
+    birth_text = f"{value[6:10]}-{value[10:12]}-{value[12:14]}"
+    try:
+        birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        raise FieldError(field, "id_card_birth_date", {"birth": birth_text}) from None
+    if birth < EARLIEST_BIRTH:
+        raise FieldError(field, "id_card_birth_date", {"birth": birth_text})
+    latest = today if today is not None else (datetime.now(UTC) + timedelta(days=1)).date()
+    if birth > latest:
+        raise FieldError(field, "id_card_birth_future", {"birth": birth_text})
+    expected = id_card_check_char(value[:17])
+    if value[17] != expected:
+        raise FieldError(field, "id_card_check_digit", {"expected": expected, "actual": value[17]})
+    return value
+
+
+# ---------------------------------------------------------------- phone
+
+_PHONE_SEPARATORS = " -()（）.·—_"
+
+
+def _is_service_number(digits: str) -> bool:
+    """12345, 110, 120, 95xxx, 96xxx, 10086-type: short numbers nobody can be called back on."""
+    if 3 <= len(digits) <= 6 and digits[0] == "1":
+        return True
+    return len(digits) in (5, 6) and digits[:2] in ("95", "96")
+
+
+def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False) -> str:
+    """Return the number in its normal form (module docstring) or raise ``FieldError``."""
+    raw = _nfkc(s)
+    if not raw:
+        raise FieldError(field, "required")
+    compact = "".join(ch for ch in raw if ch not in _PHONE_SEPARATORS)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    body = compact[1:] if compact.startswith("+") else compact
+    if not body.isdigit() or not body.isascii():
+        raise FieldError(field, "phone_invalid", {"value": raw})
+    if not compact.startswith("+"):
+        if _is_service_number(body):
+            if allow_service:
+                return body
+            raise FieldError(field, "phone_service_number", {"value": body})
+        if len(body) in (7, 8) and body[0] not in "01":
+            raise FieldError(field, "phone_area_code", {"value": body})
+    try:
+        number = phonenumbers.parse(compact, "CN")
+    except phonenumbers.NumberParseException:
+        raise FieldError(field, "phone_invalid", {"value": raw}) from None
+    if not phonenumbers.is_valid_number(number):
+        raise FieldError(field, "phone_invalid", {"value": raw})
+    if number.country_code != 86:
+        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    national = str(phonenumbers.national_significant_number(number))
+    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return "0" + national
+    return national
+
+
+# ---------------------------------------------------------------- district
+
+
+def validate_district(
+    s: str,
+    districts: Iterable[District | str] | None = None,
+    *,
+    field: str = "district",
+) -> str:
+    """Return the district's id. ``districts`` defaults to Shanghai's 16 (``hotline.districts``)."""
+    listed = as_districts(districts)
+    value = _nfkc(s)
+    if not value:
+        raise FieldError(field, "required")
+    found = find_district(value, listed)
+    if found is None:
+        params = {
+            "value": value,
+            "choices_zh": [d.zh for d in listed],
+            "choices_en": [d.en for d in listed],
+        }
+        raise FieldError(field, "district_unknown", params)
+    return found.id
+
+
+# ---------------------------------------------------------------- whole ticket
+
+DEFAULT_REQUIRED: tuple[str, ...] = ("phone", "account")
+
+_ENUMS: dict[str, list[str]] = {
+    "kind": [e.value for e in Kind],
+    "urgency": [e.value for e in Urgency],
+    "urgent_subcategory": [e.value for e in UrgentSubcategory],
+    "channel": [e.value for e in Channel],
+}
+
+
+def max_lengths() -> dict[str, int]:
+    """Hard length limits, read from ``TicketFields`` so there is one source of truth."""
+    out: dict[str, int] = {}
+    for name, info in TicketFields.model_fields.items():
+        for meta in info.metadata:
+            limit = getattr(meta, "max_length", None)
+            if isinstance(limit, int):
+                out[name] = limit
+    return out
+
+
+_MAX_LENGTHS = max_lengths()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_ticket_fields(
+    fields: Mapping[str, Any],
+    *,
+    districts: Iterable[District | str] | None = None,
+    required: Sequence[str] = DEFAULT_REQUIRED,
+    partial: bool = False,
+) -> tuple[dict[str, Any], list[FieldError]]:
+    """Validate and normalize ticket fields; returns (cleaned values, every error found).
+
+    ``partial=True`` is for updates: only the given fields are checked, and a required
+    field is an error only when it is given and blank.
+    """
+    listed = as_districts(districts)
+    cleaned: dict[str, Any] = {}
+    errors: list[FieldError] = []
+    for name in required:
+        if name not in fields:
+            if not partial:
+                errors.append(FieldError(name, "required"))
+        elif _blank(fields[name]):
+            errors.append(FieldError(name, "required"))
+    for name, value in fields.items():
+        if name not in EDITABLE_FIELDS:
+            errors.append(FieldError(name, "unknown_field"))
+            continue
+        if name == "extra":
+            if not isinstance(value, Mapping):
+                errors.append(FieldError(name, "not_text"))
+            else:
+                cleaned[name] = dict(value)
+            continue
+        if _blank(value):
+            cleaned[name] = None if name in _NULLABLE else ""
+            continue
+        if name in _ENUMS:
+            allowed = _ENUMS[name]
+            if value not in allowed:
+                errors.append(
+                    FieldError(name, "invalid_choice", {"value": value, "choices": allowed})
+                )
+            else:
+                cleaned[name] = value
+            continue
+        if not isinstance(value, str):
+            errors.append(FieldError(name, "not_text"))
+            continue
+        text = value.strip()
+        try:
+            if name == "phone":
+                text = validate_phone(text)
+            elif name == "id_card":
+                text = validate_id_card(text)
+            elif name == "district":
+                text = validate_district(text, listed)
+        except FieldError as exc:
+            errors.append(exc)
+            continue
+        limit = _MAX_LENGTHS.get(name)
+        if limit is not None and len(text) > limit:
+            errors.append(FieldError(name, "too_long", {"max": limit, "length": len(text)}))
+            continue
+        cleaned[name] = text
+    return cleaned, errors
+
+
+_NULLABLE = frozenset(
+    name
+    for name, info in TicketFields.model_fields.items()
+    if info.default is None and name != "extra"
+)
+
+
+def validate_ticket_fields(
+    fields: Mapping[str, Any],
+    *,
+    districts: Iterable[District | str] | None = None,
+    required: Sequence[str] = DEFAULT_REQUIRED,
+    partial: bool = False,
+) -> list[FieldError]:
+    """Every error in ``fields`` (empty list: valid). Same rules on the desk and the server."""
+    return clean_ticket_fields(fields, districts=districts, required=required, partial=partial)[1]
