@@ -1,0 +1,98 @@
+"""The demo's phone system: it rings the demo agent's seat, as an ACD would.
+
+It talks to the server only through the telephony API, with the same token a real phone
+system would hold, so the call offer the desk shows travels the real path: telephony event
+-> server -> the agent's event stream -> intake opens with the caller's number.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from agent_tui.demo.seed import MOBILE_PREFIXES
+
+FIRST_CALL_AFTER_SECONDS = 3.0
+PICK_UP_AFTER_SECONDS = 2.0
+TALK_SECONDS = (45.0, 90.0)
+AFTER_CALL_SECONDS = 10.0
+PAUSE_BETWEEN_CALLS = (20.0, 40.0)
+QUEUE = "12345"
+
+
+@dataclass
+class DemoPhone:
+    """Rings ``agent``'s seat now and then until stopped; every wait is bounded."""
+
+    server_url: str
+    telephony_token: str
+    agent: str
+    seed: int = 2022
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._rng = random.Random(self.seed)
+        self.calls_offered = 0
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="demo-phone", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.telephony_token}"}
+        with httpx.Client(base_url=self.server_url, headers=headers, timeout=5.0) as http:
+            if self._stop.wait(FIRST_CALL_AFTER_SECONDS):
+                return
+            while not self._stop.is_set():
+                try:
+                    self._one_call(http)
+                except httpx.HTTPError as exc:  # the server is going away, or the link is cut
+                    self.last_error = str(exc)
+                if self._stop.wait(self._rng.uniform(*PAUSE_BETWEEN_CALLS)):
+                    return
+
+    def _one_call(self, http: httpx.Client) -> None:
+        call_id = f"demo-{uuid.uuid4().hex[:12]}"
+        number = self._rng.choice(MOBILE_PREFIXES) + f"{self._rng.randrange(10**8):08d}"
+        steps = self._steps()
+        self._send(http, call_id, "offered", number, agent=None)
+        self._send(http, call_id, "offered_to_seat", number, agent=self.agent)
+        self.calls_offered += 1
+        for event, wait in steps:
+            if self._stop.wait(wait):
+                return
+            self._send(http, call_id, event, number, agent=self.agent)
+
+    def _steps(self) -> Iterator[tuple[str, float]]:
+        yield "answered", PICK_UP_AFTER_SECONDS
+        yield "ended", self._rng.uniform(*TALK_SECONDS)
+        yield "after_call_ended", AFTER_CALL_SECONDS
+
+    def _send(
+        self, http: httpx.Client, call_id: str, event: str, number: str, agent: str | None
+    ) -> None:
+        body = {
+            "event_id": f"{call_id}:{event}",
+            "type": event,
+            "call_id": call_id,
+            "at": datetime.now(UTC).isoformat(),
+            "caller_number": number,
+            "queue": QUEUE,
+        }
+        if agent is not None:
+            body["agent"] = agent
+        r = http.post("/api/v1/telephony/events", json={"events": [body]})
+        r.raise_for_status()

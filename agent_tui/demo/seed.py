@@ -1,0 +1,194 @@
+"""Fill a fresh demo server through its own HTTP API: articles, tickets, as real clients would.
+
+Nothing is written to the server's database behind its back: tickets arrive as sync pushes
+from the demo agents' "desks" (so they get server numbers, revisions and change-log rows),
+and articles through the knowledge-base endpoint, as a shift lead would write them.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from agent_tui.demo.seed_data import (
+    ARTICLES,
+    COMMUNITIES,
+    GIVEN,
+    HANDLING_UNITS,
+    ROADS,
+    SITUATIONS,
+    SURNAMES,
+)
+
+DISTRICTS = ("浦东新区", "徐汇区", "闵行区", "嘉定区", "普陀区", "杨浦区", "静安区", "长宁区")
+MOBILE_PREFIXES = ("138", "139", "137", "136", "135", "150", "151", "158", "186", "189", "177")
+PUSH_BATCH = 100
+# Where a dispatched ticket has got to, and how often (the rest stay where intake left them).
+LATER_STATUSES: tuple[tuple[tuple[str, ...], float], ...] = (
+    ((), 0.35),
+    (("handling",), 0.25),
+    (("handling", "replied"), 0.15),
+    (("handling", "replied", "closed"), 0.25),
+)
+
+
+class SeedError(RuntimeError):
+    """The demo server refused what the demo sent; the message names the request."""
+
+
+@dataclass
+class DeskClient:
+    """One demo user's desk: a token, a client id and its own mutation counter."""
+
+    http: httpx.Client
+    username: str
+    token: str
+    client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    next_mutation_id: int = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def mutation(self, name: str, args: dict[str, Any], at: datetime) -> dict[str, Any]:
+        m = {
+            "mutation_id": self.next_mutation_id,
+            "name": name,
+            "args": args,
+            "client_time": at.isoformat(),
+        }
+        self.next_mutation_id += 1
+        return m
+
+    def push(self, mutations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        for start in range(0, len(mutations), PUSH_BATCH):
+            batch = mutations[start : start + PUSH_BATCH]
+            r = self.http.post(
+                "/api/v1/sync/push",
+                json={"client_id": self.client_id, "mutations": batch},
+                headers=self.headers,
+            )
+            if r.status_code != 200:
+                raise SeedError(f"push by {self.username} refused: {r.status_code} {r.text[:300]}")
+            results.extend(r.json()["results"])
+        return results
+
+
+def login(http: httpx.Client, username: str, password: str) -> str:
+    r = http.post("/api/v1/auth/login", json={"username": username, "password": password})
+    if r.status_code != 200:
+        raise SeedError(f"demo user {username} cannot sign in: {r.status_code} {r.text[:200]}")
+    return str(r.json()["access_token"])
+
+
+def write_articles(http: httpx.Client, lead_token: str) -> int:
+    for article in ARTICLES:
+        r = http.post(
+            "/api/v1/kb",
+            json={
+                "title": article.title,
+                "body": article.body,
+                "tags": list(article.tags),
+                "category": article.category,
+            },
+            headers={"Authorization": f"Bearer {lead_token}"},
+        )
+        if r.status_code != 201:
+            raise SeedError(f"article {article.title!r} refused: {r.status_code} {r.text[:200]}")
+    return len(ARTICLES)
+
+
+def uuid7_at(at: datetime, rng: random.Random) -> str:
+    """A UUIDv7 for a ticket made at ``at`` (seeded, so a demo run is reproducible)."""
+    ms = int(at.timestamp() * 1000) & ((1 << 48) - 1)
+    value = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62)
+    value |= rng.getrandbits(62)
+    return str(uuid.UUID(int=value))
+
+
+def caller(rng: random.Random) -> dict[str, str]:
+    name = rng.choice(SURNAMES) + rng.choice(GIVEN)
+    phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+    district = rng.choice(DISTRICTS)
+    address = (
+        f"上海市{district}{rng.choice(ROADS)}{rng.randrange(1, 2000)}弄{rng.randrange(1, 40)}号"
+    )
+    return {
+        "caller_name": name,
+        "phone": phone,
+        "district": district,
+        "address": address,
+        "community": rng.choice(COMMUNITIES),
+    }
+
+
+def ticket_mutations(
+    desk: DeskClient, rng: random.Random, call_at: datetime
+) -> Iterator[dict[str, Any]]:
+    """The mutations of one call: the intake, then where the ticket has got to since."""
+    kind, category, urgency, sub, account, answer = rng.choice(SITUATIONS)
+    ticket_id = uuid7_at(call_at, rng)
+    on_spot = answer is not None and rng.random() < 0.8
+    args: dict[str, Any] = {
+        "id": ticket_id,
+        **caller(rng),
+        "kind": kind,
+        "category": category,
+        "urgency": urgency,
+        "account": account,
+        "channel": "phone",
+        "call_started_at": call_at.isoformat(),
+        "created_at": (call_at + timedelta(minutes=rng.randint(2, 6))).isoformat(),
+        "disposition": "on_spot" if on_spot else "dispatch",
+    }
+    if sub is not None:
+        args["urgent_subcategory"] = sub
+    if on_spot:
+        args["answer"] = answer
+    else:
+        args["handling_unit"] = args["district"] + rng.choice(HANDLING_UNITS)
+        args["promise"] = "承办单位将尽快与您联系" if urgency == "red" else "五个工作日内答复"
+    yield desk.mutation("create_ticket", args, call_at)
+    if on_spot:
+        return
+    r = rng.random()
+    later: tuple[str, ...] = ()
+    for statuses, share in LATER_STATUSES:
+        if r < share:
+            later = statuses
+            break
+        r -= share
+    # Red tickets of the last hours stay open: they are what the countdowns are for.
+    if urgency == "red" and call_at > datetime.now(UTC) - timedelta(hours=3):
+        later = ()
+    for revision, status in enumerate(later, start=1):
+        yield desk.mutation(
+            "change_status",
+            {"ticket_id": ticket_id, "to": status, "base_revision": revision},
+            call_at + timedelta(hours=revision),
+        )
+
+
+def seed_tickets(desks: list[DeskClient], count: int, now: datetime, seed: int = 12345) -> int:
+    """``count`` calls spread over the last three days, shared among ``desks``."""
+    rng = random.Random(seed)
+    plans: dict[str, list[dict[str, Any]]] = {d.username: [] for d in desks}
+    by_name = {d.username: d for d in desks}
+    times = sorted(now - timedelta(minutes=rng.uniform(5, 3 * 24 * 60)) for _ in range(count))
+    for call_at in times:
+        desk = rng.choice(desks)
+        plans[desk.username].extend(ticket_mutations(desk, rng, call_at))
+    created = 0
+    for name, mutations in plans.items():
+        for result in by_name[name].push(mutations):
+            if result["outcome"] == "rejected":
+                raise SeedError(f"demo ticket refused: {result.get('reason')}")
+        created += sum(1 for m in mutations if m["name"] == "create_ticket")
+    return created

@@ -1,0 +1,169 @@
+"""Everything the demo runs besides the desk itself, started and stopped as one piece.
+
+``DemoWorld`` is a context manager: on entry it makes a working directory, starts the
+embedded server, writes demo users, articles and tickets, starts the simulator, the demo
+phone and the link relay; on exit it stops them all (in reverse order) and removes the
+directory unless asked to keep it. Tests use it without a terminal; ``agent-tui demo``
+puts the desk on top of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from agent_tui.demo import seed
+from agent_tui.demo.embedded import Children, DemoError, EmbeddedServer, server_command
+from agent_tui.demo.link import LinkRelay, cut_link
+from agent_tui.demo.phone import DemoPhone
+
+AGENT = "agent"
+LEAD = "lead"
+SIM_AGENTS = 8
+SIM_CALLS_PER_HOUR = 90.0
+SEED_TICKETS = 300
+
+
+def control_path() -> Path:
+    """Where a running demo says where it is, so `agent-tui demo --cut-link` can find it."""
+    return Path(tempfile.gettempdir()) / f"agent-tui-demo-{os.getuid()}.json"
+
+
+def cut_running_demo_link(seconds: float) -> Path:
+    """Cut the link of the demo running on this machine (from another terminal)."""
+    try:
+        state = json.loads(control_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DemoError(
+            "no demo is running on this machine (start one with `agent-tui demo`)"
+        ) from exc
+    control = Path(state["link_control"])
+    if not control.parent.is_dir():
+        raise DemoError("the demo that was running has stopped")
+    cut_link(control, seconds)
+    return control
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    password: str
+    role: str
+    display_name: str
+
+
+class DemoWorld:
+    """The demo's server, data, simulator, phone and link, as one context manager."""
+
+    def __init__(self, *, keep: bool = False, tickets: int = SEED_TICKETS, simulate: bool = True):
+        self.keep = keep
+        self.tickets = tickets
+        self.simulate = simulate
+        self.children = Children()
+        self.workdir = Path(tempfile.mkdtemp(prefix="agent-tui-demo-"))
+        self.telephony_token = secrets.token_urlsafe(24)
+        self.server = EmbeddedServer(self.workdir, self.children, self.telephony_token)
+        self.accounts = {
+            AGENT: DemoAccount(AGENT, secrets.token_urlsafe(9), "agent", "示例话务员"),
+            LEAD: DemoAccount(LEAD, secrets.token_urlsafe(9), "lead", "示例班长"),
+        }
+        self.relay = LinkRelay(0, self.workdir / "link-cut-until")
+        self.phone: DemoPhone | None = None
+
+    @property
+    def desk_url(self) -> str:
+        """The server as the desk sees it: through the link relay that can be cut."""
+        return f"http://127.0.0.1:{self.relay.port}"
+
+    def cut_link(self, seconds: float) -> None:
+        cut_link(self.relay.control_file, seconds)
+
+    def __enter__(self) -> DemoWorld:
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        self.server.migrate()
+        for account in self.accounts.values():
+            self.server.add_user(
+                account.username, account.role, account.password, account.display_name
+            )
+        self.server.start()
+        self._seed()
+        if self.simulate:
+            self._start_simulator()
+        self.relay.target_port = self.server.port
+        self.relay.start()
+        self.phone = DemoPhone(self.server.url, self.telephony_token, AGENT)
+        self.phone.start()
+        control_path().write_text(
+            json.dumps({"pid": os.getpid(), "link_control": str(self.relay.control_file)}),
+            encoding="utf-8",
+        )
+
+    def _seed(self) -> None:
+        with httpx.Client(base_url=self.server.url, timeout=30.0) as http:
+            agent, lead = self.accounts[AGENT], self.accounts[LEAD]
+            lead_token = seed.login(http, lead.username, lead.password)
+            seed.write_articles(http, lead_token)
+            desks = [
+                seed.DeskClient(
+                    http, agent.username, seed.login(http, agent.username, agent.password)
+                ),
+                seed.DeskClient(http, lead.username, lead_token),
+            ]
+            seed.seed_tickets(desks, self.tickets, datetime.now(UTC))
+
+    def _start_simulator(self) -> None:
+        argv = server_command(
+            "simulate",
+            "--server",
+            self.server.url,
+            "--calls-per-hour",
+            str(SIM_CALLS_PER_HOUR),
+            "--agents",
+            str(SIM_AGENTS),
+            "--duration",
+            "24h",
+            "--create-agents",
+            "--database",
+            self.server.database_url,
+            "--telephony-token",
+            self.telephony_token,
+        )
+        self.children.spawn("simulator", argv, env=self.server.env(), log=self.workdir / "sim.log")
+
+    def close(self) -> None:
+        if self.phone is not None:
+            self.phone.stop()
+        self.relay.stop()
+        self.children.stop_all()
+        try:
+            state = json.loads(control_path().read_text(encoding="utf-8"))
+            if state.get("pid") == os.getpid():
+                control_path().unlink()
+        except (OSError, ValueError):
+            pass
+        if not self.keep:
+            shutil.rmtree(self.workdir, ignore_errors=True)
