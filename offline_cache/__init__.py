@@ -1,1 +1,130 @@
-"""offline_cache package."""
+"""offline_cache: the desk's durable, encrypted local store and its replicator (SYNC.md).
+
+The TUI uses only what is exported here. Blocking calls (every ``CacheStore`` method, keyring
+access in ``open_cache`` and ``credentials``) belong in Textual ``thread=True`` workers; the
+``Replicator`` is async and runs as a long-lived task on the app's event loop.
+
+Opening::
+
+    from offline_cache import open_cache, KeyringUnavailable
+    try:
+        store = open_cache(profile)          # key from keyring, made on first use
+    except KeyringUnavailable as exc:        # headless machine: show exc.message(lang)
+        ...
+    if store.recovery:                       # unreadable file was moved aside, not deleted
+        show(store.recovery.message_zh)
+
+    # the demo chooses a throw-away key on purpose:
+    store = open_cache("demo", key_provider=EphemeralKeyProvider(), path=tmp / "demo.db")
+
+Saving (returns only after COMMIT; raises SaveFailed / InvalidChange, nothing half-written)::
+
+    draft = store.save_draft("intake", values)                # autosave, debounced
+    saved = store.create_ticket(fields, call_started_at=t0,   # ticket + outbox row, one txn
+                                ticket_id=draft.ticket_id, draft_id=draft.id)
+    store.add_note(saved.ticket_id, "...");  store.update_ticket(tid, {"address": "..."})
+    store.change_status(tid, Status.CLOSED); store.escalate(tid, "reason")
+
+Reading::
+
+    store.queue_page(QueueQuery(view=QueueView.MINE, sort=QueueSort.URGENCY, text="张"))
+    store.counts(QueueQuery(view=QueueView.TEAM)); store.search("13800138000")
+    store.open_tickets_for_phone(number); store.get_ticket(tid); store.notes(tid)
+    store.kb_search("停水"); store.kb_article(id); store.forms(); store.seats()
+    store.outbox_stats(); store.needs_attention(); store.dismiss_attention(mutation_id)
+
+Syncing::
+
+    rep = Replicator(store, server_url, token=lambda: load_token(profile, server_url),
+                     on_state=callback, on_event=callback)   # on_event: call_offer, panel
+    task = asyncio.create_task(rep.run()); rep.poke() after a save; await rep.stop()
+    outcome = await rep.sync_once()   # agent-tui sync --once
+
+Thread-safety: a store holds one connection behind a lock; any thread may call it.
+"""
+
+from offline_cache.credentials import delete_token, load_token, save_token
+from offline_cache.errors import (
+    CacheClosed,
+    CacheError,
+    KeyringUnavailable,
+    SaveFailed,
+    UnknownTicket,
+)
+from offline_cache.keys import (
+    EphemeralKeyProvider,
+    KeyProvider,
+    KeyringKeyProvider,
+    usable_keyring,
+)
+from offline_cache.locations import DEFAULT_PROFILE, Locations, locations
+from offline_cache.records import (
+    Attention,
+    Counts,
+    Draft,
+    KbHit,
+    LocalTicket,
+    NoteRow,
+    OutboxItem,
+    OutboxStats,
+    Page,
+    QueueQuery,
+    QueueSort,
+    QueueView,
+    Recovery,
+    Saved,
+    SyncMeta,
+    TicketRow,
+)
+from offline_cache.replicator import (
+    LinkState,
+    NeedsSignIn,
+    Replicator,
+    ServerProblem,
+    SyncOutcome,
+    SyncSnapshot,
+)
+from offline_cache.store import CacheStore, InvalidChange, open_cache
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "Attention",
+    "CacheClosed",
+    "CacheError",
+    "CacheStore",
+    "Counts",
+    "Draft",
+    "EphemeralKeyProvider",
+    "InvalidChange",
+    "KbHit",
+    "KeyProvider",
+    "KeyringKeyProvider",
+    "KeyringUnavailable",
+    "LinkState",
+    "LocalTicket",
+    "Locations",
+    "NeedsSignIn",
+    "NoteRow",
+    "OutboxItem",
+    "OutboxStats",
+    "Page",
+    "QueueQuery",
+    "QueueSort",
+    "QueueView",
+    "Recovery",
+    "Replicator",
+    "SaveFailed",
+    "Saved",
+    "ServerProblem",
+    "SyncMeta",
+    "SyncOutcome",
+    "SyncSnapshot",
+    "TicketRow",
+    "UnknownTicket",
+    "delete_token",
+    "load_token",
+    "locations",
+    "open_cache",
+    "save_token",
+    "usable_keyring",
+]

@@ -1,0 +1,47 @@
+"""Bearer tokens from sign-in, kept only in the OS keyring (never in a file).
+
+One entry per (profile, server): an agent with two profiles, or one profile pointed at a
+training and a production server, never mixes their tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from offline_cache.keys import SERVICE, usable_keyring
+
+
+def _entry(profile: str, server: str) -> str:
+    return f"token:{profile}:{server.rstrip('/')}"
+
+
+def save_token(profile: str, server: str, token: str) -> None:
+    """Store the token; :class:`~offline_cache.errors.KeyringUnavailable` if no keyring."""
+    from offline_cache.errors import KeyringUnavailable
+
+    backend = usable_keyring()
+    try:
+        backend.set_password(SERVICE, _entry(profile, server), token)
+    except Exception as exc:
+        raise KeyringUnavailable(f"{type(exc).__name__}: {exc}") from exc
+
+
+def load_token(profile: str, server: str) -> str | None:
+    """The stored token, or None when not signed in."""
+    from offline_cache.errors import KeyringUnavailable
+
+    backend = usable_keyring()
+    try:
+        token = backend.get_password(SERVICE, _entry(profile, server))
+    except Exception as exc:
+        raise KeyringUnavailable(f"{type(exc).__name__}: {exc}") from exc
+    return token if isinstance(token, str) else None
+
+
+def delete_token(profile: str, server: str) -> None:
+    """Forget the token (logout). Missing is fine."""
+    import keyring.errors
+
+    backend = usable_keyring()
+    with contextlib.suppress(keyring.errors.PasswordDeleteError):
+        backend.delete_password(SERVICE, _entry(profile, server))

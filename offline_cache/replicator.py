@@ -1,0 +1,402 @@
+"""The replicator: moves the outbox to the server and the server's changes into the cache.
+
+SYNC.md on the client side, with httpx (async):
+
+- push the outbox in ordered batches (~100), retry the same batch after any failure (the
+  server skips what it already applied, so a retry is harmless); outbox rows leave only when
+  the server's ``last_mutation_id`` covers them; rejected ones are kept aside by the store;
+- pull pages after the cursor (each page + its cursor in one store transaction); a changed
+  ``epoch`` starts a full refetch keeping the outbox;
+- listen to ``GET /api/v1/events`` (SSE, httpx-sse) and pull on every poke; pull every
+  ``pull_interval`` seconds anyway (a lost poke is harmless); reconnect with backoff + jitter;
+- every request has a timeout; on 401 the state becomes ``needs_sign_in`` and the queue is
+  kept: the UI signs in again and calls :meth:`Replicator.set_token`.
+
+No Textual here: the UI subscribes with ``on_state`` (a plain callback, called on the event
+loop) or iterates :meth:`Replicator.states`. Store calls go through ``asyncio.to_thread`` so an
+fsync never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from hotline.protocol import DEFAULT_PUSH_BATCH, PullResponse, PushRequest, PushResponse
+from offline_cache.store import CacheStore
+
+log = logging.getLogger("offline_cache.replicator")
+
+API = "/api/v1"
+
+
+class LinkState(StrEnum):
+    ONLINE = "online"  # last request succeeded, nothing left to push
+    SYNCING = "syncing"  # a push or pull is running
+    OFFLINE = "offline"  # the server cannot be reached (retrying with backoff)
+    NEEDS_SIGN_IN = "needs_sign_in"  # 401: the queue is kept; sign in again
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class SyncSnapshot:
+    """What the status bar shows. ``oldest_pending`` is the client time of the oldest
+    unsynced mutation; ``oldest_pending_age()`` its age now."""
+
+    state: LinkState
+    outbox_size: int
+    oldest_pending: datetime | None
+    needs_attention: int
+    last_error: str | None
+    last_sync_at: datetime | None
+    cursor: int
+
+    def oldest_pending_age(self, now: datetime | None = None) -> float | None:
+        """Seconds since the oldest unsynced mutation was made (None when the outbox is empty).
+        Never negative, even when the laptop's clock was wrong when it was made."""
+        if self.oldest_pending is None:
+            return None
+        current = now or datetime.now(UTC)
+        return max(0.0, (current - self.oldest_pending).total_seconds())
+
+
+class SyncOutcome(StrEnum):
+    """Result of :meth:`Replicator.sync_once`; ``agent-tui sync --once`` maps it to exit codes."""
+
+    DONE = "done"  # everything pushed and pulled, nothing rejected
+    REJECTED = "rejected"  # done, but some changes are kept aside as "needs attention"
+    OFFLINE = "offline"  # server unreachable (or it failed); the outbox is kept
+    NEEDS_SIGN_IN = "needs_sign_in"  # no token or 401; the outbox is kept
+
+
+class NeedsSignIn(Exception):
+    """The server answered 401: the token is missing, expired or revoked."""
+
+
+class ServerProblem(Exception):
+    """Any other failure of a request (network, 5xx, bad answer). Retried with backoff."""
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter, capped: 0.5 s, 1 s, 2 s, ... up to ``cap``."""
+
+    base: float = 0.5
+    cap: float = 30.0
+    attempt: int = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.cap, self.base * (2**self.attempt))
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+TokenSource = Callable[[], "str | None"]
+StateCallback = Callable[[SyncSnapshot], None]
+EventCallback = Callable[[str, dict[str, Any]], None]
+
+
+class Replicator:
+    """Keeps one store in step with one server for one signed-in user.
+
+    ``token`` is the bearer token (or a callable returning it, e.g. reading keyring).
+    ``on_state`` is called on the event loop with every new :class:`SyncSnapshot`;
+    ``on_event(name, data)`` receives the SSE events that are not for sync (``call_offer``,
+    ``panel``, ...). ``transport`` lets tests and the demo route requests (e.g. through a
+    fault proxy). Use :meth:`run` as a long-lived task, or :meth:`sync_once` in a script.
+    """
+
+    def __init__(
+        self,
+        store: CacheStore,
+        server_url: str,
+        *,
+        token: str | TokenSource | None = None,
+        on_state: StateCallback | None = None,
+        on_event: EventCallback | None = None,
+        batch_size: int = DEFAULT_PUSH_BATCH,
+        pull_limit: int = 500,
+        pull_interval: float = 30.0,
+        request_timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        backoff_cap: float = 30.0,
+        listen: bool = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.server_url = server_url.rstrip("/")
+        self._token_source: TokenSource = (
+            token if callable(token) else (lambda value=token: value)  # type: ignore[misc]
+        )
+        self._on_state = on_state
+        self._on_event = on_event
+        self.batch_size = batch_size
+        self.pull_limit = pull_limit
+        self.pull_interval = pull_interval
+        self.listen = listen
+        self._timeout = httpx.Timeout(request_timeout, connect=connect_timeout)
+        self._transport = transport
+        self._backoff = Backoff(cap=backoff_cap)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._watchers: list[asyncio.Queue[SyncSnapshot]] = []
+        self._snapshot = SyncSnapshot(LinkState.OFFLINE, 0, None, 0, None, None, 0)
+        self._client: httpx.AsyncClient | None = None
+
+    # ------------------------------------------------------------ state for the UI
+
+    def snapshot(self) -> SyncSnapshot:
+        """The latest state (cheap; no I/O)."""
+        return self._snapshot
+
+    async def states(self) -> AsyncIterator[SyncSnapshot]:
+        """Every new state, starting with the current one, until :meth:`stop`."""
+        queue: asyncio.Queue[SyncSnapshot] = asyncio.Queue(maxsize=64)
+        self._watchers.append(queue)
+        try:
+            yield self._snapshot
+            while not self._stopping.is_set():
+                getter = asyncio.ensure_future(queue.get())
+                stopper = asyncio.ensure_future(self._stopping.wait())
+                done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                for task in (getter, stopper):
+                    if task not in done:
+                        task.cancel()
+                if getter in done:
+                    yield getter.result()
+        finally:
+            self._watchers.remove(queue)
+
+    async def _publish(self, **changes: Any) -> None:
+        stats = await asyncio.to_thread(self.store.outbox_stats)
+        meta = await asyncio.to_thread(self.store.sync_meta)
+        snap = replace(
+            self._snapshot,
+            outbox_size=stats.size,
+            oldest_pending=stats.oldest_client_time,
+            needs_attention=stats.needs_attention,
+            cursor=meta.cursor,
+            **changes,
+        )
+        if snap == self._snapshot:
+            return
+        self._snapshot = snap
+        if self._on_state is not None:
+            try:
+                self._on_state(snap)
+            except Exception:  # a UI callback must never stop replication
+                log.exception("on_state callback failed")
+        for queue in self._watchers:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(snap)
+
+    # ------------------------------------------------------------ control
+
+    def poke(self) -> None:
+        """Ask for a sync soon (after a local save, or when the UI regains focus)."""
+        self._wake.set()
+
+    def set_token(self, token: str | TokenSource | None) -> None:
+        """After sign-in: use this token and resume (the outbox was kept all along)."""
+        self._token_source = token if callable(token) else (lambda value=token: value)  # type: ignore[misc]
+        self._backoff.reset()
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop :meth:`run` at the next await; pending work stays in the outbox."""
+        self._stopping.set()
+        self._wake.set()
+
+    # ------------------------------------------------------------ HTTP
+
+    def _headers(self) -> dict[str, str]:
+        token = self._token_source()
+        if not token:
+            raise NeedsSignIn("not signed in")
+        return {"Authorization": f"Bearer {token}"}
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                base_url=self.server_url, timeout=self._timeout, transport=self._transport
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http().request(
+                method, API + path, headers=self._headers(), **kwargs
+            )
+        except httpx.HTTPError as exc:
+            raise ServerProblem(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code == 401:
+            raise NeedsSignIn(_error_message(response))
+        if response.status_code >= 400:
+            raise ServerProblem(f"HTTP {response.status_code}: {_error_message(response)}")
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServerProblem(f"bad answer: {exc}") from exc
+
+    # ------------------------------------------------------------ one round
+
+    async def push(self) -> int:
+        """Push the whole outbox, batch after batch, in order. Returns mutations sent."""
+        sent = 0
+        client_id = await asyncio.to_thread(lambda: self.store.client_id)
+        for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
+            batch = await asyncio.to_thread(self.store.pending_mutations, limit=self.batch_size)
+            if not batch:
+                break
+            body = PushRequest(client_id=client_id, mutations=batch)
+            raw = await self._request("POST", "/sync/push", json=body.model_dump(mode="json"))
+            answer = PushResponse.model_validate(raw)
+            cleared = await asyncio.to_thread(self.store.apply_push_result, answer)
+            sent += len(batch)
+            if cleared == 0:
+                # The server did not cover our first row: a gap or a server that lost our
+                # history (restored backup). Pull to learn last_mutation_id, then stop.
+                raise ServerProblem(
+                    f"push not acknowledged (server last_mutation_id {answer.last_mutation_id},"
+                    f" first pending {batch[0].mutation_id})"
+                )
+        return sent
+
+    async def pull(self) -> int:
+        """Pull every page after the cursor. Handles an epoch change. Returns changes applied."""
+        applied = 0
+        for _ in range(100_000):  # bounded: each page advances the cursor
+            meta = await asyncio.to_thread(self.store.sync_meta)
+            raw = await self._request(
+                "GET", "/sync/pull", params={"cursor": meta.cursor, "limit": self.pull_limit}
+            )
+            page = PullResponse.model_validate(raw)
+            if meta.epoch is not None and page.epoch != meta.epoch:
+                log.warning("server epoch changed %s -> %s: full refetch", meta.epoch, page.epoch)
+                await asyncio.to_thread(self.store.start_refetch, page.epoch)
+                if meta.cursor != 0:
+                    continue  # this page was after a cursor of the old epoch: start over
+            applied += await asyncio.to_thread(self.store.apply_pull, page)
+            if not page.has_more:
+                break
+        return applied
+
+    async def sync_once(self) -> SyncOutcome:
+        """Push everything, then pull everything, once. Never raises for network trouble."""
+        async with self._lock:
+            await self._publish(state=LinkState.SYNCING)
+            try:
+                await self.push()
+                await self.pull()
+                await self.push()  # what was saved while we pulled
+            except NeedsSignIn as exc:
+                await self._publish(state=LinkState.NEEDS_SIGN_IN, last_error=str(exc))
+                return SyncOutcome.NEEDS_SIGN_IN
+            except ServerProblem as exc:
+                await self._publish(state=LinkState.OFFLINE, last_error=str(exc))
+                return SyncOutcome.OFFLINE
+            await self._publish(
+                state=LinkState.ONLINE, last_error=None, last_sync_at=datetime.now(UTC)
+            )
+            return SyncOutcome.REJECTED if self._snapshot.needs_attention else SyncOutcome.DONE
+
+    # ------------------------------------------------------------ forever
+
+    async def run(self) -> None:
+        """Replicate until :meth:`stop`: sync on start, on pokes, on local saves
+        (:meth:`poke`) and every ``pull_interval`` seconds; back off while offline."""
+        listener = asyncio.create_task(self._listen()) if self.listen else None
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                outcome = await self.sync_once()
+                if outcome == SyncOutcome.OFFLINE:
+                    delay = self._backoff.next_delay()
+                elif outcome == SyncOutcome.NEEDS_SIGN_IN:
+                    delay = self.pull_interval  # wait for set_token(), which wakes us
+                else:
+                    self._backoff.reset()
+                    delay = self.pull_interval
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+        finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await listener
+            await self._publish(state=LinkState.STOPPED)
+            await self.aclose()
+
+    async def _listen(self) -> None:
+        """Hold the SSE stream open; every poke wakes the sync loop. Reconnect with backoff +
+        jitter (httpx-sse has none of its own)."""
+        from httpx_sse import aconnect_sse
+
+        backoff = Backoff(base=1.0, cap=60.0)
+        while not self._stopping.is_set():
+            try:
+                headers = self._headers()
+                timeout = httpx.Timeout(self._timeout.connect, read=90.0)
+                async with aconnect_sse(
+                    self._http(), "GET", API + "/events", headers=headers, timeout=timeout
+                ) as source:
+                    if source.response.status_code == 401:
+                        raise NeedsSignIn("events: 401")
+                    source.response.raise_for_status()
+                    backoff.reset()
+                    async for sse in source.aiter_sse():
+                        if sse.event == "poke":
+                            self._wake.set()
+                        elif sse.event not in ("hello", "heartbeat") and self._on_event:
+                            try:
+                                data = json.loads(sse.data) if sse.data else {}
+                            except ValueError:
+                                data = {"raw": sse.data}
+                            try:
+                                self._on_event(sse.event, data)
+                            except Exception:
+                                log.exception("on_event callback failed")
+            except asyncio.CancelledError:
+                raise
+            except NeedsSignIn:
+                await asyncio.sleep(self.pull_interval)
+                continue
+            except Exception as exc:  # network, protocol: try again later
+                log.debug("events stream: %s", exc)
+            await asyncio.sleep(backoff.next_delay())
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The server's ErrorBody message (top level or under ``detail``), else the status text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or str(response.status_code)
+    if isinstance(body, dict):
+        inner = body.get("detail", body)
+        if isinstance(inner, dict) and "message" in inner:
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return response.reason_phrase or str(response.status_code)

@@ -1,0 +1,154 @@
+"""The cache's tables and their migrations, versioned by ``PRAGMA user_version``.
+
+A migration is a list of statements run in one transaction with the version bump, so an
+upgrade either happens whole or not at all. Outbox rows carry the mutation schema version they
+were made with (hotline.protocol.SCHEMA_VERSION), so an upgrade with a full outbox replays
+them as they were written.
+
+Text search: FTS5 with the ``trigram`` tokenizer works for Chinese without a word splitter
+(any 3+ character substring); queries shorter than 3 characters fall back to ``LIKE``.
+"""
+
+from __future__ import annotations
+
+_V1 = [
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        number TEXT,
+        revision INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL,
+        urgency TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        category TEXT NOT NULL DEFAULT '',
+        district TEXT NOT NULL DEFAULT '',
+        caller_name TEXT NOT NULL DEFAULT '',
+        phone TEXT NOT NULL DEFAULT '',
+        phone_key TEXT NOT NULL DEFAULT '',
+        id_card TEXT NOT NULL DEFAULT '',
+        address TEXT NOT NULL DEFAULT '',
+        account TEXT NOT NULL DEFAULT '',
+        team TEXT,
+        assignee TEXT,
+        created_by TEXT,
+        created_at TEXT NOT NULL,
+        call_started_at TEXT NOT NULL,
+        updated_at TEXT,
+        closed_at TEXT,
+        deadline_at TEXT,
+        overdue INTEGER NOT NULL DEFAULT 0,
+        is_open INTEGER NOT NULL DEFAULT 1,
+        data TEXT NOT NULL,
+        server_data TEXT,
+        pending INTEGER NOT NULL DEFAULT 0,
+        attention INTEGER NOT NULL DEFAULT 0,
+        gen INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX tickets_created ON tickets (created_at)",
+    "CREATE INDEX tickets_call ON tickets (call_started_at)",
+    "CREATE INDEX tickets_open_urgency ON tickets (is_open, urgency, call_started_at)",
+    "CREATE INDEX tickets_deadline ON tickets (deadline_at)",
+    "CREATE INDEX tickets_phone ON tickets (phone_key, is_open)",
+    "CREATE INDEX tickets_status ON tickets (status)",
+    "CREATE INDEX tickets_assignee ON tickets (assignee, created_at)",
+    "CREATE INDEX tickets_created_by ON tickets (created_by, created_at)",
+    "CREATE INDEX tickets_team ON tickets (team, created_at)",
+    "CREATE INDEX tickets_number ON tickets (number)",
+    "CREATE INDEX tickets_attention ON tickets (attention) WHERE attention > 0",
+    "CREATE INDEX tickets_closed ON tickets (is_open, closed_at)",
+    """CREATE VIRTUAL TABLE tickets_fts USING fts5(
+        number, caller_name, phone, id_card, address, account,
+        content='tickets', content_rowid='rowid', tokenize='trigram')""",
+    """CREATE TRIGGER tickets_ai AFTER INSERT ON tickets BEGIN
+        INSERT INTO tickets_fts(rowid, number, caller_name, phone, id_card, address, account)
+        VALUES (new.rowid, new.number, new.caller_name, new.phone, new.id_card, new.address,
+                new.account);
+    END""",
+    """CREATE TRIGGER tickets_ad AFTER DELETE ON tickets BEGIN
+        INSERT INTO tickets_fts(tickets_fts, rowid, number, caller_name, phone, id_card,
+                                address, account)
+        VALUES ('delete', old.rowid, old.number, old.caller_name, old.phone, old.id_card,
+                old.address, old.account);
+    END""",
+    """CREATE TRIGGER tickets_au AFTER UPDATE OF number, caller_name, phone, id_card, address,
+        account ON tickets BEGIN
+        INSERT INTO tickets_fts(tickets_fts, rowid, number, caller_name, phone, id_card,
+                                address, account)
+        VALUES ('delete', old.rowid, old.number, old.caller_name, old.phone, old.id_card,
+                old.address, old.account);
+        INSERT INTO tickets_fts(rowid, number, caller_name, phone, id_card, address, account)
+        VALUES (new.rowid, new.number, new.caller_name, new.phone, new.id_card, new.address,
+                new.account);
+    END""",
+    """CREATE TABLE notes (
+        id TEXT PRIMARY KEY,
+        ticket_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        author TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        pending INTEGER NOT NULL DEFAULT 0,
+        gen INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX notes_ticket ON notes (ticket_id, created_at)",
+    """CREATE TABLE outbox (
+        mutation_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        args TEXT NOT NULL,
+        client_time TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        ticket_id TEXT,
+        entity_id TEXT
+    )""",
+    "CREATE INDEX outbox_ticket ON outbox (ticket_id)",
+    """CREATE TABLE attention (
+        mutation_id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        args TEXT NOT NULL,
+        ticket_id TEXT,
+        reason TEXT NOT NULL,
+        field TEXT,
+        conflict TEXT,
+        at TEXT NOT NULL
+    )""",
+    """CREATE TABLE drafts (
+        id TEXT PRIMARY KEY,
+        form_id TEXT NOT NULL,
+        ticket_id TEXT,
+        draft_values TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE kb (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '',
+        category TEXT NOT NULL DEFAULT '',
+        updated_at TEXT,
+        data TEXT NOT NULL,
+        gen INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE VIRTUAL TABLE kb_fts USING fts5(title, body, tags,
+        content='kb', content_rowid='rowid', tokenize='trigram')""",
+    """CREATE TRIGGER kb_ai AFTER INSERT ON kb BEGIN
+        INSERT INTO kb_fts(rowid, title, body, tags) VALUES (new.rowid, new.title, new.body,
+                                                             new.tags);
+    END""",
+    """CREATE TRIGGER kb_ad AFTER DELETE ON kb BEGIN
+        INSERT INTO kb_fts(kb_fts, rowid, title, body, tags)
+        VALUES ('delete', old.rowid, old.title, old.body, old.tags);
+    END""",
+    """CREATE TRIGGER kb_au AFTER UPDATE OF title, body, tags ON kb BEGIN
+        INSERT INTO kb_fts(kb_fts, rowid, title, body, tags)
+        VALUES ('delete', old.rowid, old.title, old.body, old.tags);
+        INSERT INTO kb_fts(rowid, title, body, tags) VALUES (new.rowid, new.title, new.body,
+                                                             new.tags);
+    END""",
+    """CREATE TABLE seats (agent TEXT PRIMARY KEY, data TEXT NOT NULL, gen INTEGER NOT NULL
+        DEFAULT 0)""",
+]
+
+# MIGRATIONS[i] takes the store from user_version i to i + 1.
+MIGRATIONS: list[list[str]] = [_V1]
+LATEST = len(MIGRATIONS)

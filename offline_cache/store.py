@@ -1,0 +1,1517 @@
+"""The durable local store: an encrypted SQLite (SQLCipher) file per profile.
+
+Why SQLCipher (whole-file encryption) rather than AES-GCM on the personal fields: every query
+the desk needs -- search by phone, name, ID-card number, address; Chinese full-text search of
+the knowledge base; the open tickets of one caller number -- keeps working on plain columns and
+indexes, and the WAL and shared-memory files are encrypted page by page too. Field encryption
+would need blind indexes for equality and has no answer for substring search.
+
+Durability (SYNC.md): ``journal_mode=WAL`` + ``synchronous=FULL`` (FULL in WAL mode survives
+power loss; NORMAL does not), writers start with ``BEGIN IMMEDIATE`` so two writers never
+deadlock on a lock upgrade. A save writes the ticket row and its outbox row in ONE transaction
+and returns only after COMMIT: when a save method returns, the change survives SIGKILL.
+
+Thread-safety: one connection per store, opened with ``check_same_thread=False`` and guarded
+by a re-entrant lock, so any thread (Textual thread workers, ``asyncio.to_thread`` in the
+replicator) may call any method. Calls are short (milliseconds on 100,000 tickets); async code
+should still call through ``asyncio.to_thread`` so a commit's fsync never blocks the event loop.
+Several *processes* may open one file: SQLite's own locking serializes them (busy timeout 5 s).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3  # type: ignore[import-untyped]
+from pydantic import BaseModel, ValidationError
+
+from hotline.model import Status, TicketFields, Urgency
+from hotline.protocol import (
+    SCHEMA_VERSION,
+    AddNoteArgs,
+    ChangeStatusArgs,
+    CreateTicketArgs,
+    Entity,
+    EscalateArgs,
+    MergeTicketArgs,
+    Mutation,
+    MutationName,
+    MutationOutcome,
+    MutationResult,
+    PullResponse,
+    PushResponse,
+    RecordCallbackArgs,
+    UpdateTicketArgs,
+)
+from offline_cache import _ids
+from offline_cache.errors import CacheClosed, CacheError, SaveFailed, UnknownTicket
+from offline_cache.keys import KeyProvider, KeyringKeyProvider
+from offline_cache.locations import DEFAULT_PROFILE, Locations, check_profile, locations
+from offline_cache.records import (
+    Attention,
+    Counts,
+    Draft,
+    KbHit,
+    LocalTicket,
+    NoteRow,
+    OutboxItem,
+    OutboxStats,
+    Page,
+    QueueQuery,
+    QueueSort,
+    QueueView,
+    Recovery,
+    Saved,
+    SyncMeta,
+    TicketRow,
+)
+from offline_cache.schema import LATEST, MIGRATIONS
+
+Clock = Callable[[], datetime]
+
+DEFAULT_RETENTION_DAYS = 30
+RED_FIRST_RESPONSE = timedelta(minutes=30)  # DOMAIN.md: red tickets, 30 min from the call
+OPEN_STATUSES = (
+    Status.ACCEPTED.value,
+    Status.DISPATCHED.value,
+    Status.HANDLING.value,
+    Status.REPLIED.value,
+    Status.SUPERVISED.value,
+)
+BUSY_TIMEOUT_MS = 5000
+
+
+class InvalidChange(CacheError):
+    """A change the cache refuses before writing: names the field, like the server would."""
+
+    code = "invalid_change"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"字段 {field} 无效：{detail}", f"Field {field} is invalid: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def utc_text(value: datetime) -> str:
+    """One sortable text form for every stored time: UTC, microseconds, ``Z``."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: the cache stores aware times only")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _norm_time(value: Any) -> str | None:
+    parsed = parse_time(value)
+    return utc_text(parsed) if parsed else None
+
+
+def phone_key(phone: str) -> str:
+    """Digits only, without a leading +86/0086: how caller numbers are compared."""
+    digits = re.sub(r"\D", "", phone or "")
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _classify(exc: Exception) -> str:
+    text = str(exc).lower()
+    if "full" in text:
+        return "disk_full"
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return "read_only"
+    if "locked" in text or "busy" in text:
+        return "busy"
+    if "i/o" in text or "disk" in text:
+        return "io_error"
+    return "other"
+
+
+def _is_unreadable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("not a database", "malformed", "corrupt", "file is encrypted"))
+
+
+def _args_json(model: BaseModel) -> dict[str, Any]:
+    return model.model_dump(mode="json", exclude_none=False)
+
+
+def _validate(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err.get("loc", ())) or "?"
+        raise InvalidChange(field, str(err.get("msg", "invalid"))) from None
+
+
+# ---------------------------------------------------------------- applying effects
+
+
+def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The indexed columns of a ticket, from its JSON (display) state."""
+    status = str(data.get("status") or Status.ACCEPTED.value)
+    urgency = str(data.get("urgency") or Urgency.NORMAL.value)
+    call_started = parse_time(data.get("call_started_at")) or now
+    deadline = parse_time(data.get("deadline_at") or data.get("next_deadline_at"))
+    if (
+        deadline is None
+        and urgency == Urgency.RED.value
+        and status in OPEN_STATUSES
+        and not data.get("first_response_at")
+    ):
+        deadline = call_started + RED_FIRST_RESPONSE
+    phone = str(data.get("phone") or "")
+    return {
+        "number": data.get("number"),
+        "revision": int(data.get("revision") or 0),
+        "status": status,
+        "urgency": urgency,
+        "kind": str(data.get("kind") or "consultation"),
+        "category": str(data.get("category") or ""),
+        "district": str(data.get("district") or ""),
+        "caller_name": str(data.get("caller_name") or ""),
+        "phone": phone,
+        "phone_key": phone_key(phone),
+        "id_card": str(data.get("id_card") or ""),
+        "address": str(data.get("address") or ""),
+        "account": str(data.get("account") or ""),
+        "team": data.get("team"),
+        "assignee": data.get("assignee"),
+        "created_by": data.get("created_by"),
+        "created_at": utc_text(parse_time(data.get("created_at")) or call_started),
+        "call_started_at": utc_text(call_started),
+        "updated_at": _norm_time(data.get("updated_at")),
+        "closed_at": _norm_time(data.get("closed_at")),
+        "deadline_at": utc_text(deadline) if deadline else None,
+        "overdue": 1 if data.get("overdue") else 0,
+        "is_open": 1 if status in OPEN_STATUSES else 0,
+    }
+
+
+def apply_local(data: dict[str, Any], name: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pending mutation looks like on screen, on top of ``data`` (a copy is returned).
+
+    Only a preview: the server decides the real outcome (state machine, conflicts), and its
+    state replaces this preview once the mutation is acknowledged and pulled.
+    """
+    out = dict(data)
+    if name == MutationName.UPDATE_TICKET:
+        out.update(args.get("changes") or {})
+    elif name == MutationName.CHANGE_STATUS:
+        out["status"] = args["to"]
+    elif name == MutationName.ESCALATE:
+        out["escalation_level"] = min(3, int(out.get("escalation_level") or 0) + 1)
+    elif name == MutationName.MERGE_TICKET:
+        out["status"] = Status.MERGED.value
+        out["merged_into"] = args["into_ticket_id"]
+    elif name == MutationName.RECORD_CALLBACK and args.get("satisfaction") is not None:
+        out["satisfaction"] = args["satisfaction"]
+    return out
+
+
+# ---------------------------------------------------------------- the store
+
+
+class CacheStore:
+    """The encrypted local store of one profile. Open it with :func:`open_cache`.
+
+    Writes (``create_ticket``, ``update_ticket``, ``change_status``, ``add_note``, ...) return
+    a :class:`Saved` only after COMMIT and raise :class:`SaveFailed` (disk full, read-only,
+    I/O) or :class:`InvalidChange` otherwise -- nothing half-written either way.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        key: bytes,
+        *,
+        clock: Clock | None = None,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
+        recovery: Recovery | None = None,
+    ) -> None:
+        """Open (or create) the store at ``path`` with ``key``. Prefer :func:`open_cache`,
+        which also finds the key and moves an unreadable file aside."""
+        self.path = path
+        self.retention_days = retention_days
+        self.recovery = recovery
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
+        self._lock = threading.RLock()
+        self._conn: Any = _connect(path, key)
+        self._migrate()
+        self._ensure_identity()
+
+    # ------------------------------------------------------------ plumbing
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        with self._lock:
+            if self._conn is None:
+                raise CacheClosed()
+            yield self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[Any]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; any failure rolls back and raises SaveFailed."""
+        with self._lock:
+            conn = self._conn
+            if conn is None:
+                raise CacheClosed()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlcipher3.Error as exc:
+                raise SaveFailed(_classify(exc), str(exc)) from exc
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except sqlcipher3.Error as exc:
+                _rollback(conn)
+                raise SaveFailed(_classify(exc), str(exc)) from exc
+            except BaseException:
+                _rollback(conn)
+                raise
+
+    def _migrate(self) -> None:
+        with self._lock:
+            conn = self._conn
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > LATEST:
+                raise CacheError(
+                    f"缓存文件由更新版本的 agent-tui 创建（版本 {version}），请升级。",
+                    f"The cache was written by a newer agent-tui (schema {version}); upgrade.",
+                )
+            while version < LATEST:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in MIGRATIONS[version]:
+                        conn.execute(statement)
+                    version += 1
+                    conn.execute(f"PRAGMA user_version = {version}")
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback(conn)
+                    raise
+
+    def _ensure_identity(self) -> None:
+        with self._write() as conn:
+            if _meta(conn, "client_id") is None:
+                _set_meta(conn, "client_id", str(uuid.uuid4()))
+                _set_meta(conn, "next_mutation_id", "1")
+                _set_meta(conn, "last_acked", "0")
+                _set_meta(conn, "cursor", "0")
+                _set_meta(conn, "gen", "0")
+
+    def close(self) -> None:
+        """Checkpoint and close. Safe to call twice."""
+        with self._lock:
+            if self._conn is not None:
+                with suppress(sqlcipher3.Error):
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> CacheStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def integrity_check(self) -> str:
+        """``PRAGMA integrity_check``: ``"ok"`` when the file is sound."""
+        with self._read() as conn:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+        return "\n".join(str(r[0]) for r in rows)
+
+    # ------------------------------------------------------------ identity and sync meta
+
+    @property
+    def client_id(self) -> str:
+        """This installation's id (made once, kept in the cache, never per user)."""
+        with self._read() as conn:
+            value = _meta(conn, "client_id")
+        assert value is not None
+        return value
+
+    def set_identity(self, user: str | None, team: str | None, role: str | None = None) -> None:
+        """Remember who is signed in (the queue's "mine" and "my team" read it)."""
+        with self._write() as conn:
+            _set_meta(conn, "user", user or "")
+            _set_meta(conn, "team", team or "")
+            _set_meta(conn, "role", role or "")
+
+    def sync_meta(self) -> SyncMeta:
+        """Cursor, epoch, mutation counters and identity, for ``agent-tui status``."""
+        with self._read() as conn:
+            m = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        return SyncMeta(
+            client_id=m["client_id"],
+            cursor=int(m.get("cursor", "0")),
+            epoch=m.get("epoch") or None,
+            last_acked_mutation_id=int(m.get("last_acked", "0")),
+            next_mutation_id=int(m.get("next_mutation_id", "1")),
+            last_pull_at=parse_time(m.get("last_pull_at")),
+            last_push_at=parse_time(m.get("last_push_at")),
+            user=m.get("user") or None,
+            team=m.get("team") or None,
+            extra={"role": m.get("role") or None, "refetching": m.get("refetch") == "1"},
+        )
+
+    # ------------------------------------------------------------ writes: tickets
+
+    def _enqueue(
+        self,
+        conn: Any,
+        name: MutationName,
+        args: dict[str, Any],
+        *,
+        ticket_id: str | None,
+        entity_id: str | None,
+    ) -> int:
+        """Append one mutation to the outbox inside the caller's transaction."""
+        next_id = int(_meta(conn, "next_mutation_id") or "1")
+        floor = max(
+            int(_meta(conn, "last_acked") or "0"),
+            conn.execute("SELECT coalesce(max(mutation_id), 0) FROM outbox").fetchone()[0],
+            conn.execute("SELECT coalesce(max(mutation_id), 0) FROM attention").fetchone()[0],
+        )
+        mutation_id = int(max(next_id, floor + 1))
+        conn.execute(
+            "INSERT INTO outbox (mutation_id, name, args, client_time, schema_version, ticket_id,"
+            " entity_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                mutation_id,
+                name.value,
+                _dumps(args),
+                utc_text(self.now()),
+                SCHEMA_VERSION,
+                ticket_id,
+                entity_id,
+            ),
+        )
+        _set_meta(conn, "next_mutation_id", str(mutation_id + 1))
+        if ticket_id is not None:
+            conn.execute("UPDATE tickets SET pending = pending + 1 WHERE id = ?", (ticket_id,))
+        return mutation_id
+
+    def create_ticket(
+        self,
+        fields: TicketFields | Mapping[str, Any],
+        *,
+        call_started_at: datetime,
+        ticket_id: str | None = None,
+        created_at: datetime | None = None,
+        disposition: str = "pending",
+        draft_id: str | None = None,
+    ) -> Saved:
+        """Save a new ticket: ticket row + ``create_ticket`` outbox row in ONE transaction.
+
+        ``ticket_id`` is the UUIDv7 made when the draft opened (a new one if None);
+        ``call_started_at``/``created_at`` are what the agent saw (client clock, kept: the
+        red-ticket clock starts at the call). ``draft_id``, if given, is deleted in the same
+        transaction, so a crash never leaves both a draft and its ticket -- nor neither.
+        Returns after COMMIT. Raises :class:`InvalidChange` naming the field, or
+        :class:`SaveFailed`.
+        """
+        base = fields.model_dump(mode="json") if isinstance(fields, BaseModel) else dict(fields)
+        tid = ticket_id or _ids.uuid7()
+        created = created_at or self.now()
+        args_model = _validate(
+            CreateTicketArgs,
+            {
+                **base,
+                "id": tid,
+                "call_started_at": call_started_at,
+                "created_at": created,
+                "disposition": disposition,
+            },
+        )
+        args = _args_json(args_model)
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM tickets WHERE id = ?", (tid,)).fetchone():
+                raise InvalidChange("id", f"ticket {tid} already exists")
+            user = _meta(conn, "user") or ""
+            team = _meta(conn, "team") or None
+            data = {
+                **args,
+                "number": None,
+                "revision": 0,
+                "status": Status.ACCEPTED.value,
+                "escalation_level": 0,
+                "created_by": user,
+                "team": team,
+                "assignee": user or None,
+            }
+            self._insert_ticket(conn, tid, data, server_data=None)
+            mid = self._enqueue(
+                conn, MutationName.CREATE_TICKET, args, ticket_id=tid, entity_id=tid
+            )
+            if draft_id is not None:
+                conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+        return Saved(mid, tid, tid, _ids.provisional_number(tid))
+
+    def _insert_ticket(
+        self, conn: Any, tid: str, data: dict[str, Any], *, server_data: dict[str, Any] | None
+    ) -> None:
+        cols = _ticket_columns(data, self.now())
+        gen = int(_meta(conn, "gen") or "0")
+        names = ["id", *cols, "data", "server_data", "gen"]
+        values = [
+            tid,
+            *cols.values(),
+            _dumps(data),
+            _dumps(server_data) if server_data is not None else None,
+            gen,
+        ]
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
+        conn.execute(
+            f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+            f" ON CONFLICT(id) DO UPDATE SET {updates}",
+            values,
+        )
+
+    def _set_display(self, conn: Any, tid: str, data: dict[str, Any]) -> None:
+        cols = _ticket_columns(data, self.now())
+        sets = ", ".join(f"{n} = ?" for n in cols)
+        conn.execute(
+            f"UPDATE tickets SET {sets}, data = ? WHERE id = ?",
+            [*cols.values(), _dumps(data), tid],
+        )
+
+    def _ticket_change(
+        self, name: MutationName, model: type[BaseModel], args: dict[str, Any]
+    ) -> Saved:
+        validated = _args_json(_validate(model, args))
+        tid = str(validated["ticket_id"])
+        with self._write() as conn:
+            row = conn.execute("SELECT data, number FROM tickets WHERE id = ?", (tid,)).fetchone()
+            if row is None:
+                raise UnknownTicket(tid)
+            data = apply_local(json.loads(row[0]), name, validated)
+            self._set_display(conn, tid, data)
+            entity = tid
+            if name == MutationName.ADD_NOTE:
+                entity = str(validated["note_id"])
+                user = _meta(conn, "user") or ""
+                conn.execute(
+                    "INSERT INTO notes (id, ticket_id, body, author, created_at, pending)"
+                    " VALUES (?, ?, ?, ?, ?, 1)",
+                    (
+                        entity,
+                        tid,
+                        validated["body"],
+                        user,
+                        _norm_time(validated["created_at"]),
+                    ),
+                )
+            mid = self._enqueue(conn, name, validated, ticket_id=tid, entity_id=entity)
+        return Saved(mid, tid, entity, row[1] or _ids.provisional_number(tid))
+
+    def _base_revision(self, ticket_id: str) -> int:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT server_data, revision FROM tickets WHERE id = ?", (ticket_id,)
+            ).fetchone()
+        if row is None:
+            raise UnknownTicket(ticket_id)
+        if row[0] is not None:
+            return int(json.loads(row[0]).get("revision") or 0)
+        return int(row[1] or 0)
+
+    def update_ticket(
+        self, ticket_id: str, changes: Mapping[str, Any], *, base_revision: int | None = None
+    ) -> Saved:
+        """Change some fields (only those given). ``base_revision`` defaults to the revision
+        last pulled from the server -- what the agent saw (SYNC.md conflicts)."""
+        base = self._base_revision(ticket_id) if base_revision is None else base_revision
+        return self._ticket_change(
+            MutationName.UPDATE_TICKET,
+            UpdateTicketArgs,
+            {"ticket_id": ticket_id, "base_revision": base, "changes": dict(changes)},
+        )
+
+    def change_status(
+        self,
+        ticket_id: str,
+        to: Status | str,
+        *,
+        reason: str | None = None,
+        base_revision: int | None = None,
+    ) -> Saved:
+        """Move the ticket along the closed loop; the server's state machine has the last word."""
+        base = self._base_revision(ticket_id) if base_revision is None else base_revision
+        return self._ticket_change(
+            MutationName.CHANGE_STATUS,
+            ChangeStatusArgs,
+            {"ticket_id": ticket_id, "to": str(to), "base_revision": base, "reason": reason},
+        )
+
+    def add_note(
+        self,
+        ticket_id: str,
+        body: str,
+        *,
+        note_id: str | None = None,
+        created_at: datetime | None = None,
+    ) -> Saved:
+        """Append a note (append-only: never conflicts). ``Saved.entity_id`` is the note id."""
+        return self._ticket_change(
+            MutationName.ADD_NOTE,
+            AddNoteArgs,
+            {
+                "ticket_id": ticket_id,
+                "note_id": note_id or _ids.uuid7(),
+                "body": body,
+                "created_at": created_at or self.now(),
+            },
+        )
+
+    def escalate(self, ticket_id: str, reason: str) -> Saved:
+        """Ask for the next escalation level (the server decides the level)."""
+        return self._ticket_change(
+            MutationName.ESCALATE, EscalateArgs, {"ticket_id": ticket_id, "reason": reason}
+        )
+
+    def merge_ticket(self, ticket_id: str, into_ticket_id: str) -> Saved:
+        """并单: fold ``ticket_id`` into ``into_ticket_id``."""
+        return self._ticket_change(
+            MutationName.MERGE_TICKET,
+            MergeTicketArgs,
+            {"ticket_id": ticket_id, "into_ticket_id": into_ticket_id},
+        )
+
+    def record_callback(
+        self,
+        ticket_id: str,
+        *,
+        reached: bool = True,
+        satisfaction: int | None = None,
+        note: str | None = None,
+    ) -> Saved:
+        """回访: the callback to the citizen and their satisfaction (1-5)."""
+        return self._ticket_change(
+            MutationName.RECORD_CALLBACK,
+            RecordCallbackArgs,
+            {
+                "ticket_id": ticket_id,
+                "reached": reached,
+                "satisfaction": satisfaction,
+                "note": note,
+            },
+        )
+
+    def record(self, name: MutationName, args: Mapping[str, Any]) -> Saved:
+        """Queue a mutation that touches no cached ticket (``set_seat_state``,
+        ``report_call``): validated against its hotline.protocol args model, then queued."""
+        from hotline.protocol import MUTATION_ARGS
+
+        if name in (
+            MutationName.CREATE_TICKET,
+            MutationName.UPDATE_TICKET,
+            MutationName.CHANGE_STATUS,
+            MutationName.ADD_NOTE,
+            MutationName.ESCALATE,
+            MutationName.MERGE_TICKET,
+            MutationName.RECORD_CALLBACK,
+        ):
+            raise InvalidChange("name", f"{name.value}: use the ticket method of the store")
+        validated = _args_json(_validate(MUTATION_ARGS[name], args))
+        with self._write() as conn:
+            mid = self._enqueue(conn, name, validated, ticket_id=None, entity_id=None)
+        return Saved(mid, None, "", None)
+
+    # ------------------------------------------------------------ drafts
+
+    def save_draft(
+        self,
+        form_id: str,
+        values: Mapping[str, Any],
+        *,
+        draft_id: str | None = None,
+        ticket_id: str | None = None,
+    ) -> Draft:
+        """Autosave a form in progress (call it debounced on field changes). A new draft gets
+        an id and a ticket id (the UUIDv7 the ticket will keep); an existing one is replaced."""
+        now = utc_text(self.now())
+        did = draft_id or str(uuid.uuid4())
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT ticket_id, created_at FROM drafts WHERE id = ?", (did,)
+            ).fetchone()
+            tid = ticket_id or (row[0] if row else None) or _ids.uuid7()
+            created = row[1] if row else now
+            conn.execute(
+                "INSERT INTO drafts (id, form_id, ticket_id, draft_values, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET form_id ="
+                " excluded.form_id, ticket_id = excluded.ticket_id, draft_values ="
+                " excluded.draft_values, updated_at = excluded.updated_at",
+                (did, form_id, tid, _dumps(dict(values)), created, now),
+            )
+        return Draft(did, form_id, dict(values), tid, _pt(created), _pt(now))
+
+    def list_drafts(self) -> list[Draft]:
+        """Drafts, newest first (offer to restore them after a crash)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, form_id, draft_values, ticket_id, created_at, updated_at FROM drafts"
+                " ORDER BY updated_at DESC"
+            ).fetchall()
+        return [_draft(r) for r in rows]
+
+    def get_draft(self, draft_id: str) -> Draft | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id, form_id, draft_values, ticket_id, created_at, updated_at FROM drafts"
+                " WHERE id = ?",
+                (draft_id,),
+            ).fetchone()
+        return _draft(row) if row else None
+
+    def delete_draft(self, draft_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+
+    # ------------------------------------------------------------ reads: tickets
+
+    def get_ticket(self, ticket_id: str) -> LocalTicket | None:
+        """One ticket in full (display state: my pending edits on top of the server's)."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id, number, data, server_data, pending, attention FROM tickets"
+                " WHERE id = ?",
+                (ticket_id,),
+            ).fetchone()
+        if row is None:
+            return None
+        return LocalTicket(
+            id=row[0],
+            display_number=row[1] or _ids.provisional_number(row[0]),
+            data=json.loads(row[2]),
+            server_data=json.loads(row[3]) if row[3] else None,
+            pending=row[4],
+            attention=row[5],
+        )
+
+    def find_by_number(self, number: str) -> LocalTicket | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT id FROM tickets WHERE number = ?", (number,)).fetchone()
+        return self.get_ticket(row[0]) if row else None
+
+    def notes(self, ticket_id: str) -> list[NoteRow]:
+        """Notes of a ticket, oldest first; ``pending`` until the server has them."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT id, ticket_id, body, author, created_at, pending FROM notes"
+                " WHERE ticket_id = ? ORDER BY created_at, id",
+                (ticket_id,),
+            ).fetchall()
+        return [NoteRow(r[0], r[1], r[2], r[3], _pt(r[4]), bool(r[5])) for r in rows]
+
+    def _where(self, conn: Any, q: QueueQuery, *, with_sets: bool) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        user = q.user if q.user is not None else (_meta(conn, "user") or "")
+        team = q.team if q.team is not None else (_meta(conn, "team") or "")
+        if q.view == QueueView.MINE:
+            clauses.append("(assignee = ? OR (assignee IS NULL AND created_by = ?))")
+            params += [user, user]
+        elif q.view == QueueView.TEAM:
+            clauses.append("team = ?")
+            params.append(team)
+        elif q.view == QueueView.RED:
+            clauses.append("is_open = 1 AND urgency = 'red'")
+        elif q.view == QueueView.OVERDUE:
+            clauses.append("is_open = 1 AND (overdue = 1 OR deadline_at < ?)")
+            params.append(utc_text(self.now()))
+        elif q.view == QueueView.NEEDS_ATTENTION:
+            clauses.append("attention > 0")
+        if with_sets and q.statuses:
+            clauses.append(f"status IN ({', '.join('?' * len(q.statuses))})")
+            params += list(q.statuses)
+        if with_sets and q.urgencies:
+            clauses.append(f"urgency IN ({', '.join('?' * len(q.urgencies))})")
+            params += list(q.urgencies)
+        for token in q.text.split():
+            clause, token_params = _text_clause(token)
+            clauses.append(clause)
+            params += token_params
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def queue_page(self, query: QueueQuery) -> Page:
+        """One page of the queue: view + filters + sort, with the total for the pager."""
+        order = {
+            QueueSort.TIME: "call_started_at DESC, id DESC",
+            QueueSort.URGENCY: "(urgency = 'red') DESC, is_open DESC, call_started_at ASC, id",
+            QueueSort.DEADLINE: "deadline_at IS NULL, deadline_at ASC, call_started_at, id",
+        }[query.sort]
+        limit = max(1, min(int(query.limit), 1000))
+        offset = max(0, int(query.offset))
+        with self._read() as conn:
+            where, params = self._where(conn, query, with_sets=True)
+            rows = conn.execute(
+                f"SELECT {_ROW_COLUMNS} FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            ).fetchall()
+            total = conn.execute(f"SELECT count(*) FROM tickets{where}", params).fetchone()[0]
+        now = self.now()
+        return Page([_row(r, now) for r in rows], total, offset, limit)
+
+    def counts(self, query: QueueQuery | None = None) -> Counts:
+        """Counts per status and per urgency for a view and text (status/urgency filters and
+        paging are ignored: the counters are what the filter buttons show)."""
+        q = query or QueueQuery()
+        with self._read() as conn:
+            where, params = self._where(conn, q, with_sets=False)
+            by_status = dict(
+                conn.execute(
+                    f"SELECT status, count(*) FROM tickets{where} GROUP BY status", params
+                ).fetchall()
+            )
+            by_urgency = dict(
+                conn.execute(
+                    f"SELECT urgency, count(*) FROM tickets{where} GROUP BY urgency", params
+                ).fetchall()
+            )
+        return Counts(by_status, by_urgency, sum(by_status.values()))
+
+    def search(self, text: str, *, limit: int = 50) -> list[TicketRow]:
+        """Tickets matching every word of ``text`` in number, phone, name, ID-card number,
+        address or account; newest call first."""
+        return self.queue_page(QueueQuery(text=text, limit=limit)).rows
+
+    def open_tickets_for_phone(self, phone: str, *, limit: int = 20) -> list[TicketRow]:
+        """Open tickets of one caller number, newest first (duplicate warning, screen pop)."""
+        key = phone_key(phone)
+        if not key:
+            return []
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_ROW_COLUMNS} FROM tickets WHERE phone_key = ? AND is_open = 1"
+                " ORDER BY call_started_at DESC LIMIT ?",
+                (key, limit),
+            ).fetchall()
+        now = self.now()
+        return [_row(r, now) for r in rows]
+
+    # ------------------------------------------------------------ KB, forms, seats
+
+    def kb_search(self, text: str, *, limit: int = 20) -> list[KbHit]:
+        """Knowledge-base articles matching every word of ``text`` (Chinese works offline:
+        trigram FTS for words of 3+ characters, substring match for shorter ones);
+        title matches first, then newest."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for token in text.split():
+            if len(token) >= 3:
+                clauses.append("rowid IN (SELECT rowid FROM kb_fts WHERE kb_fts MATCH ?)")
+                params.append(_fts_phrase(token))
+            else:
+                like = _like(token)
+                clauses.append(
+                    "(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\'"
+                    " OR tags LIKE ? ESCAPE '\\')"
+                )
+                params += [like, like, like]
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        first = text.split()[0] if text.split() else ""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT id, title, body, category, tags, updated_at FROM kb{where}"
+                " ORDER BY (instr(title, ?) > 0) DESC, updated_at DESC LIMIT ?",
+                [*params, first, limit],
+            ).fetchall()
+        return [
+            KbHit(r[0], r[1], _snippet(r[2], first), r[3], _split_tags(r[4]), _pt_opt(r[5]))
+            for r in rows
+        ]
+
+    def kb_article(self, article_id: str) -> dict[str, Any] | None:
+        """The full article as the server sent it (KbArticleOut shape)."""
+        with self._read() as conn:
+            row = conn.execute("SELECT data FROM kb WHERE id = ?", (article_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def forms(self) -> dict[str, Any] | None:
+        """The last form set pulled from the server (FormsOut shape), or None: then the UI
+        uses the shipped forms."""
+        with self._read() as conn:
+            value = _meta(conn, "forms")
+        return json.loads(value) if value else None
+
+    def seats(self) -> list[dict[str, Any]]:
+        """Seat states last pulled (leads see which desks are offline)."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT data FROM seats ORDER BY agent").fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # ------------------------------------------------------------ outbox and attention
+
+    def outbox(self, *, limit: int = 100) -> list[OutboxItem]:
+        """The oldest ``limit`` pending mutations, in mutation_id order (the push order)."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT mutation_id, name, args, client_time, schema_version, ticket_id"
+                " FROM outbox ORDER BY mutation_id LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [OutboxItem(r[0], r[1], json.loads(r[2]), _pt(r[3]), r[4], r[5]) for r in rows]
+
+    def outbox_stats(self) -> OutboxStats:
+        """Outbox size, the client time of the oldest pending mutation, needs-attention count."""
+        with self._read() as conn:
+            size, oldest = conn.execute("SELECT count(*), min(client_time) FROM outbox").fetchone()
+            attention = conn.execute("SELECT count(*) FROM attention").fetchone()[0]
+        return OutboxStats(size, _pt_opt(oldest), attention)
+
+    def needs_attention(self) -> list[Attention]:
+        """Rejected changes and lost conflicts, oldest first; nothing is dropped silently."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT mutation_id, kind, name, args, ticket_id, reason, field, conflict, at"
+                " FROM attention ORDER BY mutation_id"
+            ).fetchall()
+        return [
+            Attention(
+                r[0],
+                r[1],
+                r[2],
+                json.loads(r[3]),
+                r[4],
+                r[5],
+                r[6],
+                json.loads(r[7]) if r[7] else None,
+                _pt(r[8]),
+            )
+            for r in rows
+        ]
+
+    def dismiss_attention(self, mutation_id: int) -> None:
+        """The agent has seen (and acted on) a rejected change or conflict."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT ticket_id FROM attention WHERE mutation_id = ?", (mutation_id,)
+            ).fetchone()
+            if row is None:
+                return
+            conn.execute("DELETE FROM attention WHERE mutation_id = ?", (mutation_id,))
+            if row[0]:
+                conn.execute(
+                    "UPDATE tickets SET attention = max(0, attention - 1) WHERE id = ?", (row[0],)
+                )
+
+    def pending_mutations(self, *, limit: int = 100) -> list[Mutation]:
+        """The next push batch as wire models (hotline.protocol.Mutation), in order."""
+        return [
+            Mutation(
+                mutation_id=item.mutation_id,
+                name=MutationName(item.name),
+                args=item.args,
+                client_time=item.client_time,
+                schema_version=item.schema_version,
+            )
+            for item in self.outbox(limit=limit)
+        ]
+
+    def _acknowledge(
+        self, conn: Any, last_mutation_id: int, results: Sequence[MutationResult] = ()
+    ) -> int:
+        """Clear outbox rows covered by the server's ``last_mutation_id``; keep rejected ones
+        aside with their reason; record conflicts; take assigned numbers and revisions."""
+        by_id = {r.mutation_id: r for r in results}
+        rows = conn.execute(
+            "SELECT mutation_id, name, args, ticket_id, entity_id FROM outbox"
+            " WHERE mutation_id <= ? ORDER BY mutation_id",
+            (last_mutation_id,),
+        ).fetchall()
+        now = utc_text(self.now())
+        for mid, name, args, ticket_id, entity_id in rows:
+            result = by_id.get(mid)
+            rejected = result is not None and result.outcome == MutationOutcome.REJECTED
+            if rejected and result is not None:
+                _keep_aside(conn, mid, "rejected", name, args, ticket_id, result, now)
+            elif result is not None and result.conflict:
+                _keep_aside(conn, mid, "conflict", name, args, ticket_id, result, now)
+            if name == MutationName.ADD_NOTE.value and not rejected:
+                conn.execute("UPDATE notes SET pending = 0 WHERE id = ?", (entity_id,))
+            if ticket_id is not None:
+                conn.execute(
+                    "UPDATE tickets SET pending = max(0, pending - 1) WHERE id = ?", (ticket_id,)
+                )
+                if result is not None and not rejected and result.ticket_number:
+                    self._take_number(conn, ticket_id, result)
+            conn.execute("DELETE FROM outbox WHERE mutation_id = ?", (mid,))
+        acked = max(int(_meta(conn, "last_acked") or "0"), last_mutation_id)
+        _set_meta(conn, "last_acked", str(acked))
+        nxt = int(_meta(conn, "next_mutation_id") or "1")
+        if nxt <= acked:
+            _set_meta(conn, "next_mutation_id", str(acked + 1))
+        for (tid,) in {(r[3],) for r in rows if r[3] is not None}:
+            self._rebase(conn, tid)
+        return len(rows)
+
+    def _take_number(self, conn: Any, ticket_id: str, result: MutationResult) -> None:
+        row = conn.execute("SELECT data FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        if row is None:
+            return
+        data = json.loads(row[0])
+        if not data.get("number"):
+            data["number"] = result.ticket_number
+            self._set_display(conn, ticket_id, data)
+
+    def _rebase(self, conn: Any, ticket_id: str) -> None:
+        """Display = last server state + my still-pending mutations on top (local edits win on
+        screen until acknowledged). Without a server state the local preview stays."""
+        row = conn.execute(
+            "SELECT server_data, data FROM tickets WHERE id = ?", (ticket_id,)
+        ).fetchone()
+        if row is None or row[0] is None:
+            return
+        data: dict[str, Any] = json.loads(row[0])
+        local = json.loads(row[1])
+        if not data.get("number") and local.get("number"):
+            data["number"] = local["number"]
+        pending = conn.execute(
+            "SELECT name, args FROM outbox WHERE ticket_id = ? ORDER BY mutation_id",
+            (ticket_id,),
+        ).fetchall()
+        for name, args in pending:
+            data = apply_local(data, name, json.loads(args))
+        self._set_display(conn, ticket_id, data)
+
+    def apply_push_result(self, response: PushResponse) -> int:
+        """Record a push answer in one transaction; returns how many outbox rows left."""
+        with self._write() as conn:
+            cleared = self._acknowledge(conn, response.last_mutation_id, response.results)
+            _set_meta(conn, "last_push_at", utc_text(self.now()))
+        return cleared
+
+    # ------------------------------------------------------------ pull
+
+    def start_refetch(self, epoch: str | None) -> None:
+        """Begin a full refetch (new server epoch, or a lost cursor): cursor back to 0 and a
+        new generation; rows not seen again by the end of the refetch are dropped then --
+        except tickets with pending or rejected changes of mine. The outbox is kept whole."""
+        with self._write() as conn:
+            gen = int(_meta(conn, "gen") or "0") + 1
+            _set_meta(conn, "gen", str(gen))
+            _set_meta(conn, "cursor", "0")
+            _set_meta(conn, "refetch", "1")
+            if epoch is not None:
+                _set_meta(conn, "epoch", epoch)
+
+    def apply_pull(self, page: PullResponse) -> int:
+        """Apply one pull page AND store its cursor in one transaction; also clear the outbox
+        rows its ``last_mutation_id`` covers. The caller handles an epoch change first
+        (:meth:`start_refetch`). Returns the number of changes applied."""
+        with self._write() as conn:
+            stored_epoch = _meta(conn, "epoch")
+            if stored_epoch is None:
+                _set_meta(conn, "epoch", page.epoch)
+            elif stored_epoch != page.epoch:
+                raise CacheError(
+                    "服务器数据已恢复（纪元变化），需要重新同步。",
+                    f"server epoch changed ({stored_epoch} -> {page.epoch}): refetch first",
+                )
+            gen = int(_meta(conn, "gen") or "0")
+            for change in page.changes:
+                self._apply_change(
+                    conn, change.entity, change.entity_id, change.op, change.data, gen
+                )
+            _set_meta(conn, "cursor", str(page.cursor))
+            _set_meta(conn, "last_pull_at", utc_text(self.now()))
+            self._acknowledge(conn, page.last_mutation_id)
+            if not page.has_more and _meta(conn, "refetch") == "1":
+                self._sweep(conn, gen)
+                _set_meta(conn, "refetch", "0")
+        return len(page.changes)
+
+    def _apply_change(
+        self, conn: Any, entity: Entity, entity_id: str, op: str, data: dict[str, Any], gen: int
+    ) -> None:
+        if entity == Entity.TICKET:
+            if op == "delete":
+                conn.execute(
+                    "DELETE FROM tickets WHERE id = ? AND pending = 0 AND attention = 0",
+                    (entity_id,),
+                )
+                return
+            server = dict(data)
+            server.setdefault("id", entity_id)
+            row = conn.execute("SELECT pending FROM tickets WHERE id = ?", (entity_id,)).fetchone()
+            self._insert_ticket(conn, entity_id, server, server_data=server)
+            if row is not None and row[0]:
+                count = conn.execute(
+                    "SELECT count(*) FROM outbox WHERE ticket_id = ?", (entity_id,)
+                ).fetchone()[0]
+                conn.execute("UPDATE tickets SET pending = ? WHERE id = ?", (count, entity_id))
+                self._rebase(conn, entity_id)
+            attention = conn.execute(
+                "SELECT count(*) FROM attention WHERE ticket_id = ?", (entity_id,)
+            ).fetchone()[0]
+            conn.execute(
+                "UPDATE tickets SET attention = ?, gen = ? WHERE id = ?",
+                (attention, gen, entity_id),
+            )
+        elif entity == Entity.NOTE:
+            if op == "delete":
+                conn.execute("DELETE FROM notes WHERE id = ?", (entity_id,))
+                return
+            conn.execute(
+                "INSERT INTO notes (id, ticket_id, body, author, created_at, pending, gen)"
+                " VALUES (?, ?, ?, ?, ?, 0, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body,"
+                " author = excluded.author, created_at = excluded.created_at, pending = 0,"
+                " gen = excluded.gen",
+                (
+                    entity_id,
+                    str(data.get("ticket_id") or ""),
+                    str(data.get("body") or ""),
+                    str(data.get("author") or ""),
+                    _norm_time(data.get("created_at")) or utc_text(self.now()),
+                    gen,
+                ),
+            )
+        elif entity == Entity.KB_ARTICLE:
+            if op == "delete":
+                conn.execute("DELETE FROM kb WHERE id = ?", (entity_id,))
+                return
+            tags = data.get("tags") or []
+            conn.execute(
+                "INSERT INTO kb (id, title, body, tags, category, updated_at, data, gen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+                " title = excluded.title, body = excluded.body, tags = excluded.tags,"
+                " category = excluded.category, updated_at = excluded.updated_at,"
+                " data = excluded.data, gen = excluded.gen",
+                (
+                    entity_id,
+                    str(data.get("title") or ""),
+                    str(data.get("body") or ""),
+                    " ".join(str(t) for t in tags),
+                    str(data.get("category") or ""),
+                    _norm_time(data.get("updated_at")),
+                    _dumps(data),
+                    gen,
+                ),
+            )
+        elif entity == Entity.FORM_SET:
+            if op == "delete":
+                conn.execute("DELETE FROM meta WHERE key = 'forms'")
+            else:
+                _set_meta(conn, "forms", _dumps(data))
+        elif entity == Entity.SEAT:
+            if op == "delete":
+                conn.execute("DELETE FROM seats WHERE agent = ?", (entity_id,))
+            else:
+                conn.execute(
+                    "INSERT INTO seats (agent, data, gen) VALUES (?, ?, ?) ON CONFLICT(agent)"
+                    " DO UPDATE SET data = excluded.data, gen = excluded.gen",
+                    (entity_id, _dumps(data), gen),
+                )
+
+    def _sweep(self, conn: Any, gen: int) -> None:
+        """End of a full refetch: drop what the server no longer has, keep my pending work."""
+        conn.execute(
+            "DELETE FROM tickets WHERE gen < ? AND pending = 0 AND attention = 0"
+            " AND id NOT IN (SELECT ticket_id FROM outbox WHERE ticket_id IS NOT NULL)",
+            (gen,),
+        )
+        conn.execute("DELETE FROM notes WHERE gen < ? AND pending = 0", (gen,))
+        conn.execute("DELETE FROM kb WHERE gen < ?", (gen,))
+        conn.execute("DELETE FROM seats WHERE gen < ?", (gen,))
+
+    # ------------------------------------------------------------ retention
+
+    def purge_closed(self, days: int | None = None) -> int:
+        """Delete tickets closed more than ``days`` (default: ``retention_days``) ago that are
+        fully synced (no pending or rejected change); their notes go with them. The server
+        keeps them; the laptop forgets personal data it no longer needs."""
+        keep = self.retention_days if days is None else days
+        cutoff = utc_text(self.now() - timedelta(days=keep))
+        with self._write() as conn:
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM tickets WHERE is_open = 0 AND pending = 0 AND attention = 0"
+                    " AND server_data IS NOT NULL AND coalesce(closed_at, updated_at, created_at)"
+                    " < ? AND id NOT IN (SELECT ticket_id FROM outbox WHERE ticket_id IS NOT"
+                    " NULL)",
+                    (cutoff,),
+                ).fetchall()
+            ]
+            for chunk in range(0, len(ids), 500):
+                part = ids[chunk : chunk + 500]
+                marks = ", ".join("?" * len(part))
+                conn.execute(f"DELETE FROM notes WHERE ticket_id IN ({marks})", part)
+                conn.execute(f"DELETE FROM tickets WHERE id IN ({marks})", part)
+        return len(ids)
+
+
+# ---------------------------------------------------------------- module helpers
+
+_ROW_COLUMNS = (
+    "id, number, status, urgency, kind, category, caller_name, phone, address, district,"
+    " created_at, call_started_at, deadline_at, overdue, assignee, team, revision, pending,"
+    " attention"
+)
+
+
+def _row(r: Sequence[Any], now: datetime) -> TicketRow:
+    deadline = _pt_opt(r[12])
+    return TicketRow(
+        id=r[0],
+        number=r[1],
+        display_number=r[1] or _ids.provisional_number(r[0]),
+        status=r[2],
+        urgency=r[3],
+        kind=r[4],
+        category=r[5],
+        caller_name=r[6],
+        phone=r[7],
+        address=r[8],
+        district=r[9],
+        created_at=_pt(r[10]),
+        call_started_at=_pt(r[11]),
+        deadline_at=deadline,
+        overdue=bool(r[13]) or (deadline is not None and deadline < now and r[2] in OPEN_STATUSES),
+        assignee=r[14],
+        team=r[15],
+        revision=r[16],
+        pending=r[17],
+        attention=r[18],
+    )
+
+
+def _pt(value: str) -> datetime:
+    parsed = parse_time(value)
+    assert parsed is not None
+    return parsed
+
+
+def _pt_opt(value: str | None) -> datetime | None:
+    return parse_time(value) if value else None
+
+
+def _draft(r: Sequence[Any]) -> Draft:
+    return Draft(r[0], r[1], json.loads(r[2]), r[3], _pt(r[4]), _pt(r[5]))
+
+
+def _like(token: str) -> str:
+    escaped = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(token: str) -> str:
+    return '"' + token.replace('"', '""') + '"'
+
+
+def _text_clause(token: str) -> tuple[str, list[Any]]:
+    """One search word: trigram FTS when it has 3+ characters, else a substring match."""
+    if len(token) >= 3:
+        return (
+            "rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)",
+            [_fts_phrase(token)],
+        )
+    like = _like(token)
+    cols = ("number", "caller_name", "phone", "id_card", "address", "account")
+    return (
+        "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")",
+        [like] * len(cols),
+    )
+
+
+def _snippet(body: str, word: str, width: int = 60) -> str:
+    at = body.find(word) if word else -1
+    start = max(0, at - width // 3) if at >= 0 else 0
+    text = body[start : start + width].replace("\n", " ")
+    return ("…" if start else "") + text + ("…" if start + width < len(body) else "")
+
+
+def _split_tags(value: str) -> list[str]:
+    return [t for t in value.split(" ") if t]
+
+
+def _meta(conn: Any, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def _set_meta(conn: Any, key: str, value: str) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value ="
+        " excluded.value",
+        (key, value),
+    )
+
+
+def _keep_aside(
+    conn: Any,
+    mid: int,
+    kind: str,
+    name: str,
+    args: str,
+    ticket_id: str | None,
+    result: MutationResult,
+    now: str,
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO attention (mutation_id, kind, name, args, ticket_id, reason,"
+        " field, conflict, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            mid,
+            kind,
+            name,
+            args,
+            ticket_id,
+            result.reason or ("conflict" if kind == "conflict" else "rejected"),
+            result.field,
+            _dumps(result.conflict) if result.conflict else None,
+            now,
+        ),
+    )
+    if ticket_id is not None:
+        conn.execute("UPDATE tickets SET attention = attention + 1 WHERE id = ?", (ticket_id,))
+
+
+def _rollback(conn: Any) -> None:
+    with suppress(sqlcipher3.Error):
+        conn.execute("ROLLBACK")
+
+
+def _connect(path: Path, key: bytes) -> Any:
+    """Open with the raw 32-byte key (no passphrase KDF: the key is already random) and the
+    durability settings of SYNC.md. Raises sqlcipher3.DatabaseError if the file is unreadable."""
+    conn = sqlcipher3.connect(
+        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    try:
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise sqlcipher3.OperationalError(f"journal_mode is {mode}, not wal")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")  # temp b-trees never hit disk in clear
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+# ---------------------------------------------------------------- opening, recovery
+
+
+def open_cache(
+    profile: str = DEFAULT_PROFILE,
+    *,
+    key_provider: KeyProvider | None = None,
+    home: Locations | None = None,
+    path: Path | None = None,
+    clock: Clock | None = None,
+    retention_days: int = DEFAULT_RETENTION_DAYS,
+) -> CacheStore:
+    """Open the encrypted cache of ``profile``, creating it (and its key) on first use.
+
+    The key comes from ``key_provider`` (default: the OS keyring; raises
+    :class:`~offline_cache.errors.KeyringUnavailable` with the documented choices when there
+    is none). A file that cannot be read (corrupt, or its key is gone) is never deleted: it is
+    moved aside, a new cache is made, the unsynced mutations and drafts SQLite can still read
+    are copied over, and ``store.recovery`` tells the UI what happened.
+    """
+    provider: KeyProvider = key_provider or KeyringKeyProvider()
+    check_profile(profile)
+    db_path = path or (home or locations()).ensure().cache_path(profile)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    existed = db_path.exists() and db_path.stat().st_size > 0
+    key = provider.get_key(profile, create=True)
+    assert key is not None
+    if existed:
+        try:
+            return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+        except sqlcipher3.DatabaseError as exc:
+            if not _is_unreadable(exc):
+                raise SaveFailed(_classify(exc), str(exc)) from exc
+            return _recover(db_path, key, str(exc), clock, retention_days)
+    return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+
+
+def _recover(
+    db_path: Path, key: bytes, reason: str, clock: Clock | None, retention_days: int
+) -> CacheStore:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = db_path.with_name(f"{db_path.name}.unreadable-{stamp}")
+    moved: list[str] = []
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(str(db_path) + suffix)
+        if src.exists():
+            dst = Path(str(aside) + suffix)
+            shutil.move(str(src), str(dst))
+            moved.append(str(dst))
+    salvage = _salvage(aside, key)
+    store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+    recovered = _restore(store, salvage)
+    store.recovery = Recovery(
+        moved_to=moved,
+        recovered_mutations=recovered,
+        reason=reason,
+        message_zh=(
+            f"本地缓存文件无法读取（{reason}），已移到 {aside}（未删除）。"
+            f"已找回 {recovered} 条未同步的修改；其余数据将从服务器重新下载。"
+        ),
+        message_en=(
+            f"The local cache could not be read ({reason}); it was moved to {aside} (not "
+            f"deleted). {recovered} unsynced change(s) were recovered; the rest is downloaded "
+            "again from the server."
+        ),
+    )
+    return store
+
+
+def _salvage(path: Path, key: bytes) -> dict[str, Any]:
+    """Read what still reads from an unreadable cache, table by table, row by row."""
+    out: dict[str, Any] = {"meta": {}, "outbox": [], "drafts": []}
+    try:
+        conn = sqlcipher3.connect(str(path), isolation_level=None)
+        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+        conn.execute("PRAGMA query_only = ON")
+    except sqlcipher3.Error:
+        return out
+    try:
+        for table, sql in (
+            ("meta", "SELECT key, value FROM meta"),
+            (
+                "outbox",
+                "SELECT mutation_id, name, args, client_time, schema_version, ticket_id,"
+                " entity_id FROM outbox ORDER BY mutation_id",
+            ),
+            (
+                "drafts",
+                "SELECT id, form_id, ticket_id, draft_values, created_at, updated_at FROM drafts",
+            ),
+        ):
+            try:
+                cursor = conn.execute(sql)
+                while True:
+                    try:
+                        row = cursor.fetchone()
+                    except sqlcipher3.Error:
+                        break
+                    if row is None:
+                        break
+                    if table == "meta":
+                        out["meta"][row[0]] = row[1]
+                    else:
+                        out[table].append(tuple(row))
+            except sqlcipher3.Error:
+                continue
+    finally:
+        conn.close()
+    return out
+
+
+def _restore(store: CacheStore, salvage: dict[str, Any]) -> int:
+    """Copy salvaged outbox rows and drafts into the fresh store; returns mutations kept."""
+    meta: dict[str, str] = salvage["meta"]
+    outbox: list[tuple[Any, ...]] = salvage["outbox"]
+    with store._write() as conn:
+        same_client = bool(meta.get("client_id"))
+        if same_client:
+            # Same installation: keep the client id and numbering, so the server's
+            # last_mutation_id still covers what it already applied.
+            _set_meta(conn, "client_id", meta["client_id"])
+            last = int(meta.get("last_acked", "0") or 0)
+            _set_meta(conn, "last_acked", str(last))
+            _set_meta(conn, "next_mutation_id", meta.get("next_mutation_id", str(last + 1)))
+        for key_name in ("user", "team", "role"):
+            if key_name in meta:
+                _set_meta(conn, key_name, meta[key_name])
+        count = 0
+        for mid, name, args, client_time, schema_version, ticket_id, entity_id in outbox:
+            parsed = json.loads(args)
+            if not same_client:
+                mid = None  # renumber under the new client id
+            if name == MutationName.CREATE_TICKET.value and ticket_id:
+                data = {
+                    **parsed,
+                    "number": None,
+                    "revision": 0,
+                    "status": Status.ACCEPTED.value,
+                    "created_by": meta.get("user", ""),
+                    "team": meta.get("team") or None,
+                }
+                store._insert_ticket(conn, ticket_id, data, server_data=None)
+            elif (
+                ticket_id
+                and conn.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+            ):
+                store._rebase(conn, ticket_id)
+            if mid is None:
+                mid = store._enqueue(
+                    conn, MutationName(name), parsed, ticket_id=ticket_id, entity_id=entity_id
+                )
+                conn.execute(
+                    "UPDATE outbox SET client_time = ?, schema_version = ? WHERE mutation_id = ?",
+                    (client_time, schema_version, mid),
+                )
+            else:
+                conn.execute(
+                    "INSERT OR IGNORE INTO outbox (mutation_id, name, args, client_time,"
+                    " schema_version, ticket_id, entity_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (mid, name, args, client_time, schema_version, ticket_id, entity_id),
+                )
+                if ticket_id:
+                    conn.execute(
+                        "UPDATE tickets SET pending = pending + 1 WHERE id = ?", (ticket_id,)
+                    )
+                nxt = int(_meta(conn, "next_mutation_id") or "1")
+                _set_meta(conn, "next_mutation_id", str(max(nxt, mid + 1)))
+            if name == MutationName.ADD_NOTE.value and ticket_id:
+                conn.execute(
+                    "INSERT OR IGNORE INTO notes (id, ticket_id, body, author, created_at,"
+                    " pending) VALUES (?, ?, ?, ?, ?, 1)",
+                    (
+                        parsed.get("note_id"),
+                        ticket_id,
+                        parsed.get("body", ""),
+                        meta.get("user", ""),
+                        _norm_time(parsed.get("created_at")) or client_time,
+                    ),
+                )
+            count += 1
+        for did, form_id, tid, values, created, updated in salvage["drafts"]:
+            conn.execute(
+                "INSERT OR IGNORE INTO drafts (id, form_id, ticket_id, draft_values, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (did, form_id, tid, values, created, updated),
+            )
+    return count
