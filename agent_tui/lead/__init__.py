@@ -1,0 +1,54 @@
+"""The shift-lead panel (班长面板), opened by ``agent-tui --mode lead``.
+
+Constructor contract (what the desk's app and the tests rely on)::
+
+    from agent_tui.lead import HttpLeadSource, LeadPanelScreen
+
+    source = HttpLeadSource(server_url, bearer_token)   # a lead's or admin's token
+    app.push_screen(LeadPanelScreen(source))             # or install it as the "lead" mode
+
+``LeadPanelScreen(source, *, alert_settings=None, clock=utcnow, export_dir=None, bell=False,
+refresh_seconds=1.0, fallback_seconds=10.0, live=True)``:
+
+- ``source``: anything with the methods of :class:`LeadDataSource` (the real one is
+  :class:`HttpLeadSource`; the screen closes nothing, the caller owns ``source.aclose()``);
+- ``alert_settings``: thresholds (answer-rate target 95 %, calls waiting > 10, red ticket
+  due within 5 min);
+- ``clock``: returns an aware ``datetime`` (tests pass a fixed one);
+- ``export_dir``: where the daily CSV goes (default: the user data dir + ``exports``);
+- ``live=False``: no event stream (the panel then refreshes every ``fallback_seconds``).
+
+If the server refuses the data (an agent's token: 403), the panel says so and shows nothing
+else. The texts are in ``agent_tui/i18n/lead.py``; call ``agent_tui.i18n.set_language``
+before building the screen.
+
+Every binding has a dotted id for keymaps: :data:`LEAD_BINDING_IDS` maps id -> default key.
+"""
+
+from __future__ import annotations
+
+from agent_tui.lead.alerts import AlertSettings
+from agent_tui.lead.screen import LEAD_BINDINGS, LeadPanelScreen
+from agent_tui.lead.source import (
+    AccessDenied,
+    HttpLeadSource,
+    LeadDataSource,
+    LeadSourceError,
+    LinkDown,
+    NotSignedIn,
+)
+
+#: Binding id -> default key, for keymaps (``App.set_keymap``) and ``agent-tui keys``.
+LEAD_BINDING_IDS: dict[str, str] = {bid: key for bid, key, *_ in LEAD_BINDINGS}
+
+__all__ = [
+    "LEAD_BINDING_IDS",
+    "AccessDenied",
+    "AlertSettings",
+    "HttpLeadSource",
+    "LeadDataSource",
+    "LeadPanelScreen",
+    "LeadSourceError",
+    "LinkDown",
+    "NotSignedIn",
+]

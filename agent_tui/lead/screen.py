@@ -1,0 +1,761 @@
+"""The shift-lead panel (班长面板): headline figures, seats, red tickets, charts and alerts.
+
+Live refresh follows Dolphie: one refresh worker at a time; when it finishes, ``set_timer``
+schedules the next cycle, so refreshes never overlap and run at most once a second. The
+event stream (a separate worker) only marks the data dirty; a quiet stream still gets a
+fallback refresh every few seconds. Every figure is the server's; this screen formats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingsMap
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from agent_tui.i18n import language, t
+from agent_tui.lead import fmt
+from agent_tui.lead.alerts import Alert, AlertSettings, compute_alerts, deadline_of, ticket_label
+from agent_tui.lead.dialogs import TextPrompt, TicketView
+from agent_tui.lead.source import (
+    AccessDenied,
+    LeadDataSource,
+    LeadSourceError,
+    LinkDown,
+    NotSignedIn,
+)
+from agent_tui.lead.widgets import Cell, Chart, FigureTile, KeyedTable
+
+WINDOWS = ("today", "60m", "15m")
+
+# (binding id, key, action, i18n key of the footer text, shown in the footer)
+LEAD_BINDINGS: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("lead.window_next", "w", "window_next", "lead.key.window_next", True),
+    ("lead.window_today", "1", "window('today')", "lead.key.window_today", False),
+    ("lead.window_60m", "2", "window('60m')", "lead.key.window_60m", False),
+    ("lead.window_15m", "3", "window('15m')", "lead.key.window_15m", False),
+    ("lead.sort", "s", "sort", "lead.key.sort", True),
+    ("lead.sort_reverse", "S", "sort_reverse", "lead.key.sort_reverse", False),
+    ("lead.filter", "f", "filter", "lead.key.filter", True),
+    ("lead.open", "o", "open_ticket", "lead.key.open", True),
+    ("lead.escalate", "e", "escalate", "lead.key.escalate", True),
+    ("lead.reassign", "r", "reassign", "lead.key.reassign", True),
+    ("lead.export", "x", "export('today')", "lead.key.export", True),
+    ("lead.export_yesterday", "X", "export('yesterday')", "lead.key.export_yesterday", False),
+    ("lead.bell", "b", "bell", "lead.key.bell", True),
+    ("lead.refresh", "f5", "refresh_now", "lead.key.refresh", False),
+)
+
+SEAT_COLUMNS = ("agent", "state", "in_state", "call", "tickets", "link", "unsynced")
+SEAT_FILTERS = ("all", "break_15", "on_call", "offline", "unsynced")
+LONG_BREAK = timedelta(minutes=15)
+RED_COLUMNS = ("number", "category", "status", "level", "deadline", "owner")
+TICKET_STATUS = {
+    "accepted": ("受理", "accepted"),
+    "dispatched": ("派单", "dispatched"),
+    "handling": ("办理", "handling"),
+    "replied": ("答复", "replied"),
+    "supervised": ("督办", "supervised"),
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_export_dir() -> Path:
+    import platformdirs
+
+    return platformdirs.user_data_path("agent-tui") / "exports"
+
+
+@dataclass
+class PanelData:
+    """The last data the server sent; ``fetched_at`` is the panel's clock when it arrived."""
+
+    summaries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    red: list[dict[str, Any]] = field(default_factory=list)
+    red_error: str | None = None
+    fetched_at: datetime | None = None
+
+
+def _age(seconds: float) -> str:
+    n = max(0, int(seconds))
+    if n < 120:
+        return t("lead.age.seconds", n=n)
+    if n < 7200:
+        return t("lead.age.minutes", n=n // 60)
+    return t("lead.age.hours", n=n // 3600)
+
+
+def _site_zone(summary: dict[str, Any] | None) -> tzinfo:
+    """The site's offset, read from the today window's start (local midnight)."""
+    start = fmt.parse_time((summary or {}).get("start"))
+    return start.tzinfo if start is not None and start.tzinfo is not None else UTC
+
+
+class LeadPanelScreen(Screen[None]):
+    """The shift lead's live panel. ``LeadPanelScreen(source)``; see ``agent_tui.lead``."""
+
+    CSS_PATH = "lead.tcss"
+    BINDINGS: ClassVar[list[Any]] = [
+        Binding(key, action, description, show=show, id=binding_id)
+        for binding_id, key, action, description, show in LEAD_BINDINGS
+    ]
+
+    def __init__(
+        self,
+        source: LeadDataSource,
+        *,
+        alert_settings: AlertSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        export_dir: Path | None = None,
+        bell: bool = False,
+        refresh_seconds: float = 1.0,
+        fallback_seconds: float = 10.0,
+        live: bool = True,
+        name: str | None = None,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id)
+        # Footer texts in the language chosen at start (class-level texts would be frozen
+        # at import); ids and keys stay, so keymaps still apply.
+        self._bindings = BindingsMap(
+            [
+                Binding(key, action, t(text), show=show, id=binding_id)
+                for binding_id, key, action, text, show in LEAD_BINDINGS
+            ]
+        )
+        self.source = source
+        self.alert_settings = alert_settings or AlertSettings()
+        self.clock = clock
+        self.export_dir = export_dir
+        self.bell_on = bell
+        self.refresh_seconds = max(1.0, refresh_seconds)  # never more than once a second
+        self.fallback_seconds = fallback_seconds
+        self.live = live
+        self.window = "today"
+        self.data = PanelData()
+        self.seat_filter = "all"
+        self.alerts: list[Alert] = []
+        self.link_up: bool | None = None
+        self.denied: str | None = None
+        self.status_text = ""
+        self.last_export: Path | None = None
+        self.refresh_count = 0
+        self._dirty = True
+        self._retry_at: datetime | None = None
+        self._known_alerts: set[str] = set()
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="head"):
+            yield Static(t("lead.title"), id="title")
+            yield Static("", id="window")
+            yield Static(t("lead.link.connecting"), id="link")
+        yield Static("", id="denied")
+        with Vertical(id="body"):
+            yield Static(t("lead.alerts.none"), id="alerts")
+            with Horizontal(id="figures"):
+                for key, label in (
+                    ("waiting", "lead.fig.waiting"),
+                    ("offered", "lead.fig.offered"),
+                    ("answered", "lead.fig.answered"),
+                    ("abandoned", "lead.fig.abandoned"),
+                    ("answer_rate", "lead.fig.answer_rate"),
+                    ("service_level", "lead.fig.service_level"),
+                    ("asa", "lead.fig.asa"),
+                    ("aht", "lead.fig.aht"),
+                    ("on_spot", "lead.fig.on_spot"),
+                    ("red", "lead.fig.red"),
+                ):
+                    yield FigureTile(t(label), id=f"fig-{key}")
+            with Horizontal(id="middle"):
+                with Vertical(id="seats-box"):
+                    yield Static("", id="seat-counts")
+                    yield KeyedTable(
+                        [
+                            ("agent", t("lead.col.agent"), 12),
+                            ("state", t("lead.col.state"), 10),
+                            ("in_state", t("lead.col.in_state"), 8),
+                            ("call", t("lead.col.call"), 8),
+                            ("tickets", t("lead.col.tickets"), 7),
+                            ("link", t("lead.col.link"), 14),
+                            ("unsynced", t("lead.col.unsynced"), 7),
+                        ],
+                        sort_column="agent",
+                        id="seats",
+                    )
+                    yield Static("", id="seat-view")
+                with Vertical(id="red-box"):
+                    yield Static(t("lead.red.title"), id="red-title")
+                    yield KeyedTable(
+                        [
+                            ("number", t("lead.col.number"), 15),
+                            ("category", t("lead.col.category"), 10),
+                            ("status", t("lead.col.status"), 10),
+                            ("level", t("lead.col.level"), 5),
+                            ("deadline", t("lead.col.deadline"), 12),
+                            ("owner", t("lead.col.owner"), 8),
+                        ],
+                        sort_column="deadline",
+                        id="red",
+                    )
+                    yield Static("", id="red-note")
+            with Horizontal(id="charts"):
+                yield Chart(id="chart-volume")
+                yield Chart(id="chart-rate")
+                yield Chart(id="chart-categories")
+        yield Static("", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#chart-volume").border_title = t("lead.chart.volume")
+        self.query_one("#chart-rate").border_title = t("lead.chart.rate")
+        self.query_one("#chart-categories").border_title = t("lead.chart.categories")
+        self._render_window()
+        self._render_status()
+        if self.live:
+            self._stream()
+        self._cycle()
+
+    # ------------------------------------------------------------ the refresh cycle
+
+    def _cycle(self) -> None:
+        """One tick: fetch if the stream said something changed (or the fallback is due),
+        otherwise redraw the clocks. The next tick is scheduled when this one is done."""
+        if self.denied is not None or not self.is_attached:
+            return
+        now = self.clock()
+        stale = self.data.fetched_at is None or (
+            (now - self.data.fetched_at).total_seconds() >= self.fallback_seconds
+        )
+        if self._dirty or stale:
+            self._dirty = False
+            self._fetch()
+            return
+        self._render_all()
+        self.set_timer(self.refresh_seconds, self._cycle)
+
+    @work(exclusive=True, group="lead-refresh", exit_on_error=False)
+    async def _fetch(self) -> None:
+        try:
+            await self._fetch_once()
+        finally:
+            if self.denied is None and self.is_attached:
+                self.set_timer(self.refresh_seconds, self._cycle)
+
+    async def _fetch_once(self) -> None:
+        windows = ["today", "15m"] + ([self.window] if self.window == "60m" else [])
+        try:
+            results = await asyncio.gather(*(self.source.summary(w) for w in windows))
+        except AccessDenied as exc:
+            self._deny(t("lead.denied", message=exc.message))
+            return
+        except NotSignedIn as exc:
+            self._deny(t("lead.unauthorized", message=exc.message))
+            return
+        except LeadSourceError as exc:
+            self._link_lost(exc)
+            return
+        red_error: str | None = None
+        try:
+            red = await self.source.red_tickets()
+        except (AccessDenied, NotSignedIn, LinkDown):
+            red, red_error = self.data.red, None
+        except LeadSourceError as exc:
+            red, red_error = [], exc.message
+        self.data = PanelData(
+            summaries=dict(zip(windows, results, strict=True)),
+            red=red,
+            red_error=red_error,
+            fetched_at=self.clock(),
+        )
+        self.link_up = True  # the server answered: the data is fresh
+        self._retry_at = None
+        self.refresh_count += 1
+        self._render_all()
+
+    @work(exclusive=True, group="lead-stream", exit_on_error=False)
+    async def _stream(self) -> None:
+        """Listen to the event stream; reconnect with backoff (1, 2, 4 ... 30 s)."""
+        delay = 1.0
+        while self.denied is None and self.is_attached:
+            try:
+                async for kind, _data in self.source.events():
+                    if self.link_up is not True:
+                        self.link_up = True
+                        self._retry_at = None
+                        self._dirty = True
+                        self._render_link()
+                    delay = 1.0
+                    if kind != "heartbeat":
+                        self._dirty = True
+            except AccessDenied as exc:
+                self._deny(t("lead.denied", message=exc.message))
+                return
+            except NotSignedIn as exc:
+                self._deny(t("lead.unauthorized", message=exc.message))
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # any failure of the link: say so, retry later
+                pass
+            self._retry_at = self.clock() + timedelta(seconds=delay)
+            self.link_up = False
+            self._render_link()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+    def _link_lost(self, exc: LeadSourceError) -> None:
+        self.link_up = False
+        if self._retry_at is None:
+            self._retry_at = self.clock() + timedelta(seconds=self.refresh_seconds)
+        self._render_link()
+
+    def _deny(self, message: str) -> None:
+        self.denied = message
+        self.query_one("#denied", Static).update(message)
+        self.add_class("-denied")
+        self.workers.cancel_group(self, "lead-stream")
+
+    # ------------------------------------------------------------ rendering
+
+    def _summary(self, window: str | None = None) -> dict[str, Any]:
+        return self.data.summaries.get(window or self.window) or {}
+
+    def _render_all(self) -> None:
+        if self.denied is not None:
+            return
+        now = self.clock()
+        with self.app.batch_update():
+            self._render_window()
+            self._render_link()
+            self._render_alerts(now)
+            self._render_figures()
+            self._render_seats(now)
+            self._render_red(now)
+            self._render_charts()
+
+    def _render_window(self) -> None:
+        names = "  ".join(
+            f"[reverse] {t('lead.window.' + w)} [/]" if w == self.window else t("lead.window." + w)
+            for w in WINDOWS
+        )
+        self.query_one("#window", Static).update(names)
+
+    def _render_link(self) -> None:
+        now = self.clock()
+        zone = _site_zone(self._summary("today"))
+        fetched = self.data.fetched_at
+        at = fetched.astimezone(zone).strftime("%H:%M:%S") if fetched else t("lead.link.no_data")
+        age = _age((now - fetched).total_seconds()) if fetched else "—"
+        widget = self.query_one("#link", Static)
+        if self.link_up is False:
+            retry = 0
+            if self._retry_at is not None:
+                retry = max(0, int((self._retry_at - now).total_seconds() + 0.999))
+            widget.update(t("lead.link.down", at=at, age=age, retry=retry))
+            widget.set_class(True, "-down")
+        elif fetched is None:
+            widget.update(t("lead.link.connecting"))
+            widget.set_class(False, "-down")
+        else:
+            widget.update(t("lead.link.up", at=at, age=age))
+            widget.set_class(False, "-down")
+
+    def _render_alerts(self, now: datetime) -> None:
+        self.alerts = compute_alerts(
+            self.data.summaries.get("15m"), self.data.red, now, self.alert_settings
+        )
+        widget = self.query_one("#alerts", Static)
+        if self.alerts:
+            widget.update("\n".join(t(a.key, **a.params) for a in self.alerts))
+        else:
+            widget.update(t("lead.alerts.none"))
+        widget.set_class(bool(self.alerts), "-active")
+        idents = {a.ident for a in self.alerts}
+        if self.bell_on and idents - self._known_alerts:
+            self.app.bell()
+        self._known_alerts = idents
+
+    def _tile(self, key: str) -> FigureTile:
+        return self.query_one(f"#fig-{key}", FigureTile)
+
+    def _render_figures(self) -> None:
+        summary = self._summary()
+        calls = summary.get("calls") or {}
+        queue = summary.get("queue_now") or {}
+        tickets = summary.get("tickets") or {}
+        urgent = summary.get("urgent") or {}
+        target = self.alert_settings.answer_rate_target
+        rate = calls.get("answer_rate")
+        sl_seconds = calls.get("service_level_seconds") or summary.get("service_level_seconds")
+        waiting = int(queue.get("calls_waiting") or 0)
+        self._tile("waiting").show(
+            fmt.count(queue.get("calls_waiting")),
+            t("lead.fig.longest", value=fmt.duration(queue.get("longest_wait"))),
+            alarm=waiting > self.alert_settings.waiting_threshold,
+        )
+        self._tile("offered").show(fmt.count(calls.get("offered")))
+        self._tile("answered").show(fmt.count(calls.get("answered")))
+        self._tile("abandoned").show(
+            fmt.count(calls.get("abandoned")),
+            t("lead.fig.short_abandoned", value=fmt.count(calls.get("short_abandoned"))),
+        )
+        self._tile("answer_rate").show(
+            fmt.pct(rate),
+            t("lead.fig.target", value=fmt.pct(target, 0)),
+            alarm=rate is not None and rate < target,
+        )
+        self._tile("service_level").show(
+            fmt.pct(calls.get("service_level")),
+            t("lead.fig.sl_sub", seconds=fmt.count(sl_seconds)),
+        )
+        self._tile("asa").show(fmt.duration(calls.get("average_speed_of_answer")))
+        self._tile("aht").show(
+            fmt.duration(calls.get("average_handle_time")),
+            t("lead.fig.handled", value=fmt.count(calls.get("handled"))),
+        )
+        self._tile("on_spot").show(
+            fmt.pct(tickets.get("on_spot_rate")),
+            t("lead.fig.tickets", value=fmt.count(tickets.get("created"))),
+        )
+        self._tile("red").show(
+            f"{fmt.count(urgent.get('open'))} / {fmt.count(urgent.get('overdue'))}",
+            t("lead.fig.red_sub"),
+            alarm=bool(urgent.get("overdue")),
+        )
+
+    # seats
+
+    def _seat_rows(self, now: datetime) -> tuple[dict[str, list[Cell]], int]:
+        seats = self._summary("today").get("seats_table") or []
+        rows: dict[str, list[Cell]] = {}
+        for seat in seats:
+            if not self._seat_matches(seat, now):
+                continue
+            state = str(seat.get("state") or "signed_out")
+            in_state = fmt.seconds_since(seat.get("since"), now)
+            call = seat.get("current_call_seconds")
+            offline = fmt.seconds_since(seat.get("offline_since"), now)
+            unsynced = seat.get("unsynced")
+            if state == "link_down" or offline is not None:
+                link = t("lead.link_cell.offline", age=fmt.duration(offline))
+            elif state == "signed_out":
+                link = ""
+            else:
+                link = t("lead.link_cell.online")
+            agent = str(seat.get("agent"))
+            rows[agent] = [
+                Cell(agent, agent),
+                Cell(t(f"lead.state.{state}"), state, f"state-{state}"),
+                Cell(fmt.duration(in_state), in_state),
+                Cell(fmt.duration(call), call),
+                Cell(fmt.count(seat.get("tickets_today")), seat.get("tickets_today")),
+                Cell(link, offline if offline is not None else -1.0),
+                Cell(fmt.count(unsynced) if unsynced else "", unsynced or 0),
+            ]
+        return rows, len(seats)
+
+    def _seat_matches(self, seat: dict[str, Any], now: datetime) -> bool:
+        f = self.seat_filter
+        state = seat.get("state")
+        if f == "break_15":
+            since = fmt.seconds_since(seat.get("since"), now)
+            return state == "break" and since is not None and since > LONG_BREAK.total_seconds()
+        if f == "on_call":
+            return state == "on_call"
+        if f == "offline":
+            return state == "link_down"
+        if f == "unsynced":
+            return bool(seat.get("unsynced"))
+        return True
+
+    def _render_seats(self, now: datetime) -> None:
+        summary = self._summary("today")
+        counts = summary.get("seats") or {}
+        self.query_one("#seat-counts", Static).update(
+            t("lead.seats.title")
+            + " · "
+            + t(
+                "lead.seats.counts",
+                signed_in=counts.get("signed_in", 0),
+                ready=counts.get("ready", 0),
+                on_call=counts.get("on_call", 0),
+                after_call=counts.get("after_call", 0),
+                brk=counts.get("break", 0),
+                offline=counts.get("offline", 0),
+            )
+        )
+        table = self.query_one("#seats", KeyedTable)
+        rows, total = self._seat_rows(now)
+        table.sync_rows(rows)
+        column = table.sort_column or "agent"
+        self.query_one("#seat-view", Static).update(
+            t(
+                "lead.sort.label",
+                column=t(f"lead.col.{column}"),
+                arrow=" ↓" if table.sort_reverse else " ↑",
+            )
+            + "   "
+            + t(
+                "lead.filter.label",
+                filter=t(f"lead.filter.{self.seat_filter}"),
+                shown=len(rows),
+                total=total,
+            )
+        )
+
+    # red tickets
+
+    def _render_red(self, now: datetime) -> None:
+        rows: dict[str, list[Cell]] = {}
+        lang_index = 0 if language() == "zh" else 1
+        for ticket in self.data.red:
+            due = deadline_of(ticket)
+            overdue = bool(ticket.get("overdue")) or (due is not None and due <= now)
+            if overdue:
+                deadline = Cell(t("lead.red.overdue"), -1.0, "overdue")
+            elif due is not None:
+                left = (due - now).total_seconds()
+                deadline = Cell(t("lead.red.left", value=fmt.duration(left)), left)
+            else:
+                deadline = Cell(fmt.DASH, None)
+            status = str(ticket.get("status") or "")
+            rows[str(ticket.get("id"))] = [
+                Cell(ticket_label(ticket), ticket_label(ticket)),
+                Cell(str(ticket.get("urgent_subcategory") or ticket.get("category") or "")),
+                Cell(TICKET_STATUS.get(status, (status, status))[lang_index], status),
+                Cell(str(ticket.get("escalation_level", 0)), ticket.get("escalation_level")),
+                deadline,
+                Cell(str(ticket.get("assignee") or ticket.get("created_by") or "")),
+            ]
+        self.query_one("#red", KeyedTable).sync_rows(rows)
+        note = self.query_one("#red-note", Static)
+        if self.data.red_error:
+            note.update(t("lead.red.unavailable", message=self.data.red_error))
+        else:
+            note.update("" if rows else t("lead.red.none"))
+
+    # charts
+
+    def _render_charts(self) -> None:
+        today = self._summary("today")
+        series = today.get("series") or []
+        volume = (
+            tuple(fmt.clock(b.get("start")) for b in series),
+            tuple(int(b.get("offered") or 0) for b in series),
+            tuple(int(b.get("answered") or 0) for b in series),
+        )
+        self.query_one("#chart-volume", Chart).draw(volume, _paint_volume)
+        rates = tuple(
+            (i, round(float(b["answer_rate"]) * 100, 1))
+            for i, b in enumerate(series)
+            if b.get("answer_rate") is not None
+        )
+        target = round(self.alert_settings.answer_rate_target * 100, 1)
+        self.query_one("#chart-rate", Chart).draw((volume[0], rates, target), _paint_rate)
+        by_category = (today.get("tickets") or {}).get("by_category") or {}
+        cats = sorted(
+            ((str(name), int(v.get("created") or 0)) for name, v in by_category.items()),
+            key=lambda kv: (-kv[1], kv[0]),
+        )[:8]
+        self.query_one("#chart-categories", Chart).draw(tuple(cats), _paint_categories)
+
+    def _render_status(self) -> None:
+        bell = t("lead.bell.on") if self.bell_on else t("lead.bell.off")
+        text = bell if not self.status_text else f"{self.status_text}   ·   {bell}"
+        self.query_one("#status", Static).update(text)
+
+    def _say(self, text: str) -> None:
+        self.status_text = text
+        self._render_status()
+
+    # ------------------------------------------------------------ actions
+
+    def action_window_next(self) -> None:
+        self.action_window(WINDOWS[(WINDOWS.index(self.window) + 1) % len(WINDOWS)])
+
+    def action_window(self, window: str) -> None:
+        if window not in WINDOWS or window == self.window:
+            return
+        self.window = window
+        self._dirty = True
+        self._render_window()
+        if window in self.data.summaries:
+            self._render_all()
+
+    def action_sort(self) -> None:
+        table = self.query_one("#seats", KeyedTable)
+        current = table.sort_column or "agent"
+        nxt = SEAT_COLUMNS[(SEAT_COLUMNS.index(current) + 1) % len(SEAT_COLUMNS)]
+        table.set_sort(nxt, table.sort_reverse)
+        self._render_seats(self.clock())
+
+    def action_sort_reverse(self) -> None:
+        table = self.query_one("#seats", KeyedTable)
+        table.set_sort(table.sort_column or "agent", not table.sort_reverse)
+        self._render_seats(self.clock())
+
+    def action_filter(self) -> None:
+        self.seat_filter = SEAT_FILTERS[(SEAT_FILTERS.index(self.seat_filter) + 1) % 5]
+        with self.app.batch_update():
+            self._render_seats(self.clock())
+
+    def action_bell(self) -> None:
+        self.bell_on = not self.bell_on
+        self._render_status()
+
+    def action_refresh_now(self) -> None:
+        self._dirty = True
+
+    def _selected_ticket(self) -> dict[str, Any] | None:
+        key = self.query_one("#red", KeyedTable).current_key()
+        for ticket in self.data.red:
+            if str(ticket.get("id")) == key:
+                return ticket
+        self._say(t("lead.action.no_ticket"))
+        return None
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "red":
+            event.stop()
+            self.action_open_ticket()
+
+    def action_open_ticket(self) -> None:
+        ticket = self._selected_ticket()
+        if ticket is not None:
+            self._open_ticket(ticket)
+
+    @work(group="lead-action", exit_on_error=False)
+    async def _open_ticket(self, ticket: dict[str, Any]) -> None:
+        full = ticket
+        with contextlib.suppress(LeadSourceError):
+            full = {**ticket, **await self.source.ticket(str(ticket["id"]))}
+        await self.app.push_screen_wait(TicketView(full, ticket_label(ticket)))
+
+    def action_escalate(self) -> None:
+        ticket = self._selected_ticket()
+        if ticket is not None:
+            self._escalate(ticket)
+
+    @work(group="lead-action", exit_on_error=False)
+    async def _escalate(self, ticket: dict[str, Any]) -> None:
+        label = ticket_label(ticket)
+        reason = await self.app.push_screen_wait(
+            TextPrompt(t("lead.escalate.title", ticket=label), t("lead.escalate.prompt"))
+        )
+        if reason is None:
+            return
+        what = t("lead.key.escalate")
+        try:
+            result = await self.source.escalate(str(ticket["id"]), reason)
+        except LeadSourceError as exc:
+            self._say(t("lead.action.failed", what=what, message=exc.message))
+            return
+        if result.ok:
+            self._say(t("lead.action.done", what=what, ticket=label))
+            self._dirty = True
+        else:
+            self._say(t("lead.action.failed", what=what, message=result.message))
+
+    def action_reassign(self) -> None:
+        ticket = self._selected_ticket()
+        if ticket is not None:
+            self._reassign(ticket)
+
+    @work(group="lead-action", exit_on_error=False)
+    async def _reassign(self, ticket: dict[str, Any]) -> None:
+        label = ticket_label(ticket)
+        assignee = await self.app.push_screen_wait(
+            TextPrompt(t("lead.reassign.title", ticket=label), t("lead.reassign.prompt"))
+        )
+        if assignee is None:
+            return
+        what = t("lead.key.reassign")
+        try:
+            result = await self.source.reassign(
+                str(ticket["id"]), assignee, int(ticket.get("revision") or 0)
+            )
+        except LeadSourceError as exc:
+            self._say(t("lead.action.failed", what=what, message=exc.message))
+            return
+        if result.ok:
+            self._say(t("lead.action.done", what=what, ticket=label))
+            self._dirty = True
+        else:
+            self._say(t("lead.action.failed", what=what, message=result.message))
+
+    def action_export(self, which: str) -> None:
+        self._export(which)
+
+    @work(exclusive=True, group="lead-export", exit_on_error=False)
+    async def _export(self, which: str) -> None:
+        day: date | None = None
+        if which == "today":
+            start = fmt.parse_time(self._summary("today").get("start"))
+            day = start.date() if start is not None else self.clock().date()
+        try:
+            name, content = await self.source.daily_report_csv(day)
+            folder = self.export_dir or default_export_dir()
+            path = folder / Path(name).name
+            await asyncio.to_thread(_write_file, path, content)
+        except (LeadSourceError, OSError) as exc:
+            message = exc.message if isinstance(exc, LeadSourceError) else str(exc)
+            self._say(t("lead.export.failed", message=message))
+            return
+        self.last_export = path
+        self._say(t("lead.export.done", path=str(path)))
+
+
+def _write_file(path: Path, content: bytes) -> None:
+    """Write whole-or-nothing: a half-written report must never look like a finished one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".part")
+    tmp.write_bytes(content)
+    tmp.replace(path)
+
+
+def _paint_volume(plt: Any, data: Any) -> None:
+    labels, offered, answered = data
+    if not labels:
+        return
+    xs = list(range(len(labels)))
+    plt.plot(xs, list(offered), label="offered", color="blue")
+    plt.plot(xs, list(answered), label="answered", color="green")
+    _hour_ticks(plt, labels)
+
+
+def _paint_rate(plt: Any, data: Any) -> None:
+    labels, rates, target = data
+    plt.ylim(0, 100)
+    if labels:
+        plt.xlim(0, max(1, len(labels) - 1))
+        _hour_ticks(plt, labels)
+    plt.hline(target, color="red")
+    if rates:
+        plt.plot([x for x, _ in rates], [y for _, y in rates], color="green", marker="dot")
+
+
+def _paint_categories(plt: Any, data: Any) -> None:
+    if not data:
+        return
+    plt.bar([name for name, _ in data], [n for _, n in data], orientation="horizontal")
+
+
+def _hour_ticks(plt: Any, labels: tuple[str, ...]) -> None:
+    step = max(1, len(labels) // 6)
+    xs = list(range(0, len(labels), step))
+    plt.xticks(xs, [labels[x] for x in xs])

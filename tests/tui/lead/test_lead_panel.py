@@ -1,0 +1,172 @@
+"""The shift-lead panel on a fixed morning: layout in both languages, in-place rows, sort and
+filter, one-key actions, export, link loss and alerts. (Figures against a real server:
+test_lead_live.py.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.app import App
+from textual.pilot import Pilot
+
+from agent_tui.i18n import set_language
+from agent_tui.lead import LEAD_BINDING_IDS, LeadPanelScreen, LinkDown
+from agent_tui.lead.alerts import AlertSettings, compute_alerts
+from agent_tui.lead.widgets import KeyedTable
+from tests.tui.lead.frozen import NOW, FrozenSource
+
+SIZE = (160, 48)
+
+
+class PanelApp(App[None]):
+    def __init__(self, screen: LeadPanelScreen) -> None:
+        super().__init__()
+        self.panel = screen
+
+    def on_mount(self) -> None:
+        self.push_screen(self.panel)
+
+
+@pytest.fixture(autouse=True)
+def _zh_after() -> Iterator[None]:
+    yield
+    set_language("zh")
+
+
+async def until_loaded(pilot: Pilot[Any], count: int = 1) -> None:
+    screen = pilot.app.screen
+    for _ in range(200):
+        if isinstance(screen, LeadPanelScreen) and screen.refresh_count >= count:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause()
+
+
+def panel_app(source: Any = None, **kw: Any) -> PanelApp:
+    return PanelApp(LeadPanelScreen(source or FrozenSource(), clock=lambda: NOW, **kw))
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_panel_snapshot(lang: str, snap_compare: Any) -> None:
+    set_language(lang)
+    assert snap_compare(panel_app(), terminal_size=SIZE, run_before=until_loaded)
+
+
+def test_binding_ids_are_dotted_and_unique() -> None:
+    assert all(b.startswith("lead.") for b in LEAD_BINDING_IDS)
+    assert {"lead.window_next", "lead.export", "lead.escalate"} <= LEAD_BINDING_IDS.keys()
+    assert len(set(LEAD_BINDING_IDS.values())) == len(LEAD_BINDING_IDS)
+
+
+async def test_window_switch_filter_sort_and_rows_in_place() -> None:
+    app = panel_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until_loaded(pilot)
+        screen = app.panel
+        assert screen.query_one("#fig-offered").value == "62"
+        seats = screen.query_one("#seats", KeyedTable)
+        row_keys = {k.value for k in seats.rows}
+        await pilot.press("3")  # last 15 minutes
+        await until_loaded(pilot, 2)
+        assert screen.window == "15m"
+        fifteen = FrozenSource().summaries["15m"]["calls"]
+        assert screen.query_one("#fig-offered").value == str(fifteen["offered"])
+        assert {k.value for k in seats.rows} == row_keys  # same rows, updated in place
+        await pilot.press("f")  # break > 15 min: only agent02 (22 minutes)
+        assert [k.value for k in seats.rows] == ["agent02"]
+        for _ in range(4):
+            await pilot.press("f")
+        assert screen.seat_filter == "all" and seats.row_count == 9
+        await pilot.press("s", "s")  # sort by time in state
+        assert seats.sort_column == "in_state"
+        first = seats.coordinate_to_cell_key((0, 0)).row_key.value
+        assert first == "agent01"  # 30 seconds in state
+        await pilot.press("S")
+        assert seats.coordinate_to_cell_key((0, 0)).row_key.value == "手语坐席"
+
+
+async def test_escalate_asks_for_a_reason_and_says_it_was_sent() -> None:
+    source = FrozenSource()
+    app = panel_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await until_loaded(pilot)
+        red = app.panel.query_one("#red", KeyedTable)
+        red.focus()
+        await pilot.press("down")  # sorted by deadline: r1 (overdue) then r2
+        assert red.current_key() == "r2"
+        await pilot.press("e")
+        await pilot.pause()
+        await pilot.press("enter")  # empty reason is refused
+        assert source.escalated == []
+        await pilot.press(*"no unit answered")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        assert source.escalated == [("r2", "no unit answered")]
+        assert "20260315-000019" in app.panel.status_text
+
+
+async def test_export_writes_the_csv_and_shows_the_path(tmp_path: Path) -> None:
+    app = panel_app(export_dir=tmp_path / "exports")
+    async with app.run_test(size=SIZE) as pilot:
+        await until_loaded(pilot)
+        await pilot.press("x")
+        for _ in range(100):
+            if app.panel.last_export is not None:
+                break
+            await pilot.pause(0.02)
+        path = tmp_path / "exports" / "hotline-daily-2026-03-15.csv"
+        assert app.panel.last_export == path and path.read_bytes() == b"date,queue\n"
+        assert str(path) in app.panel.status_text
+
+
+class DroppingSource(FrozenSource):
+    """Answers once, then the link is gone."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def summary(self, window: str) -> dict[str, Any]:
+        self.calls += 1
+        if self.calls > 2:
+            raise LinkDown("connection refused")
+        return await super().summary(window)
+
+    async def events(self) -> Any:
+        raise LinkDown("connection refused")
+        yield  # pragma: no cover
+
+
+async def test_link_drop_is_shown_with_the_age_of_the_data() -> None:
+    clock = [NOW]
+    source = DroppingSource()
+    app = PanelApp(LeadPanelScreen(source, clock=lambda: clock[0], fallback_seconds=1))
+    async with app.run_test(size=SIZE) as pilot:
+        await until_loaded(pilot)
+        clock[0] = NOW + timedelta(seconds=42)
+        for _ in range(150):
+            if app.panel.link_up is False and source.calls > 2:
+                break
+            await pilot.pause(0.02)
+        app.panel._render_link()
+        text = str(app.panel.query_one("#link").content)
+        assert "连接中断" in text and "10:30:00" in text and "42 秒" in text
+        assert app.panel.query_one("#fig-offered").value == "62"  # the last data stays
+
+
+def test_alerts_from_thresholds() -> None:
+    settings = AlertSettings(waiting_threshold=3)
+    low = {"calls": {"offered": 20, "answer_rate": 0.9}, "queue_now": {"calls_waiting": 4}}
+    ok = {"calls": {"offered": 20, "answer_rate": 0.96}, "queue_now": {"calls_waiting": 3}}
+    soon = {"id": "a", "number": "N1", "deadline": (NOW + timedelta(minutes=4)).isoformat()}
+    later = {"id": "b", "number": "N2", "deadline": (NOW + timedelta(minutes=6)).isoformat()}
+    keys = [a.key for a in compute_alerts(low, [soon, later], NOW, settings)]
+    assert keys == ["lead.alert.answer_rate", "lead.alert.waiting", "lead.alert.red_due"]
+    assert compute_alerts(ok, [later], NOW, settings) == []
+    # no calls offered: no rate, no alert (a rate over nothing is not "under target")
+    assert compute_alerts({"calls": {"offered": 0, "answer_rate": None}}, [], NOW, settings) == []
+    assert datetime.fromisoformat(soon["deadline"]) > NOW
