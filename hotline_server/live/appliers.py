@@ -77,3 +77,43 @@ def _event(call_id: str, type_: CallEventType, args: ReportCallArgs, agent: str)
         queue=DESK_QUEUE,
         agent=agent,
     )
+
+
+def register() -> None:
+    """Hook ``set_seat_state`` and ``report_call`` into the core's push machinery."""
+    from hotline.protocol import MutationName
+    from hotline_server.live import core
+    from hotline_server.sync import registry
+
+    def publish(effects: store.Effects) -> object:
+        def after(app: object) -> None:
+            from hotline_server.live.api import publish_effects
+
+            hub = getattr(getattr(app, "state", None), "live", None)
+            if hub is not None:
+                publish_effects(hub, effects)
+
+        return after
+
+    def seat(ctx: registry.ApplyContext, args: SetSeatStateArgs) -> registry.Applied:
+        try:
+            effects = apply_set_seat_state(ctx.conn, ctx.user.username, args, ctx.now)
+        except Rejected as exc:
+            raise registry.Rejected(exc.reason, exc.field) from None
+        user = core.UserInfo(ctx.user.username, ctx.user.role.value, ctx.user.team)
+        seq = core.record_seat_change(ctx.conn, user, ctx.now)
+        if seq is not None:
+            ctx.seqs.append(seq)
+        ctx.after_commit.append(publish(effects))  # type: ignore[arg-type]
+        return registry.Applied()
+
+    def call(ctx: registry.ApplyContext, args: ReportCallArgs) -> registry.Applied:
+        try:
+            effects = apply_report_call(ctx.conn, ctx.user.username, args, ctx.now)
+        except Rejected as exc:
+            raise registry.Rejected(exc.reason, exc.field) from None
+        ctx.after_commit.append(publish(effects))  # type: ignore[arg-type]
+        return registry.Applied()
+
+    registry.register(MutationName.SET_SEAT_STATE, seat)
+    registry.register(MutationName.REPORT_CALL, call)

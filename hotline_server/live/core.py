@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException
@@ -69,14 +69,17 @@ _sqlite_write_lock = threading.Lock()
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """One write transaction. SQLite allows one writer: serialize this process's writers so
-    they queue here instead of failing with 'database is locked'."""
+    """One write transaction through the core (``BEGIN IMMEDIATE`` on SQLite). This
+    process's SQLite writers also queue on a lock, so they wait here, not in busy_timeout."""
+    from hotline_server.changelog import lock_counter
+    from hotline_server.db.engine import write_transaction
+
     if engine.dialect.name == "sqlite":
-        with _sqlite_write_lock, engine.begin() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        with _sqlite_write_lock, write_transaction(engine) as conn:
             yield conn
     else:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
+            lock_counter(conn)  # the core's lock order: counter before ticket rows
             yield conn
 
 
@@ -330,13 +333,16 @@ def install_core_hooks(app: Any) -> None:
     core_current = auth.current_user
     require_role = auth.require_role
 
-    def live_current(user: Any = Depends(core_current)) -> UserInfo:
+    lead_dep = require_role("lead", "admin")
+    admin_dep = require_role("admin")
+
+    def live_current(user: Annotated[Any, Depends(core_current)]) -> UserInfo:
         return adapt(user)
 
-    def live_lead(user: Any = Depends(require_role("lead", "admin"))) -> UserInfo:
+    def live_lead(user: Annotated[Any, Depends(lead_dep)]) -> UserInfo:
         return adapt(user)
 
-    def live_admin(user: Any = Depends(require_role("admin"))) -> UserInfo:
+    def live_admin(user: Annotated[Any, Depends(admin_dep)]) -> UserInfo:
         return adapt(user)
 
     app.dependency_overrides[current_user] = live_current
@@ -344,6 +350,59 @@ def install_core_hooks(app: Any) -> None:
     app.dependency_overrides[admin_user] = live_admin
     app.dependency_overrides[require_telephony] = auth.require_telephony
     register_appliers()
+
+
+# ---------------------------------------------------------------- core services for the live side
+
+
+def system_update_ticket(
+    conn: Connection, ticket: Any, changes: dict[str, Any], reason: str, now: datetime
+) -> int | None:
+    """A change made by the server itself (the escalation clock): new revision, an audit row
+    with ``reason`` by actor ``system``, a change-log entry. Returns the seq."""
+    from hotline_server import tickets
+
+    row = tickets.get_row(conn, str(ticket.id), lock=True)
+    if row is None:
+        return None
+    _, seq = tickets.write_changes(conn, row, changes, "system", "system", now, reason=reason)
+    return seq
+
+
+def open_red_tickets(conn: Connection) -> list[Any]:
+    """Open red tickets as ``hotline.model.Ticket`` (what hotline.clocks reads)."""
+    from hotline.states import OPEN_STATUSES
+    from hotline_server import tickets
+    from hotline_server.db.schema import tickets as t
+
+    rows = conn.execute(
+        sa.select(t).where(t.c.urgency == "red", t.c.status.in_([s.value for s in OPEN_STATUSES]))
+    ).mappings()
+    return [tickets.to_ticket(r) for r in rows]
+
+
+def escalation_policy() -> Any:
+    from hotline import clocks
+
+    return clocks.EscalationPolicy()
+
+
+def work_calendar() -> Any:
+    from hotline import clocks
+
+    return clocks.WorkCalendar()
+
+
+def ensure_agents(database_url: str, usernames: list[str], password: str) -> int:
+    """Create the simulator's agent accounts that do not exist yet; returns how many."""
+    from hotline_server.db.engine import make_engine
+    from hotline_server.users import ensure_users
+
+    engine = make_engine(database_url)
+    try:
+        return ensure_users(engine, usernames, password, "agent")
+    finally:
+        engine.dispose()
 
 
 def register_appliers() -> None:

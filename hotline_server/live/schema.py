@@ -8,10 +8,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
-try:  # TEMPORARY until the core's schema lands
-    from hotline_server.db.schema import metadata
-except ImportError:  # pragma: no cover
-    metadata = sa.MetaData()
+from hotline_server.db.schema import metadata
+
+__all__ = ["LIVE_TABLES", "metadata"]
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -28,8 +27,8 @@ class UtcDateTime(sa.types.TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None:
             raise ValueError("naive datetime: live tables store aware times only")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        utc: datetime = value.astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

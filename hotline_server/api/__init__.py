@@ -1,0 +1,1 @@
+"""HTTP routers of the core server (everything under /api/v1)."""

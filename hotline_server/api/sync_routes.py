@@ -1,0 +1,56 @@
+"""Push and pull (SYNC.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from hotline.protocol import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
+from hotline_server import auth
+from hotline_server.errors import ERROR_RESPONSES, problem
+from hotline_server.sync import pull as pull_mod
+from hotline_server.sync import push as push_mod
+
+router = APIRouter(prefix="/api/v1/sync", tags=["sync"], responses=ERROR_RESPONSES)
+
+
+def committed(request: Request, seq: int | None) -> None:
+    """Tell the live side (event stream pokes) that the change log moved."""
+    if seq is None:
+        return
+    from hotline_server import live
+
+    live.changes_committed(request.app, seq)
+
+
+@router.post("/push", response_model=PushResponse, summary="Apply a batch of mutations once")
+def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> PushResponse:
+    engine = auth.engine_of(request)
+    with engine.connect() as conn:
+        teams = pull_mod.teams_configured(conn)
+    try:
+        outcome = push_mod.push(engine, user, body, auth.now_of(request),
+                                timezone=auth.settings_of(request).timezone,
+                                teams_configured=teams)  # fmt: skip
+    except push_mod.Gap as exc:
+        raise problem(409, str(exc), "mutation_id", error="gap") from exc
+    except push_mod.OutOfOrder as exc:
+        raise problem(422, str(exc), "mutations") from exc
+    for callback in outcome.after_commit:
+        callback(request.app)
+    committed(request, outcome.last_seq)
+    return outcome.response
+
+
+@router.get("/pull", response_model=PullResponse, summary="Changes after a cursor")
+def pull(
+    request: Request,
+    user: auth.CurrentUser,
+    cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL_LIMIT)] = 500,
+    client_id: Annotated[
+        str | None, Query(min_length=32, max_length=36, pattern=r"^[0-9a-fA-F-]{32,36}$")
+    ] = None,
+) -> PullResponse:
+    return pull_mod.pull(auth.engine_of(request), user, cursor, limit, client_id)

@@ -1,0 +1,206 @@
+"""Sign-in, opaque bearer tokens and roles.
+
+Tokens are random (``secrets``) and stored only as their SHA-256, so a copy of the database
+cannot sign anyone in. Failed logins are counted per user name and per client address; past
+the limit the server answers 429 until the window has passed (a success clears the
+per-user count). Telephony integrations use their own shared token (HOTLINE_TELEPHONY_TOKEN).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+
+from hotline.model import Role
+from hotline.protocol import LoginResponse, UserOut
+from hotline_server.db.schema import login_attempts, tokens, users
+from hotline_server.errors import problem
+from hotline_server.passwords import verify_password
+from hotline_server.settings import Settings
+
+bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+    team: str | None = None
+    display_name: str | None = None
+
+    def out(self) -> UserOut:
+        return UserOut(
+            username=self.username, role=self.role, team=self.team, display_name=self.display_name
+        )
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def engine_of(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def now_of(request: Request) -> datetime:
+    clock = getattr(request.app.state, "clock", None)
+    return clock() if clock is not None else datetime.now(UTC)
+
+
+# ---------------------------------------------------------------- login
+
+
+def _failures(
+    conn: sa.Connection, column: sa.ColumnElement[str], value: str, since: datetime
+) -> int:
+    if column is login_attempts.c.username:
+        last_ok = conn.execute(
+            sa.select(sa.func.max(login_attempts.c.at)).where(
+                login_attempts.c.username == value, login_attempts.c.success.is_(True)
+            )
+        ).scalar()
+        if last_ok is not None and last_ok > since:
+            since = last_ok
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).where(
+                column == value, login_attempts.c.success.is_(False), login_attempts.c.at > since
+            )
+        ).scalar_one()
+    )
+
+
+def login(
+    engine: Engine, settings: Settings, username: str, password: str, address: str, now: datetime
+) -> LoginResponse:
+    since = now - timedelta(seconds=settings.login_window_seconds)
+    with engine.connect() as conn:
+        by_user = _failures(conn, login_attempts.c.username, username, since)
+        by_addr = _failures(conn, login_attempts.c.address, address, since)
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    limit = settings.login_max_failures
+    if by_user >= limit or by_addr >= limit * 4:
+        wait = settings.login_window_seconds
+        raise problem(
+            429,
+            f"too many failed sign-ins; wait {wait // 60 or 1} minute(s) and try again",
+            "username" if by_user >= limit else None,
+            headers={"Retry-After": str(wait)},
+        )
+    ok = verify_password(row["password_hash"] if row else None, password)
+    ok = ok and row is not None and bool(row["active"])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(login_attempts).values(username=username, address=address, at=now, success=ok)
+        )
+        conn.execute(sa.delete(login_attempts).where(login_attempts.c.at < now - timedelta(days=7)))
+        if not ok or row is None:
+            raise problem(401, "wrong user name or password", "password")
+        token = secrets.token_urlsafe(32)
+        expires = now + timedelta(seconds=settings.token_ttl_seconds)
+        conn.execute(
+            sa.insert(tokens).values(
+                token_hash=token_hash(token), username=username, created_at=now, expires_at=expires
+            )
+        )
+        conn.execute(sa.delete(tokens).where(tokens.c.expires_at < now - timedelta(days=1)))
+    user = User(username, Role(row["role"]), row["team"], row["display_name"])
+    return LoginResponse(access_token=token, expires_at=expires, user=user.out())
+
+
+def logout(engine: Engine, token: str, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(tokens)
+            .where(tokens.c.token_hash == token_hash(token), tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+def user_for_token(engine: Engine, token: str, now: datetime) -> User | None:
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                sa.select(users, tokens.c.expires_at, tokens.c.revoked_at)
+                .join(tokens, tokens.c.username == users.c.username)
+                .where(tokens.c.token_hash == token_hash(token))
+            )
+            .mappings()
+            .first()
+        )
+    if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
+        return None
+    if not row["active"]:
+        return None
+    return User(row["username"], Role(row["role"]), row["team"], row["display_name"])
+
+
+def bearer_token(credentials: Credentials) -> str:
+    if credentials is None or not credentials.credentials:
+        raise problem(
+            401,
+            "not signed in: send Authorization: Bearer <token>",
+            "Authorization",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return credentials.credentials
+
+
+def current_user(request: Request, credentials: Credentials) -> User:
+    """The signed-in user; 401 when the token is missing, unknown, expired or revoked."""
+    token = bearer_token(credentials)
+    user = user_for_token(engine_of(request), token, now_of(request))
+    if user is None:
+        raise problem(
+            401,
+            "the sign-in has expired or was revoked; sign in again",
+            "Authorization",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(*roles: str) -> Callable[..., User]:
+    """A dependency: the signed-in user, if their role is one of ``roles``; else 403."""
+    allowed = {Role(r) for r in roles}
+
+    def dependency(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            names = " or ".join(sorted(r.value for r in allowed))
+            raise problem(403, f"this needs the {names} role; you are {user.role.value}", None)
+        return user
+
+    return dependency
+
+
+def require_telephony(request: Request, credentials: Credentials) -> None:
+    """The phone system's integration token (HOTLINE_TELEPHONY_TOKEN)."""
+    expected = settings_of(request).telephony_token
+    if expected is None:
+        raise problem(401, "telephony is not configured (HOTLINE_TELEPHONY_TOKEN)", None)
+    token = bearer_token(credentials)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise problem(401, "wrong telephony token", "Authorization")

@@ -1,0 +1,1 @@
+"""The server's database: engine set-up, tables and migrations (SQLAlchemy 2 Core, sync)."""

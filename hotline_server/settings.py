@@ -1,0 +1,99 @@
+"""Server configuration: one place that reads the environment and explains bad values.
+
+Every setting has a safe default so ``hotline-server serve`` works on a laptop with nothing
+configured; a value that cannot be used raises :class:`ConfigError` with one line a person
+can act on (the CLI prints it without a traceback).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600
+DEFAULT_TZ = "Asia/Shanghai"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message says which and why."""
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user data dir: a demo or a small site needs no setup."""
+    import platformdirs
+
+    data = Path(platformdirs.user_data_dir("hotline-server", appauthor=False))
+    data.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data / 'hotline.db'}"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the URL forms people paste; always use psycopg 3 for PostgreSQL."""
+    url = url.strip()
+    if not url:
+        raise ConfigError("the database URL is empty (--database or HOTLINE_DATABASE_URL)")
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("postgresql+psycopg://") or url.startswith("sqlite:"):
+        return url
+    scheme = url.split(":", 1)[0]
+    raise ConfigError(
+        f"unsupported database URL scheme {scheme!r}: use sqlite:///PATH or "
+        "postgresql://USER@HOST:PORT/DB"
+    )
+
+
+def resolve_database_url(url: str | None) -> str:
+    """--database, else HOTLINE_DATABASE_URL, else the default SQLite file."""
+    chosen = url or os.environ.get("HOTLINE_DATABASE_URL") or default_database_url()
+    return normalize_database_url(chosen)
+
+
+def _env_int(name: str, default: int, minimum: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _check_tz(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {name!r} (HOTLINE_TZ), e.g. Asia/Shanghai") from None
+    return name
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
+    telephony_token: str | None = None
+    timezone: str = DEFAULT_TZ
+    login_max_failures: int = 5
+    login_window_seconds: int = 300
+    teams: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls, database_url: str | None = None) -> Settings:
+        token = os.environ.get("HOTLINE_TELEPHONY_TOKEN") or None
+        if token is not None and len(token) < 16:
+            raise ConfigError("HOTLINE_TELEPHONY_TOKEN must be at least 16 characters long")
+        tz = os.environ.get("HOTLINE_TZ") or os.environ.get("HOTLINE_TIMEZONE") or DEFAULT_TZ
+        return cls(
+            database_url=resolve_database_url(database_url),
+            token_ttl_seconds=_env_int("HOTLINE_TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS, 1),
+            telephony_token=token,
+            timezone=_check_tz(tz),
+            login_max_failures=_env_int("HOTLINE_LOGIN_MAX_FAILURES", 5, 1),
+            login_window_seconds=_env_int("HOTLINE_LOGIN_WINDOW_SECONDS", 300, 1),
+        )

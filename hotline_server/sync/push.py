@@ -1,0 +1,213 @@
+"""``POST /sync/push``: one serialized transaction per batch per client (SYNC.md "Push").
+
+Serialization: SQLite takes the write lock at BEGIN (``BEGIN IMMEDIATE``); PostgreSQL locks
+the client's ``sync_clients`` row (``SELECT ... FOR UPDATE`` after an insert-if-missing that
+is safe under concurrency) and then the change-log counter, in that order for every writer.
+A second copy of a batch therefore waits, then finds every mutation at or below
+``last_mutation_id`` and answers ``duplicate``: a repeated or concurrent push is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from hotline.protocol import (
+    SCHEMA_VERSION,
+    Mutation,
+    MutationOutcome,
+    MutationResult,
+    PushRequest,
+    PushResponse,
+)
+from hotline_server import changelog
+from hotline_server.auth import User
+from hotline_server.db.engine import write_transaction
+from hotline_server.db.schema import sync_clients, sync_results
+from hotline_server.sync.registry import ApplyContext, Rejected, applier_for, args_model
+
+log = logging.getLogger("hotline_server.sync")
+
+
+class Gap(ValueError):
+    """The batch skips mutation ids: the server refuses it whole (409)."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(
+            f"mutation {got} arrived but {expected} is next for this client: "
+            f"push the outbox in order from mutation {expected}"
+        )
+        self.expected = expected
+        self.got = got
+
+
+class OutOfOrder(ValueError):
+    pass
+
+
+@dataclass
+class PushOutcome:
+    response: PushResponse
+    last_seq: int | None = None
+    after_commit: list[Callable[[Any], None]] = field(default_factory=list)
+
+
+def _lock_client(conn: Connection, client_id: str, user: User, now: datetime) -> int:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        conn.execute(
+            insert(sync_clients)
+            .values(
+                client_id=client_id,
+                username=user.username,
+                last_mutation_id=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[sync_clients.c.client_id])
+        )
+        q = sa.select(sync_clients.c.last_mutation_id).where(sync_clients.c.client_id == client_id)
+        return int(conn.execute(q.with_for_update()).scalar_one())
+    row = conn.execute(
+        sa.select(sync_clients.c.last_mutation_id).where(sync_clients.c.client_id == client_id)
+    ).first()
+    if row is None:
+        conn.execute(
+            sa.insert(sync_clients).values(client_id=client_id, username=user.username,
+                                           last_mutation_id=0, created_at=now, updated_at=now)
+        )  # fmt: skip
+        return 0
+    return int(row[0])
+
+
+def _check_order(mutations: list[Mutation], last: int) -> None:
+    previous = 0
+    expected = last + 1
+    for m in mutations:
+        if m.mutation_id <= previous:
+            raise OutOfOrder(
+                f"mutation ids must increase within a batch: {m.mutation_id} follows {previous}"
+            )
+        previous = m.mutation_id
+        if m.mutation_id <= last:
+            continue
+        if m.mutation_id != expected:
+            raise Gap(expected, m.mutation_id)
+        expected += 1
+
+
+def _duplicate(conn: Connection, client_id: str, m: Mutation) -> MutationResult:
+    row = conn.execute(
+        sa.select(sync_results.c.result).where(
+            sync_results.c.client_id == client_id, sync_results.c.mutation_id == m.mutation_id
+        )
+    ).first()
+    first = dict(row[0]) if row else {}
+    first.pop("outcome", None)
+    first["mutation_id"] = m.mutation_id
+    return MutationResult(outcome=MutationOutcome.DUPLICATE, **first)
+
+
+def apply_one(ctx: ApplyContext, m: Mutation) -> MutationResult:
+    base = {"mutation_id": m.mutation_id}
+    if m.schema_version > SCHEMA_VERSION:
+        return MutationResult(**base, outcome=MutationOutcome.REJECTED, field="schema_version",
+                              reason=f"schema_version {m.schema_version} is newer than this "
+                              f"server's {SCHEMA_VERSION}: upgrade the server")  # fmt: skip
+    fn = applier_for(m.name)
+    if fn is None:
+        return MutationResult(**base, outcome=MutationOutcome.REJECTED, field="name",
+                              reason=f"this server cannot apply {m.name.value}")  # fmt: skip
+    try:
+        args = args_model(m.name).model_validate(m.args)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "args"
+        return MutationResult(**base, outcome=MutationOutcome.REJECTED, field=f"args.{name}",
+                              reason=f"args.{name}: {err['msg']}")  # fmt: skip
+    try:
+        with ctx.conn.begin_nested():
+            applied = fn(ctx, args)
+    except Rejected as exc:
+        field_ = (
+            f"args.{exc.field}" if exc.field and not exc.field.startswith("args") else exc.field
+        )
+        return MutationResult(**base, outcome=MutationOutcome.REJECTED, reason=exc.reason,
+                              field=field_)  # fmt: skip
+    except (OperationalError, DBAPIError) as exc:
+        if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+            raise  # the database is busy or gone: the whole batch is retried, nothing is lost
+        log.exception("mutation %s of %s could not be stored", m.mutation_id, ctx.client_id)
+        return MutationResult(
+            **base,
+            outcome=MutationOutcome.REJECTED,
+            reason=f"the server could not store it ({type(exc).__name__})",
+        )
+    except (ValueError, KeyError, TypeError) as exc:
+        log.exception("mutation %s of %s failed", m.mutation_id, ctx.client_id)
+        return MutationResult(**base, outcome=MutationOutcome.REJECTED,
+                              reason=f"the server could not apply it: {exc}")  # fmt: skip
+    return MutationResult(**base, outcome=MutationOutcome.APPLIED,
+                          ticket_id=applied.ticket_id, ticket_number=applied.ticket_number,
+                          revision=applied.revision, conflict=applied.conflict)  # fmt: skip
+
+
+def push(
+    engine: Engine,
+    user: User,
+    request: PushRequest,
+    now: datetime,
+    *,
+    timezone: str,
+    teams_configured: bool,
+) -> PushOutcome:
+    results: list[MutationResult] = []
+    seqs: list[int] = []
+    after: list[Callable[[Any], None]] = []
+    with write_transaction(engine) as conn:
+        last = _lock_client(conn, request.client_id, user, now)
+        changelog.lock_counter(conn)
+        _check_order(request.mutations, last)
+        for m in request.mutations:
+            if m.mutation_id <= last:
+                results.append(_duplicate(conn, request.client_id, m))
+                continue
+            ctx = ApplyContext(conn=conn, user=user, now=now, client_id=request.client_id,
+                               mutation_id=m.mutation_id, timezone=timezone,
+                               teams_configured=teams_configured)  # fmt: skip
+            result = apply_one(ctx, m)
+            if result.outcome == MutationOutcome.APPLIED:
+                seqs.extend(ctx.seqs)
+                after.extend(ctx.after_commit)
+            conn.execute(
+                sa.insert(sync_results).values(
+                    client_id=request.client_id, mutation_id=m.mutation_id, name=m.name.value,
+                    outcome=result.outcome.value, username=user.username, at=now,
+                    result=result.model_dump(mode="json", exclude={"mutation_id"}),
+                )
+            )  # fmt: skip
+            results.append(result)
+            last = m.mutation_id
+        conn.execute(
+            sa.update(sync_clients)
+            .where(sync_clients.c.client_id == request.client_id)
+            .values(last_mutation_id=last, username=user.username, updated_at=now)
+        )
+    response = PushResponse(last_mutation_id=last, results=results)
+    return PushOutcome(response, max(seqs) if seqs else None, after)
+
+
+def last_mutation_id(conn: Connection, client_id: str) -> int:
+    value = conn.execute(
+        sa.select(sync_clients.c.last_mutation_id).where(sync_clients.c.client_id == client_id)
+    ).scalar()
+    return int(value or 0)

@@ -1,0 +1,390 @@
+"""Tickets on the server: create, merge field changes, move status, notes, escalation.
+
+Every write here bumps the ticket's revision, writes an audit row (who, when, what changed,
+why, and the losing value of a conflict) and appends the new state to the change log, all in
+the caller's transaction. Sync appliers and the REST endpoints both come through here, so a
+ticket changes the same way whichever door the change used.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlalchemy.engine import Connection, RowMapping
+
+from hotline.model import (
+    EDITABLE_FIELDS,
+    Disposition,
+    EscalationLevel,
+    Note,
+    Status,
+    Ticket,
+    TicketFields,
+)
+from hotline.protocol import CreateTicketArgs, Entity
+from hotline.states import FINISHED_STATUSES, IllegalTransition, move
+from hotline_server import changelog
+from hotline_server.auth import User
+from hotline_server.db.schema import notes, ticket_history, ticket_numbers, tickets
+from hotline_server.sync.registry import Rejected
+
+SERVER_FIELDS = (
+    "status",
+    "disposition",
+    "escalation_level",
+    "overdue",
+    "assignee",
+    "merged_into",
+    "first_response_at",
+    "dispatched_at",
+    "closed_at",
+    "satisfaction",
+    "callback_at",
+)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def to_ticket(row: RowMapping | dict[str, Any]) -> Ticket:
+    return Ticket.model_validate(dict(row))
+
+
+def ticket_data(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
+    """The ticket as it travels on pull and in REST answers (JSON-ready)."""
+    data = to_ticket(row).model_dump(mode="json")
+    for extra in ("dispatched_at", "callback_at", "received_at"):
+        value = row.get(extra)
+        data[extra] = value.isoformat() if isinstance(value, datetime) else value
+    return data
+
+
+def get_row(conn: Connection, ticket_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+    q = sa.select(tickets).where(tickets.c.id == ticket_id)
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    row = conn.execute(q).mappings().first()
+    return dict(row) if row else None
+
+
+def can_see(user: User, row: dict[str, Any] | RowMapping, teams_configured: bool) -> bool:
+    """Leads and admins see every ticket; an agent their own and their team's (every ticket
+    when no teams are configured)."""
+    if user.role.value in ("lead", "admin") or not teams_configured:
+        return True
+    return row["created_by"] == user.username or (
+        user.team is not None and row["team"] == user.team
+    )
+
+
+def visible_row(ctx_user: User, conn: Connection, ticket_id: str, teams: bool) -> dict[str, Any]:
+    row = get_row(conn, ticket_id, lock=True)
+    if row is None or not can_see(ctx_user, row, teams):
+        raise Rejected(f"no ticket {ticket_id} (or not yours to change)", "ticket_id")
+    return row
+
+
+# ---------------------------------------------------------------- validation
+
+
+def domain_clean(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
+    """Normalize with the shared validators (hotline.validators: the desk runs the same
+    rules); raise Rejected naming the first bad field."""
+    try:
+        from hotline import validators
+    except ImportError:  # pragma: no cover - the domain module ships with the package
+        return fields
+    cleaned, problems = validators.clean_ticket_fields(fields, partial=partial)
+    if problems:
+        first = problems[0]
+        raise Rejected(first.message("en"), str(first.field))
+    return {**fields, **{k: v for k, v in cleaned.items() if k in fields}}
+
+
+def check_fields(fields: dict[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate ticket fields (types and hard limits, then the domain's rules); returns the
+    normalized values. ``partial``: only ``fields`` are checked (an update)."""
+    try:
+        model = TicketFields.model_validate(fields)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "fields"
+        raise Rejected(f"{name}: {err['msg']}", name) from None
+    plain = model.model_dump(mode="json")
+    if partial:
+        plain = {k: plain[k] for k in fields}
+    return domain_clean(plain, partial=partial)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _number(conn: Connection, now: datetime, tz: str) -> str:
+    day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(ticket_numbers).values(day=day, value=1)
+        stmt: Any = pg.on_conflict_do_update(
+            index_elements=[ticket_numbers.c.day], set_={"value": ticket_numbers.c.value + 1}
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as lite_insert
+
+        lite = lite_insert(ticket_numbers).values(day=day, value=1)
+        stmt = lite.on_conflict_do_update(
+            index_elements=[ticket_numbers.c.day], set_={"value": ticket_numbers.c.value + 1}
+        )
+    value = int(conn.execute(stmt.returning(ticket_numbers.c.value)).scalar_one())
+    return f"{day}-{value:06d}"
+
+
+def _history(
+    conn: Connection,
+    row: dict[str, Any],
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    now: datetime,
+    *,
+    reason: str | None = None,
+    conflict: dict[str, Any] | None = None,
+    client_id: str | None = None,
+    mutation_id: int | None = None,
+) -> None:
+    conn.execute(
+        sa.insert(ticket_history).values(
+            ticket_id=row["id"],
+            revision=row["revision"],
+            at=now,
+            actor=actor,
+            action=action,
+            changes=_json(changes),
+            reason=reason,
+            conflict=_json(conflict) if conflict else None,
+            client_id=client_id,
+            mutation_id=mutation_id,
+        )
+    )
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return getattr(value, "value", value)
+
+
+def publish(conn: Connection, row: dict[str, Any], now: datetime) -> int:
+    return changelog.append_change(
+        conn,
+        entity=Entity.TICKET,
+        entity_id=row["id"],
+        data=ticket_data(row),
+        team=row["team"],
+        owner=row["created_by"],
+        now=now,
+    )
+
+
+def create(
+    conn: Connection,
+    args: CreateTicketArgs,
+    user: User,
+    now: datetime,
+    tz: str,
+    *,
+    client_id: str | None = None,
+    mutation_id: int | None = None,
+) -> tuple[dict[str, Any], int | None]:
+    """Insert a new ticket; a repeat of an existing id by its creator is answered as done."""
+    existing = get_row(conn, args.id)
+    if existing is not None:
+        if existing["created_by"] == user.username:
+            return existing, None
+        raise Rejected(f"ticket id {args.id} is already taken", "id")
+    fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
+    disposition = args.disposition
+    status = Status.ACCEPTED
+    values: dict[str, Any] = {}
+    if disposition == Disposition.ON_SPOT:
+        status = Status.CLOSED
+        values.update(closed_at=args.created_at, first_response_at=args.created_at)
+    elif disposition == Disposition.DISPATCH:
+        status = Status.DISPATCHED
+        values.update(dispatched_at=args.created_at, first_response_at=args.created_at)
+    row: dict[str, Any] = {
+        **fields,
+        **values,
+        "id": args.id,
+        "number": _number(conn, now, tz),
+        "revision": 1,
+        "status": status.value,
+        "disposition": disposition.value,
+        "escalation_level": 0,
+        "call_started_at": args.call_started_at,
+        "created_at": args.created_at,
+        "created_by": user.username,
+        "team": user.team,
+        "assignee": user.username,
+        "overdue": False,
+        "received_at": now,
+        "updated_at": now,
+        "field_revisions": {},
+    }
+    conn.execute(sa.insert(tickets).values(row))
+    row = get_row(conn, args.id) or row
+    _history(conn, row, user.username, "create", {k: {"to": fields[k]} for k in fields}, now,
+             client_id=client_id, mutation_id=mutation_id)  # fmt: skip
+    return row, publish(conn, row, now)
+
+
+def write_changes(
+    conn: Connection,
+    row: dict[str, Any],
+    changes: dict[str, Any],
+    actor: str,
+    action: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    conflict: dict[str, Any] | None = None,
+    client_id: str | None = None,
+    mutation_id: int | None = None,
+) -> tuple[dict[str, Any], int]:
+    """Apply ``changes`` (column -> new value) to a locked ticket row: new revision, audit
+    row with the old and new values, change-log entry. Returns (new row, seq)."""
+    revision = int(row["revision"]) + 1
+    field_revs = dict(row.get("field_revisions") or {})
+    diff: dict[str, Any] = {}
+    for key, value in changes.items():
+        if row.get(key) != value:
+            diff[key] = {"from": row.get(key), "to": value}
+            field_revs[key] = revision
+    values = {**changes, "revision": revision, "updated_at": now, "field_revisions": field_revs}
+    conn.execute(sa.update(tickets).where(tickets.c.id == row["id"]).values(values))
+    new = {**row, **values}
+    _history(conn, new, actor, action, diff, now, reason=reason, conflict=conflict,
+             client_id=client_id, mutation_id=mutation_id)  # fmt: skip
+    return new, publish(conn, new, now)
+
+
+def update_fields(
+    conn: Connection,
+    row: dict[str, Any],
+    changes: dict[str, Any],
+    base_revision: int,
+    actor: str,
+    now: datetime,
+    **audit: Any,
+) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
+    """Merge an agent's field changes (SYNC.md conflicts): different fields merge; the same
+    field changed by someone else since ``base_revision`` -- this later write wins by server
+    order, and the value it replaces is recorded as the loser."""
+    if Status(row["status"]) in FINISHED_STATUSES:
+        raise Rejected(
+            f"ticket {row['number']} is {row['status']}: reopen it (move to handling) before "
+            "changing its fields",
+            "status",
+        )
+    if base_revision > int(row["revision"]):
+        raise Rejected(
+            f"base_revision {base_revision} is newer than the ticket's revision {row['revision']}",
+            "base_revision",
+        )
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
+    if unknown:
+        raise Rejected(f"{unknown[0]} is not a field an agent can change", f"changes.{unknown[0]}")
+    try:
+        new_values = check_fields(dict(changes), partial=True)
+    except Rejected as exc:
+        raise Rejected(exc.reason, f"changes.{exc.field}" if exc.field else "changes") from None
+    field_revs = row.get("field_revisions") or {}
+    conflict: dict[str, Any] = {}
+    for key, value in new_values.items():
+        if int(field_revs.get(key, 0)) > base_revision and row.get(key) != value:
+            conflict[key] = {"mine": value, "theirs": row.get(key), "kept": "mine"}
+    new, seq = write_changes(conn, row, new_values, actor, "update", now,
+                             conflict=conflict or None, **audit)  # fmt: skip
+    return new, seq, conflict or None
+
+
+def change_status(
+    conn: Connection,
+    row: dict[str, Any],
+    to: Status,
+    actor: str,
+    now: datetime,
+    *,
+    reason: str | None = None,
+    **audit: Any,
+) -> tuple[dict[str, Any], int]:
+    current = Status(row["status"])
+    try:
+        move(current, to)
+    except IllegalTransition as exc:
+        raise Rejected(str(exc), "to") from None
+    changes: dict[str, Any] = {"status": to.value}
+    if to == Status.DISPATCHED and row.get("dispatched_at") is None:
+        changes["dispatched_at"] = now
+    if to != Status.MERGED and row.get("first_response_at") is None:
+        changes["first_response_at"] = now
+    if to == Status.CLOSED:
+        changes["closed_at"] = now
+    if to == Status.HANDLING and current in FINISHED_STATUSES:
+        changes["closed_at"] = None  # reopened
+    return write_changes(conn, row, changes, actor, "status", now, reason=reason, **audit)
+
+
+def add_note(
+    conn: Connection,
+    row: dict[str, Any],
+    note: Note,
+    now: datetime,
+    **audit: Any,
+) -> int | None:
+    """Append a note (idempotent by note id); returns the change-log seq, None if repeated."""
+    have = conn.execute(sa.select(notes.c.ticket_id).where(notes.c.id == note.id)).first()
+    if have is not None:
+        if have[0] != note.ticket_id:
+            raise Rejected(f"note id {note.id} belongs to another ticket", "note_id")
+        return None
+    conn.execute(
+        sa.insert(notes).values(
+            id=note.id,
+            ticket_id=note.ticket_id,
+            body=note.body,
+            author=note.author,
+            created_at=note.created_at,
+            received_at=now,
+        )
+    )
+    _history(conn, row, note.author, "note", {"note": {"to": note.id}}, now, **audit)
+    return changelog.append_change(
+        conn,
+        entity=Entity.NOTE,
+        entity_id=note.id,
+        data=note.model_dump(mode="json"),
+        team=row["team"],
+        owner=row["created_by"],
+        now=now,
+    )
+
+
+def escalate(
+    conn: Connection, row: dict[str, Any], reason: str, actor: str, now: datetime, **audit: Any
+) -> tuple[dict[str, Any], int]:
+    level = EscalationLevel(int(row["escalation_level"]))
+    if level >= EscalationLevel.CITY_SUPERVISION:
+        raise Rejected("the ticket is already at the top of the escalation ladder", "ticket_id")
+    if Status(row["status"]) in FINISHED_STATUSES:
+        raise Rejected(f"a {row['status']} ticket cannot be escalated", "ticket_id")
+    changes = {"escalation_level": int(level) + 1}
+    return write_changes(conn, row, changes, actor, "escalate", now, reason=reason, **audit)
