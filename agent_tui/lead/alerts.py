@@ -6,16 +6,21 @@ on its own and the screen stays free of rules:
 
 - the answer rate of the last 15 minutes is under target (95 %, GB/T 33358);
 - calls waiting are over a threshold;
-- an open red ticket is within 5 minutes of its deadline (or past it).
+- an open red ticket is within 5 minutes of its deadline (or past it); the deadline is the
+  server's, or the domain's clock (``hotline.clocks``) when the server sends none.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from pydantic import ValidationError
+
 from agent_tui.lead.fmt import duration, parse_time
+from hotline.clocks import next_deadline
+from hotline.model import Ticket
 
 DEADLINE_KEYS = ("deadline", "next_deadline", "due_at", "first_response_due", "deadline_at")
 
@@ -36,8 +41,11 @@ class Alert:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-def deadline_of(ticket: dict[str, Any]) -> datetime | None:
-    """The ticket's next deadline as the server stated it (a time, or ``{"when": time}``)."""
+def deadline_of(
+    ticket: dict[str, Any], now: datetime, zone: tzinfo | None = None
+) -> datetime | None:
+    """The ticket's next deadline: as the server stated it (a time, or ``{"when": time}``),
+    else from the domain's clocks (``hotline.clocks.next_deadline``, the desk's countdown)."""
     for key in DEADLINE_KEYS:
         value = ticket.get(key)
         if isinstance(value, dict):
@@ -45,7 +53,14 @@ def deadline_of(ticket: dict[str, Any]) -> datetime | None:
         at = parse_time(value)
         if at is not None and at.tzinfo is not None:
             return at
-    return None
+    try:
+        model = Ticket.model_validate(ticket)
+    except ValidationError:
+        return None
+    found = next_deadline(
+        model, now, zone=zone, dispatched_at=parse_time(ticket.get("dispatched_at"))
+    )
+    return None if found is None else found[1]
 
 
 def ticket_label(ticket: dict[str, Any]) -> str:
@@ -57,6 +72,7 @@ def compute_alerts(
     red_tickets: list[dict[str, Any]],
     now: datetime,
     settings: AlertSettings,
+    zone: tzinfo | None = None,
 ) -> list[Alert]:
     """Alerts from the 15-minute summary (calls + queue now) and the open red tickets."""
     out: list[Alert] = []
@@ -84,7 +100,7 @@ def compute_alerts(
                 )
             )
     for ticket in red_tickets:
-        due = deadline_of(ticket)
+        due = deadline_of(ticket, now, zone)
         if due is None:
             continue
         left = due - now

@@ -377,7 +377,11 @@ class LeadPanelScreen(Screen[None]):
 
     def _render_alerts(self, now: datetime) -> None:
         self.alerts = compute_alerts(
-            self.data.summaries.get("15m"), self.data.red, now, self.alert_settings
+            self.data.summaries.get("15m"),
+            self.data.red,
+            now,
+            self.alert_settings,
+            _site_zone(self._summary("today")),
         )
         widget = self.query_one("#alerts", Static)
         if self.alerts:
@@ -523,8 +527,9 @@ class LeadPanelScreen(Screen[None]):
     def _render_red(self, now: datetime) -> None:
         rows: dict[str, list[Cell]] = {}
         lang_index = 0 if language() == "zh" else 1
+        zone = _site_zone(self._summary("today"))
         for ticket in self.data.red:
-            due = deadline_of(ticket)
+            due = deadline_of(ticket, now, zone)
             overdue = bool(ticket.get("overdue")) or (due is not None and due <= now)
             if overdue:
                 deadline = Cell(t("lead.red.overdue"), -1.0, "overdue")

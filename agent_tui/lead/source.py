@@ -153,7 +153,13 @@ class HttpLeadSource:
 
     async def red_tickets(self) -> list[dict[str, Any]]:
         """Open red tickets, as the server's ticket list returns them."""
-        response = await self._get("/api/v1/tickets", urgency="red", limit=200)
+        params = [("urgency", "red"), ("limit", "500")]
+        params += [("status", s) for s in OPEN_STATUS_VALUES]
+        try:
+            response = await self._client.get("/api/v1/tickets", params=params)
+        except httpx.HTTPError as exc:
+            raise LinkDown(f"{type(exc).__name__}: {exc}") from exc
+        _raise_for(response)
         body = response.json()
         rows = body if isinstance(body, list) else body.get("tickets", body.get("items", []))
         return [
