@@ -255,8 +255,9 @@ def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> str:
                     text += f" ({item['id']})"
             loc = loc[2:]
         rest = ".".join(str(p) for p in loc)
-        where = ".".join(p for p in (text, rest) if p) or "form"
-        parts.append(f"{where}: {err['msg']}")
+        where = ".".join(p for p in (text, rest) if p)
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
 

@@ -1,0 +1,49 @@
+"""UUIDv7 ids made offline sort by creation time; provisional numbers are stable labels."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from hotline.ids import (
+    new_id,
+    provisional_label,
+    provisional_number,
+    uuid7,
+    uuid7_time,
+)
+
+
+def test_uuid7_layout() -> None:
+    value = uuid7()
+    parsed = uuid.UUID(value)
+    assert parsed.version == 7
+    assert parsed.variant == uuid.RFC_4122
+    assert str(parsed) == value
+    assert abs(uuid7_time(value) - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_ids_are_strictly_increasing_and_unique() -> None:
+    ids = [uuid7() for _ in range(2000)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert uuid.UUID(new_id()).version == 7
+
+
+def test_provisional_number_is_stable_and_readable() -> None:
+    tid = "0190a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b"
+    code = provisional_number(tid)
+    assert code == provisional_number(tid)
+    assert len(code) == 6
+    assert not set(code) & set("ILOU")
+    assert provisional_label(tid) == "临-" + code
+    assert provisional_label(tid, "en") == "P-" + code
+
+
+@given(st.lists(st.uuids(), min_size=2, max_size=50, unique=True))
+def test_provisional_numbers_rarely_collide(ids: list[uuid.UUID]) -> None:
+    codes = {provisional_number(str(i)) for i in ids}
+    assert len(codes) >= len(ids) - 1
