@@ -87,6 +87,10 @@ class ServerProblem(Exception):
     """Any other failure of a request (network, 5xx, bad answer). Retried with backoff."""
 
 
+class PushGap(ServerProblem):
+    """409 on push: the server expects an earlier mutation id than our outbox starts with."""
+
+
 @dataclass
 class Backoff:
     """Exponential backoff with full jitter, capped: 0.5 s, 1 s, 2 s, ... up to ``cap``."""
@@ -252,6 +256,8 @@ class Replicator:
             raise ServerProblem(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code == 401:
             raise NeedsSignIn(_error_message(response))
+        if response.status_code == 409 and path == "/sync/push":
+            raise PushGap(_error_message(response))
         if response.status_code >= 400:
             raise ServerProblem(f"HTTP {response.status_code}: {_error_message(response)}")
         try:
@@ -265,33 +271,68 @@ class Replicator:
         """Push the whole outbox, batch after batch, in order. Returns mutations sent."""
         sent = 0
         client_id = await asyncio.to_thread(lambda: self.store.client_id)
+        resynced = False
         for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
             batch = await asyncio.to_thread(self.store.pending_mutations, limit=self.batch_size)
             if not batch:
                 break
             body = PushRequest(client_id=client_id, mutations=batch)
-            raw = await self._request("POST", "/sync/push", json=body.model_dump(mode="json"))
+            try:
+                raw = await self._request("POST", "/sync/push", json=body.model_dump(mode="json"))
+            except PushGap:
+                # The server expects an earlier mutation than our first pending one: it was
+                # restored from a backup that lost some acknowledged mutations. Learn its
+                # last_mutation_id, re-queue the lost ones from the sent log, push again.
+                if resynced:
+                    raise
+                resynced = True
+                await self._learn_last_mutation_id()
+                continue
             answer = PushResponse.model_validate(raw)
+            await self._check_forgotten(answer.last_mutation_id)
             cleared = await asyncio.to_thread(self.store.apply_push_result, answer)
             sent += len(batch)
             if cleared == 0:
-                # The server did not cover our first row: a gap or a server that lost our
-                # history (restored backup). Pull to learn last_mutation_id, then stop.
                 raise ServerProblem(
                     f"push not acknowledged (server last_mutation_id {answer.last_mutation_id},"
                     f" first pending {batch[0].mutation_id})"
                 )
         return sent
 
+    async def _check_forgotten(self, server_last: int) -> None:
+        meta = await asyncio.to_thread(self.store.sync_meta)
+        if server_last < meta.last_acked_mutation_id:
+            count = await asyncio.to_thread(self.store.server_forgot, server_last)
+            log.warning(
+                "server forgot mutations %d..%d (restored backup?): %d re-queued",
+                server_last + 1,
+                meta.last_acked_mutation_id,
+                count,
+            )
+
+    async def _learn_last_mutation_id(self) -> None:
+        client_id = await asyncio.to_thread(lambda: self.store.client_id)
+        meta = await asyncio.to_thread(self.store.sync_meta)
+        raw = await self._request(
+            "GET",
+            "/sync/pull",
+            params={"cursor": meta.cursor, "limit": 1, "client_id": client_id},
+        )
+        await self._check_forgotten(PullResponse.model_validate(raw).last_mutation_id)
+
     async def pull(self) -> int:
         """Pull every page after the cursor. Handles an epoch change. Returns changes applied."""
         applied = 0
+        client_id = await asyncio.to_thread(lambda: self.store.client_id)
         for _ in range(100_000):  # bounded: each page advances the cursor
             meta = await asyncio.to_thread(self.store.sync_meta)
             raw = await self._request(
-                "GET", "/sync/pull", params={"cursor": meta.cursor, "limit": self.pull_limit}
+                "GET",
+                "/sync/pull",
+                params={"cursor": meta.cursor, "limit": self.pull_limit, "client_id": client_id},
             )
             page = PullResponse.model_validate(raw)
+            await self._check_forgotten(page.last_mutation_id)
             if meta.epoch is not None and page.epoch != meta.epoch:
                 log.warning("server epoch changed %s -> %s: full refetch", meta.epoch, page.epoch)
                 await asyncio.to_thread(self.store.start_refetch, page.epoch)

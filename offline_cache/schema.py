@@ -100,6 +100,18 @@ _V1 = [
         entity_id TEXT
     )""",
     "CREATE INDEX outbox_ticket ON outbox (ticket_id)",
+    # Acknowledged mutations, kept for the retention period: if the server is restored from
+    # a backup that predates them, the client sends them again (SYNC.md "restored server").
+    """CREATE TABLE sent (
+        mutation_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        args TEXT NOT NULL,
+        client_time TEXT NOT NULL,
+        schema_version INTEGER NOT NULL,
+        ticket_id TEXT,
+        entity_id TEXT,
+        acked_at TEXT NOT NULL
+    )""",
     """CREATE TABLE attention (
         mutation_id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,

@@ -267,6 +267,7 @@ class CacheStore:
         self._lock = threading.RLock()
         self._conn: Any = _connect(path, key)
         self._migrate()
+        self._probe()
         self._ensure_identity()
 
     # ------------------------------------------------------------ plumbing
@@ -322,6 +323,22 @@ class CacheStore:
                 except BaseException:
                     _rollback(conn)
                     raise
+
+    def _probe(self) -> None:
+        """Touch every table's root page and read the small tables whole, so a damaged file
+        is found at open (and moved aside) rather than in the middle of a save."""
+        with self._read() as conn:
+            names = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                    " AND sql NOT LIKE 'CREATE VIRTUAL%'"
+                )
+            ]
+            for name in names:
+                conn.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchall()
+            for name in ("meta", "outbox", "attention", "drafts"):
+                conn.execute(f"SELECT * FROM {name}").fetchall()
 
     def _ensure_identity(self) -> None:
         with self._write() as conn:
@@ -956,11 +973,28 @@ class CacheStore:
         now = utc_text(self.now())
         for mid, name, args, ticket_id, entity_id in rows:
             result = by_id.get(mid)
-            rejected = result is not None and result.outcome == MutationOutcome.REJECTED
+            rejected = result is not None and (
+                result.outcome == MutationOutcome.REJECTED
+                # A duplicate replays the first answer without its outcome: only a rejection
+                # carries a reason and no revision (hotline_server/sync/push.py).
+                or (
+                    result.outcome == MutationOutcome.DUPLICATE
+                    and bool(result.reason)
+                    and result.revision is None
+                )
+            )
             if rejected and result is not None:
                 _keep_aside(conn, mid, "rejected", name, args, ticket_id, result, now)
             elif result is not None and result.conflict:
                 _keep_aside(conn, mid, "conflict", name, args, ticket_id, result, now)
+            if not rejected:
+                conn.execute(
+                    "INSERT OR REPLACE INTO sent (mutation_id, name, args, client_time,"
+                    " schema_version, ticket_id, entity_id, acked_at) SELECT mutation_id, name,"
+                    " args, client_time, schema_version, ticket_id, entity_id, ? FROM outbox"
+                    " WHERE mutation_id = ?",
+                    (now, mid),
+                )
             if name == MutationName.ADD_NOTE.value and not rejected:
                 conn.execute("UPDATE notes SET pending = 0 WHERE id = ?", (entity_id,))
             if ticket_id is not None:
@@ -1007,6 +1041,32 @@ class CacheStore:
         for name, args in pending:
             data = apply_local(data, name, json.loads(args))
         self._set_display(conn, ticket_id, data)
+
+    def server_forgot(self, server_last_mutation_id: int) -> int:
+        """The server's ``last_mutation_id`` for us is below what it once acknowledged: it was
+        restored from an older backup. Put the acknowledged mutations it lost back in the
+        outbox (from the ``sent`` log, kept for the retention period), in order. Returns how
+        many were re-queued. Replay is safe: every mutation is idempotent on the server."""
+        with self._write() as conn:
+            acked = int(_meta(conn, "last_acked") or "0")
+            if server_last_mutation_id >= acked:
+                return 0
+            rows = conn.execute(
+                "SELECT mutation_id, name, args, client_time, schema_version, ticket_id, entity_id"
+                " FROM sent WHERE mutation_id > ? ORDER BY mutation_id",
+                (server_last_mutation_id,),
+            ).fetchall()
+            for row in rows:
+                conn.execute(
+                    "INSERT OR IGNORE INTO outbox (mutation_id, name, args, client_time,"
+                    " schema_version, ticket_id, entity_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+                if row[5]:
+                    conn.execute("UPDATE tickets SET pending = pending + 1 WHERE id = ?", (row[5],))
+            conn.execute("DELETE FROM sent WHERE mutation_id > ?", (server_last_mutation_id,))
+            _set_meta(conn, "last_acked", str(server_last_mutation_id))
+        return len(rows)
 
     def apply_push_result(self, response: PushResponse) -> int:
         """Record a push answer in one transaction; returns how many outbox rows left."""
@@ -1167,6 +1227,7 @@ class CacheStore:
                     (cutoff,),
                 ).fetchall()
             ]
+            conn.execute("DELETE FROM sent WHERE acked_at < ?", (cutoff,))
             for chunk in range(0, len(ids), 500):
                 part = ids[chunk : chunk + 500]
                 marks = ", ".join("?" * len(part))

@@ -23,6 +23,22 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGENT_TUI_HOME", str(home))
 
 
+@pytest.fixture(autouse=True)
+def _test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A real keyring backend of the tests' own (tests/support/keyring_backend.py): in-process
+    memory here, a tmp file for child processes. No test touches the developer's keychain."""
+    import keyring
+
+    from tests.support.keyring_backend import FILE_BACKEND, FILE_ENV, MemoryKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", FILE_BACKEND)
+    monkeypatch.setenv(FILE_ENV, str(tmp_path / "home" / "test-keyring.json"))
+    yield
+    keyring.set_keyring(previous)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'server.db'}"
