@@ -243,7 +243,7 @@ def red_ladder(
     start = _call_start(ticket, tz)
     supervision = start + rule.supervision_after
     report_day = supervision.date()
-    if supervision.timetz().replace(tzinfo=None) > rule.report_cutoff:
+    if supervision.time() > rule.report_cutoff:
         report_day += timedelta(days=1)
     report = _at(report_day, rule.report_by, tz)
     city = _at(report_day + timedelta(days=1), rule.city_by, tz)

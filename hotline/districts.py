@@ -81,3 +81,15 @@ def district_by_id(district_id: str, districts: Sequence[District] | None = None
         if district.id == district_id:
             return district
     raise KeyError(district_id)
+
+
+def district_label(
+    value: str | None, lang: str = "zh", districts: Sequence[District] | None = None
+) -> str:
+    """What to show for a stored district: its label, or the stored text itself if unknown."""
+    if not value:
+        return ""
+    for district in districts if districts is not None else DEFAULT_DISTRICTS:
+        if district.id == value:
+            return district.label(lang)
+    return value

@@ -261,6 +261,10 @@ def clean_ticket_fields(
                 cleaned[name] = dict(value)
             continue
         if _blank(value):
+            if name in _ENUMS and name not in _NULLABLE:  # kind, urgency, channel: never blank
+                allowed = _ENUMS[name]
+                errors.append(FieldError(name, "invalid_choice", {"value": "", "choices": allowed}))
+                continue
             cleaned[name] = None if name in _NULLABLE else ""
             continue
         if name in _ENUMS:

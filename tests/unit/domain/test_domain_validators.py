@@ -301,3 +301,20 @@ def test_baby_born_today_is_not_refused_in_any_time_zone() -> None:
     born = datetime.now(UTC).date() + timedelta(days=1)
     first17 = "310101" + born.strftime("%Y%m%d") + "001"
     validate_id_card(first17 + id_card_check_char(first17))
+
+
+def test_blank_kind_is_refused_but_blank_optional_text_is_cleared() -> None:
+    cleaned, errors = clean_ticket_fields(
+        {"phone": "13812345678", "account": "x", "kind": "", "community": " "}
+    )
+    assert [(e.field, e.code) for e in errors] == [("kind", "invalid_choice")]
+    assert cleaned["community"] is None
+
+
+def test_stored_district_id_is_shown_by_label() -> None:
+    from hotline.districts import district_label
+
+    assert district_label("pudong") == "浦东新区"
+    assert district_label("pudong", "en") == "Pudong New Area"
+    assert district_label("某区") == "某区"
+    assert district_label(None) == ""
