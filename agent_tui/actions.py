@@ -1,0 +1,152 @@
+"""Every user-facing action of the desk, declared once.
+
+One table feeds the screens' ``BINDINGS``, the footer, the command palette, ``agent-tui keys``
+and the clash check, so a key can never be documented in one place and bound in another.
+Each action has a dotted binding id (what a keymap names), a scope (the screen it lives on,
+or ``app`` for keys that work everywhere), the Textual action it runs and an i18n key for what
+it does. The default keys here are what ``keymaps/default.toml`` ships; a test keeps the two
+in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from agent_tui.i18n import t
+
+APP = "app"
+SCOPES = ("app", "intake", "queue", "ticket", "kb", "signin")
+
+
+@dataclass(frozen=True)
+class DeskAction:
+    id: str
+    key: str
+    action: str
+    scope: str
+    text: str  # i18n key of the description
+    show: bool = True
+    priority: bool = False
+
+    def description(self, lang: str | None = None) -> str:
+        return t(self.text, lang=lang)
+
+
+_A = DeskAction
+
+ACTIONS: tuple[DeskAction, ...] = (
+    # everywhere on the desk
+    _A("app.intake", "ctrl+n", "app.open_intake", APP, "act.app.intake", priority=True),
+    _A("app.queue", "ctrl+o", "app.open_queue", APP, "act.app.queue", priority=True),
+    _A("app.kb", "ctrl+f", "app.open_kb", APP, "act.app.kb", priority=True),
+    _A("app.seat", "ctrl+t", "app.choose_seat", APP, "act.app.seat", priority=True),
+    _A("app.seat.ready", "alt+1", "app.seat('ready')", APP, "act.app.seat.ready", show=False),
+    _A(
+        "app.seat.after_call",
+        "alt+2",
+        "app.seat('after_call')",
+        APP,
+        "act.app.seat.after_call",
+        show=False,
+    ),
+    _A("app.seat.break", "alt+3", "app.choose_break", APP, "act.app.seat.break", show=False),
+    _A("app.sync", "ctrl+r", "app.sync_now", APP, "act.app.sync", show=False, priority=True),
+    _A("app.lead", "ctrl+l", "app.open_lead", APP, "act.app.lead", show=False),
+    _A("app.sign_out", "alt+x", "app.sign_out", APP, "act.app.sign_out", show=False),
+    _A("app.quit", "ctrl+q", "app.quit", APP, "act.app.quit", priority=True),
+    # intake: the screen of a call (keys must survive a focused Input/TextArea)
+    _A(
+        "intake.on_spot",
+        "ctrl+s",
+        "submit('on_spot')",
+        "intake",
+        "act.intake.on_spot",
+        priority=True,
+    ),
+    _A(
+        "intake.dispatch",
+        "ctrl+g",
+        "submit('dispatch')",
+        "intake",
+        "act.intake.dispatch",
+        priority=True,
+    ),
+    _A("intake.merge", "alt+m", "merge", "intake", "act.intake.merge", priority=True),
+    _A("intake.discard", "alt+n", "discard", "intake", "act.intake.discard", show=False),
+    # queue
+    _A("queue.open", "enter", "open_ticket", "queue", "act.queue.open"),
+    _A("queue.search", "slash", "focus_search", "queue", "act.queue.search"),
+    _A("queue.sort", "s", "next_sort", "queue", "act.queue.sort"),
+    _A("queue.view.mine", "1", "view('mine')", "queue", "act.queue.view.mine", show=False),
+    _A("queue.view.team", "2", "view('team')", "queue", "act.queue.view.team", show=False),
+    _A("queue.view.red", "3", "view('red')", "queue", "act.queue.view.red", show=False),
+    _A("queue.view.overdue", "4", "view('overdue')", "queue", "act.queue.view.overdue", show=False),
+    _A(
+        "queue.view.attention",
+        "5",
+        "view('attention')",
+        "queue",
+        "act.queue.view.attention",
+        show=False,
+    ),
+    _A("queue.view.all", "6", "view('all')", "queue", "act.queue.view.all", show=False),
+    _A("queue.next_view", "v", "next_view", "queue", "act.queue.next_view"),
+    # ticket
+    _A("ticket.note", "ctrl+s", "add_note", "ticket", "act.ticket.note", priority=True),
+    _A("ticket.status", "ctrl+g", "change_status", "ticket", "act.ticket.status", priority=True),
+    _A("ticket.escalate", "alt+e", "escalate", "ticket", "act.ticket.escalate", priority=True),
+    _A("ticket.callback", "alt+c", "callback", "ticket", "act.ticket.callback", priority=True),
+    _A("ticket.conflict", "alt+v", "resolve_conflict", "ticket", "act.ticket.conflict"),
+    _A("ticket.back", "escape", "back", "ticket", "act.ticket.back"),
+    # knowledge base (a dialog over intake or a ticket)
+    _A("kb.insert", "ctrl+b", "insert", "kb", "act.kb.insert", priority=True),
+    _A("kb.close", "escape", "close", "kb", "act.kb.close"),
+    # sign-in dialog
+    _A("signin.submit", "enter", "sign_in", "signin", "act.signin.submit", priority=True),
+    _A("signin.offline", "escape", "work_offline", "signin", "act.signin.offline"),
+)
+
+BY_ID: dict[str, DeskAction] = {a.id: a for a in ACTIONS}
+
+
+def default_keymap() -> dict[str, str]:
+    return {a.id: a.key for a in ACTIONS}
+
+
+def bindings_for(scope: str) -> list[Binding]:
+    """Textual bindings of ``scope`` with descriptions in the current UI language."""
+    return [
+        Binding(
+            a.key,
+            a.action,
+            a.description(),
+            show=a.show,
+            priority=a.priority,
+            id=a.id,
+        )
+        for a in ACTIONS
+        if a.scope == scope
+    ]
+
+
+def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
+    """Pairs of actions reachable at the same time on one key: ``(key, id_a, id_b)``.
+
+    Two actions clash when they share a key and either live in the same scope or one of them
+    is an ``app`` action (active on every screen). A key list ``"f5,ctrl+s"`` counts each key.
+    """
+    found: list[tuple[str, str, str]] = []
+    by_key: dict[str, list[DeskAction]] = {}
+    for action in ACTIONS:
+        keys = keymap.get(action.id, action.key)
+        for key in (k.strip() for k in keys.split(",")):
+            if key:
+                by_key.setdefault(key, []).append(action)
+    for key, actions in sorted(by_key.items()):
+        for i, first in enumerate(actions):
+            for second in actions[i + 1 :]:
+                if first.scope == second.scope or APP in (first.scope, second.scope):
+                    found.append((key, first.id, second.id))
+    return found

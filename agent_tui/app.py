@@ -1,0 +1,322 @@
+"""The agent's desk: a Textual app with one mode per job (intake, queue, lead panel).
+
+The app owns the session (who is signed in, the cache, the replicator) and the always-visible
+state; screens ask ``self.app.desk`` for data in workers and react to messages. No business
+rule lives here: validation, clocks and states come from ``hotline``, storage and sync from
+``offline_cache`` (through ``agent_tui.services``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from agent_tui import i18n
+from agent_tui.actions import ACTIONS, APP, BY_ID, bindings_for
+from agent_tui.config import Settings
+from agent_tui.i18n import t
+from agent_tui.keys import KeymapError, ResolvedKeymap, resolve
+from agent_tui.messages import CacheChanged, CallOffered, SignedIn, StatusChanged
+from agent_tui.services import DeskServices, Unreachable
+from agent_tui.theme import THEMES
+from agent_tui.widgets.status_bar import DeskStatus, StatusBar
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now().astimezone()
+
+
+class DeskApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "12345"
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        settings: Settings,
+        desk: DeskServices,
+        *,
+        clock: Clock = system_clock,
+        tick_seconds: float = 1.0,
+    ) -> None:
+        i18n.set_language(settings.lang)
+        super().__init__()
+        self.settings = settings
+        self.desk = desk
+        self.clock = clock
+        self.tick_seconds = tick_seconds
+        self.status = DeskStatus()
+        self.keymap_report: list[str] = []  # clash / unknown-id messages shown at start
+        self.role = "agent"
+        self._bindings_installed = False
+        self._install_app_bindings()
+        self.title = t("app.title")
+        for theme in THEMES:
+            self.register_theme(theme)
+        self.theme = settings.theme
+        self.keymap = self._load_keymap()
+
+    # ------------------------------------------------------------------ keys
+
+    def _install_app_bindings(self) -> None:
+        for binding in bindings_for(APP):
+            self._bindings._add_binding(binding)
+
+    def _load_keymap(self) -> ResolvedKeymap | None:
+        try:
+            keymap = resolve(self.settings.keymap, self.settings.user_keymap_path)
+        except KeymapError as exc:
+            self.keymap_report.append(str(exc))
+            return None
+        for key, a, b in keymap.clashes:
+            self.keymap_report.append(
+                t(
+                    "keys.clash",
+                    key=key,
+                    a=f"{a} ({BY_ID[a].description()})",
+                    b=f"{b} ({BY_ID[b].description()})",
+                )
+            )
+        if keymap.unknown_ids:
+            self.keymap_report.append(t("keys.unknown", ids=", ".join(keymap.unknown_ids)))
+        self.set_keymap(keymap.keys)
+        return keymap
+
+    def handle_bindings_clash(self, clashed_bindings: set[Binding], node: Any) -> None:
+        """Textual found two bindings on one key in the chain: say which, never hide it."""
+        ids = sorted(b.id or b.action for b in clashed_bindings)
+        message = t(
+            "keys.clash",
+            key=", ".join(sorted({b.key for b in clashed_bindings})),
+            a=ids[0],
+            b=", ".join(ids[1:]) or ids[0],
+        )
+        if message not in self.keymap_report:
+            self.keymap_report.append(message)
+            self.notify(message, severity="error", timeout=30)
+
+    def key_for(self, binding_id: str) -> str:
+        keys = self.keymap.keys if self.keymap else {}
+        return keys.get(binding_id, BY_ID[binding_id].key)
+
+    # ------------------------------------------------------------------ palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        scope = getattr(screen, "SCOPE", None)
+        for action in ACTIONS:
+            if action.scope not in (APP, scope):
+                continue
+            if action.id == "app.lead" and self.role not in ("lead", "admin"):
+                continue
+            yield SystemCommand(
+                action.description(),
+                f"{action.id} · {self.key_for(action.id)}",
+                partial(self._run_from_palette, action.action, screen),
+            )
+        yield from super().get_system_commands(screen)
+
+    def _run_from_palette(self, action: str, screen: Screen[Any]) -> None:
+        self.call_later(self.run_action, action, screen)
+
+    # ------------------------------------------------------------------ start
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield from ()
+
+    def on_mount(self) -> None:
+        from agent_tui.screens.intake import IntakeScreen
+        from agent_tui.screens.queue import QueueScreen
+
+        self.add_mode("intake", IntakeScreen)
+        self.add_mode("queue", QueueScreen)
+        for message in self.keymap_report:
+            self.notify(message, severity="error", timeout=30)
+        self.switch_mode("intake")
+        self.start_session()
+        self.set_interval(self.tick_seconds, self._tick)
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def start_session(self) -> None:
+        """Open the cache, then sign in silently or ask; an unreachable server means offline."""
+        from agent_tui.screens.signin import SignInScreen
+
+        await self.desk.open_cache()
+        try:
+            user = await self.desk.resume_session()
+        except Unreachable:
+            user = self.desk.cached_user()
+            self.notify(t("signin.offline_opened"), severity="warning", timeout=10)
+        if user is None:
+            result = await self.push_screen_wait(SignInScreen(self.settings.server))
+            user = self.desk.cached_user() if result is None else result
+        if user is not None:
+            self.post_message(SignedIn(user.username, user.role))
+        self.desk.start_sync(self._on_sync_event)
+        self.refresh_status()
+
+    def on_signed_in(self, message: SignedIn) -> None:
+        self.role = message.role
+        self.status = DeskStatus(**{**self.status.__dict__, "user": message.username})
+        self._push_status()
+        if message.role in ("lead", "admin"):
+            self._add_lead_mode()
+            if self.settings.mode == "lead":
+                self.switch_mode("lead")
+
+    def _add_lead_mode(self) -> None:
+        try:
+            from agent_tui.lead import LeadPanelScreen
+        except ImportError:  # the lead panel is built separately; the desk works without it
+            return
+        if "lead" not in self._modes:
+            self.add_mode("lead", LeadPanelScreen)
+
+    # ------------------------------------------------------------------ sync + status
+
+    def _on_sync_event(self, kind: str, data: dict[str, Any]) -> None:
+        """Called by the replicator (on this event loop): link changes, pokes, call offers."""
+        if kind == "call_offer":
+            self.post_message(
+                CallOffered(str(data.get("caller_number", "")), str(data.get("call_id", "")))
+            )
+        elif kind == "pulled":
+            self.post_message(CacheChanged())
+            self.refresh_status()
+        else:
+            self.refresh_status()
+
+    def _tick(self) -> None:
+        now = self.clock()
+        for screen in self.screen_stack:
+            tick = getattr(screen, "tick", None)
+            if tick is not None:
+                tick(now)
+        self.refresh_status()
+
+    @work(exclusive=True, group="status", thread=True, exit_on_error=False)
+    def refresh_status(self) -> None:
+        """One status read at a time (sqlite in a thread); the result goes to every bar."""
+        snapshot = self.desk.status(self.clock())
+        self.call_from_thread(self._set_status, snapshot)
+
+    def _set_status(self, status: DeskStatus) -> None:
+        self.status = status
+        self._push_status()
+
+    def _push_status(self) -> None:
+        for screen in self.screen_stack:
+            for bar in screen.query(StatusBar):
+                bar.status = self.status
+        self.post_message(StatusChanged())
+
+    def on_screen_resume(self) -> None:
+        self._push_status()
+
+    def on_call_offered(self, message: CallOffered) -> None:
+        self.switch_mode("intake")
+        self.call_after_refresh(self._offer_to_intake, message.caller_number)
+
+    def _offer_to_intake(self, caller_number: str) -> None:
+        offer = getattr(self.screen, "offer_call", None)
+        if offer is not None:
+            offer(caller_number)
+
+    def on_cache_changed(self, message: CacheChanged) -> None:
+        for screen in self.screen_stack:
+            reload = getattr(screen, "cache_changed", None)
+            if reload is not None:
+                reload()
+
+    # ------------------------------------------------------------------ app actions
+
+    def action_open_intake(self) -> None:
+        self.switch_mode("intake")
+
+    def action_open_queue(self) -> None:
+        self.switch_mode("queue")
+
+    def action_open_kb(self) -> None:
+        from agent_tui.screens.kb import KnowledgeBaseScreen
+
+        self.push_screen(KnowledgeBaseScreen(), self._kb_chosen)
+
+    def _kb_chosen(self, text: str | None) -> None:
+        if not text:
+            return
+        insert = getattr(self.screen, "insert_answer", None)
+        if insert is not None:
+            insert(text)
+            self.notify(t("kb.inserted"))
+
+    def action_choose_seat(self) -> None:
+        from agent_tui.screens.dialogs import ChoiceDialog
+
+        choices = [(s, t("seat." + s)) for s in ("ready", "after_call", "break")]
+        self.push_screen(ChoiceDialog(t("seat.choose"), choices), self._seat_chosen)
+
+    def _seat_chosen(self, state: str | None) -> None:
+        if state == "break":
+            self.action_choose_break()
+        elif state:
+            self.action_seat(state)
+
+    def action_choose_break(self) -> None:
+        from agent_tui.screens.dialogs import ChoiceDialog
+
+        reasons = [(r, t("seat.reason." + r)) for r in ("rest", "meal", "training", "meeting")]
+        self.push_screen(
+            ChoiceDialog(t("seat.choose_reason"), reasons),
+            lambda reason: self.action_seat("break", reason) if reason else None,
+        )
+
+    def action_seat(self, state: str, reason: str | None = None) -> None:
+        self._set_seat(state, reason)
+
+    @work(thread=True, group="seat", exit_on_error=False)
+    def _set_seat(self, state: str, reason: str | None) -> None:
+        self.desk.set_seat(state, reason, self.clock())
+        self.call_from_thread(self.notify, t("seat.changed", seat=t("seat." + state)))
+        self.call_from_thread(self.refresh_status)
+
+    def action_sync_now(self) -> None:
+        self.desk.sync_now()
+
+    def action_open_lead(self) -> None:
+        if self.role not in ("lead", "admin"):
+            self.notify(t("lead.only"), severity="warning")
+            return
+        self._add_lead_mode()
+        if "lead" in self._modes:
+            self.switch_mode("lead")
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def action_sign_out(self) -> None:
+        from agent_tui.screens.signin import SignInScreen
+
+        await self.desk.sign_out()
+        self.role = "agent"
+        self.notify(t("signin.signed_out"))
+        self.refresh_status()
+        result = await self.push_screen_wait(SignInScreen(self.settings.server))
+        if result is not None:
+            self.post_message(SignedIn(result.username, result.role))
+
+    async def on_unmount(self) -> None:
+        await self.desk.close()
+
+
+def build_app(settings: Settings, *, desk: DeskServices | None = None, **kwargs: Any) -> DeskApp:
+    """The factory the CLI and the tests share: settings in, a ready-to-run app out."""
+    return DeskApp(settings, desk or DeskServices(settings), **kwargs)
+
+
+__all__ = ["DeskApp", "build_app"]

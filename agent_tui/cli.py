@@ -1,0 +1,158 @@
+"""``agent-tui``: the desk (no subcommand) and its helpers (login, logout, keys, locate, ...).
+
+Settings come from ``agent_tui.config`` (file < environment < these options); the app is
+built by ``agent_tui.app.build_app`` so tests and this command make it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+
+from agent_tui import i18n
+from agent_tui.config import ConfigError, Settings, load_settings
+from agent_tui.i18n import t
+
+
+def _settings(ctx: click.Context) -> Settings:
+    settings: Settings = ctx.obj["settings"]
+    return settings
+
+
+@click.group(invoke_without_command=True)
+@click.option("--server", help="Server base URL, e.g. http://127.0.0.1:8000")
+@click.option("--keymap", help="Keymap name (default, function-keys) or a .toml path")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="UI language (default zh)")
+@click.option("--profile", help="Profile: its own config section, cache and token")
+@click.option(
+    "--mode", type=click.Choice(["agent", "lead"]), help="Open the desk or the lead panel"
+)
+@click.option("--theme", type=click.Choice(["desk", "desk-high-contrast"]), help="Colour theme")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    server: str | None,
+    keymap: str | None,
+    lang: str | None,
+    profile: str | None,
+    mode: str | None,
+    theme: str | None,
+) -> None:
+    """12345 hotline agent desk. Without a command, opens the desk."""
+    try:
+        settings = load_settings(profile).with_overrides(
+            server=server, keymap=keymap, lang=lang, mode=mode, theme=theme
+        )
+    except (ConfigError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    i18n.set_language(settings.lang)
+    ctx.obj = {"settings": settings}
+    if ctx.invoked_subcommand is None:
+        from agent_tui.app import build_app
+
+        build_app(settings).run()
+
+
+@main.command()
+@click.option("--username", prompt=True)
+@click.option("--password", prompt=True, hide_input=True)
+@click.pass_context
+def login(ctx: click.Context, username: str, password: str) -> None:
+    """Sign in and keep the token in the OS keyring (never in a file)."""
+    from agent_tui.services import DeskServices, SignInFailed, Unreachable
+
+    desk = DeskServices(_settings(ctx))
+
+    async def run() -> str:
+        await desk.open_cache()
+        try:
+            user = await desk.sign_in(username, password)
+        finally:
+            await desk.close()
+        return user.username
+
+    try:
+        name = asyncio.run(run())
+    except Unreachable as exc:
+        raise click.ClickException(t("signin.unreachable") + f" ({exc})") from exc
+    except SignInFailed as exc:
+        raise click.ClickException(t("signin.failed", reason=str(exc))) from exc
+    except Exception as exc:  # keyring missing, cache unreadable: their messages are readable
+        message = exc.message(i18n.language()) if hasattr(exc, "message") else str(exc)
+        raise click.ClickException(message) from exc
+    click.echo(t("signin.ok", user=name))
+
+
+@main.command()
+@click.pass_context
+def logout(ctx: click.Context) -> None:
+    """Sign out: the server revokes the token and keyring forgets it."""
+    from agent_tui.services import DeskServices
+
+    desk = DeskServices(_settings(ctx))
+    asyncio.run(desk.sign_out())
+    click.echo(t("signin.signed_out"))
+
+
+@main.command()
+@click.pass_context
+def keys(ctx: click.Context) -> None:
+    """List every binding id, its key and what it does (after keymap and user overrides)."""
+    from agent_tui.keys import KeymapError, listing, resolve
+
+    settings = _settings(ctx)
+    try:
+        keymap = resolve(settings.keymap, settings.user_keymap_path)
+    except KeymapError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = listing(keymap)
+    id_width = max(len(r[0]) for r in rows)
+    key_width = max(len(r[1]) for r in rows)
+    click.echo(f"# keymap: {', '.join(str(p) for p in keymap.sources)}")
+    for binding_id, key, what in rows:
+        click.echo(f"{binding_id:<{id_width}}  {key:<{key_width}}  {what}")
+    for key, a, b in keymap.clashes:
+        click.echo(t("keys.clash", key=key, a=a, b=b), err=True)
+    if keymap.unknown_ids:
+        click.echo(t("keys.unknown", ids=", ".join(keymap.unknown_ids)), err=True)
+    if keymap.clashes:
+        sys.exit(1)
+
+
+@main.command()
+@click.pass_context
+def locate(ctx: click.Context) -> None:
+    """Print where config, data (the cache), logs and the keymap file live."""
+    from offline_cache.locations import locations
+
+    settings = _settings(ctx)
+    where = locations()
+    click.echo(f"config   {where.config_file}")
+    click.echo(f"keymap   {settings.user_keymap_path}")
+    click.echo(f"data     {where.data_dir}")
+    click.echo(f"cache    {where.cache_path(settings.profile)}")
+    click.echo(f"log      {where.log_dir}")
+
+
+@main.command()
+@click.option("--as", "role", type=click.Choice(["agent", "lead"]), default="agent")
+def demo(role: str) -> None:
+    """Embedded server + demo data + simulated calls (provided by agent_tui.demo)."""
+    raise click.ClickException(t("demo.unavailable"))
+
+
+def _add_cache_commands() -> None:
+    """``status`` and ``sync`` are the cache's commands (agent_tui/cli_cache.py)."""
+    try:
+        from agent_tui import cli_cache  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    for name in ("status", "sync"):
+        command = getattr(cli_cache, name, None)
+        if isinstance(command, click.Command):
+            main.add_command(command, name)
+
+
+_add_cache_commands()

@@ -1,0 +1,141 @@
+"""Desk settings: ``config.toml`` in the config dir, then environment, then command line.
+
+Layers, later wins: built-in defaults < ``config.toml`` (top level, then ``[profiles.NAME]``)
+< ``AGENT_TUI_*`` environment variables < options given on the command line. The app is built
+from a ``Settings`` by ``agent_tui.app.build_app``, so tests make one directly.
+Secrets never live here: tokens and the cache key are in keyring (offline_cache.credentials).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from offline_cache.locations import locations
+
+LANGS = ("zh", "en")
+MODES = ("agent", "lead")
+THEMES = ("desk", "desk-high-contrast")
+ENV_PREFIX = "AGENT_TUI_"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; names the file or variable and the value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    server: str = "http://127.0.0.1:8000"
+    keymap: str = "default"
+    lang: str = "zh"
+    theme: str = "desk"
+    profile: str = "default"
+    mode: str = "agent"
+    username: str = ""  # last user signed in on this profile, offered on the sign-in form
+    config_dir: Path | None = None  # where config.toml and keymap.toml live
+    data_dir: Path | None = None
+
+    def with_overrides(self, **values: Any) -> Settings:
+        clean = {k: v for k, v in values.items() if v is not None}
+        return _checked(replace(self, **clean), "command line")
+
+    @property
+    def config_path(self) -> Path:
+        return (self.config_dir or locations().config_dir) / "config.toml"
+
+    @property
+    def user_keymap_path(self) -> Path:
+        return (self.config_dir or locations().config_dir) / "keymap.toml"
+
+
+_SIMPLE = {"server", "keymap", "lang", "theme", "mode", "username"}
+
+
+def _checked(settings: Settings, where: str) -> Settings:
+    if settings.lang not in LANGS:
+        raise ConfigError(f"{where}: lang {settings.lang!r} is not one of {', '.join(LANGS)}")
+    if settings.mode not in MODES:
+        raise ConfigError(f"{where}: mode {settings.mode!r} is not one of {', '.join(MODES)}")
+    if settings.theme not in THEMES:
+        raise ConfigError(f"{where}: theme {settings.theme!r} is not one of {', '.join(THEMES)}")
+    if not settings.server.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{where}: server {settings.server!r} must start with http:// or https://"
+        )
+    return settings
+
+
+def _from_table(table: dict[str, Any], where: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in table.items():
+        if key == "profiles":
+            continue
+        if key not in _SIMPLE:
+            raise ConfigError(
+                f"{where}: unknown setting {key!r} (known: {', '.join(sorted(_SIMPLE))})"
+            )
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string")
+        out[key] = value
+    return out
+
+
+def load_settings(
+    profile: str | None = None,
+    env: dict[str, str] | None = None,
+    config_dir: Path | None = None,
+) -> Settings:
+    """Defaults, then the config file (and its profile section), then the environment."""
+    env = dict(os.environ if env is None else env)
+    profile = profile or env.get(ENV_PREFIX + "PROFILE") or "default"
+    base = Settings(profile=profile, config_dir=config_dir)
+    path = base.config_path
+    values: dict[str, str] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+        values.update(_from_table(data, str(path)))
+        profiles = data.get("profiles", {})
+        if isinstance(profiles, dict) and isinstance(profiles.get(profile), dict):
+            values.update(_from_table(profiles[profile], f"{path} [profiles.{profile}]"))
+    for f in fields(Settings):
+        if f.name in _SIMPLE and (ENV_PREFIX + f.name.upper()) in env:
+            values[f.name] = env[ENV_PREFIX + f.name.upper()]
+    return _checked(replace(base, **values), str(path))
+
+
+def remember(settings: Settings, **values: str) -> None:
+    """Write ``values`` into the profile's section of config.toml (e.g. the last user name).
+
+    Only simple ``key = "value"`` lines are written; the file is rewritten as a whole from what
+    was read, so comments are not kept. Called rarely (after a sign-in).
+    """
+    path = settings.config_path
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError:
+            return  # never overwrite a file the user is editing and broke
+    section = data.setdefault("profiles", {}).setdefault(settings.profile, {})
+    section.update(values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(_dump(data), encoding="utf-8")
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _dump(data: dict[str, Any]) -> str:
+    lines = [f"{k} = {_quote(str(v))}" for k, v in data.items() if not isinstance(v, dict)]
+    for name, table in data.get("profiles", {}).items():
+        lines.append("")
+        lines.append(f"[profiles.{_quote(name)}]")
+        lines.extend(f"{k} = {_quote(str(v))}" for k, v in table.items())
+    return "\n".join(lines) + "\n"

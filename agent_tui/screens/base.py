@@ -1,0 +1,44 @@
+"""What every desk screen shares: the status bar on top, the footer below, bindings by scope.
+
+Bindings are built when the screen is made (not when the module is imported) so their
+descriptions follow the UI language chosen at start; their ids come from ``agent_tui.actions``
+so the keymap applies to them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from agent_tui.actions import bindings_for
+from agent_tui.widgets.status_bar import StatusBar
+
+
+class DeskScreen(Screen[None]):
+    SCOPE = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for binding in bindings_for(self.SCOPE):
+            self._bindings._add_binding(binding)
+
+    def compose_bars(self) -> ComposeResult:
+        bar = StatusBar()
+        bar.status = self.app.status  # type: ignore[attr-defined]
+        yield bar
+
+    def compose_footer(self) -> ComposeResult:
+        yield Footer()
+
+    def on_screen_resume(self) -> None:
+        for bar in self.query(StatusBar):
+            bar.status = self.app.status  # type: ignore[attr-defined]
+
+    def tick(self, now: datetime) -> None:
+        """Called every second by the app with its clock (countdowns)."""
+
+    def cache_changed(self) -> None:
+        """Called when a pull or a save changed the cache."""

@@ -1,0 +1,482 @@
+"""The screen of a call: a form built from the definitions, checked as the agent types.
+
+Flow: the form opens with a ticket id (UUIDv7) and the call's start time; every change is
+validated (``hotline.forms``) with the message next to the field, autosaved as a draft
+(debounced, thread worker), and a valid phone number pulls that caller's recent tickets and
+open duplicates from the cache. Submit writes ticket + outbox row in one cache transaction:
+no network on this path. The provisional number shows until the server's arrives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
+
+from agent_tui.cells import fit
+from agent_tui.i18n import language, t
+from agent_tui.screens.base import DeskScreen
+from agent_tui.screens.dialogs import ChoiceDialog
+from agent_tui.widgets.form_factory import (
+    FieldSpec,
+    field_specs,
+    make_widget,
+    read_value,
+    write_value,
+)
+from hotline.clocks import handling_deadline
+from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
+from hotline.ids import provisional_number, uuid7
+from hotline.model import Ticket
+from hotline.validators import FieldError
+
+AUTOSAVE_SECONDS = 0.5
+
+
+class FieldRow(Horizontal):
+    """Label, widget, and the field's message (error or help) right below the widget."""
+
+    def __init__(self, spec: FieldSpec) -> None:
+        super().__init__(id=f"row-{spec.id}", classes="field-row")
+        self.spec = spec
+
+    def compose(self) -> ComposeResult:
+        mark = " *" if self.spec.required else ""
+        yield Label(fit(self.spec.label + mark, 16).rstrip(), classes="field-label")
+        with Vertical(classes="field-box"):
+            yield make_widget(self.spec)
+            message = Label("", id=f"msg-{self.spec.id}", classes="field-help")
+            message.display = False
+            yield message
+
+    def show_error(self, message: str | None) -> None:
+        """The problem with this field, right below it; nothing when it is fine (the field's
+        help is its placeholder and tooltip, so an 80x24 terminal still shows the form)."""
+        label = self.query_one(f"#msg-{self.spec.id}", Label)
+        label.set_class(bool(message), "field-error")
+        label.update(message or "")
+        label.display = bool(message)
+
+
+class IntakeScreen(DeskScreen):
+    SCOPE = "intake"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: dict[str, FormDef] = {}
+        self.form: FormDef | None = None
+        self.specs: list[FieldSpec] = []
+        self.ticket_id = uuid7()
+        self.draft_id: str | None = None
+        self.call_started_at: datetime | None = None
+        self.touched: set[str] = set()
+        self.errors: dict[str, FieldError] = {}
+        self.duplicate: Any = None
+        self.last_saved: str = ""
+        self._autosave: Timer | None = None
+        self._filling = False
+        self._phone_looked_up = ""
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bars()
+        with Horizontal(id="intake-head"):
+            yield Label("", id="intake-title")
+            yield Label("", id="intake-number")
+        yield Static("", id="intake-red")
+        with Horizontal(id="intake-body"):
+            with VerticalScroll(id="intake-form"):
+                yield Select([], id="form-choice", prompt=t("intake.form"), compact=True)
+                yield Vertical(id="fields")
+            with VerticalScroll(id="intake-side"):
+                yield Static("", id="intake-duplicate")
+                yield Label(t("intake.history"), classes="section")
+                yield Static("", id="intake-history")
+                yield Static("", id="intake-last")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#intake-red").display = False
+        self.query_one("#intake-duplicate").display = False
+        self.load_forms()
+
+    @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
+    def load_forms(self) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        forms = desk.forms()
+        draft = desk.latest_draft() if desk.store is not None else None
+        self.app.call_from_thread(self._forms_loaded, forms, draft)
+
+    def _forms_loaded(self, forms: dict[str, FormDef], draft: Any) -> None:
+        self.forms = forms
+        choice = self.query_one("#form-choice", Select)
+        lang = language()
+        choice.set_options([(f.title.get(lang), f.id) for f in forms.values()])
+        if not forms:
+            self.notify(t("intake.no_forms"), severity="error")
+            return
+        first = next(iter(forms))
+        choice.value = first
+        self.call_after_refresh(self._use_form, first)
+        if draft is not None and any(v not in (None, "", False) for v in draft.values.values()):
+            when = draft.updated_at.astimezone().strftime("%H:%M")
+            self.app.push_screen(
+                ChoiceDialog(
+                    t("intake.restore", when=when),
+                    [("yes", t("intake.restore.yes")), ("no", t("intake.restore.no"))],
+                ),
+                lambda answer: self._restore(draft, answer == "yes"),
+            )
+
+    async def _use_form(self, form_id: str, values: dict[str, Any] | None = None) -> None:
+        form = self.forms.get(form_id)
+        if form is None:
+            return
+        self.form = form
+        self.specs = field_specs(form, language())
+        holder = self.query_one("#fields", Vertical)
+        await holder.remove_children()
+        await holder.mount_all([FieldRow(spec) for spec in self.specs])
+        self._filling = True
+        try:
+            for spec in self.specs:
+                if values is not None and spec.id in values:
+                    write_value(self._widget(spec.id), values[spec.id])
+        finally:
+            self._filling = False
+        self.call_after_refresh(self._end_filling)
+        self._refresh_form()
+        self._show_title()
+        first = next((r for r in self.query(FieldRow) if r.display), None)
+        if first is not None and not self.app.screen.is_modal:
+            self._widget(first.spec.id).focus()
+
+    def _end_filling(self) -> None:
+        self._filling = False
+
+    def _widget(self, field_id: str) -> Widget:
+        return self.query_one(f"#f-{field_id}")
+
+    def _show_title(self) -> None:
+        if self.form is None:
+            return
+        self.query_one("#intake-title", Label).update(
+            t("intake.title", form=self.form.title.get(language()))
+        )
+        self.query_one("#intake-number", Label).update(
+            t("intake.number", number=provisional_number(self.ticket_id))
+        )
+
+    # ------------------------------------------------------------------ values
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for spec in self.specs:
+            out[spec.id] = read_value(self._widget(spec.id))
+        return out
+
+    def _refresh_form(self, show_all: bool = False) -> None:
+        """Visibility, red banner and messages from the current answers (pure domain calls)."""
+        if self.form is None:
+            return
+        values = self.values()
+        shown = {f.id for f in visible_fields(self.form, values)}
+        for row in self.query(FieldRow):
+            row.display = row.spec.id in shown
+        self.errors = {e.field: e for e in validate_values(self.form, values)}
+        lang = language()
+        for row in self.query(FieldRow):
+            error = self.errors.get(row.spec.id)
+            visible_error = error is not None and (show_all or row.spec.id in self.touched)
+            row.show_error(error.message(lang) if visible_error and error else None)
+        red = is_red(self.form, values)
+        banner = self.query_one("#intake-red", Static)
+        banner.display = red
+        banner.update(Text(t("intake.red"), style="bold"))
+
+    def _field_of(self, widget: Widget | None) -> str | None:
+        node = widget
+        while node is not None and not isinstance(node, FieldRow):
+            node = node.parent  # type: ignore[assignment]
+        return node.spec.id if isinstance(node, FieldRow) else None
+
+    def _changed(self, widget: Widget | None) -> None:
+        if self._filling:
+            return
+        field_id = self._field_of(widget)
+        if field_id is None:
+            return
+        if self.call_started_at is None:
+            self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
+        self.touched.add(field_id)
+        self._refresh_form()
+        if self._autosave is not None:
+            self._autosave.stop()
+        self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._after_typing)
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        self._changed(event.input)
+
+    @on(TextArea.Changed)
+    def _area_changed(self, event: TextArea.Changed) -> None:
+        self._changed(event.text_area)
+
+    @on(Checkbox.Changed)
+    def _checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self._changed(event.checkbox)
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "form-choice":
+            if (
+                self.form is not None
+                and event.value != self.form.id
+                and isinstance(event.value, str)
+            ):
+                kept = self.values()
+                self.call_later(self._use_form, event.value, kept)
+            return
+        self._changed(event.select)
+
+    def _after_typing(self) -> None:
+        self.save_draft()
+        self._lookup_caller()
+
+    # ------------------------------------------------------------------ draft
+
+    @work(thread=True, exclusive=True, group="intake-draft", exit_on_error=False)
+    def save_draft(self) -> None:
+        if self.form is None:
+            return
+        desk = self.app.desk  # type: ignore[attr-defined]
+        values = {k: v for k, v in self.values().items()}
+        draft = desk.save_draft(self.form.id, values, self.draft_id, self.ticket_id)
+        self.draft_id = draft.id
+
+    def _restore(self, draft: Any, restore: bool) -> None:
+        if not restore:
+            self._discard_draft(draft.id)
+            return
+        self.draft_id = draft.id
+        if draft.ticket_id:
+            self.ticket_id = draft.ticket_id
+        self.call_started_at = draft.created_at
+        self.touched = {k for k, v in draft.values.items() if v not in (None, "", False)}
+        choice = self.query_one("#form-choice", Select)
+        if draft.form_id in self.forms:
+            self._filling = True
+            choice.value = draft.form_id
+        self.call_later(self._use_form, draft.form_id, draft.values)
+
+    @work(thread=True, group="intake-draft-delete", exit_on_error=False)
+    def _discard_draft(self, draft_id: str) -> None:
+        self.app.desk.delete_draft(draft_id)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ caller lookup
+
+    def _lookup_caller(self) -> None:
+        values = self.values()
+        phone = str(values.get("phone") or "")
+        address = str(values.get("address") or "")
+        if "phone" in self.errors or not phone:
+            phone = ""
+        key = f"{phone}|{address}"
+        if key == self._phone_looked_up:
+            return
+        self._phone_looked_up = key
+        self.lookup(phone, address)
+
+    @work(thread=True, exclusive=True, group="intake-lookup", exit_on_error=False)
+    def lookup(self, phone: str, address: str) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        from hotline.validators import validate_phone
+
+        normalized = ""
+        if phone:
+            try:
+                normalized = validate_phone(phone)
+            except FieldError:
+                normalized = ""
+        recent = desk.recent_for_phone(normalized) if normalized else []
+        open_rows = desk.open_for_phone(normalized) if normalized else []
+        if not open_rows and address:
+            open_rows = desk.open_for_address(address)
+        open_rows = [r for r in open_rows if r.id != self.ticket_id]
+        recent = [r for r in recent if r.id != self.ticket_id]
+        self.app.call_from_thread(self._show_lookup, recent, open_rows)
+
+    def _show_lookup(self, recent: list[Any], open_rows: list[Any]) -> None:
+        history = Text()
+        for row in recent:
+            history.append(f"{row.display_number} ", style="bold")
+            history.append(f"{t('status.' + row.status)} {t('kind.' + row.kind)}\n")
+            history.append(f"  {row.address}\n", style="dim")
+        self.query_one("#intake-history", Static).update(history or t("intake.history.none"))
+        self.duplicate = open_rows[0] if open_rows else None
+        warning = self.query_one("#intake-duplicate", Static)
+        warning.display = self.duplicate is not None
+        if self.duplicate is not None:
+            warning.update(
+                Text(
+                    t(
+                        "intake.duplicate",
+                        number=self.duplicate.display_number,
+                        status=t("status." + self.duplicate.status),
+                        address=self.duplicate.address,
+                        key=self.app.key_for("intake.merge"),  # type: ignore[attr-defined]
+                    ),
+                    style="bold",
+                )
+            )
+
+    def offer_call(self, caller_number: str) -> None:
+        """A call offer from the server: a fresh form with the number already in."""
+        self.app.notify(t("intake.call_offer", number=caller_number))
+        self._reset()
+        self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
+
+        def fill() -> None:
+            try:
+                write_value(self._widget("phone"), caller_number)
+            except Exception:  # the form has no phone field
+                return
+            self._changed(self._widget("phone"))
+            self._lookup_caller()
+
+        self.call_after_refresh(fill)
+
+    # ------------------------------------------------------------------ submit
+
+    def _check(self) -> Any:
+        """The ticket fields, or None after showing every problem next to its field."""
+        if self.form is None:
+            return None
+        values = self.values()
+        self._refresh_form(show_all=True)
+        if self.errors:
+            self.notify(t("intake.invalid", n=len(self.errors)), severity="error")
+            for spec in self.specs:
+                if spec.id in self.errors:
+                    self._widget(spec.id).focus()
+                    break
+            return None
+        try:
+            return to_ticket_fields(self.form, values)
+        except FieldError as exc:
+            self.notify(exc.message(language()), severity="error")
+            return None
+
+    def action_submit(self, disposition: str) -> None:
+        fields = self._check()
+        if fields is None:
+            return
+        self._save(fields, disposition, merge_into=None)
+
+    def action_merge(self) -> None:
+        if self.duplicate is None:
+            self.notify(t("intake.no_duplicate"), severity="warning")
+            return
+        fields = self._check()
+        if fields is None:
+            return
+        self._save(fields, "pending", merge_into=self.duplicate)
+
+    @work(thread=True, exclusive=True, group="intake-save", exit_on_error=False)
+    def _save(self, fields: Any, disposition: str, merge_into: Any) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        clock = self.app.clock  # type: ignore[attr-defined]
+        started = self.call_started_at or clock()
+        try:
+            if self._autosave is not None:
+                self._autosave.stop()
+            saved = desk.create_ticket(
+                fields,
+                ticket_id=self.ticket_id,
+                call_started_at=started,
+                disposition=disposition,
+                draft_id=self.draft_id,
+            )
+            if merge_into is not None:
+                desk.merge(saved.ticket_id, merge_into.id)
+        except Exception as exc:  # SaveFailed / InvalidChange carry readable messages
+            text = exc.message(language()) if hasattr(exc, "message") else str(exc)
+            self.app.call_from_thread(
+                self.notify, t("intake.save_failed", error=text), severity="error"
+            )
+            return
+        if merge_into is not None:
+            how = t("intake.merged", number=merge_into.display_number)
+        elif disposition == "dispatch":
+            deadline = self._deadline(fields, started, clock())
+            how = (
+                t("intake.saved.dispatch", deadline=deadline)
+                if deadline
+                else t("intake.saved.dispatch_nodeadline")
+            )
+        else:
+            how = t("intake.saved.on_spot")
+        self.app.call_from_thread(self._saved, saved.display_number or "", how)
+
+    def _deadline(self, fields: Any, started: datetime, now: datetime) -> str:
+        """The handling deadline the clocks give this ticket if dispatched now."""
+        try:
+            ticket = Ticket(
+                **fields.model_dump(),
+                id=self.ticket_id,
+                call_started_at=started,
+                created_at=now,
+                status="dispatched",
+                disposition="dispatch",
+            )
+            when = handling_deadline(ticket, dispatched_at=now)
+        except (ValueError, TypeError):
+            return ""
+        return when.strftime("%m-%d %H:%M")
+
+    def _saved(self, number: str, how: str) -> None:
+        message = t("intake.saved", number=number, how=how)
+        self.last_saved = message
+        self.notify(message)
+        self.query_one("#intake-last", Static).update(Text(message, style="bold"))
+        self._reset()
+        from agent_tui.messages import CacheChanged
+
+        self.app.post_message(CacheChanged())
+        self.app.refresh_status()  # type: ignore[attr-defined]
+
+    def _reset(self) -> None:
+        self.ticket_id = uuid7()
+        self.draft_id = None
+        self.call_started_at = None
+        self.touched = set()
+        self.duplicate = None
+        self._phone_looked_up = ""
+        self.query_one("#intake-duplicate").display = False
+        self.query_one("#intake-history", Static).update("")
+        if self.form is not None:
+            self.call_later(self._use_form, self.form.id, None)
+
+    def action_discard(self) -> None:
+        if self.draft_id:
+            self._discard_draft(self.draft_id)
+        self._reset()
+        self.notify(t("intake.discarded"))
+
+    def insert_answer(self, text: str) -> None:
+        """Knowledge-base text into the answer field (or the account when the form has none)."""
+        for target in ("answer", "account"):
+            if any(s.id == target for s in self.specs):
+                widget = self._widget(target)
+                current = read_value(widget) or ""
+                write_value(widget, (current + "\n" + text).strip() if current else text)
+                self._changed(widget)
+                return

@@ -1,0 +1,101 @@
+"""Knowledge base over the screen of a call: search (offline, from the cache), read, insert.
+
+It is a modal dialog so the call's form stays underneath untouched; ``kb.insert`` closes it
+with the article's text, and the screen below puts that into its answer field.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from agent_tui.actions import bindings_for
+from agent_tui.i18n import t
+
+
+class KnowledgeBaseScreen(ModalScreen[str | None]):
+    SCOPE = "kb"
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        for binding in bindings_for(self.SCOPE):
+            self._bindings._add_binding(binding)
+        self._query = query
+        self._text: str = ""
+        self._hits: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="kb"):
+            yield Label(t("kb.title"), classes="dialog-title")
+            yield Input(self._query, placeholder=t("kb.search.placeholder"), id="kb-search")
+            with Horizontal():
+                yield OptionList(id="kb-hits")
+                with VerticalScroll(id="kb-article"):
+                    yield Static("", id="kb-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#kb-search", Input).focus()
+        self.search(self._query)
+
+    @on(Input.Changed, "#kb-search")
+    def _changed(self, event: Input.Changed) -> None:
+        self.search(event.value)
+
+    @on(Input.Submitted, "#kb-search")
+    def _submitted(self) -> None:
+        self.query_one("#kb-hits", OptionList).focus()
+
+    @work(thread=True, exclusive=True, group="kb-search", exit_on_error=False)
+    def search(self, text: str) -> None:
+        hits = self.app.desk.kb_search(text.strip())  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._show_hits, hits)
+
+    def _show_hits(self, hits: list[Any]) -> None:
+        self._hits = hits
+        options = self.query_one("#kb-hits", OptionList)
+        options.clear_options()
+        if not hits:
+            options.add_option(Option(t("kb.none"), disabled=True))
+            self._text = ""
+            self.query_one("#kb-text", Static).update("")
+            return
+        options.add_options(Option(hit.title, id=hit.id) for hit in hits)
+        options.highlighted = 0
+        self.read(hits[0].id)
+
+    @on(OptionList.OptionHighlighted, "#kb-hits")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option.id:
+            self.read(event.option.id)
+
+    @on(OptionList.OptionSelected, "#kb-hits")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.read(event.option.id)
+
+    @work(thread=True, exclusive=True, group="kb-read", exit_on_error=False)
+    def read(self, article_id: str) -> None:
+        article = self.app.desk.kb_article(article_id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._show_article, article)
+
+    def _show_article(self, article: dict[str, Any] | None) -> None:
+        if article is None:
+            return
+        self._text = str(article.get("body", ""))
+        self.query_one("#kb-text", Static).update(
+            f"[b]{article.get('title', '')}[/b]\n\n{self._text}"
+        )
+
+    def action_insert(self) -> None:
+        if self._text:
+            self.dismiss(self._text)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,128 @@
+"""The queue: views (mine, team, red, overdue, needs attention, all), sort, search, countdowns.
+
+The screen only holds the query (view, sort, text); the cache answers it page by page and the
+``QueueTable`` draws what is visible. The count comes first (thread worker), then rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Input, Label
+
+from agent_tui.cells import fit
+from agent_tui.i18n import t
+from agent_tui.screens.base import DeskScreen
+from agent_tui.widgets.queue_table import QueueTable, header_line
+from offline_cache.records import QueueQuery, QueueSort, QueueView
+
+VIEWS = {
+    "mine": QueueView.MINE,
+    "team": QueueView.TEAM,
+    "red": QueueView.RED,
+    "overdue": QueueView.OVERDUE,
+    "attention": QueueView.NEEDS_ATTENTION,
+    "all": QueueView.ALL,
+}
+SORTS = (QueueSort.URGENCY, QueueSort.DEADLINE, QueueSort.TIME)
+
+
+class QueueScreen(DeskScreen):
+    SCOPE = "queue"
+
+    query_spec: reactive[QueueQuery] = reactive(
+        QueueQuery(view=QueueView.MINE, sort=QueueSort.URGENCY), init=False
+    )
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bars()
+        with Horizontal(id="queue-top"):
+            yield Label("", id="queue-summary")
+            yield Input(placeholder=t("queue.search.placeholder"), id="queue-search")
+        yield Label("", id="queue-header")
+        yield QueueTable(fetch=self._fetch, id="queue")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QueueTable).focus()
+        self.reload()
+
+    def on_resize(self) -> None:
+        self.query_one("#queue-header", Label).update(header_line(self.size.width))
+
+    # ------------------------------------------------------------------ data
+
+    def _fetch(self, offset: int, limit: int):  # type: ignore[no-untyped-def]
+        return self.app.desk.queue_page(replace(self.query_spec, offset=offset, limit=limit)).rows  # type: ignore[attr-defined]
+
+    def watch_query_spec(self) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="queue-count", exit_on_error=False)
+    def reload(self) -> None:
+        page = self.app.desk.queue_page(replace(self.query_spec, offset=0, limit=1))  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._counted, page.total)
+
+    def _counted(self, total: int) -> None:
+        table = self.query_one(QueueTable)
+        table.reload(total)
+        self._summary(total)
+
+    def _summary(self, total: int) -> None:
+        q = self.query_spec
+        text = t(
+            "queue.summary",
+            view=t(f"queue.view.{q.view.value}"),
+            sort=t(f"queue.sort.{q.sort.value}"),
+            total=total,
+        )
+        if self.app.status.link != "online":  # type: ignore[attr-defined]
+            text += " " + t("queue.stale")
+        label = self.query_one("#queue-summary", Label)
+        label.update(fit(text, max(10, self.size.width // 2)).rstrip())
+
+    def cache_changed(self) -> None:
+        self.reload()
+
+    def tick(self, now: datetime) -> None:
+        self.query_one(QueueTable).now = now
+
+    # ------------------------------------------------------------------ actions
+
+    def action_view(self, name: str) -> None:
+        self.query_spec = replace(self.query_spec, view=VIEWS[name])
+        self.query_one(QueueTable).focus()
+
+    def action_next_view(self) -> None:
+        order = list(VIEWS.values())
+        current = order.index(self.query_spec.view)
+        self.query_spec = replace(self.query_spec, view=order[(current + 1) % len(order)])
+
+    def action_next_sort(self) -> None:
+        current = SORTS.index(self.query_spec.sort) if self.query_spec.sort in SORTS else -1
+        self.query_spec = replace(self.query_spec, sort=SORTS[(current + 1) % len(SORTS)])
+
+    def action_focus_search(self) -> None:
+        self.query_one("#queue-search", Input).focus()
+
+    @on(Input.Changed, "#queue-search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_spec = replace(self.query_spec, text=event.value.strip())
+
+    @on(Input.Submitted, "#queue-search")
+    def _search_done(self) -> None:
+        self.query_one(QueueTable).focus()
+
+    def action_open_ticket(self) -> None:
+        self.query_one(QueueTable).open_current()
+
+    @on(QueueTable.Opened)
+    def _opened(self, event: QueueTable.Opened) -> None:
+        from agent_tui.screens.ticket import TicketScreen
+
+        self.app.push_screen(TicketScreen(event.ticket_id))

@@ -1,0 +1,325 @@
+"""One ticket: fields, history, notes, status along the closed loop, escalation, callback,
+and the server's conflicts side by side.
+
+Every change is saved to the cache (ticket change + outbox row, one transaction) in a thread
+worker; the screen then reloads from the cache, so what it shows is what was saved.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Input, Label, Static
+
+from agent_tui.i18n import t
+from agent_tui.screens.base import DeskScreen
+from agent_tui.screens.dialogs import ChoiceDialog, TextDialog
+from agent_tui.widgets.queue_table import countdown
+from hotline.field_messages import FIELD_LABELS
+from hotline.model import Status
+from hotline.states import TRANSITIONS
+from offline_cache.records import LocalTicket
+
+SHOWN_FIELDS = (
+    "caller_name",
+    "phone",
+    "id_card",
+    "address",
+    "district",
+    "community",
+    "kind",
+    "category",
+    "urgent_subcategory",
+    "urgency",
+    "account",
+    "answer",
+    "handling_unit",
+    "promise",
+)
+
+
+def field_label(name: str) -> str:
+    from agent_tui.i18n import language
+
+    pair = FIELD_LABELS.get(name)
+    if pair is None:
+        return name
+    return pair[0] if language() == "zh" else pair[1]
+
+
+def shown_value(name: str, value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if name == "kind":
+        return t(f"kind.{value}")
+    if name == "urgency":
+        return t(f"urgency.{value}")
+    if name == "status":
+        return t(f"status.{value}")
+    return str(value)
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%m-%d %H:%M")
+    return str(value or "")[:16].replace("T", " ")
+
+
+class TicketScreen(DeskScreen):
+    SCOPE = "ticket"
+
+    def __init__(self, ticket_id: str) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.ticket: LocalTicket | None = None
+        self.deadline: datetime | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_bars()
+        yield Label("", id="ticket-title")
+        with Horizontal(id="ticket-body"):
+            with VerticalScroll(id="ticket-fields"):
+                yield Static("", id="fields")
+            with VerticalScroll(id="ticket-side"):
+                yield Static("", id="attention")
+                yield Label(t("ticket.history"), classes="section")
+                yield Static("", id="history")
+                yield Label(t("ticket.notes"), classes="section")
+                yield Static("", id="notes")
+        key = self.app.key_for("ticket.note")  # type: ignore[attr-defined]
+        yield Input(placeholder=t("ticket.note.placeholder", key=key), id="note")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#note", Input).focus()
+        self.load()
+
+    def cache_changed(self) -> None:
+        self.load()
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, group="ticket-load", exit_on_error=False)
+    def load(self) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        ticket = desk.ticket(self.ticket_id)
+        notes = desk.notes(self.ticket_id) if ticket else []
+        history = desk.history(self.ticket_id) if ticket else []
+        attention = desk.attention_for(self.ticket_id) if ticket else []
+        self.app.call_from_thread(self._show, ticket, notes, history, attention)
+
+    def _show(
+        self, ticket: LocalTicket | None, notes: list[Any], history: list[Any], attention: list[Any]
+    ) -> None:
+        self.ticket = ticket
+        title = self.query_one("#ticket-title", Label)
+        if ticket is None:
+            title.update(t("ticket.missing"))
+            return
+        data = ticket.data
+        status = data.get("status", "accepted")
+        red = data.get("urgency") == "red"
+        head = Text()
+        head.append(t("ticket.title", number=ticket.display_number), style="bold")
+        head.append(f"  [{t('status.' + status)}]", style="bold")
+        if red:
+            head.append(f"  {t('urgency.red')}", style="bold white on red")
+        if ticket.pending:
+            head.append("  " + t("ticket.pending", n=ticket.pending), style="italic")
+        title.update(head)
+
+        table = Table.grid(padding=(0, 1))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for name in SHOWN_FIELDS:
+            if name in data:
+                table.add_row(field_label(name), shown_value(name, data.get(name)))
+        for name, value in (data.get("extra") or {}).items():
+            table.add_row(str(name), shown_value(name, value))
+        self.query_one("#fields", Static).update(table)
+
+        lines = Text()
+        for entry in history:
+            lines.append(f"{_when(entry.get('at'))} ", style="dim")
+            lines.append(str(entry.get("what", "")))
+            if entry.get("by"):
+                lines.append(f"  {entry['by']}", style="dim")
+            lines.append("\n")
+        self.query_one("#history", Static).update(lines or "-")
+
+        note_text = Text()
+        for note in notes:
+            note_text.append(f"{_when(note.created_at)} {note.author or ''}", style="dim")
+            note_text.append(" …" if note.pending else "", style="dim")
+            note_text.append(f"\n{note.body}\n")
+        self.query_one("#notes", Static).update(note_text or "-")
+
+        problems = Text()
+        for item in attention:
+            if item.kind == "conflict" and item.conflict:
+                for field, pair in item.conflict.items():
+                    problems.append(
+                        t("ticket.conflict.title", field=field_label(field)) + "\n", style="bold"
+                    )
+                    problems.append(f"  {t('ticket.conflict.mine')}: {pair.get('mine')}\n")
+                    problems.append(f"  {t('ticket.conflict.theirs')}: {pair.get('theirs')}\n")
+            else:
+                problems.append(t("ticket.attention", reason=item.reason) + "\n", style="bold")
+        attention_widget = self.query_one("#attention", Static)
+        attention_widget.update(problems)
+        attention_widget.display = bool(attention)
+        self._attention = attention
+
+    def tick(self, now: datetime) -> None:
+        # countdown in the title is cheap: recompute from the cached deadline only
+        if self.ticket is None:
+            return
+        deadline = self.ticket.data.get("deadline_at")
+        if isinstance(deadline, str):
+            try:
+                deadline = datetime.fromisoformat(deadline)
+            except ValueError:
+                deadline = None
+        if isinstance(deadline, datetime):
+            self.sub_title = countdown(deadline, now)
+
+    # ------------------------------------------------------------------ actions
+
+    def _save(self, what: str, call: Any, done_text: str) -> None:
+        @work(thread=True, group="ticket-save", exit_on_error=False)
+        def run(screen: TicketScreen) -> None:
+            try:
+                call()
+            except ValueError as exc:  # refused by the domain (state machine, validators)
+                screen.app.call_from_thread(screen.notify, str(exc), severity="error")
+                return
+            screen.app.call_from_thread(screen.notify, done_text)
+            screen.app.call_from_thread(screen.app.post_message, _cache_changed())
+            screen.app.call_from_thread(screen.app.refresh_status)  # type: ignore[attr-defined]
+
+        run(self)
+
+    def action_add_note(self) -> None:
+        note = self.query_one("#note", Input)
+        body = note.value.strip()
+        if not body or self.ticket is None:
+            self.notify(t("ticket.note.empty"), severity="warning")
+            return
+        note.value = ""
+        desk = self.app.desk  # type: ignore[attr-defined]
+        self._save("note", lambda: desk.add_note(self.ticket_id, body), t("ticket.note.added"))
+
+    def action_change_status(self) -> None:
+        if self.ticket is None:
+            return
+        current = Status(self.ticket.data.get("status", "accepted"))
+        targets = sorted(TRANSITIONS[current], key=lambda s: list(Status).index(s))
+        targets = [s for s in targets if s != Status.MERGED]
+        if not targets:
+            self.notify(t("ticket.status.none"), severity="warning")
+            return
+        choices = [(s.value, t(f"status.{s.value}")) for s in targets]
+        self.app.push_screen(
+            ChoiceDialog(t("ticket.status.choose", status=t(f"status.{current.value}")), choices),
+            self._status_chosen,
+        )
+
+    def _status_chosen(self, value: str | None) -> None:
+        if not value or self.ticket is None:
+            return
+        desk = self.app.desk  # type: ignore[attr-defined]
+        revision = int(self.ticket.data.get("revision", 0))
+        self._save(
+            "status",
+            lambda: desk.change_status(self.ticket_id, value, revision),
+            t("ticket.status.changed", status=t(f"status.{value}")),
+        )
+
+    def action_escalate(self) -> None:
+        self.app.push_screen(TextDialog(t("ticket.escalate.reason")), self._escalate)
+
+    def _escalate(self, reason: str | None) -> None:
+        if reason:
+            desk = self.app.desk  # type: ignore[attr-defined]
+            self._save(
+                "escalate", lambda: desk.escalate(self.ticket_id, reason), t("ticket.escalated")
+            )
+
+    def action_callback(self) -> None:
+        choices = [(str(n), f"{n} ★") for n in (5, 4, 3, 2, 1)] + [("0", t("intake.no"))]
+        self.app.push_screen(
+            ChoiceDialog(t("ticket.callback.satisfaction"), choices), self._callback
+        )
+
+    def _callback(self, value: str | None) -> None:
+        if value is None:
+            return
+        desk = self.app.desk  # type: ignore[attr-defined]
+        reached = value != "0"
+        satisfaction = int(value) if reached else None
+        self._save(
+            "callback",
+            lambda: desk.record_callback(self.ticket_id, reached, satisfaction),
+            t("ticket.callback.saved"),
+        )
+
+    def action_resolve_conflict(self) -> None:
+        conflicts = [
+            a for a in getattr(self, "_attention", []) if a.kind == "conflict" and a.conflict
+        ]
+        if not conflicts or self.ticket is None:
+            self.notify(t("ticket.conflict.none"))
+            return
+        item = conflicts[0]
+        field, pair = next(iter(item.conflict.items()))
+        choices = [
+            ("mine", f"{t('ticket.conflict.mine')}: {pair.get('mine')}"),
+            ("theirs", f"{t('ticket.conflict.theirs')}: {pair.get('theirs')}"),
+        ]
+
+        def chosen(which: str | None) -> None:
+            if which is None or self.ticket is None:
+                return
+            value = pair.get(which)
+            desk = self.app.desk  # type: ignore[attr-defined]
+            revision = int(self.ticket.data.get("revision", 0))
+            self._save(
+                "conflict",
+                lambda: desk.resolve_conflict(
+                    self.ticket_id, item.mutation_id, field, value, revision
+                ),
+                t("ticket.conflict.kept", value=value),
+            )
+
+        self.app.push_screen(
+            ChoiceDialog(t("ticket.conflict.title", field=field_label(field)), choices), chosen
+        )
+
+    def insert_answer(self, text: str) -> None:
+        """Knowledge-base text goes into the ticket's answer (one key in the KB dialog)."""
+        if self.ticket is None:
+            return
+        current = self.ticket.data.get("answer") or ""
+        answer = (current + "\n" + text).strip() if current else text
+        desk = self.app.desk  # type: ignore[attr-defined]
+        revision = int(self.ticket.data.get("revision", 0))
+        self._save(
+            "answer",
+            lambda: desk.update_ticket(self.ticket_id, {"answer": answer}, revision),
+            t("kb.inserted"),
+        )
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+def _cache_changed():  # type: ignore[no-untyped-def]
+    from agent_tui.messages import CacheChanged
+
+    return CacheChanged()

@@ -1,0 +1,379 @@
+"""The desk's one door to the cache, the credentials and the server.
+
+Screens never touch SQL, keyring or HTTP: they call this object, blocking methods from
+thread workers and ``async`` ones from async workers, and render the plain records it
+returns. Storage, outbox and sync belong to ``offline_cache``; rules to ``hotline``. What is
+left here is wiring: who is signed in, which profile and server, and turning errors into
+messages a person can read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from agent_tui.config import Settings, remember
+from agent_tui.widgets.status_bar import DeskStatus
+from hotline.forms import FormDef, load_shipped_forms, parse_forms
+from hotline.protocol import MutationName
+from offline_cache import credentials
+from offline_cache.errors import CacheError
+from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
+
+HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+SyncCallback = Callable[[str, dict[str, Any]], None]
+
+
+class Unreachable(Exception):
+    """The server could not be reached (no route, refused, timed out)."""
+
+
+class SignInFailed(Exception):
+    """The server answered and refused the sign-in; ``str()`` is its readable message."""
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    username: str
+    role: str
+    team: str | None = None
+    display_name: str | None = None
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The server's ErrorBody message (top level, hotline_server.errors), else the status."""
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    if isinstance(body, dict):
+        inner = body.get("detail") if isinstance(body.get("detail"), dict) else body
+        message = inner.get("message") if isinstance(inner, dict) else None
+        if message:
+            return str(message)
+    return f"HTTP {response.status_code}"
+
+
+class DeskServices:
+    """One signed-in desk: a profile's cache, its token and its replicator."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Any = None,
+        key_provider: Any = None,
+        cache_clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store: Any = store
+        self.key_provider = key_provider
+        self.cache_clock = cache_clock
+        self.replicator: Any = None
+        self.link = "signed_out"
+        self.last_error = ""
+        self._forms: dict[str, FormDef] | None = None
+
+    @property
+    def server(self) -> str:
+        return self.settings.server.rstrip("/")
+
+    # ------------------------------------------------------------------ cache
+
+    async def open_cache(self) -> None:
+        if self.store is None:
+            self.store = await asyncio.to_thread(self._open)
+
+    def _open(self) -> Any:
+        from offline_cache.store import open_cache
+
+        kwargs: dict[str, Any] = {}
+        if self.key_provider is not None:
+            kwargs["key_provider"] = self.key_provider
+        if self.cache_clock is not None:
+            kwargs["clock"] = self.cache_clock
+        return open_cache(self.settings.profile, **kwargs)
+
+    async def close(self) -> None:
+        await self.stop_sync()
+        if self.store is not None:
+            await asyncio.to_thread(self.store.close)
+
+    # ------------------------------------------------------------------ session
+
+    def cached_user(self) -> UserInfo | None:
+        """Who last signed in on this profile (the desk opens on their cache offline)."""
+        if self.store is None:
+            return None
+        meta = self.store.sync_meta()
+        if not meta.user:
+            return None
+        role = str(meta.extra.get("role") or "agent") if meta.extra else "agent"
+        return UserInfo(meta.user, role, meta.team)
+
+    def token(self) -> str | None:
+        return credentials.load_token(self.settings.profile, self.server)
+
+    async def resume_session(self) -> UserInfo | None:
+        """Sign in silently with the stored token. None: ask. ``Unreachable``: work offline."""
+        token = await asyncio.to_thread(self.token)
+        if not token:
+            return None
+        try:
+            async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+                response = await client.get(
+                    "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}
+                )
+        except httpx.HTTPError as exc:
+            self.link = "offline"
+            self.last_error = type(exc).__name__
+            raise Unreachable(str(exc)) from exc
+        if response.status_code == 401:
+            await asyncio.to_thread(credentials.delete_token, self.settings.profile, self.server)
+            return None
+        if response.status_code != 200:
+            self.link = "offline"
+            raise Unreachable(_error_message(response))
+        user = response.json()
+        info = UserInfo(user["username"], user["role"], user.get("team"), user.get("display_name"))
+        await asyncio.to_thread(self._remember_identity, info)
+        self.link = "online"
+        return info
+
+    async def sign_in(self, username: str, password: str) -> UserInfo:
+        try:
+            async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+                response = await client.post(
+                    "/api/v1/auth/login", json={"username": username, "password": password}
+                )
+        except httpx.HTTPError as exc:
+            self.link = "offline"
+            raise Unreachable(str(exc)) from exc
+        if response.status_code != 200:
+            raise SignInFailed(_error_message(response))
+        body = response.json()
+        user = body["user"]
+        info = UserInfo(user["username"], user["role"], user.get("team"), user.get("display_name"))
+        await asyncio.to_thread(
+            credentials.save_token, self.settings.profile, self.server, body["access_token"]
+        )
+        await asyncio.to_thread(self._remember_identity, info)
+        self.link = "online"
+        return info
+
+    def _remember_identity(self, info: UserInfo) -> None:
+        if self.store is not None:
+            self.store.set_identity(info.username, info.team, info.role)
+        with contextlib.suppress(OSError):
+            remember(self.settings, username=info.username)
+
+    async def sign_out(self) -> None:
+        await self.stop_sync()
+        token = await asyncio.to_thread(self.token)
+        if token:
+            with contextlib.suppress(httpx.HTTPError):
+                async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+                    await client.post(
+                        "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
+                    )
+        await asyncio.to_thread(credentials.delete_token, self.settings.profile, self.server)
+        self.link = "signed_out"
+
+    # ------------------------------------------------------------------ sync
+
+    def start_sync(self, callback: SyncCallback) -> None:
+        """Start the cache's replicator (push, pull, event stream) if one is available."""
+        try:
+            from offline_cache.replicator import Replicator  # type: ignore[import-not-found]
+        except ImportError:
+            return
+        if self.replicator is not None or self.store is None:
+            return
+        token = self.token()
+        if not token:
+            return
+        self.replicator = Replicator(self.store, self.server, token=token)
+        self.replicator.start()
+        self._callback = callback
+
+    async def stop_sync(self) -> None:
+        if self.replicator is not None:
+            stop = getattr(self.replicator, "stop", None)
+            if stop is not None:
+                result = stop()
+                if asyncio.iscoroutine(result):
+                    await result
+            self.replicator = None
+
+    def sync_now(self) -> None:
+        if self.replicator is not None:
+            poke = getattr(self.replicator, "sync_now", None) or getattr(
+                self.replicator, "poke", None
+            )
+            if poke is not None:
+                poke()
+
+    def status(self, now: datetime) -> DeskStatus:
+        if self.store is None:
+            return DeskStatus(link=self.link)
+        stats = self.store.outbox_stats()
+        oldest = (
+            (now - stats.oldest_client_time).total_seconds() if stats.oldest_client_time else None
+        )
+        meta = self.store.sync_meta()
+        seat = str(meta.extra.get("seat") or "signed_out") if meta.extra else "signed_out"
+        link = self.link
+        if self.replicator is not None:
+            link = str(getattr(self.replicator, "state", link))
+        return DeskStatus(
+            link=link,
+            outbox=stats.size,
+            oldest_seconds=oldest,
+            attention=stats.needs_attention,
+            seat=self._seat or seat,
+            user=meta.user or "",
+            detail=self.last_error[:40],
+        )
+
+    _seat: str = ""
+
+    def set_seat(self, state: str, reason: str | None, now: datetime) -> Saved:
+        saved = self.store.record(
+            MutationName.SET_SEAT_STATE, {"state": state, "reason": reason, "at": now}
+        )
+        self._seat = state
+        return saved
+
+    # ------------------------------------------------------------------ forms + intake
+
+    def forms(self) -> dict[str, FormDef]:
+        """The server's forms as mirrored in the cache, else the shipped ``forms/``."""
+        if self._forms is None:
+            mirrored = self.store.forms() if self.store is not None else None
+            forms: dict[str, FormDef] | None = None
+            if mirrored and isinstance(mirrored.get("forms"), dict):
+                with contextlib.suppress(ValueError):
+                    forms = parse_forms(mirrored["forms"])
+            self._forms = forms or load_shipped_forms()
+        return self._forms
+
+    def create_ticket(
+        self,
+        fields: Any,
+        *,
+        ticket_id: str,
+        call_started_at: datetime,
+        disposition: str,
+        draft_id: str | None,
+    ) -> Saved:
+        return self.store.create_ticket(
+            fields,
+            call_started_at=call_started_at,
+            ticket_id=ticket_id,
+            disposition=disposition,
+            draft_id=draft_id,
+        )
+
+    def save_draft(
+        self, form_id: str, values: dict[str, Any], draft_id: str | None, ticket_id: str | None
+    ) -> Any:
+        return self.store.save_draft(form_id, values, draft_id=draft_id, ticket_id=ticket_id)
+
+    def latest_draft(self) -> Any:
+        drafts = self.store.list_drafts()
+        return drafts[0] if drafts else None
+
+    def delete_draft(self, draft_id: str) -> None:
+        self.store.delete_draft(draft_id)
+
+    def open_for_phone(self, phone: str) -> list[Any]:
+        return list(self.store.open_tickets_for_phone(phone))
+
+    def recent_for_phone(self, phone: str, limit: int = 8) -> list[Any]:
+        return list(self.store.queue_page(QueueQuery(text=phone, limit=limit)).rows)
+
+    def open_for_address(self, address: str) -> list[Any]:
+        if len(address.strip()) < 4:
+            return []
+        rows = self.store.queue_page(QueueQuery(text=address.strip(), limit=10)).rows
+        return [
+            r
+            for r in rows
+            if r.status in ("accepted", "dispatched", "handling", "replied", "supervised")
+            and r.address.strip() == address.strip()
+        ]
+
+    def merge(self, ticket_id: str, into_ticket_id: str) -> Saved:
+        return self.store.merge_ticket(ticket_id, into_ticket_id)
+
+    # ------------------------------------------------------------------ queue + ticket
+
+    def queue_page(self, query: QueueQuery) -> Page:
+        return self.store.queue_page(query)
+
+    def ticket(self, ticket_id: str) -> LocalTicket | None:
+        return self.store.get_ticket(ticket_id)
+
+    def notes(self, ticket_id: str) -> list[NoteRow]:
+        return list(self.store.notes(ticket_id))
+
+    def history(self, ticket_id: str) -> list[dict[str, Any]]:
+        """What happened to the ticket as far as this desk knows: creation and my pending
+        changes (the server's full audit trail needs the link)."""
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is None:
+            return []
+        data = ticket.data
+        entries = [{"at": data.get("call_started_at"), "what": "☎", "by": data.get("created_by")}]
+        for item in self.store.outbox(limit=1000):
+            if item.ticket_id == ticket_id:
+                entries.append({"at": item.client_time, "what": f"{item.name} …", "by": ""})
+        return entries
+
+    def attention_for(self, ticket_id: str) -> list[Attention]:
+        return [a for a in self.store.needs_attention() if a.ticket_id == ticket_id]
+
+    def add_note(self, ticket_id: str, body: str) -> Saved:
+        return self.store.add_note(ticket_id, body)
+
+    def change_status(self, ticket_id: str, to: str, revision: int | None = None) -> Saved:
+        return self.store.change_status(ticket_id, to)
+
+    def escalate(self, ticket_id: str, reason: str) -> Saved:
+        return self.store.escalate(ticket_id, reason)
+
+    def record_callback(self, ticket_id: str, reached: bool, satisfaction: int | None) -> Saved:
+        return self.store.record_callback(ticket_id, reached=reached, satisfaction=satisfaction)
+
+    def update_ticket(
+        self, ticket_id: str, changes: dict[str, Any], revision: int | None = None
+    ) -> Saved:
+        return self.store.update_ticket(ticket_id, changes)
+
+    def resolve_conflict(
+        self, ticket_id: str, mutation_id: int, field: str, value: Any, revision: int | None = None
+    ) -> Saved | None:
+        """The agent chose a value: write it (if it is theirs) and clear the conflict."""
+        saved = None
+        ticket = self.store.get_ticket(ticket_id)
+        if ticket is not None and ticket.data.get(field) != value:
+            saved = self.store.update_ticket(ticket_id, {field: value})
+        self.store.dismiss_attention(mutation_id)
+        return saved
+
+    # ------------------------------------------------------------------ knowledge base
+
+    def kb_search(self, text: str) -> list[KbHit]:
+        return list(self.store.kb_search(text))
+
+    def kb_article(self, article_id: str) -> dict[str, Any] | None:
+        return self.store.kb_article(article_id)
+
+
+__all__ = ["CacheError", "DeskServices", "SignInFailed", "Unreachable", "UserInfo"]

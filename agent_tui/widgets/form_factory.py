@@ -1,0 +1,140 @@
+"""Build intake widgets from a form definition (``hotline.forms``), the JiraTUI way.
+
+Two steps, so the first can be tested without a running UI: ``field_specs`` turns a form
+into plain ``FieldSpec`` records (which widget, label, choices, limits, in the UI language);
+``make_widget`` turns one spec into a Textual widget. ``read_value``/``write_value`` move
+answers in and out of whichever widget a field got, so drafts restore into any of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.widget import Widget
+from textual.widgets import Checkbox, Input, Select, TextArea
+from textual.widgets.select import InvalidSelectValueError
+
+from hotline.forms import FormDef, FormField, district_choices
+
+# field type -> widget kind
+WIDGET_KINDS = {
+    "text": "input",
+    "phone": "input",
+    "id_card": "input",
+    "datetime": "input",
+    "long_text": "textarea",
+    "choice": "select",
+    "district": "select",
+    "yes_no": "checkbox",
+}
+
+PLACEHOLDERS = {
+    "phone": ("13812345678 / 02162345678", "13812345678 / 02162345678"),
+    "id_card": ("18 位", "18 characters"),
+    "datetime": ("2026-03-15 14:30", "2026-03-15 14:30"),
+}
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    id: str
+    type: str
+    kind: str  # input | textarea | select | checkbox
+    label: str
+    required: bool
+    help: str = ""
+    placeholder: str = ""
+    max_length: int | None = None
+    options: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
+    default: Any = None
+
+    @property
+    def widget_id(self) -> str:
+        return f"f-{self.id}"
+
+
+def spec_for(f: FormField, lang: str) -> FieldSpec:
+    if f.type == "choice":
+        options = [(c.label(lang), c.value) for c in f.choices]
+    elif f.type == "district":
+        options = [(label, value) for value, label in district_choices(lang=lang)]
+    else:
+        options = []
+    placeholder = PLACEHOLDERS.get(f.type, ("", ""))[0 if lang == "zh" else 1]
+    return FieldSpec(
+        id=f.id,
+        type=f.type,
+        kind=WIDGET_KINDS[f.type],
+        label=f.label.get(lang),
+        required=f.required,
+        help=f.help.get(lang) if f.help else "",
+        placeholder=placeholder,
+        max_length=f.text_limit(),
+        options=options,
+        default=f.default,
+    )
+
+
+def field_specs(form: FormDef, lang: str = "zh") -> list[FieldSpec]:
+    """Every field of ``form`` as a widget spec, in form order (hidden ones too: the screen
+    toggles them with ``hotline.forms.visible_fields`` as answers change)."""
+    return [spec_for(f, lang) for f in form.fields]
+
+
+def make_widget(spec: FieldSpec) -> Widget:
+    widget = _make(spec)
+    if spec.help:
+        widget.tooltip = spec.help
+    return widget
+
+
+def _make(spec: FieldSpec) -> Widget:
+    if spec.kind == "textarea":
+        return TextArea(id=spec.widget_id, soft_wrap=True, show_line_numbers=False, compact=True)
+    if spec.kind == "select":
+        return Select(
+            spec.options,
+            id=spec.widget_id,
+            prompt="—",
+            value=spec.default if spec.default is not None else Select.NULL,
+            allow_blank=True,
+            compact=True,
+        )
+    if spec.kind == "checkbox":
+        return Checkbox("", value=bool(spec.default), id=spec.widget_id, compact=True)
+    return Input(
+        "" if spec.default is None else str(spec.default),
+        placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),
+        max_length=spec.max_length or 0,
+        id=spec.widget_id,
+        compact=True,
+    )
+
+
+def read_value(widget: Widget) -> Any:
+    """The answer a widget holds, as ``hotline.forms`` expects it (str, bool or None)."""
+    if isinstance(widget, TextArea):
+        return widget.text
+    if isinstance(widget, Select):
+        return None if widget.value is Select.NULL else str(widget.value)
+    if isinstance(widget, Checkbox):
+        return bool(widget.value)
+    if isinstance(widget, Input):
+        return widget.value
+    return None
+
+
+def write_value(widget: Widget, value: Any) -> None:
+    """Put a saved answer back (draft restore, call offer, knowledge-base insert)."""
+    if isinstance(widget, TextArea):
+        widget.text = "" if value is None else str(value)
+    elif isinstance(widget, Select):
+        try:
+            widget.value = Select.NULL if value is None else str(value)
+        except InvalidSelectValueError:  # an old draft's choice that the form no longer has
+            widget.value = Select.NULL
+    elif isinstance(widget, Checkbox):
+        widget.value = bool(value)
+    elif isinstance(widget, Input):
+        widget.value = "" if value is None else str(value)
