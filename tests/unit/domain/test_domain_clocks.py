@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.clocks import (
@@ -27,6 +27,9 @@ from hotline.clocks import (
     resolve_zone,
 )
 from hotline.model import EscalationLevel, Kind, Status, Ticket, Urgency, UrgentSubcategory
+
+# No wall-clock limits in tests (a busy CI machine must not fail them).
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SH = resolve_zone("Asia/Shanghai")
 L = EscalationLevel
@@ -270,6 +273,7 @@ offsets = st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=4))
 zones = st.sampled_from(["Asia/Shanghai", "UTC", "America/New_York", "Europe/Berlin"])
 
 
+@PROPERTY
 @given(instants, offsets, zones)
 def test_deadlines_are_monotone_in_the_call_time(
     call: datetime, later: timedelta, zone: str
@@ -284,6 +288,7 @@ def test_deadlines_are_monotone_in_the_call_time(
     assert a.first_response < a.supervision_start <= a.supervision_report < a.city_submission
 
 
+@PROPERTY
 @given(instants, offsets, st.sampled_from(list(Kind)))
 def test_handling_deadline_is_monotone_in_the_dispatch_time(
     dispatched: datetime, later: timedelta, kind: Kind
@@ -295,6 +300,7 @@ def test_handling_deadline_is_monotone_in_the_dispatch_time(
     assert first - dispatched >= timedelta(days=1)
 
 
+@PROPERTY
 @given(instants, st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=2)))
 def test_overdue_iff_past_the_first_response_deadline(call: datetime, elapsed: timedelta) -> None:
     """Open red ticket, no first response, inside the red window: overdue iff now > F."""
@@ -307,6 +313,7 @@ def test_overdue_iff_past_the_first_response_deadline(call: datetime, elapsed: t
     assert countdown == (FIRST_RESPONSE, deadline)
 
 
+@PROPERTY
 @given(
     instants,
     st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=3)),
@@ -344,6 +351,7 @@ def _from_state(call: datetime, state: dict[str, Any]) -> Ticket:
     )
 
 
+@PROPERTY
 @given(instants, ticket_states, st.lists(offsets, min_size=2, max_size=6), zones)
 def test_ladder_never_goes_down_as_time_passes(
     call: datetime, state: dict[str, Any], steps: list[timedelta], zone: str
@@ -353,10 +361,12 @@ def test_ladder_never_goes_down_as_time_passes(
     assert levels == sorted(levels)
 
 
+@PROPERTY
 @given(instants, ticket_states, offsets)
 def test_finished_never_overdue_and_open_overdue_stays_overdue(
     call: datetime, state: dict[str, Any], elapsed: timedelta
 ) -> None:
+
     t = _from_state(call, state)
     now = call + elapsed
     overdue = is_overdue(t, now, POLICY, CAL, SH)

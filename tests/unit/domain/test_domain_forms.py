@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.forms import (
@@ -23,6 +23,9 @@ from hotline.forms import (
 )
 from hotline.model import Kind, Urgency, UrgentSubcategory
 from hotline.resources import shipped_dir
+
+# No wall-clock limits in tests (a busy CI machine must not fail them).
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 SHIPPED = load_forms()
 MEDICAL = SHIPPED["urgent_medical"]
@@ -162,6 +165,7 @@ def test_server_serves_the_same_version(monkeypatch: pytest.MonkeyPatch) -> None
     live_forms.validate(served.forms)
 
 
+@PROPERTY
 @given(
     st.sampled_from(SUBCATEGORIES),
     st.dictionaries(

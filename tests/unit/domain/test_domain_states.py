@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.model import Status
@@ -17,6 +17,9 @@ from hotline.states import (
     can_move,
     move,
 )
+
+# No wall-clock limits in tests (a busy CI machine must not fail them).
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_open_and_finished_partition_the_statuses() -> None:
@@ -69,6 +72,7 @@ def test_illegal_move_names_both_states() -> None:
     assert isinstance(err.value, ValueError)
 
 
+@PROPERTY
 @given(st.lists(st.sampled_from(list(Status)), max_size=40))
 def test_random_walks_never_reach_an_illegal_state(targets: list[Status]) -> None:
     state = Status.ACCEPTED
