@@ -69,6 +69,32 @@ SUPERVISION_REPORT = "supervision_report"  # the unit reports to the supervision
 CITY_SUBMISSION = "city_submission"  # submitted to the city supervision office by 12:00
 HANDLING = "handling"  # normal dispatched ticket: the unit replies within N working days
 
+# Names for people, (Chinese, English): the countdown's subject and the ladder's rungs.
+DEADLINE_LABELS: dict[str, tuple[str, str]] = {
+    FIRST_RESPONSE: ("首次响应", "First response"),
+    RESOLUTION: ("紧急办理", "Urgent handling"),
+    SUPERVISION_REPORT: ("督办回报", "Report to supervision"),
+    CITY_SUBMISSION: ("提级市督查室", "To city supervision office"),
+    HANDLING: ("办理时限", "Handling deadline"),
+}
+LEVEL_LABELS: dict[EscalationLevel, tuple[str, str]] = {
+    EscalationLevel.AGENT: ("话务员", "Agent"),
+    EscalationLevel.AGGREGATION: ("汇总", "Aggregation"),
+    EscalationLevel.SPECIAL_SUPERVISION: ("专人督办", "Special supervision"),
+    EscalationLevel.CITY_SUPERVISION: ("提级督办", "City supervision"),
+}
+
+
+def deadline_label(what: str, lang: str = "zh") -> str:
+    pair = DEADLINE_LABELS.get(what, (what, what))
+    return pair[1] if lang == "en" else pair[0]
+
+
+def level_label(level: EscalationLevel | int, lang: str = "zh") -> str:
+    pair = LEVEL_LABELS[EscalationLevel(level)]
+    return pair[1] if lang == "en" else pair[0]
+
+
 HANDLING_STATUSES: frozenset[Status] = frozenset(
     {Status.DISPATCHED, Status.HANDLING, Status.SUPERVISED}
 )

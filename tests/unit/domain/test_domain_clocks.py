@@ -375,3 +375,12 @@ def test_finished_never_overdue_and_open_overdue_stays_overdue(
         assert next_deadline(t, now, POLICY, CAL, SH) is None
     elif overdue and (t.first_response_at is None or t.first_response_at <= now):
         assert is_overdue(t, now + timedelta(hours=1), POLICY, CAL, SH) is True
+
+
+def test_every_countdown_subject_and_rung_has_both_names() -> None:
+    from hotline.clocks import deadline_label, level_label
+
+    for what in (FIRST_RESPONSE, RESOLUTION, SUPERVISION_REPORT, CITY_SUBMISSION, HANDLING):
+        assert deadline_label(what, "zh") != deadline_label(what, "en")
+    assert level_label(L.SPECIAL_SUPERVISION) == "专人督办"
+    assert level_label(3, "en") == "City supervision"
