@@ -1,0 +1,104 @@
+"""The replicator against the real server process: push, pull, numbers, rejections, 401."""
+
+from __future__ import annotations
+
+import asyncio
+
+from offline_cache import LinkState, SyncOutcome
+from tests.integration.cache.conftest import (
+    Hotline,
+    assert_applied_once,
+    assert_converged,
+    fields,
+    now,
+    server_tickets,
+)
+
+
+async def test_saved_offline_then_synced_once_with_server_number(hotline: Hotline) -> None:
+    alice = hotline.desk("alice")
+    bob = hotline.desk("bob")
+    started = now()
+    saved = alice.store.create_ticket(fields(1), call_started_at=started)
+    tid = str(saved.ticket_id)
+    alice.store.add_note(tid, "已告知处理时限")
+    assert await alice.sync() == SyncOutcome.DONE
+    ticket = alice.store.get_ticket(tid)
+    assert ticket is not None and ticket.data["number"]  # the server's human number
+    assert ticket.display_number == ticket.data["number"]
+    assert server_tickets(hotline)[tid]["number"] == ticket.data["number"]
+    assert await bob.sync() == SyncOutcome.DONE
+    seen = bob.store.get_ticket(tid)
+    assert seen is not None and seen.data["caller_name"] == "市民1"
+    assert [n.body for n in bob.store.notes(tid)] == ["已告知处理时限"]
+    # the call time the agent saw is kept, not the sync time
+    assert seen.data["call_started_at"].startswith(started.strftime("%Y-%m-%dT%H:%M"))
+    assert_converged(hotline, alice, bob)
+    assert_applied_once(hotline)
+    for d in (alice, bob):
+        await d.close()
+
+
+async def test_rejected_change_is_kept_for_the_agent(hotline: Hotline) -> None:
+    alice = hotline.desk("alice")
+    tid = str(alice.store.create_ticket(fields(2), call_started_at=now()).ticket_id)
+    alice.store.change_status(tid, "evaluated")  # not a legal move from accepted
+    alice.store.add_note(tid, "之后的修改照常同步")
+    assert await alice.sync() == SyncOutcome.REJECTED
+    [item] = alice.store.needs_attention()
+    assert item.name == "change_status" and item.reason
+    assert alice.rep.snapshot().needs_attention == 1
+    assert alice.store.outbox() == []
+    ticket = alice.store.get_ticket(tid)
+    assert ticket is not None and ticket.data["status"] == "accepted"  # the server's word
+    assert_converged(hotline, alice)
+    await alice.close()
+
+
+async def test_401_keeps_the_queue_until_signed_in_again(hotline: Hotline) -> None:
+    alice = hotline.desk("alice")
+    alice.rep.set_token("not-a-valid-token")
+    alice.store.create_ticket(fields(3), call_started_at=now())
+    assert await alice.sync() == SyncOutcome.NEEDS_SIGN_IN
+    assert alice.rep.snapshot().state == LinkState.NEEDS_SIGN_IN
+    assert alice.rep.snapshot().outbox_size == 1
+    alice.rep.set_token(hotline.token("alice"))
+    assert await alice.sync() == SyncOutcome.DONE
+    assert alice.rep.snapshot().outbox_size == 0
+    assert_converged(hotline, alice)
+    await alice.close()
+
+
+async def test_run_loop_reports_states_and_drains_on_poke(hotline: Hotline) -> None:
+    alice = hotline.desk("alice", listen=True, pull_interval=1.0)
+    seen: list[LinkState] = []
+    alice.rep._on_state = lambda snap: seen.append(snap.state)
+    task = asyncio.create_task(alice.rep.run())
+    try:
+        for _ in range(100):
+            if alice.rep.snapshot().state == LinkState.ONLINE:
+                break
+            await asyncio.sleep(0.05)
+        alice.store.create_ticket(fields(4), call_started_at=now())
+        alice.rep.poke()
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if alice.rep.snapshot().outbox_size == 0 and alice.store.outbox() == []:
+                break
+        assert alice.store.outbox() == []
+        # bob's change reaches alice: by the event stream's poke, or the periodic pull
+        bob = hotline.desk("bob")
+        bob.store.create_ticket(fields(5), call_started_at=now())
+        assert await bob.sync() == SyncOutcome.DONE
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if alice.store.counts().total == 2:
+                break
+        assert alice.store.counts().total == 2
+        await bob.close()
+    finally:
+        await alice.rep.stop()
+        await asyncio.wait_for(task, 10)
+    assert LinkState.SYNCING in seen and LinkState.ONLINE in seen
+    assert alice.rep.snapshot().state == LinkState.STOPPED
+    alice.store.close()
