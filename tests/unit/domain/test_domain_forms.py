@@ -279,3 +279,33 @@ def test_a_form_is_plain_data() -> None:
     assert isinstance(MEDICAL, FormDef)
     dumped = MEDICAL.model_dump(mode="json")
     assert FormDef.model_validate(dumped) == MEDICAL
+
+
+answer_values = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.booleans(),
+    st.integers(),
+    st.sampled_from(["13812345678", "浦东", "2022-03-20 08:00", *SUBCATEGORIES]),
+)
+
+
+@PROPERTY
+@given(
+    st.sampled_from(sorted(SHIPPED)),
+    st.dictionaries(
+        st.sampled_from(sorted({f.id for form in SHIPPED.values() for f in form.fields})),
+        answer_values,
+    ),
+)
+def test_any_answers_give_field_errors_or_a_ticket(form_id: str, values: dict[str, Any]) -> None:
+    form = SHIPPED[form_id]
+    errors = validate_values(form, values)
+    shown = {f.id for f in visible_fields(form, values)}
+    assert {e.field for e in errors} <= shown
+    if errors:
+        with pytest.raises(ValueError):
+            to_ticket_fields(form, values)
+    else:
+        fields = to_ticket_fields(form, values)
+        assert (fields.urgency == Urgency.RED) == is_red(form, values)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hotline.districts import SHANGHAI_DISTRICTS, District
+from hotline.model import EDITABLE_FIELDS, TicketFields
 from hotline.validators import (
     FieldError,
     clean_ticket_fields,
@@ -326,3 +328,29 @@ def test_stored_district_id_is_shown_by_label() -> None:
     assert district_label("pudong", "en") == "Pudong New Area"
     assert district_label("某区") == "某区"
     assert district_label(None) == ""
+
+
+junk_values = st.one_of(
+    st.none(),
+    st.text(max_size=60),
+    st.integers(),
+    st.booleans(),
+    st.lists(st.text(max_size=3), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+)
+
+
+@PROPERTY
+@given(
+    st.dictionaries(
+        st.sampled_from([*EDITABLE_FIELDS, "bogus", ""]), junk_values, max_size=len(EDITABLE_FIELDS)
+    ),
+    st.booleans(),
+)
+def test_any_input_gives_field_errors_never_a_crash(fields: dict[str, Any], partial: bool) -> None:
+    cleaned, errors = clean_ticket_fields(fields, partial=partial)
+    for err in errors:
+        assert err.field in fields or err.field in ("phone", "account")
+        assert err.message("zh") and err.message("en")
+    if not errors and not partial:
+        TicketFields.model_validate(cleaned)  # what passed is storable
