@@ -2,20 +2,25 @@
 
 Constructor contract (what the desk's app and the tests rely on)::
 
-    from agent_tui.lead import HttpLeadSource, LeadPanelScreen
+    from agent_tui.lead import HttpLeadSource, LeadPanelScreen, lead_mode
 
     source = HttpLeadSource(server_url, bearer_token)   # a lead's or admin's token
-    app.push_screen(LeadPanelScreen(source))             # or install it as the "lead" mode
+    app.push_screen(LeadPanelScreen(source))             # the caller closes the source
+
+    # or, as the app's "lead" mode (the screen owns and closes its source):
+    app.add_mode("lead", lead_mode(server_url, bearer_token))
 
 ``LeadPanelScreen(source, *, alert_settings=None, clock=utcnow, export_dir=None, bell=False,
-refresh_seconds=1.0, fallback_seconds=10.0, live=True)``:
+refresh_seconds=1.0, fallback_seconds=10.0, live=True, owns_source=False)``:
 
 - ``source``: anything with the methods of :class:`LeadDataSource` (the real one is
-  :class:`HttpLeadSource`; the screen closes nothing, the caller owns ``source.aclose()``);
+  :class:`HttpLeadSource`); with ``owns_source=True`` the screen calls ``source.aclose()``
+  when it is unmounted, otherwise the caller does;
 - ``alert_settings``: thresholds (answer-rate target 95 %, calls waiting > 10, red ticket
   due within 5 min);
 - ``clock``: returns an aware ``datetime`` (tests pass a fixed one);
-- ``export_dir``: where the daily CSV goes (default: the user data dir + ``exports``);
+- ``export_dir``: where the daily CSV goes (default: ``offline_cache.locations().data_dir``
+  / ``exports``; the path is shown on the panel after each export);
 - ``live=False``: no event stream (the panel then refreshes every ``fallback_seconds``).
 
 If the server refuses the data (an agent's token: 403), the panel says so and shows nothing
@@ -28,7 +33,7 @@ Every binding has a dotted id for keymaps: :data:`LEAD_BINDING_IDS` maps id -> d
 from __future__ import annotations
 
 from agent_tui.lead.alerts import AlertSettings
-from agent_tui.lead.screen import LEAD_BINDINGS, LeadPanelScreen
+from agent_tui.lead.screen import LEAD_BINDINGS, LeadPanelScreen, lead_mode
 from agent_tui.lead.source import (
     AccessDenied,
     HttpLeadSource,
@@ -51,4 +56,5 @@ __all__ = [
     "LeadSourceError",
     "LinkDown",
     "NotSignedIn",
+    "lead_mode",
 ]

@@ -74,9 +74,10 @@ def utcnow() -> datetime:
 
 
 def default_export_dir() -> Path:
-    import platformdirs
+    """``exports`` in the user's agent-tui data dir (``agent-tui locate`` shows it)."""
+    from offline_cache import locations
 
-    return platformdirs.user_data_path("agent-tui") / "exports"
+    return locations().data_dir / "exports"
 
 
 @dataclass
@@ -124,6 +125,7 @@ class LeadPanelScreen(Screen[None]):
         refresh_seconds: float = 1.0,
         fallback_seconds: float = 10.0,
         live: bool = True,
+        owns_source: bool = False,
         name: str | None = None,
         id: str | None = None,
     ) -> None:
@@ -144,6 +146,7 @@ class LeadPanelScreen(Screen[None]):
         self.refresh_seconds = max(1.0, refresh_seconds)  # never more than once a second
         self.fallback_seconds = fallback_seconds
         self.live = live
+        self.owns_source = owns_source
         self.window = "today"
         self.data = PanelData()
         self.seat_filter = "all"
@@ -155,6 +158,7 @@ class LeadPanelScreen(Screen[None]):
         self.refresh_count = 0
         self._dirty = True
         self._retry_at: datetime | None = None
+        self._fetch_failures = 0
         self._known_alerts: set[str] = set()
 
     # ------------------------------------------------------------ layout
@@ -230,6 +234,11 @@ class LeadPanelScreen(Screen[None]):
             self._stream()
         self._cycle()
 
+    async def on_unmount(self) -> None:
+        if self.owns_source:
+            with contextlib.suppress(Exception):
+                await self.source.aclose()
+
     # ------------------------------------------------------------ the refresh cycle
 
     def _cycle(self) -> None:
@@ -241,7 +250,8 @@ class LeadPanelScreen(Screen[None]):
         stale = self.data.fetched_at is None or (
             (now - self.data.fetched_at).total_seconds() >= self.fallback_seconds
         )
-        if self._dirty or stale:
+        backing_off = self._retry_at is not None and now < self._retry_at
+        if (self._dirty or stale) and not backing_off:
             self._dirty = False
             self._fetch()
             return
@@ -284,6 +294,7 @@ class LeadPanelScreen(Screen[None]):
         )
         self.link_up = True  # the server answered: the data is fresh
         self._retry_at = None
+        self._fetch_failures = 0
         self.refresh_count += 1
         self._render_all()
 
@@ -312,16 +323,21 @@ class LeadPanelScreen(Screen[None]):
                 raise
             except Exception:  # any failure of the link: say so, retry later
                 pass
-            self._retry_at = self.clock() + timedelta(seconds=delay)
+            stream_retry = self.clock() + timedelta(seconds=delay)
+            self._retry_at = max(self._retry_at or stream_retry, stream_retry)
             self.link_up = False
             self._render_link()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
     def _link_lost(self, exc: LeadSourceError) -> None:
+        """The server did not answer: keep the last data on screen, say how old it is, and
+        try again after 1, 2, 4 ... 30 seconds."""
         self.link_up = False
-        if self._retry_at is None:
-            self._retry_at = self.clock() + timedelta(seconds=self.refresh_seconds)
+        self._fetch_failures += 1
+        delay = min(2.0 ** (self._fetch_failures - 1), 30.0)
+        self._retry_at = self.clock() + timedelta(seconds=delay)
+        self._dirty = True
         self._render_link()
 
     def _deny(self, message: str) -> None:
@@ -764,3 +780,15 @@ def _hour_ticks(plt: Any, labels: tuple[str, ...]) -> None:
     step = max(1, len(labels) // 6)
     xs = list(range(0, len(labels), step))
     plt.xticks(xs, [labels[x] for x in xs])
+
+
+def lead_mode(server_url: str, token: str, **kwargs: Any) -> Callable[[], LeadPanelScreen]:
+    """A screen factory for ``App.add_mode("lead", lead_mode(url, token))``: the screen gets
+    its own :class:`HttpLeadSource` and closes it when it goes away."""
+    from agent_tui.lead.source import HttpLeadSource
+
+    def make() -> LeadPanelScreen:
+        source = HttpLeadSource(server_url, token)
+        return LeadPanelScreen(source, owns_source=True, **kwargs)
+
+    return make

@@ -221,3 +221,29 @@ async def test_an_agent_token_cannot_open_the_lead_panel(fed: Live) -> None:
             assert screen.data.summaries == {}
     finally:
         await source.aclose()
+
+
+async def test_link_drop_is_shown_and_the_panel_reconnects(fed: Live) -> None:
+    server = fed.server  # stopped and started again on its port and database
+    source = HttpLeadSource(server.url, fed.token("lee"), timeout=2.0)
+    screen = LeadPanelScreen(source, fallback_seconds=2.0)
+    app = PanelApp(screen)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            await wait_for(pilot, lambda: screen.link_up is True, "the first data")
+            server.stop()
+            await wait_for(pilot, lambda: screen.link_up is False, "the link to drop")
+            await pilot.pause(1.1)  # the link line is redrawn every second
+            text = str(screen.query_one("#link").content)  # type: ignore[attr-defined]
+            assert "连接中断" in text and "数据停在" in text and "秒后重连" in text
+            fetched = screen.data.fetched_at
+            server.start()
+            await wait_for(pilot, lambda: screen.link_up is True, "the reconnection", 40)
+            await wait_for(
+                pilot, lambda: screen.data.fetched_at != fetched, "fresh data after reconnecting"
+            )
+            assert "在线" in str(screen.query_one("#link").content)  # type: ignore[attr-defined]
+    finally:
+        await source.aclose()
+        if server.process is None or server.process.poll() is not None:
+            server.start()

@@ -170,3 +170,12 @@ def test_alerts_from_thresholds() -> None:
     # no calls offered: no rate, no alert (a rate over nothing is not "under target")
     assert compute_alerts({"calls": {"offered": 0, "answer_rate": None}}, [], NOW, settings) == []
     assert datetime.fromisoformat(soon["deadline"]) > NOW
+
+
+async def test_a_keymap_remaps_the_panel_by_binding_id() -> None:
+    app = panel_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await until_loaded(pilot)
+        app.set_keymap({"lead.window_next": "n"})
+        await pilot.press("n")
+        assert app.panel.window == "60m"
