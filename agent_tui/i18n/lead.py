@@ -48,6 +48,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lead.fig.tickets": ("工单 {value}", "tickets {value}"),
     "lead.fig.red": ("红色工单", "Red tickets"),
     "lead.fig.red_sub": ("未结 / 超时", "open/overdue"),
+    "lead.queue.item": (
+        "{queue}：呼入 {offered} · 接通率 {rate} · 排队 {waiting}",
+        "{queue}: offered {offered} · answer rate {rate} · waiting {waiting}",
+    ),
+    "lead.queue.title": ("各队列", "Queues"),
+    # urgent medical sub-categories (hotline.model.UrgentSubcategory)
+    "lead.sub.dialysis": ("血透", "dialysis"),
+    "lead.sub.cancer_therapy": ("肿瘤放化疗", "cancer therapy"),
+    "lead.sub.maternity": ("孕产妇", "maternity"),
+    "lead.sub.rabies_vaccine": ("狂犬疫苗", "rabies vaccine"),
+    "lead.sub.fever": ("发烧", "fever"),
+    "lead.sub.other_medical": ("其他求医", "other medical"),
     # seats
     "lead.seats.title": ("坐席", "Seats"),
     "lead.seats.counts": (
@@ -86,7 +98,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lead.col.number": ("工单号", "Ticket"),
     "lead.col.category": ("类别", "Category"),
     "lead.col.status": ("状态", "Status"),
-    "lead.col.level": ("督办级", "Level"),
+    "lead.col.level": ("级别", "Level"),
     "lead.col.deadline": ("时限", "Deadline"),
     "lead.col.owner": ("承办", "Owner"),
     "lead.red.overdue": ("已超时", "overdue"),

@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from agent_tui.i18n import language, t
+from agent_tui.i18n import has, language, t
 from agent_tui.lead import fmt
 from agent_tui.lead.alerts import Alert, AlertSettings, compute_alerts, deadline_of, ticket_label
 from agent_tui.lead.dialogs import TextPrompt, TicketView
@@ -159,6 +159,7 @@ class LeadPanelScreen(Screen[None]):
         self._dirty = True
         self._retry_at: datetime | None = None
         self._fetch_failures = 0
+        self._skew = timedelta(0)
         self._known_alerts: set[str] = set()
 
     # ------------------------------------------------------------ layout
@@ -185,6 +186,7 @@ class LeadPanelScreen(Screen[None]):
                     ("red", "lead.fig.red"),
                 ):
                     yield FigureTile(t(label), id=f"fig-{key}")
+            yield Static("", id="queues")
             with Horizontal(id="middle"):
                 with Vertical(id="seats-box"):
                     yield Static("", id="seat-counts")
@@ -194,7 +196,7 @@ class LeadPanelScreen(Screen[None]):
                             ("state", t("lead.col.state"), 10),
                             ("in_state", t("lead.col.in_state"), 8),
                             ("call", t("lead.col.call"), 8),
-                            ("tickets", t("lead.col.tickets"), 7),
+                            ("tickets", t("lead.col.tickets"), 8),
                             ("link", t("lead.col.link"), 14),
                             ("unsynced", t("lead.col.unsynced"), 7),
                         ],
@@ -292,6 +294,9 @@ class LeadPanelScreen(Screen[None]):
             red_error=red_error,
             fetched_at=self.clock(),
         )
+        server_end = fmt.parse_time(self.data.summaries["today"].get("end"))
+        if server_end is not None and server_end.tzinfo is not None:
+            self._skew = server_end - self.data.fetched_at
         self.link_up = True  # the server answered: the data is fresh
         self._retry_at = None
         self._fetch_failures = 0
@@ -354,12 +359,13 @@ class LeadPanelScreen(Screen[None]):
     def _render_all(self) -> None:
         if self.denied is not None:
             return
-        now = self.clock()
+        now = self.server_now()
         with self.app.batch_update():
             self._render_window()
             self._render_link()
             self._render_alerts(now)
             self._render_figures()
+            self._render_queues()
             self._render_seats(now)
             self._render_red(now)
             self._render_charts()
@@ -458,6 +464,30 @@ class LeadPanelScreen(Screen[None]):
             alarm=bool(urgent.get("overdue")),
         )
 
+    def _render_queues(self) -> None:
+        per_queue = self._summary().get("per_queue") or {}
+        items = [
+            t(
+                "lead.queue.item",
+                queue=name,
+                offered=fmt.count(q.get("offered")),
+                rate=fmt.pct(q.get("answer_rate")),
+                waiting=fmt.count(q.get("calls_waiting")),
+            )
+            for name, q in sorted(per_queue.items())
+        ]
+        text = t("lead.queue.title") + "  ·  " + "   |   ".join(items) if items else ""
+        self.query_one("#queues", Static).update(text)
+
+    def server_fetched_at(self) -> datetime:
+        assert self.data.fetched_at is not None
+        return self.data.fetched_at + self._skew
+
+    def server_now(self) -> datetime:
+        """The server's "now" as of this moment: the panel's clock corrected by the offset
+        seen at the last fetch, so a home laptop's wrong clock does not skew durations."""
+        return self.clock() + self._skew
+
     # seats
 
     def _seat_rows(self, now: datetime) -> tuple[dict[str, list[Cell]], int]:
@@ -469,6 +499,8 @@ class LeadPanelScreen(Screen[None]):
             state = str(seat.get("state") or "signed_out")
             in_state = fmt.seconds_since(seat.get("since"), now)
             call = seat.get("current_call_seconds")
+            if call is not None and self.data.fetched_at is not None:
+                call += max(0.0, (now - self.server_fetched_at()).total_seconds())
             offline = fmt.seconds_since(seat.get("offline_since"), now)
             unsynced = seat.get("unsynced")
             if state == "link_down" or offline is not None:
@@ -557,7 +589,7 @@ class LeadPanelScreen(Screen[None]):
             status = str(ticket.get("status") or "")
             rows[str(ticket.get("id"))] = [
                 Cell(ticket_label(ticket), ticket_label(ticket)),
-                Cell(str(ticket.get("urgent_subcategory") or ticket.get("category") or "")),
+                Cell(_category_label(ticket)),
                 Cell(TICKET_STATUS.get(status, (status, status))[lang_index], status),
                 Cell(str(ticket.get("escalation_level", 0)), ticket.get("escalation_level")),
                 deadline,
@@ -623,17 +655,17 @@ class LeadPanelScreen(Screen[None]):
         current = table.sort_column or "agent"
         nxt = SEAT_COLUMNS[(SEAT_COLUMNS.index(current) + 1) % len(SEAT_COLUMNS)]
         table.set_sort(nxt, table.sort_reverse)
-        self._render_seats(self.clock())
+        self._render_seats(self.server_now())
 
     def action_sort_reverse(self) -> None:
         table = self.query_one("#seats", KeyedTable)
         table.set_sort(table.sort_column or "agent", not table.sort_reverse)
-        self._render_seats(self.clock())
+        self._render_seats(self.server_now())
 
     def action_filter(self) -> None:
         self.seat_filter = SEAT_FILTERS[(SEAT_FILTERS.index(self.seat_filter) + 1) % 5]
         with self.app.batch_update():
-            self._render_seats(self.clock())
+            self._render_seats(self.server_now())
 
     def action_bell(self) -> None:
         self.bell_on = not self.bell_on
@@ -739,6 +771,13 @@ class LeadPanelScreen(Screen[None]):
             return
         self.last_export = path
         self._say(t("lead.export.done", path=str(path)))
+
+
+def _category_label(ticket: dict[str, Any]) -> str:
+    sub = ticket.get("urgent_subcategory")
+    if sub and has(f"lead.sub.{sub}"):
+        return t(f"lead.sub.{sub}")
+    return str(sub or ticket.get("category") or "")
 
 
 def _write_file(path: Path, content: bytes) -> None:
