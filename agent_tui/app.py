@@ -57,7 +57,7 @@ class DeskApp(App[None]):
         self.status = DeskStatus()
         self.keymap_report: list[str] = []  # clash / unknown-id messages shown at start
         self.role = "agent"
-        self._bindings_installed = False
+        self._cursor = -1
         self._install_app_bindings()
         self.title = t("app.title")
         for theme in THEMES:
@@ -153,15 +153,24 @@ class DeskApp(App[None]):
         try:
             user = await self.desk.resume_session()
         except Unreachable:
+            # We hold a token but cannot check it: work on the cache; the replicator uses the
+            # token as soon as the server answers (and asks for a sign-in if it is refused).
             user = self.desk.cached_user()
             self.notify(t("signin.offline_opened"), severity="warning", timeout=10)
-        if user is None:
-            result = await self.push_screen_wait(SignInScreen(self.settings.server))
-            user = self.desk.cached_user() if result is None else result
+        else:
+            if user is None:
+                result = await self.push_screen_wait(SignInScreen(self.settings.server))
+                user = self.desk.cached_user() if result is None else result
         if user is not None:
             self.post_message(SignedIn(user.username, user.role))
-        self.desk.start_sync(self._on_sync_event)
+        self.start_sync()
         self.refresh_status()
+
+    def start_sync(self) -> None:
+        """Run the replicator for the rest of the session (one long-lived async worker)."""
+        replicator = self.desk.make_replicator(self._on_sync_state, self._on_sync_event)
+        if not any(w.group == "sync" and w.is_running for w in self.workers):
+            self.run_worker(replicator.run(), group="sync", exit_on_error=False)
 
     def on_signed_in(self, message: SignedIn) -> None:
         self.role = message.role
@@ -223,12 +232,12 @@ class DeskApp(App[None]):
 
     def on_call_offered(self, message: CallOffered) -> None:
         self.switch_mode("intake")
-        self.call_after_refresh(self._offer_to_intake, message.caller_number)
+        self.call_after_refresh(self._offer_to_intake, message)
 
-    def _offer_to_intake(self, caller_number: str) -> None:
+    def _offer_to_intake(self, message: CallOffered) -> None:
         offer = getattr(self.screen, "offer_call", None)
         if offer is not None:
-            offer(caller_number)
+            offer(message.caller_number, message.recent_tickets)
 
     def on_cache_changed(self, message: CacheChanged) -> None:
         for screen in self.screen_stack:
@@ -290,6 +299,11 @@ class DeskApp(App[None]):
     def action_sync_now(self) -> None:
         self.desk.sync_now()
 
+    def poke_sync(self) -> None:
+        """After a local save: push soon (the save itself never waits for the network)."""
+        self.desk.sync_now()
+        self.refresh_status()
+
     def action_open_lead(self) -> None:
         if self.role not in ("lead", "admin"):
             self.notify(t("lead.only"), severity="warning")
@@ -309,6 +323,7 @@ class DeskApp(App[None]):
         result = await self.push_screen_wait(SignInScreen(self.settings.server))
         if result is not None:
             self.post_message(SignedIn(result.username, result.role))
+            self.desk.sync_now()
 
     async def on_unmount(self) -> None:
         await self.desk.close()

@@ -138,9 +138,27 @@ def locate(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--as", "role", type=click.Choice(["agent", "lead"]), default="agent")
-def demo(role: str) -> None:
-    """Embedded server + demo data + simulated calls (provided by agent_tui.demo)."""
-    raise click.ClickException(t("demo.unavailable"))
+@click.option("--keep", is_flag=True, help="Keep the demo database for another look")
+@click.option("--cut-link", is_flag=True, help="Cut the link of the running demo for a while")
+@click.option("--seconds", type=click.FloatRange(1, 3600), default=60.0, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, role: str, keep: bool, cut_link: bool, seconds: float) -> None:
+    """Embedded server, demo users, articles, tickets and simulated calls, then the desk."""
+    from agent_tui.demo.embedded import DemoError
+
+    if cut_link:
+        from agent_tui.demo.world import cut_running_demo_link
+
+        try:
+            cut_running_demo_link(seconds)
+        except DemoError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(t("demo.link_cut", seconds=f"{seconds:.0f}"))
+        return
+    from agent_tui.demo.run import run_demo
+
+    settings = _settings(ctx)
+    sys.exit(run_demo(role=role, keep=keep, lang=settings.lang, settings_template=settings))
 
 
 def _add_cache_commands() -> None:

@@ -14,9 +14,12 @@ class StatusChanged(Message):
 class CallOffered(Message):
     """The server offered a call to this seat (event stream): open intake for the number."""
 
-    def __init__(self, caller_number: str, call_id: str = "") -> None:
+    def __init__(
+        self, caller_number: str, call_id: str = "", recent_tickets: list[Any] | None = None
+    ) -> None:
         self.caller_number = caller_number
         self.call_id = call_id
+        self.recent_tickets = recent_tickets or []
         super().__init__()
 
 

@@ -70,8 +70,10 @@ class DeskServices:
         store: Any = None,
         key_provider: Any = None,
         cache_clock: Callable[[], datetime] | None = None,
+        sync_options: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
+        self.sync_options = dict(sync_options or {})
         self.store: Any = store
         self.key_provider = key_provider
         self.cache_clock = cache_clock
@@ -187,58 +189,60 @@ class DeskServices:
 
     # ------------------------------------------------------------------ sync
 
-    def start_sync(self, callback: SyncCallback) -> None:
-        """Start the cache's replicator (push, pull, event stream) if one is available."""
-        try:
-            from offline_cache.replicator import Replicator  # type: ignore[import-not-found]
-        except ImportError:
-            return
-        if self.replicator is not None or self.store is None:
-            return
-        token = self.token()
-        if not token:
-            return
-        self.replicator = Replicator(self.store, self.server, token=token)
-        self.replicator.start()
-        self._callback = callback
+    def make_replicator(
+        self, on_state: Callable[[Any], None], on_event: SyncCallback, **options: Any
+    ) -> Any:
+        """The cache's replicator for this desk (the app runs ``run()`` in an async worker).
+
+        The token is read from keyring on every request, so a sign-in elsewhere (``agent-tui
+        login``) or a sign-out is picked up without restarting the desk.
+        """
+        from offline_cache import Replicator
+
+        if self.replicator is None:
+            self.replicator = Replicator(
+                self.store,
+                self.server,
+                token=self.token,
+                on_state=on_state,
+                on_event=on_event,
+                **{**self.sync_options, **options},
+            )
+        return self.replicator
 
     async def stop_sync(self) -> None:
         if self.replicator is not None:
-            stop = getattr(self.replicator, "stop", None)
-            if stop is not None:
-                result = stop()
-                if asyncio.iscoroutine(result):
-                    await result
-            self.replicator = None
+            await self.replicator.stop()
 
     def sync_now(self) -> None:
         if self.replicator is not None:
-            poke = getattr(self.replicator, "sync_now", None) or getattr(
-                self.replicator, "poke", None
-            )
-            if poke is not None:
-                poke()
+            self.replicator.poke()
 
     def status(self, now: datetime) -> DeskStatus:
+        """The status bar's numbers, read from the cache (the link state from the replicator)."""
         if self.store is None:
             return DeskStatus(link=self.link)
         stats = self.store.outbox_stats()
-        oldest = (
-            (now - stats.oldest_client_time).total_seconds() if stats.oldest_client_time else None
-        )
+        oldest = None
+        if stats.oldest_client_time is not None:
+            oldest = max(0.0, (now - stats.oldest_client_time).total_seconds())
         meta = self.store.sync_meta()
-        seat = str(meta.extra.get("seat") or "signed_out") if meta.extra else "signed_out"
         link = self.link
+        detail = ""
         if self.replicator is not None:
-            link = str(getattr(self.replicator, "state", link))
+            snap = self.replicator.snapshot()
+            link = {"needs_sign_in": "signed_out", "stopped": "offline"}.get(
+                snap.state.value, snap.state.value
+            )
+            detail = snap.last_error or ""
         return DeskStatus(
             link=link,
             outbox=stats.size,
             oldest_seconds=oldest,
             attention=stats.needs_attention,
-            seat=self._seat or seat,
+            seat=self._seat or "signed_out",
             user=meta.user or "",
-            detail=self.last_error[:40],
+            detail=detail[:40],
         )
 
     _seat: str = ""

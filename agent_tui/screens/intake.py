@@ -9,6 +9,7 @@ no network on this path. The provisional number shows until the server's arrives
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -81,8 +82,10 @@ class IntakeScreen(DeskScreen):
         self.duplicate: Any = None
         self.last_saved: str = ""
         self._autosave: Timer | None = None
-        self._filling = False
         self._phone_looked_up = ""
+        self._offer_recent: list[dict[str, Any]] = []
+        self._baseline: dict[str, Any] = {}
+        self._building = asyncio.Lock()
 
     # ------------------------------------------------------------------ layout
 
@@ -124,9 +127,8 @@ class IntakeScreen(DeskScreen):
             self.notify(t("intake.no_forms"), severity="error")
             return
         first = next(iter(forms))
-        choice.value = first
         self.call_after_refresh(self._use_form, first)
-        if draft is not None and any(v not in (None, "", False) for v in draft.values.values()):
+        if draft is not None and self._worth_restoring(draft):
             when = draft.updated_at.astimezone().strftime("%H:%M")
             self.app.push_screen(
                 ChoiceDialog(
@@ -136,23 +138,35 @@ class IntakeScreen(DeskScreen):
                 lambda answer: self._restore(draft, answer == "yes"),
             )
 
+    def _worth_restoring(self, draft: Any) -> bool:
+        """Only a draft with something the agent typed (not just the form's defaults)."""
+        form = self.forms.get(draft.form_id)
+        defaults = {f.id: f.default for f in form.fields} if form else {}
+        return any(
+            value not in (None, "", False) and value != defaults.get(key)
+            for key, value in draft.values.items()
+        )
+
     async def _use_form(self, form_id: str, values: dict[str, Any] | None = None) -> None:
         form = self.forms.get(form_id)
         if form is None:
             return
-        self.form = form
-        self.specs = field_specs(form, language())
-        holder = self.query_one("#fields", Vertical)
-        await holder.remove_children()
-        await holder.mount_all([FieldRow(spec) for spec in self.specs])
-        self._filling = True
-        try:
-            for spec in self.specs:
+        async with self._building:  # one rebuild at a time; values() reads mounted rows only
+            specs = field_specs(form, language())
+            holder = self.query_one("#fields", Vertical)
+            self.specs = []
+            await holder.remove_children()
+            await holder.mount_all([FieldRow(spec) for spec in specs])
+            self.form = form
+            self.specs = specs
+            for spec in specs:
                 if values is not None and spec.id in values:
                     write_value(self._widget(spec.id), values[spec.id])
-        finally:
-            self._filling = False
-        self.call_after_refresh(self._end_filling)
+            self._baseline = self.values()
+            choice = self.query_one("#form-choice", Select)
+            if choice.value != form.id:
+                choice.value = form.id  # its Changed event now matches self.form: no rebuild
+        self.call_after_refresh(self._end_filling)  # values as the widgets settled
         self._refresh_form()
         self._show_title()
         first = next((r for r in self.query(FieldRow) if r.display), None)
@@ -160,7 +174,7 @@ class IntakeScreen(DeskScreen):
             self._widget(first.spec.id).focus()
 
     def _end_filling(self) -> None:
-        self._filling = False
+        self._baseline = self.values()
 
     def _widget(self, field_id: str) -> Widget:
         return self.query_one(f"#f-{field_id}")
@@ -179,8 +193,9 @@ class IntakeScreen(DeskScreen):
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for spec in self.specs:
-            out[spec.id] = read_value(self._widget(spec.id))
+        for row in self.query(FieldRow):
+            for widget in row.query(f"#f-{row.spec.id}"):
+                out[row.spec.id] = read_value(widget)
         return out
 
     def _refresh_form(self, show_all: bool = False) -> None:
@@ -209,11 +224,11 @@ class IntakeScreen(DeskScreen):
         return node.spec.id if isinstance(node, FieldRow) else None
 
     def _changed(self, widget: Widget | None) -> None:
-        if self._filling:
-            return
         field_id = self._field_of(widget)
         if field_id is None:
             return
+        if field_id not in self.touched and read_value(widget) == self._baseline.get(field_id):
+            return  # a widget announcing the value it was built or restored with
         if self.call_started_at is None:
             self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
         self.touched.add(field_id)
@@ -271,10 +286,6 @@ class IntakeScreen(DeskScreen):
             self.ticket_id = draft.ticket_id
         self.call_started_at = draft.created_at
         self.touched = {k for k, v in draft.values.items() if v not in (None, "", False)}
-        choice = self.query_one("#form-choice", Select)
-        if draft.form_id in self.forms:
-            self._filling = True
-            choice.value = draft.form_id
         self.call_later(self._use_form, draft.form_id, draft.values)
 
     @work(thread=True, group="intake-draft-delete", exit_on_error=False)
@@ -320,6 +331,14 @@ class IntakeScreen(DeskScreen):
             history.append(f"{row.display_number} ", style="bold")
             history.append(f"{t('status.' + row.status)} {t('kind.' + row.kind)}\n")
             history.append(f"  {row.address}\n", style="dim")
+        known = {row.id for row in recent}
+        for item in self._offer_recent:  # from the call offer: tickets this cache may lack
+            if item.get("id") in known:
+                continue
+            history.append(f"{item.get('number') or ''} ", style="bold")
+            history.append(f"{t('status.' + str(item.get('status')))} ")
+            history.append(f"{t('kind.' + str(item.get('kind')))}\n")
+            history.append(f"  {str(item.get('account') or '')[:40]}\n", style="dim")
         self.query_one("#intake-history", Static).update(history or t("intake.history.none"))
         self.duplicate = open_rows[0] if open_rows else None
         warning = self.query_one("#intake-duplicate", Static)
@@ -338,10 +357,12 @@ class IntakeScreen(DeskScreen):
                 )
             )
 
-    def offer_call(self, caller_number: str) -> None:
-        """A call offer from the server: a fresh form with the number already in."""
+    def offer_call(self, caller_number: str, recent: list[dict[str, Any]] | None = None) -> None:
+        """A call offer from the server: a fresh form with the number already in, and the
+        caller's recent tickets the server sent with the offer beside it."""
         self.app.notify(t("intake.call_offer", number=caller_number))
         self._reset()
+        self._offer_recent = list(recent or [])
         self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
 
         def fill() -> None:
@@ -451,7 +472,7 @@ class IntakeScreen(DeskScreen):
         from agent_tui.messages import CacheChanged
 
         self.app.post_message(CacheChanged())
-        self.app.refresh_status()  # type: ignore[attr-defined]
+        self.app.poke_sync()  # type: ignore[attr-defined]
 
     def _reset(self) -> None:
         self.ticket_id = uuid7()
@@ -460,6 +481,7 @@ class IntakeScreen(DeskScreen):
         self.touched = set()
         self.duplicate = None
         self._phone_looked_up = ""
+        self._offer_recent = []
         self.query_one("#intake-duplicate").display = False
         self.query_one("#intake-history", Static).update("")
         if self.form is not None:

@@ -201,7 +201,7 @@ class TicketScreen(DeskScreen):
                 return
             screen.app.call_from_thread(screen.notify, done_text)
             screen.app.call_from_thread(screen.app.post_message, _cache_changed())
-            screen.app.call_from_thread(screen.app.refresh_status)  # type: ignore[attr-defined]
+            screen.app.call_from_thread(screen.app.poke_sync)  # type: ignore[attr-defined]
 
         run(self)
 
