@@ -203,10 +203,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "sync.failed": ("同步失败：{error}", "Sync failed: {error}"),
     "sync.done": ("同步完成", "Synced"),
     "lead.only": ("只有班长可以打开班长面板", "Only shift leads can open the lead panel"),
-    "demo.unavailable": (
-        "演示模式尚未提供（由 demo 模块实现）",
-        "The demo is not available yet (the demo module will provide it)",
-    ),
     "dialog.ok": ("确定", "OK"),
     "dialog.cancel": ("取消", "Cancel"),
 }

@@ -126,11 +126,6 @@ def test_locate_prints_the_paths() -> None:
     assert "config.toml" in result.output and "cache-default.db" in result.output
 
 
-def test_demo_says_it_is_not_available_yet() -> None:
-    result = CliRunner().invoke(main, ["--lang", "en", "demo"])
-    assert result.exit_code != 0 and "not available yet" in result.output
-
-
 # ---------------------------------------------------------------- cells
 
 
