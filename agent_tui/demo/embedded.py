@@ -9,6 +9,7 @@ left behind.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -56,6 +57,19 @@ def run_server_cli(args: Sequence[str], *, stdin: str | None = None, env: dict[s
     return result.stdout
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: the kernel sends it SIGTERM when the demo dies, even
+    when the demo itself is SIGKILLed or its terminal is closed (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass
 class ChildProcess:
     """One process the demo started, stopped with its whole process group."""
@@ -98,6 +112,7 @@ class Children:
                 stdin=subprocess.DEVNULL,
                 env=env,
                 start_new_session=True,
+                preexec_fn=_die_with_parent,
             )
         child = ChildProcess(name, process)
         self.started.append(child)
