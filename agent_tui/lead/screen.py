@@ -33,6 +33,7 @@ from agent_tui.lead.source import (
     LeadSourceError,
     LinkDown,
     NotSignedIn,
+    Refused,
 )
 from agent_tui.lead.widgets import Cell, Chart, FigureTile, KeyedTable
 
@@ -88,6 +89,7 @@ class PanelData:
     red: list[dict[str, Any]] = field(default_factory=list)
     red_error: str | None = None
     fetched_at: datetime | None = None
+    today_at: datetime | None = None  # when today's summary (the charts) was fetched
 
 
 def _age(seconds: float) -> str:
@@ -269,7 +271,17 @@ class LeadPanelScreen(Screen[None]):
                 self.set_timer(self.refresh_seconds, self._cycle)
 
     async def _fetch_once(self) -> None:
-        windows = ["today", "15m"] + ([self.window] if self.window == "60m" else [])
+        """Fetch the window on screen and the last 15 minutes (for the alerts) every time;
+        today's summary (charts) when it is on screen or older than ``fallback_seconds``:
+        it is the heaviest question a panel asks the server."""
+        started = self.clock()
+        today_at = self.data.today_at
+        want_today = (
+            self.window == "today"
+            or today_at is None
+            or (started - today_at).total_seconds() >= self.fallback_seconds
+        )
+        windows = list(dict.fromkeys([self.window, "15m", *(["today"] if want_today else [])]))
         try:
             results = await asyncio.gather(*(self.source.summary(w) for w in windows))
         except AccessDenied as exc:
@@ -279,6 +291,8 @@ class LeadPanelScreen(Screen[None]):
             self._deny(t("lead.unauthorized", message=exc.message))
             return
         except LeadSourceError as exc:
+            if isinstance(exc, Refused):
+                self._say(t("lead.refused", message=exc.message))
             self._link_lost(exc)
             return
         red_error: str | None = None
@@ -288,13 +302,18 @@ class LeadPanelScreen(Screen[None]):
             red, red_error = self.data.red, None
         except LeadSourceError as exc:
             red, red_error = [], exc.message
+        fresh = dict(zip(windows, results, strict=True))
+        # Keep today's (charts) between its fetches; never keep another window's old figures.
+        summaries = {w: v for w, v in self.data.summaries.items() if w == "today"} | fresh
+        fetched = self.clock()
         self.data = PanelData(
-            summaries=dict(zip(windows, results, strict=True)),
+            summaries=summaries,
             red=red,
             red_error=red_error,
-            fetched_at=self.clock(),
+            fetched_at=fetched,
+            today_at=fetched if want_today else today_at,
         )
-        server_end = fmt.parse_time(self.data.summaries["today"].get("end"))
+        server_end = fmt.parse_time(fresh[self.window].get("end"))
         if server_end is not None and server_end.tzinfo is not None:
             self._skew = server_end - self.data.fetched_at
         self.link_up = True  # the server answered: the data is fresh
@@ -491,7 +510,7 @@ class LeadPanelScreen(Screen[None]):
     # seats
 
     def _seat_rows(self, now: datetime) -> tuple[dict[str, list[Cell]], int]:
-        seats = self._summary("today").get("seats_table") or []
+        seats = self._seats_summary().get("seats_table") or []
         rows: dict[str, list[Cell]] = {}
         for seat in seats:
             if not self._seat_matches(seat, now):
@@ -535,8 +554,12 @@ class LeadPanelScreen(Screen[None]):
             return bool(seat.get("unsynced"))
         return True
 
+    def _seats_summary(self) -> dict[str, Any]:
+        """Seats are the same in every window: the freshest summary that has them."""
+        return self._summary() or self._summary("15m") or self._summary("today")
+
     def _render_seats(self, now: datetime) -> None:
-        summary = self._summary("today")
+        summary = self._seats_summary()
         counts = summary.get("seats") or {}
         self.query_one("#seat-counts", Static).update(
             t("lead.seats.title")
@@ -646,9 +669,7 @@ class LeadPanelScreen(Screen[None]):
             return
         self.window = window
         self._dirty = True
-        self._render_window()
-        if window in self.data.summaries:
-            self._render_all()
+        self._render_all()  # cached figures at once, dashes until the window's first answer
 
     def action_sort(self) -> None:
         table = self.query_one("#seats", KeyedTable)
