@@ -63,19 +63,27 @@ def test_binding_ids_are_dotted_and_unique() -> None:
 
 
 async def test_window_switch_filter_sort_and_rows_in_place() -> None:
-    app = panel_app()
+    source = FrozenSource()
+    app = panel_app(source)
     async with app.run_test(size=SIZE) as pilot:
         await until_loaded(pilot)
         screen = app.panel
         assert screen.query_one("#fig-offered").value == "62"
         seats = screen.query_one("#seats", KeyedTable)
-        row_keys = {k.value for k in seats.rows}
+        rows_before = dict(seats.rows)
         await pilot.press("3")  # last 15 minutes
         await until_loaded(pilot, 2)
         assert screen.window == "15m"
-        fifteen = FrozenSource().summaries["15m"]["calls"]
+        fifteen = source.summaries["15m"]["calls"]
         assert screen.query_one("#fig-offered").value == str(fifteen["offered"])
-        assert {k.value for k in seats.rows} == row_keys  # same rows, updated in place
+        # agent01 goes on a call: its cell changes, and no row is rebuilt
+        source.summaries["15m"]["seats_table"][1].update(state="on_call", since=NOW.isoformat())
+        screen.action_refresh_now()
+        await until_loaded(pilot, 3)
+        assert seats.get_cell("agent01", "state").text == "通话中"
+        assert seats.rows.keys() == rows_before.keys()
+        assert all(seats.rows[k] is row for k, row in rows_before.items())
+        await pilot.press("1")  # back to today's figures
         await pilot.press("f")  # break > 15 min: only agent02 (22 minutes)
         assert [k.value for k in seats.rows] == ["agent02"]
         for _ in range(4):
