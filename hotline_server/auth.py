@@ -106,21 +106,25 @@ def login(
         )
     ok = verify_password(row["password_hash"] if row else None, password)
     ok = ok and row is not None and bool(row["active"])
-    with engine.begin() as conn:
+    token = secrets.token_urlsafe(32)
+    expires = now + timedelta(seconds=settings.token_ttl_seconds)
+    with engine.begin() as conn:  # the attempt is recorded whatever the outcome
         conn.execute(
             sa.insert(login_attempts).values(username=username, address=address, at=now, success=ok)
         )
         conn.execute(sa.delete(login_attempts).where(login_attempts.c.at < now - timedelta(days=7)))
-        if not ok or row is None:
-            raise problem(401, "wrong user name or password", "password")
-        token = secrets.token_urlsafe(32)
-        expires = now + timedelta(seconds=settings.token_ttl_seconds)
-        conn.execute(
-            sa.insert(tokens).values(
-                token_hash=token_hash(token), username=username, created_at=now, expires_at=expires
+        if ok:
+            conn.execute(
+                sa.insert(tokens).values(
+                    token_hash=token_hash(token),
+                    username=username,
+                    created_at=now,
+                    expires_at=expires,
+                )
             )
-        )
-        conn.execute(sa.delete(tokens).where(tokens.c.expires_at < now - timedelta(days=1)))
+            conn.execute(sa.delete(tokens).where(tokens.c.expires_at < now - timedelta(days=1)))
+    if not ok or row is None:
+        raise problem(401, "wrong user name or password", "password")
     user = User(username, Role(row["role"]), row["team"], row["display_name"])
     return LoginResponse(access_token=token, expires_at=expires, user=user.out())
 

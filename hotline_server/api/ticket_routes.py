@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from hotline.model import Status, Urgency
-from hotline_server import auth, tickets
-from hotline_server.db.schema import ticket_history
+from hotline.protocol import CreateTicketArgs
+from hotline_server import auth, changelog, tickets
+from hotline_server.db.engine import write_transaction
+from hotline_server.db.schema import idempotency_keys, ticket_history
 from hotline_server.db.schema import tickets as tickets_table
 from hotline_server.errors import ERROR_RESPONSES, problem
 from hotline_server.sync.pull import teams_configured
+from hotline_server.sync.registry import Rejected
 
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
 
@@ -50,6 +55,90 @@ def _visible_clause(user: auth.User, teams: bool) -> sa.ColumnElement[bool]:
     if user.team is None:
         return mine
     return sa.or_(mine, t.c.team == user.team)
+
+
+def _request_hash(body: CreateTicketArgs) -> str:
+    canon = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def _lock_key(conn: sa.Connection, username: str, key: str) -> None:
+    """Two requests with one key wait for each other (SQLite: BEGIN IMMEDIATE already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            sa.select(
+                sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(username + "\0" + key, 0))
+            )
+        )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create one ticket (Idempotency-Key: the same key replays the first answer)",
+)
+def create_ticket(
+    body: CreateTicketArgs,
+    request: Request,
+    response: Response,
+    user: auth.CurrentUser,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    ] = None,
+) -> dict[str, Any]:
+    engine = auth.engine_of(request)
+    now = auth.now_of(request)
+    digest = _request_hash(body)
+    k = idempotency_keys
+    with engine.connect() as conn:
+        teams = teams_configured(conn)
+    seq: int | None = None
+    with write_transaction(engine) as conn:
+        changelog.lock_counter(conn)
+        if idempotency_key is not None:
+            _lock_key(conn, user.username, idempotency_key)
+            first = conn.execute(
+                sa.select(k.c.request_hash, k.c.status_code, k.c.response).where(
+                    k.c.username == user.username, k.c.key == idempotency_key
+                )
+            ).first()
+            if first is not None:
+                if first.request_hash != digest:
+                    raise problem(
+                        422,
+                        "this Idempotency-Key was used with another request body; "
+                        "use a new key for a new ticket",
+                        "Idempotency-Key",
+                    )
+                response.status_code = int(first.status_code)
+                response.headers["Idempotent-Replayed"] = "true"
+                return dict(first.response)
+        try:
+            with conn.begin_nested():
+                row, seq = tickets.create(conn, body, user, now, auth.settings_of(request).timezone)
+        except Rejected as exc:
+            raise problem(422, exc.reason, exc.field) from None
+        if not tickets.can_see(user, row, teams):
+            raise problem(422, f"ticket id {body.id} is already taken", "id")
+        status = 201 if seq is not None else 200
+        data = tickets.ticket_data(row)
+        if idempotency_key is not None:
+            conn.execute(
+                sa.insert(k).values(
+                    username=user.username,
+                    key=idempotency_key,
+                    request_hash=digest,
+                    status_code=status,
+                    response=data,
+                    created_at=now,
+                )
+            )
+    response.status_code = status
+    if seq is not None:
+        from hotline_server import live
+
+        live.changes_committed(request.app, seq)
+    return data
 
 
 @router.get("", response_model=TicketList, summary="Tickets I may see, filtered and paged")

@@ -41,9 +41,11 @@ def apply_set_seat_state(
     if args.state == SeatState.BREAK and not args.reason:
         raise Rejected("a break needs a reason", "reason")
     effects = store.Effects()
-    store.touch_seat(conn, username, now=now, effects=effects)
+    # the report first: a seat that touch_seat would create "now" must not hide what the
+    # desk saw earlier (an offline desk syncs its seat changes later)
     store.set_seat_state(conn, username, args.state.value, at=args.at, now=now, source="agent",
                          reason=args.reason, effects=effects)  # fmt: skip
+    store.touch_seat(conn, username, now=now, effects=effects)
     return effects
 
 
@@ -52,7 +54,6 @@ def apply_report_call(
 ) -> store.Effects:
     """A call the agent's desk saw (no phone system): answered from a number, then ended."""
     effects = store.Effects()
-    store.touch_seat(conn, username, now=now, effects=effects)
     call_id = f"desk-{username}-{args.call_id}"[:64]
     events: list[CallEvent] = []
     if args.event == "answered":
@@ -64,6 +65,7 @@ def apply_report_call(
         events.append(_event(call_id, CallEventType.ENDED, args, username))
     for ev in events:
         store.record_call_event(conn, ev, now=now, source="desk", effects=effects)
+    store.touch_seat(conn, username, now=now, effects=effects)
     return effects
 
 

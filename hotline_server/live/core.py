@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException
@@ -257,6 +257,7 @@ def recent_tickets(conn: Connection, phone: str, limit: int = 5) -> list[dict[st
         "call_started_at",
         "handling_unit",
         "caller_name",
+        "phone",
     )
     return [{k: _plain(r.get(k)) for k in keep if k in r} for r in rows]
 
@@ -336,13 +337,15 @@ def install_core_hooks(app: Any) -> None:
     lead_dep = require_role("lead", "admin")
     admin_dep = require_role("admin")
 
-    def live_current(user: Annotated[Any, Depends(core_current)]) -> UserInfo:
+    # Defaults, not Annotated: these are closures, and string annotations (``from
+    # __future__ import annotations``) could not see their local names.
+    def live_current(user: Any = Depends(core_current)) -> UserInfo:  # noqa: B008
         return adapt(user)
 
-    def live_lead(user: Annotated[Any, Depends(lead_dep)]) -> UserInfo:
+    def live_lead(user: Any = Depends(lead_dep)) -> UserInfo:  # noqa: B008
         return adapt(user)
 
-    def live_admin(user: Annotated[Any, Depends(admin_dep)]) -> UserInfo:
+    def live_admin(user: Any = Depends(admin_dep)) -> UserInfo:  # noqa: B008
         return adapt(user)
 
     app.dependency_overrides[current_user] = live_current

@@ -1,6 +1,6 @@
 """Knowledge base (答复口径): answer scripts leads write and agents read, searchable in Chinese.
 
-Search works without word boundaries: ``hotline.text.search_tokens`` turns an article into
+Search works without word boundaries: ``live.text.search_tokens`` turns an article into
 tokens (CJK character bigrams, lower-cased words) stored space-separated in ``search_text``;
 a query's tokens must all occur (``LIKE '% tok %'``), the same on SQLite and PostgreSQL.
 Titles rank above bodies. Articles also go into the change log (``Entity.KB_ARTICLE``) so
@@ -28,7 +28,7 @@ class KbError(ValueError):
 
 
 def _search_text(title: str, body: str, tags: list[str], category: str) -> str:
-    from hotline.text import search_tokens
+    from hotline_server.live.text import search_tokens
 
     tokens = search_tokens(" ".join([title, body, *tags, category]))
     return " " + " ".join(dict.fromkeys(tokens)) + " "
@@ -116,7 +116,7 @@ def search(
     offset: int = 0,
 ) -> tuple[list[KbArticleOut], int]:
     """Articles matching every token of ``q`` (all when empty), best first."""
-    from hotline.text import query_tokens, search_tokens
+    from hotline_server.live.text import query_tokens, search_tokens
 
     conds: list[sa.ColumnElement[bool]] = []
     tokens = list(dict.fromkeys(query_tokens(q or "")))

@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.databases import fresh_postgres_database
 from tests.support.server import RunningServer, start_server
 
 PASSWORD = "correct horse battery"
@@ -20,6 +20,9 @@ USERS = {
     "lee": ("lead", PASSWORD),
     "ada": ("admin", PASSWORD),
 }
+
+TELEPHONY_TOKEN = "phone-system-secret-0123456789"
+SERVER_ENV = {"HOTLINE_TELEPHONY_TOKEN": TELEPHONY_TOKEN}
 
 
 class Api:
@@ -64,9 +67,25 @@ class Api:
         return changes
 
 
-@pytest.fixture
-def api(database_url: str, tmp_path: Path) -> Iterator[Api]:
-    server = start_server(database_url, tmp_path, users=USERS)
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def module_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One database per test module and kind: starting a server costs seconds, and tests
+    here keep to their own client ids and tickets, so they share one."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'server.db'}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url
+
+
+@pytest.fixture(scope="module")
+def api(module_db: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    server = start_server(module_db, tmp_path_factory.mktemp("server"), users=USERS,
+                          extra_env=SERVER_ENV)  # fmt: skip
     try:
         yield Api(server)
     finally:

@@ -39,7 +39,7 @@ def mutation(mid: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def uuid7() -> str:
-    from hotline.ids import new_id
+    from hotline.ids import uuid7 as new_id
 
     return str(new_id())
 

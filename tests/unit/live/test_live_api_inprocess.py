@@ -21,8 +21,9 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI, Header
 
+from hotline_server.db.engine import make_engine
+from hotline_server.db.migrate import upgrade
 from hotline_server.live import api, core, start_hub
-from hotline_server.live.schema import LIVE_TABLES, metadata
 from tests.support.server import free_port
 
 USERS = {
@@ -63,9 +64,9 @@ class Servers:
         self.servers: list[tuple[uvicorn.Server, threading.Thread]] = []
 
     def start(self) -> str:
-        engine = sa.create_engine(self.database_url)
+        upgrade(self.database_url)  # the real schema: core and live migrations
+        engine = make_engine(self.database_url)
         self.engines.append(engine)
-        metadata.create_all(engine, tables=list(LIVE_TABLES))
         app = FastAPI()
         app.include_router(api.router)
         app.state.engine = engine
@@ -103,8 +104,6 @@ class Servers:
 
 @pytest.fixture
 def servers(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Servers]:
-    seqs = iter(range(1, 10_000))
-    monkeypatch.setattr(core, "append_change", lambda conn, **kw: next(seqs))
     monkeypatch.setenv("HOTLINE_LIVE_HEARTBEAT_SECONDS", "0.5")
     s = Servers(database_url)
     yield s

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from hotline_server.db.engine import make_engine
+from hotline_server.db.migrate import upgrade
 from hotline_server.live import store
-from hotline_server.live.schema import LIVE_TABLES, metadata
 from hotline_server.live.wire import CallEvent
 
 T0 = datetime(2026, 3, 15, 1, 0, tzinfo=UTC)
@@ -18,8 +18,8 @@ T0 = datetime(2026, 3, 15, 1, 0, tzinfo=UTC)
 
 @pytest.fixture
 def engine(database_url: str) -> Iterator[Engine]:
-    eng = sa.create_engine(database_url)
-    metadata.create_all(eng, tables=list(LIVE_TABLES))
+    upgrade(database_url)  # the real schema: core and live migrations
+    eng = make_engine(database_url)
     yield eng
     eng.dispose()
 

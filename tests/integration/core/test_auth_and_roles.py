@@ -1,0 +1,118 @@
+"""Sign-in, token expiry and roles against a real server process (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from hotline_server.db.engine import make_engine
+from tests.integration.core.conftest import PASSWORD, USERS, Api
+from tests.support.server import start_server
+
+LEAD_ONLY = [
+    ("GET", "/api/v1/seats", None),
+    ("GET", "/api/v1/metrics/summary", None),
+    ("GET", "/api/v1/reports/daily", None),
+    ("POST", "/api/v1/kb", {"title": "t", "body": "b", "category": "other"}),
+]
+ADMIN_ONLY = [
+    ("PUT", "/api/v1/forms", {"forms": {}}),
+    ("DELETE", "/api/v1/forms", None),
+]
+SIGNED_IN = [
+    ("POST", "/api/v1/sync/push", {"client_id": "0" * 32, "mutations": []}),
+    ("GET", "/api/v1/sync/pull", None),
+    ("GET", "/api/v1/tickets", None),
+    ("GET", "/api/v1/events", None),
+]
+
+
+def call(api: Api, token: str | None, method: str, path: str, body: object) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=api.url, headers=headers, timeout=30) as c:
+        return c.request(method, path, json=body)
+
+
+def fresh_token(api: Api, user: str) -> str:
+    r = httpx.post(api.url + "/api/v1/auth/login", json={"username": user, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+def test_agents_get_403_on_lead_and_admin_endpoints(api: Api) -> None:
+    agent, lead = api.token("amy"), api.token("lee")
+    for method, path, body in LEAD_ONLY + ADMIN_ONLY:
+        r = call(api, agent, method, path, body)
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["error"] == "forbidden" and "role" in r.json()["message"]
+    for method, path, body in ADMIN_ONLY:
+        assert call(api, lead, method, path, body).status_code == 403, path
+    assert call(api, lead, "GET", "/api/v1/seats", None).status_code == 200
+
+
+def test_missing_wrong_expired_and_revoked_tokens_get_401(api: Api, module_db: str) -> None:
+    expired = fresh_token(api, "lee")
+    engine = make_engine(module_db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text("UPDATE tokens SET expires_at = :t WHERE token_hash = :h"),
+                {"t": datetime.now(UTC) - timedelta(seconds=1),
+                 "h": hashlib.sha256(expired.encode()).hexdigest()},
+            )  # fmt: skip
+    finally:
+        engine.dispose()
+    revoked = fresh_token(api, "ada")
+    assert call(api, revoked, "POST", "/api/v1/auth/logout", None).status_code == 204
+    for token in (None, "not-a-token", expired, revoked):
+        for method, path, body in LEAD_ONLY + ADMIN_ONLY + SIGNED_IN:
+            r = call(api, token, method, path, body)
+            assert r.status_code == 401, (token, path, r.text)
+            body_ = r.json()
+            assert (
+                body_["error"] == "unauthorized" and body_["fields"][0]["field"] == "Authorization"
+            )
+
+
+def test_telephony_needs_its_own_token(api: Api) -> None:
+    events = {"events": []}
+    assert (
+        call(api, api.token("ada"), "POST", "/api/v1/telephony/events", events).status_code == 401
+    )
+    assert call(api, None, "POST", "/api/v1/telephony/events", events).status_code == 401
+
+
+def test_login_answers_and_errors(api: Api) -> None:
+    r = httpx.post(api.url + "/api/v1/auth/login", json={"username": "amy", "password": PASSWORD})
+    body = r.json()
+    assert body["user"] == {"username": "amy", "role": "agent", "team": None, "display_name": None}
+    assert datetime.fromisoformat(body["expires_at"]) > datetime.now(UTC) + timedelta(hours=11)
+    with api.client("amy") as c:
+        assert c.get("/api/v1/auth/me").json()["username"] == "amy"
+    wrong = httpx.post(api.url + "/api/v1/auth/login", json={"username": "amy", "password": "nope"})
+    assert wrong.status_code == 401 and wrong.json()["fields"][0]["field"] == "password"
+    empty = httpx.post(api.url + "/api/v1/auth/login", json={"username": "amy"})
+    assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "password"
+
+
+@pytest.mark.parametrize("kind", ["sqlite"])
+def test_repeated_failed_logins_are_limited(kind: str, tmp_path: Path, sqlite_url: str) -> None:
+    server = start_server(sqlite_url, tmp_path, users={"amy": USERS["amy"]},
+                          extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "3"})  # fmt: skip
+    try:
+        login = server.url + "/api/v1/auth/login"
+        codes = [
+            httpx.post(login, json={"username": "amy", "password": "wrong!"}).status_code
+            for _ in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+        r = httpx.post(login, json={"username": "amy", "password": PASSWORD})
+        assert r.status_code == 429  # even the right password waits out the window
+        assert "try again" in r.json()["message"] and int(r.headers["Retry-After"]) > 0
+    finally:
+        server.stop()
