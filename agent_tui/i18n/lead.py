@@ -29,6 +29,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "登录已失效：{message}。请重新登录。",
         "Signed out: {message}. Please sign in again.",
     ),
+    "lead.no_source": (
+        "班长面板未连接服务器：请以班长账号登录后再打开。",
+        "The lead panel has no server connection: sign in as a lead, then open it again.",
+    ),
     "lead.refused": ("服务器拒绝：{message}", "The server refused: {message}"),
     # figures
     "lead.fig.waiting": ("排队", "Waiting"),

@@ -15,7 +15,9 @@ refresh_seconds=1.0, fallback_seconds=10.0, live=True, owns_source=False)``:
 
 - ``source``: anything with the methods of :class:`LeadDataSource` (the real one is
   :class:`HttpLeadSource`); with ``owns_source=True`` the screen calls ``source.aclose()``
-  when it is unmounted, otherwise the caller does;
+  when it is unmounted, otherwise the caller does. Built with no source (e.g.
+  ``add_mode("lead", LeadPanelScreen)``), the screen calls the app's ``lead_source()``
+  method if it has one (and owns what it returns), else it says it has no connection;
 - ``alert_settings``: thresholds (answer-rate target 95 %, calls waiting > 10, red ticket
   due within 5 min);
 - ``clock``: returns an aware ``datetime`` (tests pass a fixed one);

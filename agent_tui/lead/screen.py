@@ -118,7 +118,7 @@ class LeadPanelScreen(Screen[None]):
 
     def __init__(
         self,
-        source: LeadDataSource,
+        source: LeadDataSource | None = None,
         *,
         alert_settings: AlertSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -140,7 +140,7 @@ class LeadPanelScreen(Screen[None]):
                 for binding_id, key, action, text, show in LEAD_BINDINGS
             ]
         )
-        self.source = source
+        self.source: LeadDataSource = source  # type: ignore[assignment]  # None: on_mount
         self.alert_settings = alert_settings or AlertSettings()
         self.clock = clock
         self.export_dir = export_dir
@@ -234,12 +234,21 @@ class LeadPanelScreen(Screen[None]):
         self.query_one("#chart-categories").border_title = t("lead.chart.categories")
         self._render_window()
         self._render_status()
+        if self.source is None:
+            # Built without a source (``add_mode("lead", LeadPanelScreen)``): ask the app for
+            # one through its ``lead_source()`` hook, the documented fallback.
+            factory = getattr(self.app, "lead_source", None)
+            self.source = factory() if callable(factory) else None  # type: ignore[assignment]
+            self.owns_source = self.owns_source or self.source is not None
+        if self.source is None:
+            self._deny(t("lead.no_source"))
+            return
         if self.live:
             self._stream()
         self._cycle()
 
     async def on_unmount(self) -> None:
-        if self.owns_source:
+        if self.owns_source and self.source is not None:
             with contextlib.suppress(Exception):
                 await self.source.aclose()
 

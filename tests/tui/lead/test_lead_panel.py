@@ -187,3 +187,35 @@ async def test_a_keymap_remaps_the_panel_by_binding_id() -> None:
         app.set_keymap({"lead.window_next": "n"})
         await pilot.press("n")
         assert app.panel.window == "60m"
+
+
+class ModeApp(App[None]):
+    """An app that installs the panel as a mode by class, like the desk does."""
+
+    def __init__(self, source: Any) -> None:
+        super().__init__()
+        self.source = source
+        self.closed = False
+
+    def on_mount(self) -> None:
+        self.add_mode("lead", LeadPanelScreen)
+        self.switch_mode("lead")
+
+    def lead_source(self) -> Any:
+        return self.source
+
+
+async def test_a_mode_built_from_the_class_asks_the_app_for_its_source() -> None:
+    app = ModeApp(FrozenSource())
+    async with app.run_test(size=SIZE) as pilot:
+        await until_loaded(pilot)
+        assert app.screen.query_one("#fig-offered").value == "62"
+
+    class NoHook(ModeApp):
+        lead_source = None  # type: ignore[assignment]
+
+    bare = NoHook(None)
+    async with bare.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(bare.screen, LeadPanelScreen)
+        assert "未连接服务器" in (bare.screen.denied or "")
