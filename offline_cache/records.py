@@ -159,7 +159,8 @@ class Attention:
 class OutboxStats:
     size: int
     oldest_client_time: datetime | None
-    needs_attention: int
+    needs_attention: int  # rejected changes + lost/won same-field conflicts
+    rejected: int = 0  # of which the server refused outright
 
 
 @dataclass(frozen=True)

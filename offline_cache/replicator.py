@@ -74,7 +74,7 @@ class SyncOutcome(StrEnum):
     """Result of :meth:`Replicator.sync_once`; ``agent-tui sync --once`` maps it to exit codes."""
 
     DONE = "done"  # everything pushed and pulled, nothing rejected
-    REJECTED = "rejected"  # done, but some changes are kept aside as "needs attention"
+    REJECTED = "rejected"  # done, but the server refused some changes (kept for the agent)
     OFFLINE = "offline"  # server unreachable (or it failed); the outbox is kept
     NEEDS_SIGN_IN = "needs_sign_in"  # no token or 401; the outbox is kept
 
@@ -350,7 +350,8 @@ class Replicator:
             try:
                 await self.push()
                 await self.pull()
-                await self.push()  # what was saved while we pulled
+                if await self.push():  # what was saved (or re-queued) while we pulled
+                    await self.pull()  # ... and the server's word on it (numbers)
             except NeedsSignIn as exc:
                 await self._publish(state=LinkState.NEEDS_SIGN_IN, last_error=str(exc))
                 return SyncOutcome.NEEDS_SIGN_IN
@@ -360,7 +361,8 @@ class Replicator:
             await self._publish(
                 state=LinkState.ONLINE, last_error=None, last_sync_at=datetime.now(UTC)
             )
-            return SyncOutcome.REJECTED if self._snapshot.needs_attention else SyncOutcome.DONE
+            stats = await asyncio.to_thread(self.store.outbox_stats)
+            return SyncOutcome.REJECTED if stats.rejected else SyncOutcome.DONE
 
     # ------------------------------------------------------------ forever
 

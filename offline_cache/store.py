@@ -907,8 +907,10 @@ class CacheStore:
         """Outbox size, the client time of the oldest pending mutation, needs-attention count."""
         with self._read() as conn:
             size, oldest = conn.execute("SELECT count(*), min(client_time) FROM outbox").fetchone()
-            attention = conn.execute("SELECT count(*) FROM attention").fetchone()[0]
-        return OutboxStats(size, _pt_opt(oldest), attention)
+            attention, rejected = conn.execute(
+                "SELECT count(*), coalesce(sum(kind = 'rejected'), 0) FROM attention"
+            ).fetchone()
+        return OutboxStats(size, _pt_opt(oldest), attention, rejected)
 
     def needs_attention(self) -> list[Attention]:
         """Rejected changes and lost conflicts, oldest first; nothing is dropped silently."""
@@ -1018,7 +1020,7 @@ class CacheStore:
         if row is None:
             return
         data = json.loads(row[0])
-        if not data.get("number"):
+        if data.get("number") != result.ticket_number:  # the server's number is the truth
             data["number"] = result.ticket_number
             self._set_display(conn, ticket_id, data)
 
