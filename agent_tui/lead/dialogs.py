@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -18,7 +18,7 @@ class TextPrompt(ModalScreen[str | None]):
     """Ask for one non-empty line; ``None`` when cancelled."""
 
     CSS_PATH = "lead.tcss"
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
 
     def __init__(self, title: str, prompt: str, initial: str = "") -> None:
         super().__init__(classes="lead-dialog")
@@ -89,7 +89,7 @@ class TicketView(ModalScreen[None]):
     """The ticket as the server holds it, read-only (the desk owns editing)."""
 
     CSS_PATH = "lead.tcss"
-    BINDINGS: ClassVar[list[Binding]] = [Binding("escape", "close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", show=False)]
 
     def __init__(self, ticket: dict[str, Any], label: str) -> None:
         super().__init__(classes="lead-dialog")

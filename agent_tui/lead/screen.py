@@ -238,7 +238,7 @@ class LeadPanelScreen(Screen[None]):
             # Built without a source (``add_mode("lead", LeadPanelScreen)``): ask the app for
             # one through its ``lead_source()`` hook, the documented fallback.
             factory = getattr(self.app, "lead_source", None)
-            self.source = factory() if callable(factory) else None  # type: ignore[assignment]
+            self.source = factory() if callable(factory) else None
             self.owns_source = self.owns_source or self.source is not None
         if self.source is None:
             self._deny(t("lead.no_source"))
@@ -322,9 +322,10 @@ class LeadPanelScreen(Screen[None]):
             fetched_at=fetched,
             today_at=fetched if want_today else today_at,
         )
-        server_end = fmt.parse_time(fresh[self.window].get("end"))
+        # windows[0] is the window on screen when the fetch began (the lead may have moved on)
+        server_end = fmt.parse_time(fresh[windows[0]].get("end"))
         if server_end is not None and server_end.tzinfo is not None:
-            self._skew = server_end - self.data.fetched_at
+            self._skew = server_end - fetched
         self.link_up = True  # the server answered: the data is fresh
         self._retry_at = None
         self._fetch_failures = 0

@@ -153,7 +153,10 @@ class HttpLeadSource:
 
     async def red_tickets(self) -> list[dict[str, Any]]:
         """Open red tickets, as the server's ticket list returns them."""
-        params = [("urgency", "red"), ("limit", "500")]
+        params: list[tuple[str, str | int | float | bool | None]] = [
+            ("urgency", "red"),
+            ("limit", 500),
+        ]
         params += [("status", s) for s in OPEN_STATUS_VALUES]
         try:
             response = await self._client.get("/api/v1/tickets", params=params)
