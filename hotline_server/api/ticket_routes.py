@@ -47,6 +47,18 @@ class TicketHistory(BaseModel):
     entries: list[HistoryEntry]
 
 
+def _district_id(name: str | None) -> str | None:
+    """Tickets store the district's id (``pudong``); a filter may give its name (浦东新区)."""
+    if not name:
+        return name
+    from hotline.validators import FieldError, validate_district
+
+    try:
+        return validate_district(name)
+    except FieldError:
+        return name
+
+
 def _visible_clause(user: auth.User, teams: bool) -> sa.ColumnElement[bool]:
     t = tickets_table
     if user.role.value in ("lead", "admin") or not teams:
@@ -67,7 +79,7 @@ def _lock_key(conn: sa.Connection, username: str, key: str) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(
             sa.select(
-                sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(username + "\0" + key, 0))
+                sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(f"{username}\n{key}", 0))
             )
         )
 
@@ -162,7 +174,7 @@ def list_tickets(
             conds.append(t.c.status.in_([s.value for s in status]))
         if urgency is not None:
             conds.append(t.c.urgency == urgency.value)
-        for col, value in (("category", category), ("district", district),
+        for col, value in (("category", category), ("district", _district_id(district)),
                            ("assignee", assignee)):  # fmt: skip
             if value:
                 conds.append(t.c[col] == value)

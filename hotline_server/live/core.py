@@ -7,6 +7,7 @@ in this file alone.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -243,6 +244,10 @@ def recent_tickets(conn: Connection, phone: str, limit: int = 5) -> list[dict[st
     phone_col, started = _col(t, "phone"), _col(t, "call_started_at")
     if phone_col is None or started is None:
         return []
+    from hotline.validators import FieldError, validate_phone
+
+    with contextlib.suppress(FieldError):
+        phone = validate_phone(phone)  # tickets keep the normalized number
     rows = conn.execute(
         sa.select(t).where(phone_col == phone).order_by(started.desc()).limit(limit)
     ).mappings()

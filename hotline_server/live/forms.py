@@ -45,7 +45,7 @@ def version_of(forms: dict[str, Any]) -> str:
 
 
 def shipped() -> FormsOut:
-    from hotline import forms as shipped_forms
+    import hotline.forms as shipped_forms
 
     loaded = shipped_forms.load_shipped_forms()
     data = _jsonable(loaded)
@@ -55,7 +55,7 @@ def shipped() -> FormsOut:
 
 def validate(forms: dict[str, Any]) -> None:
     """Reject a set the desks could not use: the domain's own parser decides."""
-    from hotline import forms as domain_forms
+    import hotline.forms as domain_forms
 
     parse = getattr(domain_forms, "parse_forms", None) or getattr(domain_forms, "load_forms", None)
     if parse is None:

@@ -177,8 +177,7 @@ REPORT_EVENTS = [
 
 def test_daily_report_matches_hand_computed_figures(live: Live) -> None:
     events = [
-        ev(f"r-{call}-{kind}", kind, call, at_local(t), **kw)
-        for call, kind, t, kw in REPORT_EVENTS
+        ev(f"r-{call}-{kind}", kind, call, at_local(t), **kw) for call, kind, t, kw in REPORT_EVENTS
     ]
     with live.phone() as phone:
         assert phone.post("/api/v1/telephony/events", json={"events": events}).is_success
@@ -244,7 +243,7 @@ async def test_event_stream_pokes_offers_and_resume(live: Live) -> None:
         mutation(1, "create_ticket", ticket_args("13700000007", NOW - timedelta(days=1))),
     ])  # fmt: skip
     token = await asyncio.to_thread(live.token, "amy")
-    reader = asyncio.create_task(
+    reader = asyncio.create_task(  # noqa: RUF006 - awaited below
         read_events(live.url, token, until=lambda got: any(k == "call_offer" for k, *_ in got))
     )
     await asyncio.sleep(0.5)
@@ -262,7 +261,7 @@ async def test_event_stream_pokes_offers_and_resume(live: Live) -> None:
     offer_id = next(i for k, _, i in got if k == "call_offer")
 
     # a change amy may see (her own ticket) pokes her stream
-    reader = asyncio.create_task(
+    reader = asyncio.create_task(  # noqa: RUF006 - awaited below
         read_events(live.url, token, until=lambda got: any(k == "poke" for k, *_ in got),
                     last_id=offer_id)
     )  # fmt: skip
@@ -382,7 +381,7 @@ async def test_change_on_instance_b_reaches_stream_on_instance_a(
         try:
             live_a, live_b = Live(a), Live(b)
             token = await asyncio.to_thread(live_a.token, "amy")
-            reader = asyncio.create_task(
+            reader = asyncio.create_task(  # noqa: RUF006 - awaited below
                 read_events(a.url, token, until=lambda g: any(k == "poke" for k, *_ in g),
                             timeout=5)
             )  # fmt: skip

@@ -1,0 +1,43 @@
+"""Team visibility: with teams configured an agent sees their own and their team's tickets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.integration.core.conftest import PASSWORD, Api, client_id, mutation, ticket_args
+from tests.support.server import add_user, server_cli, start_server
+
+
+def test_agent_sees_own_and_team_tickets(database_url: str, tmp_path: Path) -> None:
+    server_cli("migrate", "--database", database_url)
+    for name, role, team in [("amy", "agent", "north"), ("ann", "agent", "north"),
+                             ("sam", "agent", "south"), ("lee", "lead", None)]:  # fmt: skip
+        add_user(database_url, name, role, PASSWORD, team=team)
+    server = start_server(database_url, tmp_path)
+    try:
+        api = Api(server)
+        north, south = ticket_args(), ticket_args()
+        assert (
+            api.push("amy", client_id(), [mutation(1, "create_ticket", north)]).status_code == 200
+        )
+        assert (
+            api.push("sam", client_id(), [mutation(1, "create_ticket", south)]).status_code == 200
+        )
+
+        def seen(user: str) -> set[str]:
+            pulled = {c["entity_id"] for c in api.pull_all(user) if c["entity"] == "ticket"}
+            with api.client(user) as c:
+                listed = {t["id"] for t in c.get("/api/v1/tickets").json()["tickets"]}
+            assert pulled == listed
+            return listed
+
+        assert seen("ann") == {north["id"]}
+        assert seen("sam") == {south["id"]}
+        assert seen("lee") == {north["id"], south["id"]}
+        with api.client("sam") as c:
+            assert c.get(f"/api/v1/tickets/{north['id']}").status_code == 404
+        change = {"ticket_id": north["id"], "base_revision": 1, "changes": {"promise": "x"}}
+        sneaky = api.push("sam", client_id(), [mutation(1, "update_ticket", change)])
+        assert sneaky.json()["results"][0]["outcome"] == "rejected"
+    finally:
+        server.stop()
