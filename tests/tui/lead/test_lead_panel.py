@@ -4,6 +4,7 @@ test_lead_live.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -219,3 +220,31 @@ async def test_a_mode_built_from_the_class_asks_the_app_for_its_source() -> None
         await pilot.pause()
         assert isinstance(bare.screen, LeadPanelScreen)
         assert "未连接服务器" in (bare.screen.denied or "")
+
+
+class SlowSource(FrozenSource):
+    """Holds every answer until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def summary(self, window: str) -> dict[str, Any]:
+        await self.gate.wait()
+        return await super().summary(window)
+
+
+async def test_keys_work_while_a_fetch_is_under_way() -> None:
+    source = SlowSource()
+    app = panel_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert app.panel.refresh_count == 0  # the first fetch is waiting on the server
+        await pilot.press("2", "f")  # the panel still answers keys
+        assert app.panel.window == "60m" and app.panel.seat_filter == "break_15"
+        source.gate.set()
+        await until_loaded(pilot, 2)  # the fetch begun for "today" lands, then one for "60m"
+        assert app.panel.refresh_count >= 2
+        assert app.panel.query_one("#fig-offered").value == str(
+            source.summaries["60m"]["calls"]["offered"]
+        )
