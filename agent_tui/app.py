@@ -8,6 +8,7 @@ rule lives here: validation, clocks and states come from ``hotline``, storage an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
@@ -17,6 +18,7 @@ from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from agent_tui import i18n
 from agent_tui.actions import ACTIONS, APP, BY_ID, bindings_for
@@ -29,6 +31,7 @@ from agent_tui.theme import THEMES
 from agent_tui.widgets.status_bar import DeskStatus, StatusBar
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("agent_tui")
 
 
 def system_clock() -> datetime:
@@ -172,6 +175,14 @@ class DeskApp(App[None]):
         if not any(w.group == "sync" and w.is_running for w in self.workers):
             self.run_worker(replicator.run(), group="sync", exit_on_error=False)
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A background worker failed: tell the agent in words, keep the desk running."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            text = error.message(i18n.language()) if hasattr(error, "message") else str(error)
+            log.error("worker %s failed", event.worker.name, exc_info=error)
+            self.notify(t("worker.failed", what=event.worker.name, error=text), severity="error")
+
     def on_signed_in(self, message: SignedIn) -> None:
         self.role = message.role
         self.status = DeskStatus(**{**self.status.__dict__, "user": message.username})
@@ -191,17 +202,23 @@ class DeskApp(App[None]):
 
     # ------------------------------------------------------------------ sync + status
 
+    def _on_sync_state(self, snapshot: Any) -> None:
+        """The replicator's new state (called on this event loop): redraw; reload on a pull."""
+        if snapshot.cursor != self._cursor:
+            self._cursor = snapshot.cursor
+            self.post_message(CacheChanged())
+        self.refresh_status()
+
     def _on_sync_event(self, kind: str, data: dict[str, Any]) -> None:
-        """Called by the replicator (on this event loop): link changes, pokes, call offers."""
+        """Server events that are not sync pokes: a call offered to this seat."""
         if kind == "call_offer":
             self.post_message(
-                CallOffered(str(data.get("caller_number", "")), str(data.get("call_id", "")))
+                CallOffered(
+                    str(data.get("caller_number") or ""),
+                    str(data.get("call_id") or ""),
+                    list(data.get("recent_tickets") or []),
+                )
             )
-        elif kind == "pulled":
-            self.post_message(CacheChanged())
-            self.refresh_status()
-        else:
-            self.refresh_status()
 
     def _tick(self) -> None:
         now = self.clock()
@@ -323,7 +340,7 @@ class DeskApp(App[None]):
         result = await self.push_screen_wait(SignInScreen(self.settings.server))
         if result is not None:
             self.post_message(SignedIn(result.username, result.role))
-            self.desk.sync_now()
+            self.start_sync()
 
     async def on_unmount(self) -> None:
         await self.desk.close()

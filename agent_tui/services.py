@@ -213,6 +213,7 @@ class DeskServices:
     async def stop_sync(self) -> None:
         if self.replicator is not None:
             await self.replicator.stop()
+            self.replicator = None
 
     def sync_now(self) -> None:
         if self.replicator is not None:

@@ -200,6 +200,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "keys.key": ("按键", "Key"),
     "keys.what": ("作用", "What it does"),
     # ---------------------------------------------------------------- misc
+    "worker.failed": (
+        "后台任务出错（{what}）：{error}",
+        "A background task failed ({what}): {error}",
+    ),
     "sync.failed": ("同步失败：{error}", "Sync failed: {error}"),
     "sync.done": ("同步完成", "Synced"),
     "lead.only": ("只有班长可以打开班长面板", "Only shift leads can open the lead panel"),

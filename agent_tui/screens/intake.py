@@ -166,15 +166,11 @@ class IntakeScreen(DeskScreen):
             choice = self.query_one("#form-choice", Select)
             if choice.value != form.id:
                 choice.value = form.id  # its Changed event now matches self.form: no rebuild
-        self.call_after_refresh(self._end_filling)  # values as the widgets settled
         self._refresh_form()
         self._show_title()
         first = next((r for r in self.query(FieldRow) if r.display), None)
         if first is not None and not self.app.screen.is_modal:
             self._widget(first.spec.id).focus()
-
-    def _end_filling(self) -> None:
-        self._baseline = self.values()
 
     def _widget(self, field_id: str) -> Widget:
         return self.query_one(f"#f-{field_id}")
@@ -227,8 +223,10 @@ class IntakeScreen(DeskScreen):
         field_id = self._field_of(widget)
         if field_id is None:
             return
-        if field_id not in self.touched and read_value(widget) == self._baseline.get(field_id):
+        value = read_value(widget)
+        if field_id in self._baseline and value == self._baseline[field_id]:
             return  # a widget announcing the value it was built or restored with
+        self._baseline[field_id] = value
         if self.call_started_at is None:
             self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
         self.touched.add(field_id)
