@@ -100,6 +100,8 @@ def compute_alerts(
                 )
             )
     for ticket in red_tickets:
+        if ticket.get("urgency") != "red":
+            continue  # the list also holds overdue normal tickets: no 5-minute alert for them
         due = deadline_of(ticket, now, zone)
         if due is None:
             continue

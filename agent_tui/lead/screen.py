@@ -58,6 +58,13 @@ LEAD_BINDINGS: tuple[tuple[str, str, str, str, bool], ...] = (
 )
 
 SEAT_COLUMNS = ("agent", "state", "in_state", "call", "tickets", "link", "unsynced")
+STATE_STYLE = {
+    "on_call": "green",
+    "after_call": "cyan",
+    "break": "yellow",
+    "link_down": "bold red",
+    "signed_out": "dim",
+}
 SEAT_FILTERS = ("all", "break_15", "on_call", "offline", "unsynced")
 LONG_BREAK = timedelta(minutes=15)
 RED_COLUMNS = ("number", "category", "status", "level", "deadline", "owner")
@@ -541,7 +548,7 @@ class LeadPanelScreen(Screen[None]):
             agent = str(seat.get("agent"))
             rows[agent] = [
                 Cell(agent, agent),
-                Cell(t(f"lead.state.{state}"), state, f"state-{state}"),
+                Cell(t(f"lead.state.{state}"), state, STATE_STYLE.get(state, "")),
                 Cell(fmt.duration(in_state), in_state),
                 Cell(fmt.duration(call), call),
                 Cell(fmt.count(seat.get("tickets_today")), seat.get("tickets_today")),
@@ -613,7 +620,9 @@ class LeadPanelScreen(Screen[None]):
             due = deadline_of(ticket, now, zone)
             overdue = bool(ticket.get("overdue")) or (due is not None and due <= now)
             if overdue:
-                deadline = Cell(t("lead.red.overdue"), -1.0, "overdue")
+                # most late first; overdue without a known deadline on top
+                late = (due - now).total_seconds() if due is not None else -1e9
+                deadline = Cell(t("lead.red.overdue"), min(late, -1.0), "bold red")
             elif due is not None:
                 left = (due - now).total_seconds()
                 deadline = Cell(t("lead.red.left", value=fmt.duration(left)), left)
@@ -621,7 +630,11 @@ class LeadPanelScreen(Screen[None]):
                 deadline = Cell(fmt.DASH, None)
             status = str(ticket.get("status") or "")
             rows[str(ticket.get("id"))] = [
-                Cell(ticket_label(ticket), ticket_label(ticket)),
+                Cell(
+                    ticket_label(ticket),
+                    ticket_label(ticket),
+                    "bold red" if ticket.get("urgency") == "red" else "",
+                ),
                 Cell(_category_label(ticket)),
                 Cell(TICKET_STATUS.get(status, (status, status))[lang_index], status),
                 Cell(str(ticket.get("escalation_level", 0)), ticket.get("escalation_level")),

@@ -8,6 +8,7 @@ no measure.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import uuid
@@ -70,9 +71,32 @@ class LeadDataSource(Protocol):
 
     async def summary(self, window: str) -> dict[str, Any]: ...
 
-    async def red_tickets(self) -> list[dict[str, Any]]: ...
+    async def _open_tickets(self, **filters: str | bool) -> list[dict[str, Any]]:
+        params: list[tuple[str, str | int | float | bool | None]] = [("limit", 500)]
+        params += [(k, str(v).lower() if isinstance(v, bool) else v) for k, v in filters.items()]
+        params += [("status", s) for s in OPEN_STATUS_VALUES]
+        try:
+            response = await self._client.get("/api/v1/tickets", params=params)
+        except httpx.HTTPError as exc:
+            raise LinkDown(f"{type(exc).__name__}: {exc}") from exc
+        _raise_for(response)
+        body = response.json()
+        rows = body if isinstance(body, list) else body.get("tickets", body.get("items", []))
+        return [t for t in rows if t.get("status", "accepted") in OPEN_STATUS_VALUES]
 
-    def events(self) -> AsyncIterator[tuple[str, dict[str, Any]]]: ...
+    async def red_tickets(self) -> list[dict[str, Any]]:
+        """Open red tickets, then open overdue tickets of any urgency (the supervision desk's
+        list), as the server's ticket list returns them; each ticket once."""
+        red, overdue = await asyncio.gather(
+            self._open_tickets(urgency="red"), self._open_tickets(overdue=True)
+        )
+        seen: set[str] = set()
+        out = []
+        for t in [*[t for t in red if t.get("urgency") == "red"], *overdue]:
+            if str(t.get("id")) not in seen:
+                seen.add(str(t.get("id")))
+                out.append(t)
+        return out
 
     async def ticket(self, ticket_id: str) -> dict[str, Any]: ...
 

@@ -139,6 +139,9 @@ RED_TICKETS: list[dict[str, Any]] = [
      "category": "medical", "urgent_subcategory": "maternity", "escalation_level": 2,
      "deadline": (NOW + timedelta(hours=2, minutes=10)).isoformat(), "assignee": "agent02",
      "revision": 5},
+    {"id": "n1", "number": "20260312-000311", "urgency": "normal", "status": "handling",
+     "category": "housing", "escalation_level": 0, "overdue": True, "assignee": "agent06",
+     "revision": 4},
 ]  # fmt: skip
 
 

@@ -105,8 +105,8 @@ async def test_escalate_asks_for_a_reason_and_says_it_was_sent() -> None:
         await until_loaded(pilot)
         red = app.panel.query_one("#red", KeyedTable)
         red.focus()
-        await pilot.press("down")  # sorted by deadline: r1 (overdue) then r2
-        assert red.current_key() == "r2"
+        assert red.current_key() == "r1"  # sorted by deadline: the overdue ones first
+        red.move_cursor(row=red.get_row_index("r2"))
         await pilot.press("e")
         await pilot.pause()
         await pilot.press("enter")  # empty reason is refused
@@ -171,9 +171,21 @@ def test_alerts_from_thresholds() -> None:
     settings = AlertSettings(waiting_threshold=3)
     low = {"calls": {"offered": 20, "answer_rate": 0.9}, "queue_now": {"calls_waiting": 4}}
     ok = {"calls": {"offered": 20, "answer_rate": 0.96}, "queue_now": {"calls_waiting": 3}}
-    soon = {"id": "a", "number": "N1", "deadline": (NOW + timedelta(minutes=4)).isoformat()}
-    later = {"id": "b", "number": "N2", "deadline": (NOW + timedelta(minutes=6)).isoformat()}
-    keys = [a.key for a in compute_alerts(low, [soon, later], NOW, settings)]
+    soon = {
+        "id": "a",
+        "number": "N1",
+        "urgency": "red",
+        "deadline": (NOW + timedelta(minutes=4)).isoformat(),
+    }
+    later = {
+        "id": "b",
+        "number": "N2",
+        "urgency": "red",
+        "deadline": (NOW + timedelta(minutes=6)).isoformat(),
+    }
+    normal = {"id": "c", "number": "N3", "urgency": "normal", "overdue": True,
+              "deadline": (NOW - timedelta(minutes=6)).isoformat()}  # fmt: skip
+    keys = [a.key for a in compute_alerts(low, [soon, later, normal], NOW, settings)]
     assert keys == ["lead.alert.answer_rate", "lead.alert.waiting", "lead.alert.red_due"]
     assert compute_alerts(ok, [later], NOW, settings) == []
     # no calls offered: no rate, no alert (a rate over nothing is not "under target")
