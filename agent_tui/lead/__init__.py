@@ -46,7 +46,11 @@ from agent_tui.lead.source import (
 )
 
 #: Binding id -> default key, for keymaps (``App.set_keymap``) and ``agent-tui keys``.
-LEAD_BINDING_IDS: dict[str, str] = {bid: key for bid, key, *_ in LEAD_BINDINGS}
+LEAD_BINDING_IDS: dict[str, str] = {
+    **{bid: key for bid, key, *_ in LEAD_BINDINGS},
+    "lead.dialog_cancel": "escape",  # the escalate/reassign prompt
+    "lead.dialog_close": "escape",  # the ticket view
+}
 
 __all__ = [
     "LEAD_BINDING_IDS",

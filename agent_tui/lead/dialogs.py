@@ -18,7 +18,9 @@ class TextPrompt(ModalScreen[str | None]):
     """Ask for one non-empty line; ``None`` when cancelled."""
 
     CSS_PATH = "lead.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", show=False, id="lead.dialog_cancel")
+    ]
 
     def __init__(self, title: str, prompt: str, initial: str = "") -> None:
         super().__init__(classes="lead-dialog")
@@ -89,7 +91,9 @@ class TicketView(ModalScreen[None]):
     """The ticket as the server holds it, read-only (the desk owns editing)."""
 
     CSS_PATH = "lead.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", show=False, id="lead.dialog_close")
+    ]
 
     def __init__(self, ticket: dict[str, Any], label: str) -> None:
         super().__init__(classes="lead-dialog")
