@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hotline.protocol import ErrorBody, FieldProblem
@@ -98,6 +98,17 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(validation_body(exc.errors()).model_dump(), status_code=422)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> JSONResponse:
+        # the transaction was rolled back: nothing of the request was written
+        log.warning("refused a value the database cannot store: %s", exc.orig)
+        body = ErrorBody(
+            error="invalid",
+            message="a value in the request cannot be stored (out of range, or it contains "
+            "a NUL character)",
+        )
+        return JSONResponse(body.model_dump(), status_code=422)
 
     @app.exception_handler(OperationalError)
     async def busy(request: Request, exc: OperationalError) -> JSONResponse:

@@ -15,6 +15,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from hotline.metrics import site_tz
 from hotline.protocol import Entity, SeatState
+from hotline_server.errors import ERROR_RESPONSES
 from hotline_server.live import core, forms, kb, reports, store
 from hotline_server.live.hub import LiveHub
 from hotline_server.live.wire import (
@@ -33,7 +34,7 @@ from hotline_server.live.wire import (
     Window,
 )
 
-router = APIRouter(prefix="/api/v1", tags=["live"])
+router = APIRouter(prefix="/api/v1", tags=["live"], responses=ERROR_RESPONSES)
 
 User = Annotated[core.UserInfo, Depends(core.current_user)]
 Lead = Annotated[core.UserInfo, Depends(core.lead_user)]
@@ -147,8 +148,8 @@ def put_my_seat(body: SeatUpdate, user: User, hub: Hub) -> SeatOut:
 
 
 class Heartbeat(BaseModel):
-    unsynced: int | None = Field(default=None, ge=0)
-    client_id: str | None = Field(default=None, max_length=36)
+    unsynced: int | None = Field(default=None, ge=0, le=100_000_000)
+    client_id: str | None = Field(default=None, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")
 
 
 @router.post("/seats/me/heartbeat", status_code=204, summary="My desk is alive")
@@ -273,7 +274,16 @@ def metrics_summary(user: Lead, hub: Hub, window: Window = Window.TODAY) -> dict
         )
 
 
-@router.get("/reports/daily", summary="Daily report (yesterday by default) as CSV or JSON")
+@router.get(
+    "/reports/daily",
+    summary="Daily report (yesterday by default) as CSV or JSON",
+    responses={
+        200: {
+            "description": "the report rows",
+            "content": {"application/json": {}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def daily_report(
     user: Lead,
     hub: Hub,

@@ -85,8 +85,10 @@ class SeatUpdate(_Strict):
 
     state: SeatState
     reason: str | None = Field(default=None, max_length=100)
-    unsynced: int | None = Field(default=None, ge=0, description="mutations in the outbox")
-    client_id: str | None = Field(default=None, max_length=36)
+    unsynced: int | None = Field(
+        default=None, ge=0, le=100_000_000, description="mutations in the outbox"
+    )
+    client_id: str | None = Field(default=None, max_length=36, pattern=r"^[0-9a-fA-F-]{1,36}$")
 
 
 class SeatOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -109,3 +110,64 @@ def test_gap_refused_and_poison_does_not_block(api: Api) -> None:
     pulled = tickets_in(api.pull_all("amy"))
     assert poison["id"] not in pulled
     assert pulled[good["id"]]["status"] == "dispatched"
+
+
+def test_concurrent_writers_and_a_continuous_puller_see_no_gap(api: Api) -> None:
+    """Writers on many connections commit in any order; the puller must still see every
+    change exactly once, in seq order, with no seq skipped (SYNC.md "Pull")."""
+    writers, batches, per_batch = 8, 6, 3
+    created: list[str] = []
+    errors: list[str] = []
+    done = threading.Event()
+
+    def writer() -> None:
+        cid = client_id()
+        with api.client("amy") as c:
+            for b in range(batches):
+                muts = []
+                for i in range(per_batch):
+                    args = ticket_args()
+                    created.append(args["id"])
+                    muts.append(mutation(b * per_batch + i + 1, "create_ticket", args))
+                r = c.post("/api/v1/sync/push", json={"client_id": cid, "mutations": muts})
+                if r.status_code != 200 or any(
+                    x["outcome"] != "applied" for x in r.json()["results"]
+                ):
+                    errors.append(r.text)
+
+    seen: list[int] = []
+    tickets_seen: set[str] = set()
+
+    def puller() -> None:
+        with api.client("lee") as c:
+            cursor = c.get("/api/v1/sync/pull", params={"cursor": 0, "limit": 1}).json()["cursor"]
+            cursor = max(0, cursor - 1)
+            seen.clear()
+            deadline = time.monotonic() + 120
+            drained_after_done = False
+            while time.monotonic() < deadline:
+                body = c.get("/api/v1/sync/pull", params={"cursor": cursor, "limit": 7}).json()
+                seen.extend(ch["seq"] for ch in body["changes"])
+                tickets_seen.update(
+                    ch["entity_id"] for ch in body["changes"] if ch["entity"] == "ticket"
+                )
+                cursor = body["cursor"]
+                if done.is_set() and not body["has_more"]:
+                    if drained_after_done:
+                        return
+                    drained_after_done = True
+
+    pull_thread = threading.Thread(target=puller)
+    pull_thread.start()
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    done.set()
+    pull_thread.join(timeout=150)
+    assert not errors, errors[:3]
+    assert len(created) == writers * batches * per_batch
+    assert set(created) <= tickets_seen
+    assert len(seen) == len(set(seen)), "a change was delivered twice"
+    assert seen == list(range(seen[0], seen[0] + len(seen))), "a seq was skipped"
