@@ -359,19 +359,22 @@ class IntakeScreen(DeskScreen):
         """A call offer from the server: a fresh form with the number already in, and the
         caller's recent tickets the server sent with the offer beside it."""
         self.app.notify(t("intake.call_offer", number=caller_number))
-        self._reset()
+        self._reset(rebuild=False)
         self._offer_recent = list(recent or [])
         self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
+        self.call_later(self._fill_offer, caller_number)
 
-        def fill() -> None:
-            try:
-                write_value(self._widget("phone"), caller_number)
-            except Exception:  # the form has no phone field
-                return
-            self._changed(self._widget("phone"))
+    async def _fill_offer(self, caller_number: str) -> None:
+        """Rebuild the form with the number in it (one coroutine: no race with the rebuild)."""
+        form_id = self.form.id if self.form is not None else next(iter(self.forms), None)
+        if form_id is None:
+            return
+        await self._use_form(form_id, {"phone": caller_number})
+        if any(s.id == "phone" for s in self.specs):
+            self.touched.add("phone")
+            self._refresh_form()
             self._lookup_caller()
-
-        self.call_after_refresh(fill)
+            self.save_draft()
 
     # ------------------------------------------------------------------ submit
 
@@ -472,7 +475,7 @@ class IntakeScreen(DeskScreen):
         self.app.post_message(CacheChanged())
         self.app.poke_sync()  # type: ignore[attr-defined]
 
-    def _reset(self) -> None:
+    def _reset(self, rebuild: bool = True) -> None:
         self.ticket_id = uuid7()
         self.draft_id = None
         self.call_started_at = None
@@ -482,7 +485,7 @@ class IntakeScreen(DeskScreen):
         self._offer_recent = []
         self.query_one("#intake-duplicate").display = False
         self.query_one("#intake-history", Static).update("")
-        if self.form is not None:
+        if rebuild and self.form is not None:
             self.call_later(self._use_form, self.form.id, None)
 
     def action_discard(self) -> None:
