@@ -8,7 +8,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lead.window.today": ("今日", "Today"),
     "lead.window.60m": ("近60分钟", "Last 60 min"),
     "lead.window.15m": ("近15分钟", "Last 15 min"),
-    "lead.window.label": ("统计窗口：{window}", "Window: {window}"),
     # link
     "lead.link.connecting": ("连接中…", "Connecting…"),
     "lead.link.up": ("● 在线 · 数据 {at}（{age}前）", "● Online · data {at} ({age} ago)"),

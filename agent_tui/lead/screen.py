@@ -426,12 +426,15 @@ class LeadPanelScreen(Screen[None]):
                 retry = max(0, int((self._retry_at - now).total_seconds() + 0.999))
             widget.update(t("lead.link.down", at=at, age=age, retry=retry))
             widget.set_class(True, "-down")
+            self.set_class(True, "-stale")  # the figures stay, greyed: they are getting old
         elif fetched is None:
             widget.update(t("lead.link.connecting"))
             widget.set_class(False, "-down")
+            self.set_class(False, "-stale")
         else:
             widget.update(t("lead.link.up", at=at, age=age))
             widget.set_class(False, "-down")
+            self.set_class(False, "-stale")
 
     def _render_alerts(self, now: datetime) -> None:
         self.alerts = compute_alerts(

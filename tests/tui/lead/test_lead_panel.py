@@ -166,6 +166,7 @@ async def test_link_drop_is_shown_with_the_age_of_the_data() -> None:
         text = str(app.panel.query_one("#link").content)
         assert "连接中断" in text and "10:30:00" in text and "42 秒" in text
         assert app.panel.query_one("#fig-offered").value == "62"  # the last data stays
+        assert app.panel.has_class("-stale")  # ... greyed out
 
 
 def test_alerts_from_thresholds() -> None:
