@@ -1,0 +1,208 @@
+"""The queue with 1k / 10k / 100k cached tickets: open, page down x100, filter, sort -- our
+virtual ``QueueTable`` (rows paged from the encrypted cache) against Textual's ``DataTable``
+holding the same rows.
+
+Ours runs in the real desk app (``build_app``) opened offline on a seeded cache (the server
+is unreachable, the agent's cached identity is used, as after a restart without a link).
+Each step's clock stops when the rows in view are on screen (fetched and refreshed):
+
+- open: switch to the queue (the "mine" view, a third of the tickets) until its first rows
+  show, then the "all" view (not timed);
+- page down x100: 100 presses of PageDown, each waited for; the figure is the total;
+- filter: the search text changes to a 3+ character word (the cache's trigram FTS);
+- sort: the next sort order (urgency -> deadline).
+
+Baseline: ``DataTable`` in a bare app, given the same rows already read into memory (so it
+pays no database time): open = add_rows + mount + first refresh; the same 100 PageDowns;
+filter = ``clear`` + ``add_rows`` of the rows matching the same word (substring test in
+Python); sort = ``DataTable.sort`` on the number column.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import replace
+from typing import Any
+
+from benchmarks import common
+
+FILTER_WORD = "人民路123"
+WAIT_SECONDS = 60.0
+
+
+async def _until(pilot: Any, check: Any, what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if check():
+            await pilot.pause()  # let the refresh that follows the data reach the screen
+            return
+        await asyncio.sleep(0.001)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _settled(table: Any, generation: int, total: int | None = None) -> bool:
+    return (
+        table._generation > generation
+        and (total is None or table.total == total)
+        and table._pending is None
+        and table.loaded
+    )
+
+
+async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
+    from agent_tui.app import build_app
+    from agent_tui.config import Settings
+    from agent_tui.services import DeskServices
+    from agent_tui.widgets.queue_table import QueueTable
+    from offline_cache import QueueQuery, QueueSort, QueueView, open_cache, save_token
+    from tests.support.server import free_port
+
+    path = common.seeded_copy(n, tmp / f"queue-{n}.db")
+    store = open_cache("bench", key_provider=common.FixedKey(), path=path)
+    mine = store.queue_page(QueueQuery(view=QueueView.MINE, limit=1)).total
+    filtered = store.queue_page(QueueQuery(view=QueueView.ALL, text=FILTER_WORD, limit=1)).total
+    dead = f"http://127.0.0.1:{free_port()}"
+    save_token("default", dead, "yesterdays-token")  # offline start on the cached identity
+    settings = Settings(server=dead)
+    desk = DeskServices(settings, store=store, sync_options={"backoff_cap": 30.0})
+    app = build_app(settings, desk=desk)
+    out: dict[str, float] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _until(pilot, lambda: app.status.user == "agent1", "the offline desk")
+        t0 = time.perf_counter()
+        app.switch_mode("queue")
+        await _until(
+            pilot,
+            lambda: (
+                app.screen.query(QueueTable) and _settled(app.screen.query_one(QueueTable), 0, mine)
+            ),
+            "the queue to open",
+        )
+        out["open"] = time.perf_counter() - t0
+        screen = app.screen
+        table = screen.query_one(QueueTable)
+        gen = table._generation
+        screen.action_view("all")
+        await _until(pilot, lambda: _settled(table, gen, n), "the all view")
+
+        t0 = time.perf_counter()
+        for _ in range(presses):
+            await pilot.press("pagedown")
+            await _until(pilot, lambda: table._pending is None and table.loaded, "a page")
+        out["page_down"] = time.perf_counter() - t0
+        assert table.cursor > 0
+
+        gen = table._generation
+        t0 = time.perf_counter()
+        screen.query_spec = replace(screen.query_spec, text=FILTER_WORD)
+        await _until(pilot, lambda: _settled(table, gen, filtered), "the filter")
+        out["filter"] = time.perf_counter() - t0
+        screen.query_spec = replace(screen.query_spec, text="")
+        await _until(pilot, lambda: _settled(table, gen + 1, n), "the filter cleared")
+
+        gen = table._generation
+        t0 = time.perf_counter()
+        screen.query_spec = replace(screen.query_spec, sort=QueueSort.DEADLINE)
+        await _until(pilot, lambda: _settled(table, gen, n), "the sort")
+        out["sort"] = time.perf_counter() - t0
+    return out
+
+
+def _cells(r: Any) -> tuple[str, ...]:
+    due = r.deadline_at.strftime("%m-%d %H:%M") if r.deadline_at else ""
+    return (r.display_number, r.status, r.kind, r.caller_name, r.phone, r.address, due)
+
+
+def _matches(r: Any, word: str) -> bool:
+    return any(word in (v or "") for v in (r.number, r.caller_name, r.phone, r.address))
+
+
+async def datatable(n: int, presses: int, tmp: Any) -> dict[str, float]:
+    from textual.app import App
+    from textual.widgets import DataTable
+
+    from offline_cache import QueueQuery, QueueView, open_cache
+
+    path = common.seeded_copy(n, tmp / f"dt-{n}.db")
+    store = open_cache("bench", key_provider=common.FixedKey(), path=path)
+    records = []
+    for offset in range(0, n, 1000):
+        records += store.queue_page(QueueQuery(view=QueueView.ALL, limit=1000, offset=offset)).rows
+    store.close()
+    rows = [_cells(r) for r in records]
+
+    class Bare(App[None]):
+        pass
+
+    app = Bare()
+    out: dict[str, float] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        t0 = time.perf_counter()
+        table: DataTable[str] = DataTable(cursor_type="row")
+        table.add_columns("number", "status", "kind", "caller", "phone", "address", "due")
+        table.add_rows(rows)
+        await app.mount(table)
+        table.focus()
+        await pilot.pause()
+        out["open"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        for _ in range(presses):
+            await pilot.press("pagedown")
+            await pilot.pause()
+        out["page_down"] = time.perf_counter() - t0
+        assert table.cursor_row > 0
+
+        t0 = time.perf_counter()
+        kept = [_cells(r) for r in records if _matches(r, FILTER_WORD)]
+        table.clear()
+        table.add_rows(kept)
+        await pilot.pause()
+        out["filter"] = time.perf_counter() - t0
+        table.clear()
+        table.add_rows(rows)
+        await pilot.pause()
+
+        t0 = time.perf_counter()
+        table.sort(table.ordered_columns[6].key)
+        await pilot.pause()
+        out["sort"] = time.perf_counter() - t0
+    return out
+
+
+def run(quick: bool) -> dict[str, Any]:
+    sizes = (1_000, 10_000, 100_000)
+    presses = 20 if quick else 100
+    per: dict[int, dict[str, Any]] = {}
+    with common.isolated_home("queue") as tmp:
+        for n in sizes:
+            a = asyncio.run(ours(n, presses, tmp))
+            b = asyncio.run(datatable(n, presses, tmp))
+            per[n] = {"ours": a, "datatable": b}
+    rows = []
+    for step in ("open", "page_down", "filter", "sort"):
+        ms = {str(n): round(per[n]["ours"][step] * 1000, 1) for n in sizes}
+        base = {str(n): round(per[n]["datatable"][step] * 1000, 1) for n in sizes}
+        speedup = {str(n): per[n]["datatable"][step] / per[n]["ours"][step] for n in sizes}
+        big = speedup[str(sizes[-1])]
+        flat = per[sizes[-1]]["ours"][step] / per[sizes[0]]["ours"][step]
+        rows.append(
+            common.row(
+                f"queue {step.replace('_', ' ')}" + (f" x{presses}" if step == "page_down" else ""),
+                {"ms_by_rows": ms, "growth_1k_to_100k": round(flat, 2)},
+                {"ms_by_rows": base},
+                figure="ms at 1k/10k/100k",
+                target=">= 10x faster at 100k, flat as rows grow",
+                ratio_value=1 / big,
+                met=big >= 10 and flat <= 3,
+                note="speed-up vs DataTable by rows: "
+                + ", ".join(f"{k}: {v:.1f}x" for k, v in speedup.items())
+                + "; 'flat' read as 100k <= 3x the 1k time",
+            )
+        )
+    return {"rows": rows, "details": {str(k): v for k, v in per.items()}}
+
+
+if __name__ == "__main__":
+    common.main("bench_queue", run)

@@ -1,0 +1,145 @@
+"""TUI start to an interactive desk, against a bare Textual app that shows one screen.
+
+Both run headless in this process with ``App.run_test`` (modules imported beforehand for both,
+so neither pays import time), alternating run by run. The clock starts before the app object is
+made and stops when a person could type into it:
+
+- ours: the app as ``agent-tui`` builds it (``build_app``) for an agent whose token is in
+  keyring and whose cache exists: silent sign-in against the real server, cache opened, the
+  replicator started, the intake screen showing its form with the first field focused;
+- baseline: ``App`` with one ``Screen`` holding an ``Input`` that takes focus on mount.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import common
+
+READY_SECONDS = 30.0
+
+
+async def _until(check: Any) -> bool:
+    deadline = time.monotonic() + READY_SECONDS
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.002)
+    return False
+
+
+async def bare_start() -> float:
+    from textual.app import App, ComposeResult
+    from textual.screen import Screen
+    from textual.widgets import Input
+
+    class One(Screen[None]):
+        def compose(self) -> ComposeResult:
+            yield Input(placeholder="电话")
+
+        def on_mount(self) -> None:
+            self.query_one(Input).focus()
+
+    class Bare(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(One())
+
+    t0 = time.perf_counter()
+    app = Bare()
+    async with app.run_test(size=(120, 40)):
+        ok = await _until(lambda: isinstance(app.focused, Input))
+        elapsed = time.perf_counter() - t0
+    if not ok:
+        raise RuntimeError("the bare app never focused its input")
+    return elapsed
+
+
+def desk_ready(app: Any) -> bool:
+    from agent_tui.screens.intake import IntakeScreen
+
+    if not app.screen_stack:
+        return False
+    screen = app.screen
+    focused = app.focused
+    return (
+        isinstance(screen, IntakeScreen)
+        and screen.form is not None
+        and focused is not None
+        and str(focused.id or "").startswith("f-")  # a form field (the first one shown)
+        and app.status.user == "agent1"
+    )
+
+
+def make_desk(url: str, **settings: Any) -> Any:
+    from agent_tui.app import build_app
+    from agent_tui.config import Settings
+    from agent_tui.services import DeskServices
+
+    chosen = Settings(server=url, **settings)
+    desk = DeskServices(chosen, key_provider=common.FixedKey())
+    return build_app(chosen, desk=desk)
+
+
+async def desk_start(url: str) -> float:
+    t0 = time.perf_counter()
+    app = make_desk(url)
+    async with app.run_test(size=(120, 40)):
+        ok = await _until(lambda: desk_ready(app))
+        elapsed = time.perf_counter() - t0
+    if not ok:
+        raise RuntimeError(f"the desk never became interactive ({app.screen_stack!r})")
+    return elapsed
+
+
+async def measure(url: str, runs: int) -> dict[str, Any]:
+    ours: list[float] = []
+    base: list[float] = []
+    await bare_start()  # warm: first-time CSS parsing, imports inside Textual
+    await desk_start(url)
+    for _ in range(runs):
+        base.append(await bare_start())
+        ours.append(await desk_start(url))
+    return {"ours": common.summary(ours), "baseline": common.summary(base)}
+
+
+def signed_in_home(tmp: Path) -> Any:
+    """Migrate, add agent1, start the server, sign in once: the token lands in keyring."""
+    from offline_cache import save_token
+
+    db = f"sqlite:///{tmp / 'server.db'}"
+    common.prepare_database(db, {"agent1": ("agent", common.TEAM)})
+    server = common.start_server(db, tmp)
+    save_token("default", server.url, common.login(server.url, "agent1"))
+    return server
+
+
+def run(quick: bool) -> dict[str, Any]:
+    runs = 5 if quick else 15
+    with common.isolated_home("start") as tmp:
+        server = signed_in_home(tmp)
+        try:
+            res = asyncio.run(measure(server.url, runs))
+        finally:
+            server.stop()
+    r = common.ratio(res["ours"]["median"], res["baseline"]["median"])
+    rows = [
+        common.row(
+            "TUI start to interactive desk",
+            res["ours"],
+            res["baseline"],
+            figure="median",
+            target="<= 1.5x",
+            ratio_value=r,
+            met=r <= 1.5,
+            note="headless App.run_test, imports excluded for both; silent sign-in, "
+            "cache open, replicator, intake form focused",
+        )
+    ]
+    return {"rows": rows, "details": res}
+
+
+if __name__ == "__main__":
+    common.main("bench_start", run)
