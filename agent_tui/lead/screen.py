@@ -282,6 +282,11 @@ class LeadPanelScreen(Screen[None]):
     async def _fetch(self) -> None:
         try:
             await self._fetch_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an answer we cannot read: say so, keep the data, back off
+            self._say(t("lead.refused", message=f"{type(exc).__name__}: {exc}"))
+            self._link_lost(LeadSourceError(str(exc)))
         finally:
             if self.denied is None and self.is_attached:
                 self.set_timer(self.refresh_seconds, self._cycle)
