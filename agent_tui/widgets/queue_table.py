@@ -243,7 +243,7 @@ class QueueTable(ScrollView, can_focus=True):
     def open_current(self) -> None:
         row = self._rows.get(self.cursor)
         if row is not None:
-            self.post_message(self.Opened(row.ticket_id))
+            self.post_message(self.Opened(row.id))
 
     def on_focus(self) -> None:
         self.refresh()

@@ -80,3 +80,25 @@ Waiter = Callable[..., Awaitable[Any]]
 @pytest.fixture
 def desk_home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows now, as plain text (what an agent would read)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system=None,
+        record=True,
+        legacy_windows=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()

@@ -1,0 +1,191 @@
+"""Queue views, search and live countdowns; the ticket view's note and status change; the
+knowledge base's one-key insert. Against a real server (the desk syncs what it saves)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from agent_tui.screens.intake import IntakeScreen
+from agent_tui.screens.queue import QueueScreen
+from agent_tui.screens.ticket import TicketScreen
+from agent_tui.widgets.queue_table import QueueTable, row_text
+from hotline.model import TicketFields
+from tests.support.server import RunningServer
+from tests.tui.conftest import USERS, make_app, run_in_thread, screen_text, sign_in, until
+from tests.tui.test_desk_intake import server_get
+
+
+class FakeClock:
+    """The app's clock for countdowns, moved by the test (never by the wall)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def seed(app: Any, now: datetime) -> dict[str, str]:
+    """Tickets straight into the desk's cache, as intake would save them."""
+    store = app.desk.store
+    ids = {}
+    red = TicketFields(phone="13811110000", account="血透中断", urgency="red", caller_name="李红")
+    ids["red"] = store.create_ticket(red, call_started_at=now - timedelta(minutes=10)).ticket_id
+    late = TicketFields(phone="13811112222", account="发烧求医", urgency="red", caller_name="赵迟")
+    ids["late"] = store.create_ticket(late, call_started_at=now - timedelta(minutes=45)).ticket_id
+    for i in range(150):
+        fields = TicketFields(
+            phone=f"1390000{i:04d}",
+            account=f"咨询第{i}号",
+            caller_name=f"市民{i}",
+            address="黄浦区",
+        )
+        store.create_ticket(fields, call_started_at=now - timedelta(hours=2, minutes=i))
+    return ids
+
+
+def visible_rows(table: QueueTable) -> list[str]:
+    now = table.now or datetime.now(UTC)
+    rows = []
+    for index in range(table.total):
+        row = table.row_at(index)
+        if row is not None:
+            rows.append(row_text(row, 120, now))
+    return rows
+
+
+async def test_queue_views_search_and_live_countdowns(server: RunningServer) -> None:
+    clock = FakeClock()
+    app = make_app(server.url)
+    app.clock = clock
+    async with app.run_test(size=(120, 30)) as pilot:
+        await sign_in(pilot, "agent1")
+        await run_in_thread(lambda: seed(app, clock.now))
+        await pilot.press("ctrl+o")  # app.queue
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
+        table = app.screen.query_one(QueueTable)
+        await until(pilot, lambda: table.total >= 152 and table.loaded, "the first page")
+        # 152 tickets, but only the rows around the viewport were fetched
+        assert sum(1 for i in range(table.total) if table.row_at(i)) <= 150
+
+        await pilot.press("3")  # queue.view.red
+        await until(pilot, lambda: table.total == 2 and table.loaded, "the red view")
+        summary = str(app.screen.query_one("#queue-summary").render())
+        assert "红色" in summary and "2" in summary
+        red_line = next(r for r in visible_rows(table) if "李红" in r)
+        assert red_line.startswith("●")
+        assert re.search(r"\b0:20:00\b", red_line), red_line
+        clock.now += timedelta(seconds=61)
+        await until(
+            pilot,
+            lambda: "0:18:59" in next(r for r in visible_rows(table) if "李红" in r),
+            "the countdown to move",
+        )
+        late_line = next(r for r in visible_rows(table) if "赵迟" in r)
+        assert re.search(r"-0:1\d:\d\d", late_line), late_line  # past its 30 minutes
+
+        await pilot.press("4")  # queue.view.overdue
+        await until(pilot, lambda: table.total == 1 and table.loaded, "the overdue view")
+        assert "赵迟" in visible_rows(table)[0]
+
+        await pilot.press("6", "slash", *"13900000042", "enter")  # all, then search
+        await until(pilot, lambda: table.total == 1 and table.loaded, "the search")
+        assert "市民42" in visible_rows(table)[0]
+
+
+async def test_ticket_note_and_status_change_reach_the_server(server: RunningServer) -> None:
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent2")
+        fields = TicketFields(phone="13522223333", account="噪音扰民", caller_name="周静")
+        saved = await run_in_thread(
+            lambda: app.desk.store.create_ticket(fields, call_started_at=datetime.now(UTC))
+        )
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
+        table = app.screen.query_one(QueueTable)
+        await pilot.press("slash", *"13522223333", "enter")
+        await until(pilot, lambda: table.total == 1 and table.loaded, "the ticket in the queue")
+        await pilot.press("enter")  # queue.open
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen), "the ticket view")
+        screen = app.screen
+        await until(pilot, lambda: screen.ticket is not None, "the ticket loaded")
+        await until(pilot, lambda: "周静" in screen_text(app), "the caller's name")
+
+        await pilot.press(*"已联系街道办")
+        await pilot.press("ctrl+s")  # ticket.note
+        await until(pilot, lambda: screen.query_one("#note").value == "", "the note taken")
+        await until(pilot, lambda: "已联系街道办" in screen_text(app), "the note shown")
+
+        await pilot.press("ctrl+g")  # ticket.status: accepted -> dispatched / closed
+        await pilot.pause(0.2)
+        await pilot.press("1")
+        await until(
+            pilot,
+            lambda: screen.ticket is not None and screen.ticket.data.get("status") == "dispatched",
+            "the new status",
+        )
+        await until(pilot, lambda: app.status.outbox == 0, "the sync")
+    remote = await run_in_thread(
+        lambda: server_get(server, f"/api/v1/tickets/{saved.ticket_id}", "agent2")
+    )
+    assert remote["status"] == "dispatched"
+    pulled = await run_in_thread(
+        lambda: server_get(
+            server,
+            "/api/v1/sync/pull?cursor=0&limit=1000&client_id=" + str(uuid.uuid4()),
+            "agent2",
+        )
+    )
+    notes = [c["data"] for c in pulled["changes"] if c["entity"] == "note"]
+    assert any(n["body"] == "已联系街道办" and n["ticket_id"] == saved.ticket_id for n in notes)
+
+
+async def test_knowledge_base_search_offline_and_insert_with_one_key(
+    server: RunningServer,
+) -> None:
+    token = httpx.post(
+        server.url + "/api/v1/auth/login",
+        json={"username": "lead1", "password": USERS["lead1"][1]},
+        timeout=10,
+    ).json()["access_token"]
+    article = {
+        "title": "停水咨询答复口径",
+        "body": "因管道抢修临时停水，预计今晚八点前恢复供水。",
+        "tags": ["停水"],
+        "category": "water",
+    }
+    created = httpx.post(
+        server.url + "/api/v1/kb",
+        json=article,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent1")
+        await until(
+            pilot,
+            lambda: app.desk.store.kb_search("停水"),
+            "the article in the cache",
+        )
+        screen = app.screen
+        assert isinstance(screen, IntakeScreen)
+        await until(pilot, lambda: screen.form is not None, "the form")
+        await pilot.press("ctrl+f")  # app.kb
+        await until(pilot, lambda: app.screen is not screen, "the knowledge base")
+        await pilot.press(*"停水")
+        await until(
+            pilot,
+            lambda: "预计今晚八点前恢复供水" in screen_text(app),
+            "the article text",
+        )
+        await pilot.press("ctrl+b")  # kb.insert
+        await until(pilot, lambda: app.screen is screen, "back on intake")
+        assert "预计今晚八点前恢复供水" in screen.values()["answer"]
