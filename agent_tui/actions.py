@@ -55,7 +55,7 @@ ACTIONS: tuple[DeskAction, ...] = (
     _A("app.sync", "ctrl+r", "app.sync_now", APP, "act.app.sync", show=False, priority=True),
     _A("app.lead", "ctrl+l", "app.open_lead", APP, "act.app.lead", show=False),
     _A("app.sign_out", "alt+x", "app.sign_out", APP, "act.app.sign_out", show=False),
-    _A("app.quit", "ctrl+q", "app.quit", APP, "act.app.quit", priority=True),
+    _A("app.quit", "ctrl+q", "app.quit", APP, "act.app.quit", show=False, priority=True),
     # intake: the screen of a call (keys must survive a focused Input/TextArea)
     _A(
         "intake.on_spot",

@@ -71,6 +71,13 @@ class DeskApp(App[None]):
     # ------------------------------------------------------------------ keys
 
     def _install_app_bindings(self) -> None:
+        """Our app-wide actions, with ids; Textual's own ctrl+q quit (no id, so no keymap
+        could move it) is replaced by ``app.quit``."""
+        keys = self._bindings.key_to_bindings
+        for key in list(keys):
+            keys[key] = [b for b in keys[key] if not (b.action == "quit" and b.id is None)]
+            if not keys[key]:
+                del keys[key]
         for binding in bindings_for(APP):
             self._bindings._add_binding(binding)
 
