@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 
-from hotline.model import Status, Urgency
+from hotline.model import Status, Ticket, Urgency
 from hotline.protocol import CreateTicketArgs
 from hotline_server import auth, changelog, tickets
 from hotline_server.db.engine import write_transaction
@@ -24,8 +24,16 @@ from hotline_server.sync.registry import Rejected
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
 
 
+class TicketOut(Ticket):
+    """A ticket as the REST view and the pull feed show it (server-kept times included)."""
+
+    dispatched_at: datetime | None = None
+    callback_at: datetime | None = None
+    received_at: datetime | None = None
+
+
 class TicketList(BaseModel):
-    tickets: list[dict[str, Any]]
+    tickets: list[TicketOut]
     total: int
     limit: int
     offset: int
@@ -87,6 +95,7 @@ def _lock_key(conn: sa.Connection, username: str, key: str) -> None:
 @router.post(
     "",
     status_code=201,
+    response_model=TicketOut,
     summary="Create one ticket (Idempotency-Key: the same key replays the first answer)",
 )
 def create_ticket(
@@ -194,8 +203,8 @@ def list_tickets(
             sa.select(t).where(where).order_by(t.c.call_started_at.desc(), t.c.id)
             .limit(limit).offset(offset)
         ).mappings().all()  # fmt: skip
-    return TicketList(tickets=[tickets.ticket_data(r) for r in rows], total=total,
-                      limit=limit, offset=offset)  # fmt: skip
+    found = [TicketOut.model_validate(tickets.ticket_data(r)) for r in rows]
+    return TicketList(tickets=found, total=total, limit=limit, offset=offset)
 
 
 def _visible(request: Request, user: auth.User, ticket_id: str) -> dict[str, Any]:
@@ -207,7 +216,7 @@ def _visible(request: Request, user: auth.User, ticket_id: str) -> dict[str, Any
     return row
 
 
-@router.get("/{ticket_id}", summary="One ticket")
+@router.get("/{ticket_id}", response_model=TicketOut, summary="One ticket")
 def get_ticket(ticket_id: str, request: Request, user: auth.CurrentUser) -> dict[str, Any]:
     return tickets.ticket_data(_visible(request, user, ticket_id))
 
