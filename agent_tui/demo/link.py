@@ -91,6 +91,12 @@ class LinkRelay:
         self._open.clear()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # A connection still open when the relay stops is cancelled; end quietly instead of
+        # letting asyncio log the cancellation of every handler as an error.
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._relay(reader, writer)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.is_cut():
             writer.close()
             return

@@ -1,0 +1,143 @@
+"""A newcomer's first minute, as README.md tells it: the two commands, run as written.
+
+The install-and-demo command is read from README.md and typed into a tmux pane, in a copy of
+this checkout, so it makes its own fresh virtual environment and installs the wheel exactly
+as a newcomer would. The demo must show the desk with a call offer; a ticket with Chinese
+text is typed and saved; quitting must leave no process of the demo behind. The test
+command is the one `.ci/run` runs (this test is itself run by it).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+INSTALL_AND_START_SECONDS = 420.0  # a wheel build and a full install on a cold 2-core machine
+STEP_SECONDS = 60.0
+
+
+def readme_commands() -> list[str]:
+    """The shell commands of README.md's "Two commands" section, in order."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```sh\n(.*?)```", section, flags=re.S)]
+
+
+def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
+    commands = readme_commands()
+    assert len(commands) == 2, commands
+    install_and_demo, install_and_test = commands
+    assert install_and_demo.endswith("agent-tui demo")
+    assert "[test]" in install_and_test and "pytest" in install_and_test
+    assert install_and_test in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _copy_checkout(dest: Path) -> Path:
+    """The files a clone would have (tracked, plus new files not ignored), nothing else."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for raw in filter(None, listed):
+        rel = raw.decode()
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+class Pane:
+    """One tmux session on its own socket, so the test never touches the user's tmux."""
+
+    def __init__(self, socket: Path, name: str) -> None:
+        self.socket = socket
+        self.name = name
+
+    def tmux(self, *args: str) -> str:
+        out = subprocess.run(
+            ["tmux", "-u", "-S", str(self.socket), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        return out.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.name, "-l", text)
+
+    def wait_for(self, seen: Callable[[str], bool], what: str, seconds: float) -> str:
+        deadline = time.monotonic() + seconds
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if seen(screen):
+                return screen
+            time.sleep(0.5)
+        raise AssertionError(f"waited {seconds:.0f} s for {what}; the screen:\n{screen}")
+
+
+@pytest.fixture
+def pane(tmp_path: Path) -> Iterator[Pane]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed (.ci/run installs it)")
+    pane = Pane(tmp_path / "tmux.sock", "newcomer")
+    yield pane
+    pane.tmux("kill-server")
+
+
+def _demo_processes(checkout: Path) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=True)
+    return [
+        line for line in out.stdout.splitlines() if str(checkout) in line and "tmux" not in line
+    ]
+
+
+def test_the_readme_demo_command_on_a_fresh_checkout(tmp_path: Path, pane: Pane) -> None:
+    checkout = _copy_checkout(tmp_path / "agent-tui")
+    install_and_demo = readme_commands()[0]
+    pane.tmux(
+        "new-session", "-d", "-s", pane.name, "-x", "160", "-y", "48",
+        "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "-c", str(checkout),
+        f"{install_and_demo}; echo DEMO-EXIT=$?; sleep 600",
+    )  # fmt: skip
+
+    # The desk, signed in and online, with a call ringing at the demo agent's seat.
+    pane.wait_for(lambda s: "在线" in s and "受理" in s, "the desk", INSTALL_AND_START_SECONDS)
+    offer = pane.wait_for(lambda s: "来电 1" in s, "a call offer", STEP_SECONDS)
+    number = re.search(r"来电 (1\d{10})", offer)
+    assert number, offer
+
+    # Submit at once: the form refuses and puts the cursor on the first field at fault (the
+    # account of the request; the number came with the call). Type it in Chinese, save.
+    pane.keys("C-s")
+    pane.wait_for(lambda s: "需要修改" in s, "the form's refusal", STEP_SECONDS)
+    pane.type("小区封控第五天，家中老人缺少降压药，请协助配药")
+    time.sleep(1.0)
+    pane.keys("C-s")
+    saved = pane.wait_for(lambda s: "已保存" in s, "the saved message", STEP_SECONDS)
+    assert "当场解答" in saved
+
+    pane.keys("C-q")
+    pane.wait_for(lambda s: "DEMO-EXIT=0" in s, "the demo to quit cleanly", STEP_SECONDS)
+    deadline = time.monotonic() + 15
+    while _demo_processes(checkout) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _demo_processes(checkout) == []
