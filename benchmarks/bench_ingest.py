@@ -1,0 +1,138 @@
+"""Server ingest through push, on SQLite and on PostgreSQL, against raw inserts of the same rows.
+
+Ours: ``create_ticket`` mutations pushed to the real server process in batches of 100 (one
+request per batch, as the replicator sends them); the server validates, numbers, applies,
+records history and the change log in one transaction per batch. Figure: mutations/s.
+Baseline: the ``tickets`` rows the server ended up with, inserted into an empty copy of the
+table with SQLAlchemy Core ``executemany``, 100 rows per transaction, on the same database.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from benchmarks import common
+
+BATCH = 100
+
+
+def mutations(n: int, offset: int = 0) -> list[dict[str, Any]]:
+    from hotline.ids import uuid7
+
+    now = datetime.now(UTC).isoformat()
+    out = []
+    for i in range(n):
+        k = offset + i
+        out.append(
+            {
+                "mutation_id": i + 1,
+                "name": "create_ticket",
+                "args": {
+                    **common.ticket_fields(k),
+                    "id": uuid7(),
+                    "call_started_at": now,
+                    "created_at": now,
+                    "disposition": "pending",
+                },
+                "client_time": now,
+            }
+        )
+    return out
+
+
+def push_all(url: str, token: str, muts: list[dict[str, Any]]) -> float:
+    import httpx
+
+    client_id = str(uuid.uuid4())
+    with httpx.Client(base_url=url, timeout=120) as client:
+        t = time.perf_counter()
+        for start in range(0, len(muts), BATCH):
+            r = client.post(
+                "/api/v1/sync/push",
+                json={"client_id": client_id, "mutations": muts[start : start + BATCH]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            r.raise_for_status()
+        return time.perf_counter() - t
+
+
+def raw_inserts(database_url: str) -> tuple[int, float]:
+    """The server's ticket rows, read back with the server's own table definition, inserted
+    into a same-typed table without constraints or triggers."""
+    import sqlalchemy as sa
+
+    from hotline_server.db.schema import metadata
+
+    source = metadata.tables["tickets"]
+    meta = sa.MetaData()
+    raw = sa.Table("tickets_raw", meta, *[sa.Column(c.name, c.type) for c in source.columns])
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        meta.create_all(engine)
+        with engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(sa.select(source)).mappings()]
+        t = time.perf_counter()
+        for start in range(0, len(rows), BATCH):
+            with engine.begin() as conn:
+                conn.execute(raw.insert(), rows[start : start + BATCH])
+        return len(rows), time.perf_counter() - t
+    finally:
+        engine.dispose()
+
+
+def one_database(label: str, database_url: str, work: Path, n: int) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    common.prepare_database(database_url, {"agent1": ("agent", common.TEAM)})
+    server = common.start_server(database_url, work)
+    try:
+        token = common.login(server.url, "agent1")
+        push_all(server.url, token, mutations(200, offset=10_000_000))  # warm: pools, caches
+        seconds = push_all(server.url, token, mutations(n))
+    finally:
+        server.stop()
+    count, raw_seconds = raw_inserts(database_url)
+    return {
+        "database": label,
+        "mutations": n,
+        "push_seconds": seconds,
+        "push_per_s": n / seconds,
+        "raw_rows": count,
+        "raw_seconds": raw_seconds,
+        "raw_per_s": count / raw_seconds,
+    }
+
+
+def run(quick: bool) -> dict[str, Any]:
+    n = 1_000 if quick else 5_000
+    details: dict[str, Any] = {}
+    rows = []
+    with common.isolated_home("ingest") as tmp:
+        details["sqlite"] = one_database("sqlite", f"sqlite:///{tmp / 'server.db'}", tmp / "s", n)
+        with common.postgres_database() as pg:
+            if pg is not None:
+                details["postgres"] = one_database("postgres", pg, tmp / "p", n)
+    for label, d in details.items():
+        r = d["push_per_s"] / d["raw_per_s"]
+        rows.append(
+            common.row(
+                f"server ingest through push on {label}",
+                {"mutations_per_s": round(d["push_per_s"], 1)},
+                {"rows_per_s": round(d["raw_per_s"], 1)},
+                figure="mutations/s",
+                target="report ratio",
+                ratio_value=r,
+                met=None,
+                note=f"{n:,} create_ticket mutations, batches of {BATCH}; baseline inserts the"
+                f" {d['raw_rows']:,} resulting ticket rows (no history/change log), {BATCH} per"
+                " transaction",
+            )
+        )
+    return {"rows": rows, "details": details}
+
+
+if __name__ == "__main__":
+    common.main("bench_ingest", run)
