@@ -166,6 +166,9 @@ def lognormal(rng: random.Random, mean: float, sigma: float = 0.6) -> float:
     return rng.lognormvariate(mu, sigma)
 
 
+MOBILE_PREFIXES = ("130", "131", "135", "136", "138", "139", "150", "151", "158", "186", "189")
+
+
 class CallGenerator:
     """Arrival times and call profiles (the demand side)."""
 
@@ -194,7 +197,8 @@ class CallGenerator:
         rng = self.rng
         if self._numbers and rng.random() < self.cfg.repeat_caller_share:
             return rng.choice(self._numbers)
-        number = "1" + rng.choice("3589") + "".join(rng.choice("0123456789") for _ in range(9))
+        # prefixes the phone validator (phonenumbers) knows are assigned mobile ranges
+        number = rng.choice(MOBILE_PREFIXES) + "".join(rng.choice("0123456789") for _ in range(8))
         if len(self._numbers) < 5000:
             self._numbers.append(number)
         else:
