@@ -135,9 +135,11 @@ def run(quick: bool) -> dict[str, Any]:
         stop = threading.Event()
         made = [0]
         try:
-            save_token("default", server.url, common.login(server.url, "agent1"))
+            token = common.login(server.url, "agent1")
+            save_token("default", server.url, token)
             path = common.seeded_copy(100_000, tmp / "big.db")
             big = open_cache("bench", key_provider=common.FixedKey(), path=path)
+            common.adopt_epoch(big, server.url, token)
             pusher = threading.Thread(
                 target=_pusher,
                 args=(server.url, common.login(server.url, "agent2"), stop, made),

@@ -310,6 +310,26 @@ def seeded_copy(n: int, dest: Path) -> Path:
     return dest
 
 
+def adopt_epoch(store: Any, url: str, token: str) -> None:
+    """Make a seeded cache look synced with the server at ``url``: its epoch, cursor 0. Else
+    the first pull sees another epoch and refetches everything (a restored server), which is
+    not what a desk that synced its 100k tickets from this server would do."""
+    import httpx
+
+    from offline_cache.store import _set_meta
+
+    r = httpx.get(
+        url + "/api/v1/sync/pull",
+        params={"cursor": 0, "limit": 1, "client_id": store.client_id},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    with store._write() as conn:
+        _set_meta(conn, "epoch", r.json()["epoch"])
+        _set_meta(conn, "cursor", "0")
+
+
 # ---------------------------------------------------------------- the real server
 
 
