@@ -47,6 +47,7 @@ from offline_cache.credentials import delete_token, load_token, save_token
 from offline_cache.errors import (
     CacheClosed,
     CacheError,
+    InvalidChange,
     KeyringUnavailable,
     SaveFailed,
     UnknownTicket,
@@ -84,7 +85,7 @@ from offline_cache.replicator import (
     SyncOutcome,
     SyncSnapshot,
 )
-from offline_cache.store import CacheStore, InvalidChange, open_cache
+from offline_cache.store import CacheStore, open_cache
 
 __all__ = [
     "DEFAULT_PROFILE",

@@ -108,3 +108,14 @@ class CacheClosed(CacheError):
 
     def __init__(self) -> None:
         super().__init__("本地缓存已关闭。", "The local cache is closed.")
+
+
+class InvalidChange(CacheError):
+    """A change the cache refuses before writing: names the field, like the server would."""
+
+    code = "invalid_change"
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"字段 {field} 无效：{detail}", f"Field {field} is invalid: {detail}")
+        self.field = field
+        self.detail = detail

@@ -21,20 +21,19 @@ Several *processes* may open one file: SQLite's own locking serializes them (bus
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import sqlcipher3  # type: ignore[import-untyped]
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from hotline.model import Status, TicketFields, Urgency
+from hotline.ids import provisional_number, uuid7
+from hotline.model import Status, TicketFields
 from hotline.protocol import (
     SCHEMA_VERSION,
     AddNoteArgs,
@@ -52,8 +51,13 @@ from hotline.protocol import (
     RecordCallbackArgs,
     UpdateTicketArgs,
 )
-from offline_cache import _ids
-from offline_cache.errors import CacheClosed, CacheError, SaveFailed, UnknownTicket
+from offline_cache.errors import (
+    CacheClosed,
+    CacheError,
+    InvalidChange,
+    SaveFailed,
+    UnknownTicket,
+)
 from offline_cache.keys import KeyProvider, KeyringKeyProvider
 from offline_cache.locations import DEFAULT_PROFILE, Locations, check_profile, locations
 from offline_cache.records import (
@@ -74,171 +78,41 @@ from offline_cache.records import (
     SyncMeta,
     TicketRow,
 )
+from offline_cache.recovery import recover
 from offline_cache.schema import LATEST, MIGRATIONS
-
-Clock = Callable[[], datetime]
-
-DEFAULT_RETENTION_DAYS = 30
-RED_FIRST_RESPONSE = timedelta(minutes=30)  # DOMAIN.md: red tickets, 30 min from the call
-OPEN_STATUSES = (
-    Status.ACCEPTED.value,
-    Status.DISPATCHED.value,
-    Status.HANDLING.value,
-    Status.REPLIED.value,
-    Status.SUPERVISED.value,
+from offline_cache.sqlbits import (
+    _ROW_COLUMNS,
+    DEFAULT_RETENTION_DAYS,
+    Clock,
+    _args_json,
+    _classify,
+    _connect,
+    _draft,
+    _dumps,
+    _fts_phrase,
+    _is_unreadable,
+    _like,
+    _meta,
+    _norm_time,
+    _pt,
+    _pt_opt,
+    _rollback,
+    _row,
+    _set_meta,
+    _snippet,
+    _split_tags,
+    _text_clause,
+    _validate,
+    parse_time,
+    phone_key,
+    utc_text,
 )
-BUSY_TIMEOUT_MS = 5000
-
-
-class InvalidChange(CacheError):
-    """A change the cache refuses before writing: names the field, like the server would."""
-
-    code = "invalid_change"
-
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(f"字段 {field} 无效：{detail}", f"Field {field} is invalid: {detail}")
-        self.field = field
-        self.detail = detail
-
-
-# ---------------------------------------------------------------- small helpers
-
-
-def utc_text(value: datetime) -> str:
-    """One sortable text form for every stored time: UTC, microseconds, ``Z``."""
-    if value.tzinfo is None:
-        raise ValueError("naive datetime: the cache stores aware times only")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(value: Any) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    text = str(value)
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _norm_time(value: Any) -> str | None:
-    parsed = parse_time(value)
-    return utc_text(parsed) if parsed else None
-
-
-def phone_key(phone: str) -> str:
-    """Digits only, without a leading +86/0086: how caller numbers are compared."""
-    digits = re.sub(r"\D", "", phone or "")
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    return digits
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _classify(exc: Exception) -> str:
-    text = str(exc).lower()
-    if "full" in text:
-        return "disk_full"
-    if "readonly" in text or "read-only" in text or "read only" in text:
-        return "read_only"
-    if "locked" in text or "busy" in text:
-        return "busy"
-    if "i/o" in text or "disk" in text:
-        return "io_error"
-    return "other"
-
-
-def _is_unreadable(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(s in text for s in ("not a database", "malformed", "corrupt", "file is encrypted"))
-
-
-def _args_json(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json", exclude_none=False)
-
-
-def _validate(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err.get("loc", ())) or "?"
-        raise InvalidChange(field, str(err.get("msg", "invalid"))) from None
-
-
-# ---------------------------------------------------------------- applying effects
-
-
-def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
-    """The indexed columns of a ticket, from its JSON (display) state."""
-    status = str(data.get("status") or Status.ACCEPTED.value)
-    urgency = str(data.get("urgency") or Urgency.NORMAL.value)
-    call_started = parse_time(data.get("call_started_at")) or now
-    deadline = parse_time(data.get("deadline_at") or data.get("next_deadline_at"))
-    if (
-        deadline is None
-        and urgency == Urgency.RED.value
-        and status in OPEN_STATUSES
-        and not data.get("first_response_at")
-    ):
-        deadline = call_started + RED_FIRST_RESPONSE
-    phone = str(data.get("phone") or "")
-    return {
-        "number": data.get("number"),
-        "revision": int(data.get("revision") or 0),
-        "status": status,
-        "urgency": urgency,
-        "kind": str(data.get("kind") or "consultation"),
-        "category": str(data.get("category") or ""),
-        "district": str(data.get("district") or ""),
-        "caller_name": str(data.get("caller_name") or ""),
-        "phone": phone,
-        "phone_key": phone_key(phone),
-        "id_card": str(data.get("id_card") or ""),
-        "address": str(data.get("address") or ""),
-        "account": str(data.get("account") or ""),
-        "team": data.get("team"),
-        "assignee": data.get("assignee"),
-        "created_by": data.get("created_by"),
-        "created_at": utc_text(parse_time(data.get("created_at")) or call_started),
-        "call_started_at": utc_text(call_started),
-        "updated_at": _norm_time(data.get("updated_at")),
-        "closed_at": _norm_time(data.get("closed_at")),
-        "deadline_at": utc_text(deadline) if deadline else None,
-        "overdue": 1 if data.get("overdue") else 0,
-        "is_open": 1 if status in OPEN_STATUSES else 0,
-    }
-
-
-def apply_local(data: dict[str, Any], name: str, args: Mapping[str, Any]) -> dict[str, Any]:
-    """What a pending mutation looks like on screen, on top of ``data`` (a copy is returned).
-
-    Only a preview: the server decides the real outcome (state machine, conflicts), and its
-    state replaces this preview once the mutation is acknowledged and pulled.
-    """
-    out = dict(data)
-    if name == MutationName.UPDATE_TICKET:
-        out.update(args.get("changes") or {})
-    elif name == MutationName.CHANGE_STATUS:
-        out["status"] = args["to"]
-    elif name == MutationName.ESCALATE:
-        out["escalation_level"] = min(3, int(out.get("escalation_level") or 0) + 1)
-    elif name == MutationName.MERGE_TICKET:
-        out["status"] = Status.MERGED.value
-        out["merged_into"] = args["into_ticket_id"]
-    elif name == MutationName.RECORD_CALLBACK and args.get("satisfaction") is not None:
-        out["satisfaction"] = args["satisfaction"]
-    return out
-
+from offline_cache.ticket_state import _ticket_columns, apply_local
 
 # ---------------------------------------------------------------- the store
+
+
+__all__ = ["CacheStore", "InvalidChange", "open_cache"]
 
 
 class CacheStore:
@@ -461,7 +335,7 @@ class CacheStore:
         :class:`SaveFailed`.
         """
         base = fields.model_dump(mode="json") if isinstance(fields, BaseModel) else dict(fields)
-        tid = ticket_id or _ids.uuid7()
+        tid = ticket_id or uuid7()
         created = created_at or self.now()
         args_model = _validate(
             CreateTicketArgs,
@@ -495,7 +369,7 @@ class CacheStore:
             )
             if draft_id is not None:
                 conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
-        return Saved(mid, tid, tid, _ids.provisional_number(tid))
+        return Saved(mid, tid, tid, provisional_number(tid))
 
     def _insert_ticket(
         self, conn: Any, tid: str, data: dict[str, Any], *, server_data: dict[str, Any] | None
@@ -552,7 +426,7 @@ class CacheStore:
                     ),
                 )
             mid = self._enqueue(conn, name, validated, ticket_id=tid, entity_id=entity)
-        return Saved(mid, tid, entity, row[1] or _ids.provisional_number(tid))
+        return Saved(mid, tid, entity, row[1] or provisional_number(tid))
 
     def _base_revision(self, ticket_id: str) -> int:
         with self._read() as conn:
@@ -607,7 +481,7 @@ class CacheStore:
             AddNoteArgs,
             {
                 "ticket_id": ticket_id,
-                "note_id": note_id or _ids.uuid7(),
+                "note_id": note_id or uuid7(),
                 "body": body,
                 "created_at": created_at or self.now(),
             },
@@ -685,7 +559,7 @@ class CacheStore:
             row = conn.execute(
                 "SELECT ticket_id, created_at FROM drafts WHERE id = ?", (did,)
             ).fetchone()
-            tid = ticket_id or (row[0] if row else None) or _ids.uuid7()
+            tid = ticket_id or (row[0] if row else None) or uuid7()
             created = row[1] if row else now
             conn.execute(
                 "INSERT INTO drafts (id, form_id, ticket_id, draft_values, created_at, updated_at)"
@@ -732,7 +606,7 @@ class CacheStore:
             return None
         return LocalTicket(
             id=row[0],
-            display_number=row[1] or _ids.provisional_number(row[0]),
+            display_number=row[1] or provisional_number(row[0]),
             data=json.loads(row[2]),
             server_data=json.loads(row[3]) if row[3] else None,
             pending=row[4],
@@ -1238,103 +1112,6 @@ class CacheStore:
         return len(ids)
 
 
-# ---------------------------------------------------------------- module helpers
-
-_ROW_COLUMNS = (
-    "id, number, status, urgency, kind, category, caller_name, phone, address, district,"
-    " created_at, call_started_at, deadline_at, overdue, assignee, team, revision, pending,"
-    " attention"
-)
-
-
-def _row(r: Sequence[Any], now: datetime) -> TicketRow:
-    deadline = _pt_opt(r[12])
-    return TicketRow(
-        id=r[0],
-        number=r[1],
-        display_number=r[1] or _ids.provisional_number(r[0]),
-        status=r[2],
-        urgency=r[3],
-        kind=r[4],
-        category=r[5],
-        caller_name=r[6],
-        phone=r[7],
-        address=r[8],
-        district=r[9],
-        created_at=_pt(r[10]),
-        call_started_at=_pt(r[11]),
-        deadline_at=deadline,
-        overdue=bool(r[13]) or (deadline is not None and deadline < now and r[2] in OPEN_STATUSES),
-        assignee=r[14],
-        team=r[15],
-        revision=r[16],
-        pending=r[17],
-        attention=r[18],
-    )
-
-
-def _pt(value: str) -> datetime:
-    parsed = parse_time(value)
-    assert parsed is not None
-    return parsed
-
-
-def _pt_opt(value: str | None) -> datetime | None:
-    return parse_time(value) if value else None
-
-
-def _draft(r: Sequence[Any]) -> Draft:
-    return Draft(r[0], r[1], json.loads(r[2]), r[3], _pt(r[4]), _pt(r[5]))
-
-
-def _like(token: str) -> str:
-    escaped = token.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _fts_phrase(token: str) -> str:
-    return '"' + token.replace('"', '""') + '"'
-
-
-def _text_clause(token: str) -> tuple[str, list[Any]]:
-    """One search word: trigram FTS when it has 3+ characters, else a substring match."""
-    if len(token) >= 3:
-        return (
-            "rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)",
-            [_fts_phrase(token)],
-        )
-    like = _like(token)
-    cols = ("number", "caller_name", "phone", "id_card", "address", "account")
-    return (
-        "(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in cols) + ")",
-        [like] * len(cols),
-    )
-
-
-def _snippet(body: str, word: str, width: int = 60) -> str:
-    at = body.find(word) if word else -1
-    start = max(0, at - width // 3) if at >= 0 else 0
-    text = body[start : start + width].replace("\n", " ")
-    return ("…" if start else "") + text + ("…" if start + width < len(body) else "")
-
-
-def _split_tags(value: str) -> list[str]:
-    return [t for t in value.split(" ") if t]
-
-
-def _meta(conn: Any, key: str) -> str | None:
-    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    return None if row is None else str(row[0])
-
-
-def _set_meta(conn: Any, key: str, value: str) -> None:
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value ="
-        " excluded.value",
-        (key, value),
-    )
-
-
 def _keep_aside(
     conn: Any,
     mid: int,
@@ -1362,33 +1139,6 @@ def _keep_aside(
     )
     if ticket_id is not None:
         conn.execute("UPDATE tickets SET attention = attention + 1 WHERE id = ?", (ticket_id,))
-
-
-def _rollback(conn: Any) -> None:
-    with suppress(sqlcipher3.Error):
-        conn.execute("ROLLBACK")
-
-
-def _connect(path: Path, key: bytes) -> Any:
-    """Open with the raw 32-byte key (no passphrase KDF: the key is already random) and the
-    durability settings of SYNC.md. Raises sqlcipher3.DatabaseError if the file is unreadable."""
-    conn = sqlcipher3.connect(
-        str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-    )
-    try:
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise sqlcipher3.OperationalError(f"journal_mode is {mode}, not wal")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA temp_store = MEMORY")  # temp b-trees never hit disk in clear
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 # ---------------------------------------------------------------- opening, recovery
@@ -1424,157 +1174,5 @@ def open_cache(
         except sqlcipher3.DatabaseError as exc:
             if not _is_unreadable(exc):
                 raise SaveFailed(_classify(exc), str(exc)) from exc
-            return _recover(db_path, key, str(exc), clock, retention_days)
+            return recover(db_path, key, str(exc), clock, retention_days)
     return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
-
-
-def _recover(
-    db_path: Path, key: bytes, reason: str, clock: Clock | None, retention_days: int
-) -> CacheStore:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    aside = db_path.with_name(f"{db_path.name}.unreadable-{stamp}")
-    moved: list[str] = []
-    for suffix in ("", "-wal", "-shm"):
-        src = Path(str(db_path) + suffix)
-        if src.exists():
-            dst = Path(str(aside) + suffix)
-            shutil.move(str(src), str(dst))
-            moved.append(str(dst))
-    salvage = _salvage(aside, key)
-    store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
-    recovered = _restore(store, salvage)
-    store.recovery = Recovery(
-        moved_to=moved,
-        recovered_mutations=recovered,
-        reason=reason,
-        message_zh=(
-            f"本地缓存文件无法读取（{reason}），已移到 {aside}（未删除）。"
-            f"已找回 {recovered} 条未同步的修改；其余数据将从服务器重新下载。"
-        ),
-        message_en=(
-            f"The local cache could not be read ({reason}); it was moved to {aside} (not "
-            f"deleted). {recovered} unsynced change(s) were recovered; the rest is downloaded "
-            "again from the server."
-        ),
-    )
-    return store
-
-
-def _salvage(path: Path, key: bytes) -> dict[str, Any]:
-    """Read what still reads from an unreadable cache, table by table, row by row."""
-    out: dict[str, Any] = {"meta": {}, "outbox": [], "drafts": []}
-    try:
-        conn = sqlcipher3.connect(str(path), isolation_level=None)
-        conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
-        conn.execute("PRAGMA query_only = ON")
-    except sqlcipher3.Error:
-        return out
-    try:
-        for table, sql in (
-            ("meta", "SELECT key, value FROM meta"),
-            (
-                "outbox",
-                "SELECT mutation_id, name, args, client_time, schema_version, ticket_id,"
-                " entity_id FROM outbox ORDER BY mutation_id",
-            ),
-            (
-                "drafts",
-                "SELECT id, form_id, ticket_id, draft_values, created_at, updated_at FROM drafts",
-            ),
-        ):
-            try:
-                cursor = conn.execute(sql)
-                while True:
-                    try:
-                        row = cursor.fetchone()
-                    except sqlcipher3.Error:
-                        break
-                    if row is None:
-                        break
-                    if table == "meta":
-                        out["meta"][row[0]] = row[1]
-                    else:
-                        out[table].append(tuple(row))
-            except sqlcipher3.Error:
-                continue
-    finally:
-        conn.close()
-    return out
-
-
-def _restore(store: CacheStore, salvage: dict[str, Any]) -> int:
-    """Copy salvaged outbox rows and drafts into the fresh store; returns mutations kept."""
-    meta: dict[str, str] = salvage["meta"]
-    outbox: list[tuple[Any, ...]] = salvage["outbox"]
-    with store._write() as conn:
-        same_client = bool(meta.get("client_id"))
-        if same_client:
-            # Same installation: keep the client id and numbering, so the server's
-            # last_mutation_id still covers what it already applied.
-            _set_meta(conn, "client_id", meta["client_id"])
-            last = int(meta.get("last_acked", "0") or 0)
-            _set_meta(conn, "last_acked", str(last))
-            _set_meta(conn, "next_mutation_id", meta.get("next_mutation_id", str(last + 1)))
-        for key_name in ("user", "team", "role"):
-            if key_name in meta:
-                _set_meta(conn, key_name, meta[key_name])
-        count = 0
-        for mid, name, args, client_time, schema_version, ticket_id, entity_id in outbox:
-            parsed = json.loads(args)
-            if not same_client:
-                mid = None  # renumber under the new client id
-            if name == MutationName.CREATE_TICKET.value and ticket_id:
-                data = {
-                    **parsed,
-                    "number": None,
-                    "revision": 0,
-                    "status": Status.ACCEPTED.value,
-                    "created_by": meta.get("user", ""),
-                    "team": meta.get("team") or None,
-                }
-                store._insert_ticket(conn, ticket_id, data, server_data=None)
-            elif (
-                ticket_id
-                and conn.execute("SELECT 1 FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
-            ):
-                store._rebase(conn, ticket_id)
-            if mid is None:
-                mid = store._enqueue(
-                    conn, MutationName(name), parsed, ticket_id=ticket_id, entity_id=entity_id
-                )
-                conn.execute(
-                    "UPDATE outbox SET client_time = ?, schema_version = ? WHERE mutation_id = ?",
-                    (client_time, schema_version, mid),
-                )
-            else:
-                conn.execute(
-                    "INSERT OR IGNORE INTO outbox (mutation_id, name, args, client_time,"
-                    " schema_version, ticket_id, entity_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (mid, name, args, client_time, schema_version, ticket_id, entity_id),
-                )
-                if ticket_id:
-                    conn.execute(
-                        "UPDATE tickets SET pending = pending + 1 WHERE id = ?", (ticket_id,)
-                    )
-                nxt = int(_meta(conn, "next_mutation_id") or "1")
-                _set_meta(conn, "next_mutation_id", str(max(nxt, mid + 1)))
-            if name == MutationName.ADD_NOTE.value and ticket_id:
-                conn.execute(
-                    "INSERT OR IGNORE INTO notes (id, ticket_id, body, author, created_at,"
-                    " pending) VALUES (?, ?, ?, ?, ?, 1)",
-                    (
-                        parsed.get("note_id"),
-                        ticket_id,
-                        parsed.get("body", ""),
-                        meta.get("user", ""),
-                        _norm_time(parsed.get("created_at")) or client_time,
-                    ),
-                )
-            count += 1
-        for did, form_id, tid, values, created, updated in salvage["drafts"]:
-            conn.execute(
-                "INSERT OR IGNORE INTO drafts (id, form_id, ticket_id, draft_values, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (did, form_id, tid, values, created, updated),
-            )
-    return count

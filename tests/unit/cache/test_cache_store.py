@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,9 +29,34 @@ from offline_cache import (
     open_cache,
 )
 from offline_cache.schema import LATEST
-from tests.unit.cache.conftest import Clock
 
 T0 = datetime(2026, 11, 24, 8, 30, tzinfo=UTC)
+
+
+class Clock:
+    """A settable clock: tests move time instead of sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def store(clock: Clock) -> Iterator[CacheStore]:
+    s = open_cache("test", clock=clock)
+    s.set_identity("alice", "east", "agent")
+    yield s
+    s.close()
 
 
 def new_ticket(store: CacheStore, **fields: Any) -> str:

@@ -1,0 +1,81 @@
+"""What a ticket looks like on this desk: its indexed columns, and the on-screen preview of a
+change still waiting in the outbox (local edits win on screen until acknowledged)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from hotline.model import Status, Urgency
+from hotline.protocol import MutationName
+from offline_cache.sqlbits import (
+    OPEN_STATUSES,
+    RED_FIRST_RESPONSE,
+    _norm_time,
+    parse_time,
+    phone_key,
+    utc_text,
+)
+
+
+def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The indexed columns of a ticket, from its JSON (display) state."""
+    status = str(data.get("status") or Status.ACCEPTED.value)
+    urgency = str(data.get("urgency") or Urgency.NORMAL.value)
+    call_started = parse_time(data.get("call_started_at")) or now
+    deadline = parse_time(data.get("deadline_at") or data.get("next_deadline_at"))
+    if (
+        deadline is None
+        and urgency == Urgency.RED.value
+        and status in OPEN_STATUSES
+        and not data.get("first_response_at")
+    ):
+        deadline = call_started + RED_FIRST_RESPONSE
+    phone = str(data.get("phone") or "")
+    return {
+        "number": data.get("number"),
+        "revision": int(data.get("revision") or 0),
+        "status": status,
+        "urgency": urgency,
+        "kind": str(data.get("kind") or "consultation"),
+        "category": str(data.get("category") or ""),
+        "district": str(data.get("district") or ""),
+        "caller_name": str(data.get("caller_name") or ""),
+        "phone": phone,
+        "phone_key": phone_key(phone),
+        "id_card": str(data.get("id_card") or ""),
+        "address": str(data.get("address") or ""),
+        "account": str(data.get("account") or ""),
+        "team": data.get("team"),
+        "assignee": data.get("assignee"),
+        "created_by": data.get("created_by"),
+        "created_at": utc_text(parse_time(data.get("created_at")) or call_started),
+        "call_started_at": utc_text(call_started),
+        "updated_at": _norm_time(data.get("updated_at")),
+        "closed_at": _norm_time(data.get("closed_at")),
+        "deadline_at": utc_text(deadline) if deadline else None,
+        "overdue": 1 if data.get("overdue") else 0,
+        "is_open": 1 if status in OPEN_STATUSES else 0,
+    }
+
+
+def apply_local(data: dict[str, Any], name: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pending mutation looks like on screen, on top of ``data`` (a copy is returned).
+
+    Only a preview: the server decides the real outcome (state machine, conflicts), and its
+    state replaces this preview once the mutation is acknowledged and pulled.
+    """
+    out = dict(data)
+    if name == MutationName.UPDATE_TICKET:
+        out.update(args.get("changes") or {})
+    elif name == MutationName.CHANGE_STATUS:
+        out["status"] = args["to"]
+    elif name == MutationName.ESCALATE:
+        out["escalation_level"] = min(3, int(out.get("escalation_level") or 0) + 1)
+    elif name == MutationName.MERGE_TICKET:
+        out["status"] = Status.MERGED.value
+        out["merged_into"] = args["into_ticket_id"]
+    elif name == MutationName.RECORD_CALLBACK and args.get("satisfaction") is not None:
+        out["satisfaction"] = args["satisfaction"]
+    return out
