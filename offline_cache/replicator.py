@@ -160,6 +160,8 @@ class Replicator:
         self._watchers: list[asyncio.Queue[SyncSnapshot]] = []
         self._snapshot = SyncSnapshot(LinkState.OFFLINE, 0, None, 0, None, None, 0)
         self._client: httpx.AsyncClient | None = None
+        self.heartbeat_interval = 15.0
+        self._last_heartbeat = float("-inf")
 
     # ------------------------------------------------------------ state for the UI
 
@@ -374,6 +376,8 @@ class Replicator:
             while not self._stopping.is_set():
                 self._wake.clear()
                 outcome = await self.sync_once()
+                if outcome in (SyncOutcome.DONE, SyncOutcome.REJECTED):
+                    await self._heartbeat()
                 if outcome == SyncOutcome.OFFLINE:
                     delay = self._backoff.next_delay()
                 elif outcome == SyncOutcome.NEEDS_SIGN_IN:
@@ -390,6 +394,23 @@ class Replicator:
                     await listener
             await self._publish(state=LinkState.STOPPED)
             await self.aclose()
+
+    async def _heartbeat(self) -> None:
+        """Tell the server this desk is alive and how much it still holds, so a shift lead
+        sees which desks are offline and what they hold (at most every 15 s; best effort)."""
+        loop_now = asyncio.get_running_loop().time()
+        if loop_now - self._last_heartbeat < self.heartbeat_interval:
+            return
+        self._last_heartbeat = loop_now
+        try:
+            client_id = await asyncio.to_thread(lambda: self.store.client_id)
+            await self._http().post(
+                API + "/seats/me/heartbeat",
+                json={"unsynced": self._snapshot.outbox_size, "client_id": client_id},
+                headers=self._headers(),
+            )
+        except (httpx.HTTPError, NeedsSignIn):
+            pass  # a missed heartbeat only makes the desk look idle for a while
 
     async def _listen(self) -> None:
         """Hold the SSE stream open; every poke wakes the sync loop. Reconnect with backoff +

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
+
 from offline_cache import LinkState, SyncOutcome
 from tests.integration.cache.conftest import (
     Hotline,
@@ -96,6 +98,14 @@ async def test_run_loop_reports_states_and_drains_on_poke(hotline: Hotline) -> N
                 break
         assert alice.store.counts().total == 2
         await bob.close()
+        # the desk's heartbeat tells the lead it is alive and holds nothing unsynced
+        seats = httpx.get(
+            hotline.url + "/api/v1/seats",
+            headers={"Authorization": f"Bearer {hotline.token('lee')}"},
+            timeout=10,
+        ).json()["seats"]
+        mine = [seat for seat in seats if seat["agent"] == "alice"]
+        assert mine and mine[0]["unsynced"] == 0 and mine[0]["last_seen"]
     finally:
         await alice.rep.stop()
         await asyncio.wait_for(task, 10)
