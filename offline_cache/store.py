@@ -1168,11 +1168,14 @@ def open_cache(
     existed = db_path.exists() and db_path.stat().st_size > 0
     key = provider.get_key(profile, create=True)
     assert key is not None
-    if existed:
-        try:
-            return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
-        except sqlcipher3.DatabaseError as exc:
-            if not _is_unreadable(exc):
-                raise SaveFailed(_classify(exc), str(exc)) from exc
-            return recover(db_path, key, str(exc), clock, retention_days)
-    return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+    if not existed:
+        return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+    try:
+        store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+    except sqlcipher3.DatabaseError as exc:
+        if not _is_unreadable(exc):
+            raise SaveFailed(_classify(exc), str(exc)) from exc
+        return recover(db_path, key, str(exc), clock, retention_days)
+    with suppress(SaveFailed):  # retention at every start; a read-only disk must not block
+        store.purge_closed()
+    return store

@@ -539,3 +539,20 @@ def test_schema_version_and_reopen(store: CacheStore, clock: Clock) -> None:
         assert again.integrity_check() == "ok"
     finally:
         again.close()
+
+
+def test_retention_runs_when_the_cache_opens(store: CacheStore, clock: Clock) -> None:
+    old = "0190b4a0-0000-7000-8000-0000000000b2"
+    store.apply_pull(
+        page(
+            [(Entity.TICKET, old, server_ticket(old, status="closed", closed_at=T0.isoformat()))],
+            cursor=1,
+        )
+    )
+    store.close()
+    clock.advance(days=31)
+    again = open_cache("test", clock=clock)
+    try:
+        assert again.get_ticket(old) is None
+    finally:
+        again.close()
