@@ -15,7 +15,7 @@ from typing import Any
 class QueueView(StrEnum):
     """The queue's tabs."""
 
-    MINE = "mine"  # assigned to me, or created by me and not assigned to anyone else
+    MINE = "mine"  # assigned to me, or created by me while assigned to no one
     TEAM = "team"  # my team's tickets
     RED = "red"  # urgency red and not closed/merged
     OVERDUE = "overdue"  # past a deadline (server flag, or the local red-ticket clock)

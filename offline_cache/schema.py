@@ -13,6 +13,8 @@ from __future__ import annotations
 
 _V1 = [
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Slim rows: the queue scans, sorts and counts only these columns; the documents (display
+    # state and last server state, ~1-2 KB of JSON each) live in ticket_docs, read one at a time.
     """CREATE TABLE tickets (
         id TEXT PRIMARY KEY,
         number TEXT,
@@ -31,28 +33,48 @@ _V1 = [
         team TEXT,
         assignee TEXT,
         created_by TEXT,
+        owner TEXT,
         created_at TEXT NOT NULL,
         call_started_at TEXT NOT NULL,
         updated_at TEXT,
         closed_at TEXT,
         deadline_at TEXT,
+        deadline_key TEXT NOT NULL,
         overdue INTEGER NOT NULL DEFAULT 0,
         is_open INTEGER NOT NULL DEFAULT 1,
-        data TEXT NOT NULL,
-        server_data TEXT,
+        red INTEGER NOT NULL DEFAULT 0,
+        has_server INTEGER NOT NULL DEFAULT 0,
         pending INTEGER NOT NULL DEFAULT 0,
         attention INTEGER NOT NULL DEFAULT 0,
         gen INTEGER NOT NULL DEFAULT 0
     )""",
-    "CREATE INDEX tickets_created ON tickets (created_at)",
+    """CREATE TABLE ticket_docs (
+        id TEXT PRIMARY KEY,
+        data TEXT NOT NULL,
+        server_data TEXT
+    )""",
+    """CREATE TRIGGER tickets_docs_ad AFTER DELETE ON tickets BEGIN
+        DELETE FROM ticket_docs WHERE id = old.id;
+    END""",
+    # One index per (view, sort) the queue offers, so a page never sorts the whole table.
     "CREATE INDEX tickets_call ON tickets (call_started_at)",
-    "CREATE INDEX tickets_open_urgency ON tickets (is_open, urgency, call_started_at)",
-    "CREATE INDEX tickets_deadline ON tickets (deadline_at)",
+    "CREATE INDEX tickets_owner_call ON tickets (owner, call_started_at)",
+    "CREATE INDEX tickets_team_call ON tickets (team, call_started_at)",
+    "CREATE INDEX tickets_urgency ON tickets (red DESC, is_open DESC, call_started_at)",
+    (
+        "CREATE INDEX tickets_owner_urgency ON tickets"
+        " (owner, red DESC, is_open DESC, call_started_at)"
+    ),
+    (
+        "CREATE INDEX tickets_team_urgency ON tickets"
+        " (team, red DESC, is_open DESC, call_started_at)"
+    ),
+    "CREATE INDEX tickets_deadline ON tickets (deadline_key, call_started_at)",
+    "CREATE INDEX tickets_owner_deadline ON tickets (owner, deadline_key, call_started_at)",
+    "CREATE INDEX tickets_team_deadline ON tickets (team, deadline_key, call_started_at)",
+    "CREATE INDEX tickets_overdue ON tickets (overdue) WHERE overdue = 1",
     "CREATE INDEX tickets_phone ON tickets (phone_key, is_open)",
     "CREATE INDEX tickets_status ON tickets (status)",
-    "CREATE INDEX tickets_assignee ON tickets (assignee, created_at)",
-    "CREATE INDEX tickets_created_by ON tickets (created_by, created_at)",
-    "CREATE INDEX tickets_team ON tickets (team, created_at)",
     "CREATE INDEX tickets_number ON tickets (number)",
     "CREATE INDEX tickets_attention ON tickets (attention) WHERE attention > 0",
     "CREATE INDEX tickets_closed ON tickets (is_open, closed_at)",

@@ -374,30 +374,29 @@ class CacheStore:
     def _insert_ticket(
         self, conn: Any, tid: str, data: dict[str, Any], *, server_data: dict[str, Any] | None
     ) -> None:
+        """Upsert a ticket's indexed row and its documents (an UPSERT keeps the rowid, so the
+        full-text index follows through its triggers)."""
         cols = _ticket_columns(data, self.now())
-        gen = int(_meta(conn, "gen") or "0")
-        names = ["id", *cols, "data", "server_data", "gen"]
-        values = [
-            tid,
-            *cols.values(),
-            _dumps(data),
-            _dumps(server_data) if server_data is not None else None,
-            gen,
-        ]
+        cols["has_server"] = 1 if server_data is not None else 0
+        cols["gen"] = int(_meta(conn, "gen") or "0")
+        names = ["id", *cols]
         updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
         conn.execute(
             f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
             f" ON CONFLICT(id) DO UPDATE SET {updates}",
-            values,
+            [tid, *cols.values()],
+        )
+        conn.execute(
+            "INSERT INTO ticket_docs (id, data, server_data) VALUES (?, ?, ?) ON CONFLICT(id)"
+            " DO UPDATE SET data = excluded.data, server_data = excluded.server_data",
+            (tid, _dumps(data), _dumps(server_data) if server_data is not None else None),
         )
 
     def _set_display(self, conn: Any, tid: str, data: dict[str, Any]) -> None:
         cols = _ticket_columns(data, self.now())
         sets = ", ".join(f"{n} = ?" for n in cols)
-        conn.execute(
-            f"UPDATE tickets SET {sets}, data = ? WHERE id = ?",
-            [*cols.values(), _dumps(data), tid],
-        )
+        conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*cols.values(), tid])
+        conn.execute("UPDATE ticket_docs SET data = ? WHERE id = ?", (_dumps(data), tid))
 
     def _ticket_change(
         self, name: MutationName, model: type[BaseModel], args: dict[str, Any]
@@ -405,7 +404,11 @@ class CacheStore:
         validated = _args_json(_validate(model, args))
         tid = str(validated["ticket_id"])
         with self._write() as conn:
-            row = conn.execute("SELECT data, number FROM tickets WHERE id = ?", (tid,)).fetchone()
+            row = conn.execute(
+                "SELECT d.data, t.number FROM tickets t JOIN ticket_docs d ON d.id = t.id"
+                " WHERE t.id = ?",
+                (tid,),
+            ).fetchone()
             if row is None:
                 raise UnknownTicket(tid)
             data = apply_local(json.loads(row[0]), name, validated)
@@ -431,7 +434,9 @@ class CacheStore:
     def _base_revision(self, ticket_id: str) -> int:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT server_data, revision FROM tickets WHERE id = ?", (ticket_id,)
+                "SELECT d.server_data, t.revision FROM tickets t JOIN ticket_docs d"
+                " ON d.id = t.id WHERE t.id = ?",
+                (ticket_id,),
             ).fetchone()
         if row is None:
             raise UnknownTicket(ticket_id)
@@ -598,8 +603,8 @@ class CacheStore:
         """One ticket in full (display state: my pending edits on top of the server's)."""
         with self._read() as conn:
             row = conn.execute(
-                "SELECT id, number, data, server_data, pending, attention FROM tickets"
-                " WHERE id = ?",
+                "SELECT t.id, t.number, d.data, d.server_data, t.pending, t.attention"
+                " FROM tickets t JOIN ticket_docs d ON d.id = t.id WHERE t.id = ?",
                 (ticket_id,),
             ).fetchone()
         if row is None:
@@ -634,15 +639,15 @@ class CacheStore:
         user = q.user if q.user is not None else (_meta(conn, "user") or "")
         team = q.team if q.team is not None else (_meta(conn, "team") or "")
         if q.view == QueueView.MINE:
-            clauses.append("(assignee = ? OR (assignee IS NULL AND created_by = ?))")
-            params += [user, user]
+            clauses.append("owner = ?")
+            params.append(user)
         elif q.view == QueueView.TEAM:
             clauses.append("team = ?")
             params.append(team)
         elif q.view == QueueView.RED:
-            clauses.append("is_open = 1 AND urgency = 'red'")
+            clauses.append("red = 1")
         elif q.view == QueueView.OVERDUE:
-            clauses.append("is_open = 1 AND (overdue = 1 OR deadline_at < ?)")
+            clauses.append("is_open = 1 AND (overdue = 1 OR deadline_key < ?)")
             params.append(utc_text(self.now()))
         elif q.view == QueueView.NEEDS_ATTENTION:
             clauses.append("attention > 0")
@@ -658,22 +663,29 @@ class CacheStore:
             params += token_params
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
+    def _page_sql(self, conn: Any, query: QueueQuery) -> tuple[str, str, list[Any]]:
+        """(page SQL, count SQL, params). Orders end on ``rowid`` (in every index) so each
+        view + sort walks one index and never sorts the table (see schema.py)."""
+        order = {
+            QueueSort.TIME: "call_started_at DESC, rowid DESC",
+            QueueSort.URGENCY: "red DESC, is_open DESC, call_started_at ASC, rowid ASC",
+            QueueSort.DEADLINE: "deadline_key ASC, call_started_at ASC, rowid ASC",
+        }[query.sort]
+        where, params = self._where(conn, query, with_sets=True)
+        return (
+            f"SELECT {_ROW_COLUMNS} FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT count(*) FROM tickets{where}",
+            params,
+        )
+
     def queue_page(self, query: QueueQuery) -> Page:
         """One page of the queue: view + filters + sort, with the total for the pager."""
-        order = {
-            QueueSort.TIME: "call_started_at DESC, id DESC",
-            QueueSort.URGENCY: "(urgency = 'red') DESC, is_open DESC, call_started_at ASC, id",
-            QueueSort.DEADLINE: "deadline_at IS NULL, deadline_at ASC, call_started_at, id",
-        }[query.sort]
         limit = max(1, min(int(query.limit), 1000))
         offset = max(0, int(query.offset))
         with self._read() as conn:
-            where, params = self._where(conn, query, with_sets=True)
-            rows = conn.execute(
-                f"SELECT {_ROW_COLUMNS} FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?",
-                [*params, limit, offset],
-            ).fetchall()
-            total = conn.execute(f"SELECT count(*) FROM tickets{where}", params).fetchone()[0]
+            page_sql, count_sql, params = self._page_sql(conn, query)
+            rows = conn.execute(page_sql, [*params, limit, offset]).fetchall()
+            total = conn.execute(count_sql, params).fetchone()[0]
         now = self.now()
         return Page([_row(r, now) for r in rows], total, offset, limit)
 
@@ -890,7 +902,7 @@ class CacheStore:
         return len(rows)
 
     def _take_number(self, conn: Any, ticket_id: str, result: MutationResult) -> None:
-        row = conn.execute("SELECT data FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        row = conn.execute("SELECT data FROM ticket_docs WHERE id = ?", (ticket_id,)).fetchone()
         if row is None:
             return
         data = json.loads(row[0])
@@ -902,7 +914,7 @@ class CacheStore:
         """Display = last server state + my still-pending mutations on top (local edits win on
         screen until acknowledged). Without a server state the local preview stays."""
         row = conn.execute(
-            "SELECT server_data, data FROM tickets WHERE id = ?", (ticket_id,)
+            "SELECT server_data, data FROM ticket_docs WHERE id = ?", (ticket_id,)
         ).fetchone()
         if row is None or row[0] is None:
             return
@@ -1097,7 +1109,7 @@ class CacheStore:
                 r[0]
                 for r in conn.execute(
                     "SELECT id FROM tickets WHERE is_open = 0 AND pending = 0 AND attention = 0"
-                    " AND server_data IS NOT NULL AND coalesce(closed_at, updated_at, created_at)"
+                    " AND has_server = 1 AND coalesce(closed_at, updated_at, created_at)"
                     " < ? AND id NOT IN (SELECT ticket_id FROM outbox WHERE ticket_id IS NOT"
                     " NULL)",
                     (cutoff,),

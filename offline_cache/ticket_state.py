@@ -18,6 +18,9 @@ from offline_cache.sqlbits import (
     utc_text,
 )
 
+# Sorts after every real deadline: tickets without one come last, and the index still works.
+NO_DEADLINE = "~"
+
 
 def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The indexed columns of a ticket, from its JSON (display) state."""
@@ -33,6 +36,7 @@ def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     ):
         deadline = call_started + RED_FIRST_RESPONSE
     phone = str(data.get("phone") or "")
+    is_open = status in OPEN_STATUSES
     return {
         "number": data.get("number"),
         "revision": int(data.get("revision") or 0),
@@ -55,8 +59,11 @@ def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "updated_at": _norm_time(data.get("updated_at")),
         "closed_at": _norm_time(data.get("closed_at")),
         "deadline_at": utc_text(deadline) if deadline else None,
+        "deadline_key": utc_text(deadline) if deadline else NO_DEADLINE,
         "overdue": 1 if data.get("overdue") else 0,
-        "is_open": 1 if status in OPEN_STATUSES else 0,
+        "is_open": 1 if is_open else 0,
+        "red": 1 if is_open and urgency == Urgency.RED.value else 0,
+        "owner": data.get("assignee") or data.get("created_by"),
     }
 
 

@@ -180,7 +180,7 @@ def assert_applied_once(h: Hotline) -> None:
 def local_state(store: CacheStore) -> tuple[dict[str, dict[str, Any]], set[str]]:
     conn = store._conn
     with store._lock:
-        tickets = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT id, data FROM tickets")}
+        tickets = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT id, data FROM ticket_docs")}
         notes = {r[0] for r in conn.execute("SELECT id FROM notes")}
     return tickets, notes
 
