@@ -10,13 +10,14 @@ from __future__ import annotations
 from rich.cells import cell_len, get_character_cell_size
 
 ELLIPSIS = "…"
+_FLATTEN = str.maketrans({"\n": " ", "\r": " ", "\t": " "})
 
 
 def fit(text: str, width: int) -> str:
     """``text`` cut (with an ellipsis) or padded with spaces to exactly ``width`` cells."""
     if width <= 0:
         return ""
-    text = " ".join(text.split())  # a newline in a name must not break a table row
+    text = text.replace("\r\n", " ").translate(_FLATTEN)  # a newline must not break a row
     used = cell_len(text)
     if used <= width:
         return text + " " * (width - used)

@@ -335,10 +335,12 @@ class DeskServices:
         if ticket is None:
             return []
         data = ticket.data
-        entries = [{"at": data.get("call_started_at"), "what": "☎", "by": data.get("created_by")}]
+        entries = [
+            {"at": data.get("call_started_at"), "what": "call", "by": data.get("created_by")}
+        ]
         for item in self.store.outbox(limit=1000):
             if item.ticket_id == ticket_id:
-                entries.append({"at": item.client_time, "what": f"{item.name} …", "by": ""})
+                entries.append({"at": item.client_time, "what": item.name, "pending": True})
         return entries
 
     def attention_for(self, ticket_id: str) -> list[Attention]:

@@ -127,7 +127,7 @@ class IntakeScreen(DeskScreen):
             self.notify(t("intake.no_forms"), severity="error")
             return
         first = next(iter(forms))
-        self.call_after_refresh(self._use_form, first)
+        self.call_later(self._use_form, first)
         if draft is not None and self._worth_restoring(draft):
             when = draft.updated_at.astimezone().strftime("%H:%M")
             self.app.push_screen(

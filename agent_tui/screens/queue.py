@@ -15,7 +15,6 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Input, Label
 
-from agent_tui.cells import fit
 from agent_tui.i18n import t
 from agent_tui.screens.base import DeskScreen
 from agent_tui.widgets.queue_table import QueueTable, header_line
@@ -49,7 +48,9 @@ class QueueScreen(DeskScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one(QueueTable).focus()
+        table = self.query_one(QueueTable)
+        table.now = self.app.clock()  # type: ignore[attr-defined]
+        table.focus()
         self.reload()
 
     def on_resize(self) -> None:
@@ -83,8 +84,7 @@ class QueueScreen(DeskScreen):
         )
         if self.app.status.link != "online":  # type: ignore[attr-defined]
             text += " " + t("queue.stale")
-        label = self.query_one("#queue-summary", Label)
-        label.update(fit(text, max(10, self.size.width // 2)).rstrip())
+        self.query_one("#queue-summary", Label).update(text)
 
     def cache_changed(self) -> None:
         self.reload()

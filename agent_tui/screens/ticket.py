@@ -7,7 +7,7 @@ worker; the screen then reloads from the cache, so what it shows is what was sav
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
@@ -17,10 +17,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from agent_tui.i18n import t
+from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen
 from agent_tui.screens.dialogs import ChoiceDialog, TextDialog
 from agent_tui.widgets.queue_table import countdown
+from hotline.clocks import resolve_zone
+from hotline.districts import district_label
 from hotline.field_messages import FIELD_LABELS
 from hotline.model import Status
 from hotline.states import TRANSITIONS
@@ -45,8 +47,6 @@ SHOWN_FIELDS = (
 
 
 def field_label(name: str) -> str:
-    from agent_tui.i18n import language
-
     pair = FIELD_LABELS.get(name)
     if pair is None:
         return name
@@ -62,13 +62,23 @@ def shown_value(name: str, value: Any) -> str:
         return t(f"urgency.{value}")
     if name == "status":
         return t(f"status.{value}")
+    if name == "district":
+        return district_label(str(value), language())
     return str(value)
 
 
 def _when(value: Any) -> str:
+    """A time as the hotline's wall clock shows it (Asia/Shanghai by default)."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value[:16]
     if isinstance(value, datetime):
-        return value.astimezone().strftime("%m-%d %H:%M")
-    return str(value or "")[:16].replace("T", " ")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(resolve_zone()).strftime("%m-%d %H:%M")
+    return ""
 
 
 class TicketScreen(DeskScreen):
@@ -147,9 +157,11 @@ class TicketScreen(DeskScreen):
         lines = Text()
         for entry in history:
             lines.append(f"{_when(entry.get('at'))} ", style="dim")
-            lines.append(str(entry.get("what", "")))
+            lines.append(t(f"history.{entry.get('what')}"))
             if entry.get("by"):
                 lines.append(f"  {entry['by']}", style="dim")
+            if entry.get("pending"):
+                lines.append(f"  {t('history.pending')}", style="italic")
             lines.append("\n")
         self.query_one("#history", Static).update(lines or "-")
 

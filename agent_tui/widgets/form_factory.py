@@ -48,6 +48,7 @@ class FieldSpec:
     max_length: int | None = None
     options: list[tuple[str, str]] = field(default_factory=list)  # (label, value)
     default: Any = None
+    yes_label: str = ""
 
     @property
     def widget_id(self) -> str:
@@ -73,6 +74,7 @@ def spec_for(f: FormField, lang: str) -> FieldSpec:
         max_length=f.text_limit(),
         options=options,
         default=f.default,
+        yes_label="是" if lang == "zh" else "yes",
     )
 
 
@@ -102,7 +104,7 @@ def _make(spec: FieldSpec) -> Widget:
             compact=True,
         )
     if spec.kind == "checkbox":
-        return Checkbox("", value=bool(spec.default), id=spec.widget_id, compact=True)
+        return Checkbox(spec.yes_label, value=bool(spec.default), id=spec.widget_id, compact=True)
     return Input(
         "" if spec.default is None else str(spec.default),
         placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),

@@ -73,6 +73,6 @@ class StatusBar(Widget):
         text.append(t("status.seat", seat=t("seat." + s.seat)), style="bold")
         if s.user:
             text.append(f"  {s.user}")
-        if s.detail:
+        if s.detail and s.link == "offline":  # why we are offline, in the server's words
             text.append(f"  {s.detail}", style="dim")
         return text

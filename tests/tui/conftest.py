@@ -54,7 +54,11 @@ async def until(
         if time.monotonic() > deadline:
             break
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    app = pilot.app
+    notes = [n.message for n in getattr(app, "_notifications", [])]
+    raise AssertionError(
+        f"timed out waiting for {what} (screens {app.screen_stack}, notifications {notes})"
+    )
 
 
 async def sign_in(pilot: Pilot[Any], username: str = "agent1") -> None:
