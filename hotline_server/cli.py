@@ -72,6 +72,24 @@ def migrate(database: str | None) -> None:
     click.echo(f"database is at schema {head}")
 
 
+@main.command("new-epoch")
+@click.option("--database", envvar="HOTLINE_DATABASE_URL", default=None, help=DB_HELP)
+def new_epoch_command(database: str | None) -> None:
+    """After restoring a backup: every desk refetches (and keeps its outbox)."""
+    import sqlalchemy.exc
+
+    from hotline_server.db.migrate import new_epoch
+    from hotline_server.settings import resolve_database_url
+
+    try:
+        value = new_epoch(resolve_database_url(database))
+    except ConfigError as exc:
+        fail(str(exc))
+    except sqlalchemy.exc.SQLAlchemyError as exc:
+        fail(f"cannot write the epoch: {_db_error(exc)}")
+    click.echo(f"new epoch {value}: clients will refetch everything on their next pull")
+
+
 @main.group()
 def user() -> None:
     """Manage user accounts."""

@@ -115,6 +115,11 @@ def check_fields(fields: dict[str, Any], *, partial: bool = False) -> dict[str, 
         name = ".".join(str(p) for p in err["loc"]) or "fields"
         raise Rejected(f"{name}: {err['msg']}", name) from None
     plain = model.model_dump(mode="json")
+    from hotline_server.sync.push import nul_path
+
+    nul = nul_path(plain)
+    if nul is not None:
+        raise Rejected(f"{nul}: text must not contain NUL characters", nul)
     if partial:
         plain = {k: plain[k] for k in fields}
     return domain_clean(plain, partial=partial)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from hotline_server.errors import ERROR_RESPONSES, problem
 from hotline_server.sync.pull import teams_configured
 from hotline_server.sync.registry import Rejected
 
+KEEP_KEYS = timedelta(days=7)
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
 
 
@@ -144,6 +145,9 @@ def create_ticket(
         status = 201 if seq is not None else 200
         data = tickets.ticket_data(row)
         if idempotency_key is not None:
+            conn.execute(  # keys are kept a week: long enough for any desk's retries
+                sa.delete(k).where(k.c.username == user.username, k.c.created_at < now - KEEP_KEYS)
+            )
             conn.execute(
                 sa.insert(k).values(
                     username=user.username,

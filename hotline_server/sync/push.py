@@ -117,12 +117,38 @@ def _duplicate(conn: Connection, client_id: str, m: Mutation) -> MutationResult:
     return MutationResult(outcome=MutationOutcome.DUPLICATE, **first)
 
 
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character hides in ``value`` (PostgreSQL text cannot store it)."""
+    if isinstance(value, str):
+        return (path or "value") if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        key_path = f"{path}.{key}" if path else str(key)
+        if "\x00" in str(key):
+            return key_path
+        found = nul_path(item, key_path)
+        if found is not None:
+            return found
+    return None
+
+
 def apply_one(ctx: ApplyContext, m: Mutation) -> MutationResult:
     base = {"mutation_id": m.mutation_id}
     if m.schema_version > SCHEMA_VERSION:
         return MutationResult(**base, outcome=MutationOutcome.REJECTED, field="schema_version",
                               reason=f"schema_version {m.schema_version} is newer than this "
                               f"server's {SCHEMA_VERSION}: upgrade the server")  # fmt: skip
+    nul = nul_path(m.args)
+    if nul is not None:
+        reason = f"args.{nul}: text must not contain NUL characters"
+        return MutationResult(
+            **base, outcome=MutationOutcome.REJECTED, field=f"args.{nul}", reason=reason
+        )
     fn = applier_for(m.name)
     if fn is None:
         return MutationResult(**base, outcome=MutationOutcome.REJECTED, field="name",

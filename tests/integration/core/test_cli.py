@@ -49,6 +49,14 @@ def test_migrate_empty_then_migrated_database(database_url: str) -> None:
     one_clear_line(twice, "username", "already exists")
     short = run("user", "add", "bob", "--role", "agent", "--database", database_url, stdin="x\n")
     one_clear_line(short, "password")
+    assert "new epoch" in server_cli("new-epoch", "--database", database_url)
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            epoch = conn.execute(sa.text("SELECT value FROM server_meta WHERE key = 'epoch'"))
+            assert len(epoch.scalar_one()) == 16
+    finally:
+        engine.dispose()
 
 
 def test_bad_configuration_is_one_line(tmp_path: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,32 @@ def test_idempotency_key_replays_and_refuses_another_body(api: Api) -> None:
         history = c.get(f"/api/v1/tickets/{body['id']}/history").json()
     assert [e["action"] for e in history["entries"]] == ["create"]
     assert first.json()["number"] == history["number"]
+
+
+def test_one_key_sent_concurrently_creates_one_ticket(api: Api) -> None:
+    body = ticket_args()
+    key = "key-" + new_id()
+    answers: list[Any] = []
+    threads = [threading.Thread(target=lambda: answers.append(create(api, "bob", key, body)))
+               for _ in range(4)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [a.status_code for a in answers] == [201] * 4
+    assert len({a.json()["number"] for a in answers}) == 1
+    with api.client("bob") as c:
+        history = c.get(f"/api/v1/tickets/{body['id']}/history").json()
+    assert [e["action"] for e in history["entries"]] == ["create"]
+
+
+def test_nul_characters_are_refused_by_field(api: Api) -> None:
+    poison = ticket_args(address="漕溪北路\x001号")
+    r = api.push("amy", client_id(), [mutation(1, "create_ticket", poison)])
+    [result] = r.json()["results"]
+    assert result["outcome"] == "rejected" and result["field"] == "args.address"
+    rest = create(api, "amy", None, ticket_args(account="a\x00b"))
+    assert rest.status_code == 422
 
 
 def test_bad_ticket_input_names_the_field(api: Api) -> None:
