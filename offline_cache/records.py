@@ -76,6 +76,7 @@ class Page:
     total: int  # rows matching the query (for "1-50 of 1234")
     offset: int
     limit: int
+    total_capped: bool = False  # a text search stopped counting at ``total``: show "1000+"
 
 
 @dataclass(frozen=True)

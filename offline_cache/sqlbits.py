@@ -162,12 +162,28 @@ def _fts_phrase(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
-def _text_clause(token: str) -> tuple[str, list[Any]]:
-    """One search word: trigram FTS when it has 3+ characters, else a substring match."""
+FTS_FEW = 2000  # up to this many matches: fetch them and sort; beyond: walk the sort index
+
+
+def _text_clause(token: str, conn: Any = None) -> tuple[str, list[Any]]:
+    """One search word: trigram FTS when it has 3+ characters, else a substring match.
+
+    A rare word (a phone number, an ID) is looked up and its few rows sorted; a common one
+    (a street half the city lives on) is probed while walking the page's sort index
+    (``+rowid`` keeps SQLite from first materializing tens of thousands of rows)."""
     if len(token) >= 3:
+        phrase = _fts_phrase(token)
+        prefix = "rowid"
+        if conn is not None:
+            many = conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM tickets_fts WHERE tickets_fts MATCH ?"
+                f" LIMIT {FTS_FEW + 1})",
+                (phrase,),
+            ).fetchone()[0]
+            prefix = "+rowid" if many > FTS_FEW else "rowid"
         return (
-            "rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)",
-            [_fts_phrase(token)],
+            f"{prefix} IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)",
+            [phrase],
         )
     like = _like(token)
     cols = ("number", "caller_name", "phone", "id_card", "address", "account")
@@ -222,6 +238,9 @@ def _connect(path: Path, key: bytes) -> Any:
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")  # temp b-trees never hit disk in clear
+        # Every page read is decrypted: keep 64 MiB of decrypted pages so the queue's indexes
+        # stay hot (a 100k-ticket cache is ~250 MB on disk; its indexes a fraction of that).
+        conn.execute("PRAGMA cache_size = -65536")
     except BaseException:
         conn.close()
         raise

@@ -114,6 +114,8 @@ from offline_cache.ticket_state import _ticket_columns, apply_local
 
 __all__ = ["CacheStore", "InvalidChange", "open_cache"]
 
+COUNT_CAP = 1000  # a text search's total stops here: the pager shows "1000+"
+
 
 class CacheStore:
     """The encrypted local store of one profile. Open it with :func:`open_cache`.
@@ -647,7 +649,12 @@ class CacheStore:
         elif q.view == QueueView.RED:
             clauses.append("red = 1")
         elif q.view == QueueView.OVERDUE:
-            clauses.append("is_open = 1 AND (overdue = 1 OR deadline_key < ?)")
+            # Two small index lookups instead of a walk through every open ticket.
+            clauses.append(
+                "is_open = 1 AND rowid IN (SELECT rowid FROM tickets WHERE overdue = 1"
+                " UNION SELECT rowid FROM tickets INDEXED BY tickets_deadline"
+                " WHERE deadline_key < ?)"
+            )
             params.append(utc_text(self.now()))
         elif q.view == QueueView.NEEDS_ATTENTION:
             clauses.append("attention > 0")
@@ -658,7 +665,7 @@ class CacheStore:
             clauses.append(f"urgency IN ({', '.join('?' * len(q.urgencies))})")
             params += list(q.urgencies)
         for token in q.text.split():
-            clause, token_params = _text_clause(token)
+            clause, token_params = _text_clause(token, conn)
             clauses.append(clause)
             params += token_params
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
@@ -672,9 +679,12 @@ class CacheStore:
             QueueSort.DEADLINE: "deadline_key ASC, call_started_at ASC, rowid ASC",
         }[query.sort]
         where, params = self._where(conn, query, with_sets=True)
+        count = f"SELECT count(*) FROM tickets{where}"
+        if query.text.strip():  # a search counts at most COUNT_CAP rows ("1000+")
+            count = f"SELECT count(*) FROM (SELECT 1 FROM tickets{where} LIMIT {COUNT_CAP + 1})"
         return (
             f"SELECT {_ROW_COLUMNS} FROM tickets{where} ORDER BY {order} LIMIT ? OFFSET ?",
-            f"SELECT count(*) FROM tickets{where}",
+            count,
             params,
         )
 
@@ -687,7 +697,14 @@ class CacheStore:
             rows = conn.execute(page_sql, [*params, limit, offset]).fetchall()
             total = conn.execute(count_sql, params).fetchone()[0]
         now = self.now()
-        return Page([_row(r, now) for r in rows], total, offset, limit)
+        capped = total > COUNT_CAP
+        return Page(
+            [_row(r, now) for r in rows],
+            min(total, COUNT_CAP) if capped else total,
+            offset,
+            limit,
+            total_capped=capped,
+        )
 
     def counts(self, query: QueueQuery | None = None) -> Counts:
         """Counts per status and per urgency for a view and text (status/urgency filters and
