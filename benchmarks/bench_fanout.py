@@ -108,6 +108,7 @@ async def measure(url: str, port: int, tokens: list[str], lead: str, n: int, rou
     per_round: list[dict[str, Any]] = []
     async with httpx.AsyncClient(base_url=url, timeout=30) as client:
         for k in range(rounds):
+            first = len(hub.latencies)
             hub.all_in = asyncio.Event()
             hub.got = 0
             hub.expected = sum(not s.closed for s in hub.streams)
@@ -125,8 +126,15 @@ async def measure(url: str, port: int, tokens: list[str], lead: str, n: int, rou
             r.raise_for_status()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hub.all_in.wait(), ROUND_TIMEOUT)
+            mine = hub.latencies[first:]
             per_round.append(
-                {"received": hub.got, "expected": hub.expected, "at": time.perf_counter() - t}
+                {
+                    "received": hub.got,
+                    "expected": hub.expected,
+                    "at": round(time.perf_counter() - t, 2),
+                    "p50_ms": round(common.pct(mine, 50) * 1000, 1),
+                    "max_ms": round(max(mine, default=0) * 1000, 1),
+                }
             )
             hub.round = -1
             await asyncio.sleep(0.3)
