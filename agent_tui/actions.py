@@ -75,6 +75,26 @@ ACTIONS: tuple[DeskAction, ...] = (
     ),
     _A("intake.merge", "alt+m", "merge", "intake", "act.intake.merge", priority=True),
     _A("intake.discard", "alt+n", "discard", "intake", "act.intake.discard", show=False),
+    # Field moves are priority bindings so the app moves the focus before it hands on the keys
+    # typed right after Tab: a fast typist's "王小明<Tab>138..." must not land in one field.
+    _A(
+        "intake.next_field",
+        "tab",
+        "app.focus_next",
+        "intake",
+        "act.intake.next_field",
+        show=False,
+        priority=True,
+    ),
+    _A(
+        "intake.previous_field",
+        "shift+tab",
+        "app.focus_previous",
+        "intake",
+        "act.intake.previous_field",
+        show=False,
+        priority=True,
+    ),
     # queue
     _A("queue.open", "enter", "open_ticket", "queue", "act.queue.open"),
     _A("queue.search", "slash", "focus_search", "queue", "act.queue.search"),

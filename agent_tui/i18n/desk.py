@@ -24,6 +24,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "act.intake.dispatch": ("派单", "Dispatch"),
     "act.intake.merge": ("并单", "Merge into open ticket"),
     "act.intake.discard": ("清空表单", "Discard form"),
+    "act.intake.next_field": ("下一项", "Next field"),
+    "act.intake.previous_field": ("上一项", "Previous field"),
     "act.queue.open": ("打开", "Open"),
     "act.queue.search": ("搜索", "Search"),
     "act.queue.sort": ("排序", "Sort"),

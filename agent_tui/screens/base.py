@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from textual.app import ComposeResult
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -17,13 +18,28 @@ from agent_tui.actions import bindings_for
 from agent_tui.widgets.status_bar import StatusBar
 
 
+def install_bindings(node: DOMNode, scope: str) -> None:
+    """Add ``scope``'s actions to ``node``; an id-less Textual default on the same key (the
+    screen's own tab/shift+tab) is dropped, so the keymap can move ours without a clash."""
+    ours = bindings_for(scope)
+    keys = node._bindings.key_to_bindings
+    for binding in ours:
+        for key in binding.key.split(","):
+            kept = [b for b in keys.get(key.strip(), []) if b.id is not None]
+            if kept:
+                keys[key.strip()] = kept
+            else:
+                keys.pop(key.strip(), None)
+    for binding in ours:
+        node._bindings._add_binding(binding)
+
+
 class DeskScreen(Screen[None]):
     SCOPE = ""
 
     def __init__(self) -> None:
         super().__init__()
-        for binding in bindings_for(self.SCOPE):
-            self._bindings._add_binding(binding)
+        install_bindings(self, self.SCOPE)
 
     def compose_bars(self) -> ComposeResult:
         bar = StatusBar()

@@ -15,8 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from agent_tui.actions import bindings_for
 from agent_tui.i18n import t
+from agent_tui.screens.base import install_bindings
 
 
 class KnowledgeBaseScreen(ModalScreen[str | None]):
@@ -24,8 +24,7 @@ class KnowledgeBaseScreen(ModalScreen[str | None]):
 
     def __init__(self, query: str = "") -> None:
         super().__init__()
-        for binding in bindings_for(self.SCOPE):
-            self._bindings._add_binding(binding)
+        install_bindings(self, self.SCOPE)
         self._query = query
         self._text: str = ""
         self._hits: list[Any] = []

@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label
 
-from agent_tui.actions import bindings_for
 from agent_tui.i18n import t
+from agent_tui.screens.base import install_bindings
 from agent_tui.services import SignInFailed, Unreachable, UserInfo
 
 
@@ -22,8 +22,7 @@ class SignInScreen(ModalScreen[UserInfo | None]):
 
     def __init__(self, server: str, username: str = "") -> None:
         super().__init__()
-        for binding in bindings_for(self.SCOPE):
-            self._bindings._add_binding(binding)
+        install_bindings(self, self.SCOPE)
         self.server = server
         self.username = username
 

@@ -1,0 +1,158 @@
+"""End to end: the installed ``agent-tui`` in a real terminal (tmux), typing a ticket with
+Chinese text like an agent would, then reading it back from the server.
+
+Nothing is driven from inside the app: keys go in through tmux (``send-keys -l`` for the
+Chinese text, as an input method delivers it) and the screen is read with ``capture-pane``.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.keyring_backend import subprocess_env
+from tests.support.server import RunningServer, start_server
+
+pytestmark = pytest.mark.e2e
+
+AGENT = ("agent1", "pw-agent1-e2e")
+NAME = "欧阳小红"
+ADDRESS = "徐汇区漕溪北路100号"
+ACCOUNT = "小区门口垃圾三天没清运，请尽快处理！"
+PHONE = "13812340001"
+
+
+def agent_tui() -> str:
+    """The console script of this installation (what a user runs)."""
+    beside = Path(sys.executable).with_name("agent-tui")
+    found = str(beside) if beside.exists() else shutil.which("agent-tui")
+    if not found:
+        pytest.fail("agent-tui is not installed in this environment")
+    return found
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[RunningServer]:
+    running = start_server(
+        f"sqlite:///{tmp_path / 'e2e.db'}", tmp_path, users={AGENT[0]: ("agent", AGENT[1])}
+    )
+    yield running
+    running.stop()
+
+
+class Tmux:
+    """One private tmux server (own socket) with one window running the desk."""
+
+    def __init__(self, socket: str, env: dict[str, str]) -> None:
+        self.socket = socket
+        self.env = env
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-u", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            env=self.env,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "desk")
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", "desk", *keys)
+
+    def text(self, text: str) -> None:
+        self.run("send-keys", "-t", "desk", "-l", text)
+
+    def wait_for(self, needle: str, seconds: float = 30.0) -> str:
+        deadline = time.monotonic() + seconds
+        screen = ""
+        for _ in range(10_000):
+            screen = self.screen()
+            if needle in screen:
+                return screen
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{needle!r} never appeared; the screen shows:\n{screen}")
+
+
+def test_type_a_chinese_ticket_in_tmux_and_read_it_back_from_the_server(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    if shutil.which("tmux") is None:
+        pytest.fail("tmux is required (.ci/run installs it)")
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        **subprocess_env(tmp_path / "keyring.json"),
+        "AGENT_TUI_HOME": str(home),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "xterm-256color",
+    }
+    login = subprocess.run(
+        [agent_tui(), "--server", server.url, "login", "--username", AGENT[0]],
+        input=AGENT[1] + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert login.returncode == 0, login.stderr
+
+    tmux = Tmux(f"desk-e2e-{os.getpid()}", env)
+    command = " ".join(shlex.quote(p) for p in (agent_tui(), "--server", server.url))
+    tmux.run("new-session", "-d", "-s", "desk", "-x", "120", "-y", "40", command)
+    try:
+        tmux.wait_for("在线")  # signed in silently with the token from `agent-tui login`
+        tmux.wait_for("联系电话")
+        # the first field (类型) has the focus; tab walks the form in order
+        tmux.keys("Tab")
+        tmux.text(NAME)
+        tmux.keys("Tab")
+        tmux.text(PHONE)
+        tmux.keys("Tab", "Tab")  # past the ID-card number
+        tmux.text(ADDRESS)
+        for _ in range(4):  # district, community, urgent, then the account
+            tmux.keys("Tab")
+        tmux.text(ACCOUNT)
+        tmux.wait_for("请尽快处理")
+        tmux.keys("C-s")  # intake.on_spot
+        tmux.wait_for("已保存")
+        tmux.wait_for("待上传 0")
+        tmux.keys("C-q")
+    finally:
+        subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True, timeout=20)
+
+    token = httpx.post(
+        server.url + "/api/v1/auth/login",
+        json={"username": AGENT[0], "password": AGENT[1]},
+        timeout=10,
+    ).json()["access_token"]
+    found = httpx.get(
+        server.url + "/api/v1/tickets",
+        params={"text": PHONE},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
+    items = found.get("items") or found.get("tickets") or []
+    assert len(items) == 1, found
+    ticket = items[0]
+    assert ticket["caller_name"] == NAME
+    assert ticket["address"] == ADDRESS
+    assert ticket["account"] == ACCOUNT
+    assert ticket["status"] == "closed"
