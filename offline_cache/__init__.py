@@ -28,6 +28,7 @@ Saving (returns only after COMMIT; raises SaveFailed / InvalidChange, nothing ha
 Reading::
 
     store.queue_page(QueueQuery(view=QueueView.MINE, sort=QueueSort.URGENCY, text="张"))
+    #   -> Page(rows, total, offset, limit, total_capped): a text search counts to 1000 ("1000+")
     store.counts(QueueQuery(view=QueueView.TEAM)); store.search("13800138000")
     store.open_tickets_for_phone(number); store.get_ticket(tid); store.notes(tid)
     store.kb_search("停水"); store.kb_article(id); store.forms(); store.seats()
@@ -38,7 +39,9 @@ Syncing::
     rep = Replicator(store, server_url, token=lambda: load_token(profile, server_url),
                      on_state=callback, on_event=callback)   # on_event: call_offer, panel
     task = asyncio.create_task(rep.run()); rep.poke() after a save; await rep.stop()
-    outcome = await rep.sync_once()   # agent-tui sync --once
+    outcome = await rep.sync_once()   # agent-tui sync --once (SyncOutcome: done / rejected /
+                                      # offline / needs_sign_in); rep.set_token(t) after re-login
+    # run() also posts a seat heartbeat with the outbox size (leads see desks holding work)
 
 Thread-safety: a store holds one connection behind a lock; any thread may call it.
 """
