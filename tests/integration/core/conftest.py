@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.support.databases import fresh_postgres_database
-from tests.support.server import RunningServer, start_server
+from tests.support.server import RunningServer
+from tests.support.started import start_server
 
 PASSWORD = "correct horse battery"
 USERS = {
