@@ -53,18 +53,7 @@ def _settled(table: Any, generation: int, total: int | None = None) -> bool:
     )
 
 
-# What-if (not in the product): indexes whose order matches the queue's ORDER BY clauses, so
-# SQLite walks an index instead of sorting every row (see RESULTS.md, "queue").
-WHAT_IF_INDEXES = (
-    "CREATE INDEX bench_q_urgency ON tickets"
-    " ((urgency = 'red') DESC, is_open DESC, call_started_at ASC, id)",
-    "CREATE INDEX bench_q_deadline ON tickets"
-    " (deadline_at IS NULL, deadline_at ASC, call_started_at, id)",
-    "CREATE INDEX bench_q_time ON tickets (call_started_at DESC, id DESC)",
-)
-
-
-async def ours(n: int, presses: int, tmp: Any, what_if: bool = False) -> dict[str, float]:
+async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
     from agent_tui.app import build_app
     from agent_tui.config import Settings
     from agent_tui.services import DeskServices
@@ -72,12 +61,8 @@ async def ours(n: int, presses: int, tmp: Any, what_if: bool = False) -> dict[st
     from offline_cache import QueueQuery, QueueSort, QueueView, open_cache, save_token
     from tests.support.server import free_port
 
-    path = common.seeded_copy(n, tmp / f"queue-{n}{'-whatif' if what_if else ''}.db")
+    path = common.seeded_copy(n, tmp / f"queue-{n}.db")
     store = open_cache("bench", key_provider=common.FixedKey(), path=path)
-    if what_if:
-        with store._write() as conn:
-            for statement in WHAT_IF_INDEXES:
-                conn.execute(statement)
     mine = store.queue_page(QueueQuery(view=QueueView.MINE, limit=1)).total
     filtered = store.queue_page(QueueQuery(view=QueueView.ALL, text=FILTER_WORD, limit=1)).total
     dead = f"http://127.0.0.1:{free_port()}"
@@ -206,7 +191,6 @@ def run(quick: bool) -> dict[str, Any]:
             a = asyncio.run(ours(n, presses, tmp))
             b = asyncio.run(datatable(n, presses, tmp))
             per[n] = {"ours": a, "datatable": b}
-        what_if = asyncio.run(ours(sizes[-1], presses, tmp, what_if=True))
     rows = []
     for step in ("open", "page_down", "filter", "sort"):
         ms = {str(n): round(per[n]["ours"][step] * 1000, 1) for n in sizes}
@@ -228,20 +212,8 @@ def run(quick: bool) -> dict[str, Any]:
                 + "; 'flat' read as 100k <= 3x the 1k time",
             )
         )
-    rows.append(
-        common.row(
-            f"what-if: queue at {sizes[-1]:,} with sort-order indexes (not in the product)",
-            {k: round(v * 1000, 1) for k, v in what_if.items() if k != "page_down_presses"},
-            {k: round(per[sizes[-1]]["ours"][k] * 1000, 1) for k in ("open", "filter", "sort")}
-            | {"page_down": round(per[sizes[-1]]["ours"]["page_down"] * 1000, 1)},
-            figure="ms per step",
-            target="evidence for the finding",
-            note="baseline here: the product's queue at the same size in this run; the indexes"
-            " are bench_queue.WHAT_IF_INDEXES, added to the cache copy before the desk opens",
-        )
-    )
     details = {str(k): v for k, v in per.items()}
-    return {"rows": rows, "details": details, "what_if_100k": what_if}
+    return {"rows": rows, "details": details}
 
 
 if __name__ == "__main__":

@@ -62,9 +62,15 @@ def seeded_database(dest: Path) -> str:
     """A migrated SQLite database with the probe, a lead and the 200 simulated agents. Their
     argon2 hashing takes minutes on a busy 2-core machine, so the file is made once and kept
     in benchmarks/.results/seed (git-ignored) and copied for each run."""
+    import hashlib
+
     from hotline_server.live.core import ensure_agents
 
-    seed = common.RESULTS_DIR / "seed" / f"replay-users-v1-{AGENTS}.db"
+    versions = common.ROOT / "hotline_server" / "migrations" / "versions"
+    digest = hashlib.sha256()
+    for f in sorted(versions.glob("*.py")):
+        digest.update(f.read_bytes())
+    seed = common.RESULTS_DIR / "seed" / f"replay-users-{digest.hexdigest()[:10]}-{AGENTS}.db"
     if not seed.exists():
         seed.parent.mkdir(parents=True, exist_ok=True)
         partial = seed.with_suffix(".partial")

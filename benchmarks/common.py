@@ -292,12 +292,16 @@ SEED_VERSION = 1  # bump when seed_cache or server_ticket change
 
 def seeded_copy(n: int, dest: Path) -> Path:
     """A copy of a cache seeded with ``n`` tickets. The seed is made once and kept in
-    benchmarks/.results/seed (git-ignored), keyed by the cache schema and SEED_VERSION."""
-    from offline_cache.schema import LATEST
+    benchmarks/.results/seed (git-ignored), keyed by a hash of the cache's migrations (they
+    may change in place before a release) and SEED_VERSION."""
+    import hashlib
 
+    from offline_cache.schema import MIGRATIONS
+
+    schema = hashlib.sha256(repr(MIGRATIONS).encode()).hexdigest()[:10]
     cache_dir = RESULTS_DIR / "seed"
     cache_dir.mkdir(parents=True, exist_ok=True)
-    src = cache_dir / f"seed-v{SEED_VERSION}-s{LATEST}-{n}.db"
+    src = cache_dir / f"seed-v{SEED_VERSION}-{schema}-{n}.db"
     if not src.exists():
         partial = src.with_suffix(".partial")
         partial.unlink(missing_ok=True)
