@@ -128,11 +128,31 @@ ACTIONS: tuple[DeskAction, ...] = (
     _A("signin.offline", "escape", "work_offline", "signin", "act.signin.offline"),
 )
 
-BY_ID: dict[str, DeskAction] = {a.id: a for a in ACTIONS}
+
+def lead_actions() -> tuple[DeskAction, ...]:
+    """The lead panel's bindings (agent_tui.lead owns them), so one keymap, one ``keys``
+    listing and one clash check cover the whole app. Its two dialogs' Esc keys live in
+    scopes of their own: they are never open together."""
+    try:
+        from agent_tui.lead import LEAD_BINDING_IDS
+        from agent_tui.lead.screen import LEAD_BINDINGS
+    except ImportError:
+        return ()
+    described = {bid: text for bid, _key, _action, text, _show in LEAD_BINDINGS}
+    found = []
+    for bid, key in LEAD_BINDING_IDS.items():
+        scope = "lead" if bid in described else bid
+        text = described.get(bid, "act.lead.dialog")
+        found.append(DeskAction(bid, key, "", scope, text, show=False))
+    return tuple(found)
+
+
+ALL_ACTIONS: tuple[DeskAction, ...] = ACTIONS + lead_actions()
+BY_ID: dict[str, DeskAction] = {a.id: a for a in ALL_ACTIONS}
 
 
 def default_keymap() -> dict[str, str]:
-    return {a.id: a.key for a in ACTIONS}
+    return {a.id: a.key for a in ALL_ACTIONS}
 
 
 def bindings_for(scope: str) -> list[Binding]:
@@ -159,7 +179,7 @@ def clashes(keymap: dict[str, str]) -> list[tuple[str, str, str]]:
     """
     found: list[tuple[str, str, str]] = []
     by_key: dict[str, list[DeskAction]] = {}
-    for action in ACTIONS:
+    for action in ALL_ACTIONS:
         keys = keymap.get(action.id, action.key)
         for key in (k.strip() for k in keys.split(",")):
             if key:

@@ -201,11 +201,12 @@ class DeskApp(App[None]):
 
     def _add_lead_mode(self) -> None:
         try:
-            from agent_tui.lead import LeadPanelScreen
+            from agent_tui.lead import lead_mode
         except ImportError:  # the lead panel is built separately; the desk works without it
             return
-        if "lead" not in self._modes:
-            self.add_mode("lead", LeadPanelScreen)
+        token = self.desk.token()
+        if "lead" not in self._modes and token:
+            self.add_mode("lead", lead_mode(self.settings.server, token))
 
     # ------------------------------------------------------------------ sync + status
 

@@ -12,7 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent_tui.actions import ACTIONS, BY_ID, clashes, default_keymap
+from agent_tui.actions import ALL_ACTIONS, BY_ID, clashes, default_keymap
 from hotline.resources import shipped_dir
 
 
@@ -80,4 +80,4 @@ def resolve(name: str = "default", user_file: Path | None = None) -> ResolvedKey
 
 def listing(keymap: ResolvedKeymap, lang: str | None = None) -> list[tuple[str, str, str]]:
     """``(id, key, description)`` for every action, in declaration order."""
-    return [(a.id, keymap.keys[a.id], a.description(lang)) for a in ACTIONS]
+    return [(a.id, keymap.keys[a.id], a.description(lang)) for a in ALL_ACTIONS]

@@ -44,6 +44,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "act.ticket.back": ("返回", "Back"),
     "act.kb.insert": ("插入答复", "Insert into answer"),
     "act.kb.close": ("关闭", "Close"),
+    "act.lead.dialog": ("关闭对话框（班长面板）", "Close the dialog (lead panel)"),
     "act.signin.submit": ("登录", "Sign in"),
     "act.signin.offline": ("离线工作", "Work offline"),
     # ---------------------------------------------------------------- status bar

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from rich.cells import cell_len
 
-from agent_tui.actions import ACTIONS, BY_ID, clashes, default_keymap
+from agent_tui.actions import ACTIONS, BY_ID, clashes, default_keymap, lead_actions
 from agent_tui.cells import columns, fit, fit_right
 from agent_tui.cli import main
 from agent_tui.config import ConfigError, load_settings
@@ -25,7 +25,7 @@ from hotline.resources import shipped_dir
 
 
 def test_every_action_has_a_dotted_id_and_texts_in_both_languages() -> None:
-    assert len(BY_ID) == len(ACTIONS)
+    assert len(BY_ID) == len(ACTIONS) + len(lead_actions())
     for action in ACTIONS:
         assert "." in action.id and action.id.split(".")[0] == action.scope
         assert has(action.text), action.text
@@ -34,7 +34,9 @@ def test_every_action_has_a_dotted_id_and_texts_in_both_languages() -> None:
 
 def test_shipped_default_keymap_is_the_declared_defaults() -> None:
     data = tomllib.loads((shipped_dir("keymaps") / "default.toml").read_text("utf-8"))
-    assert data["keys"] == default_keymap()
+    assert data["keys"] == {a.id: a.key for a in ACTIONS}
+    # the lead panel's ids are known too (their defaults live in agent_tui.lead)
+    assert "lead.refresh" in default_keymap()
 
 
 @pytest.mark.parametrize("name", ["default", "function-keys"])
