@@ -343,6 +343,38 @@ class DeskServices:
                 entries.append({"at": item.client_time, "what": item.name, "pending": True})
         return entries
 
+    async def server_history(self, ticket_id: str) -> list[dict[str, Any]] | None:
+        """The server's audit trail of the ticket, or None when it cannot be had (offline,
+        not signed in, not on the server yet): the view then shows what the cache knows."""
+        token = await asyncio.to_thread(self.token)
+        if not token:
+            return None
+        try:
+            async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+                response = await client.get(
+                    f"/api/v1/tickets/{ticket_id}/history",
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+        except httpx.HTTPError:
+            return None
+        if response.status_code != 200:
+            return None
+        entries = response.json().get("entries") or []
+        out = []
+        for entry in entries:
+            changes = entry.get("changes") or {}
+            status = (changes.get("status") or {}).get("to")
+            out.append(
+                {
+                    "at": entry.get("at"),
+                    "what": f"srv.{entry.get('action')}",
+                    "by": entry.get("actor") or "",
+                    "status": status,
+                    "reason": entry.get("reason"),
+                }
+            )
+        return out
+
     def attention_for(self, ticket_id: str) -> list[Attention]:
         return [a for a in self.store.needs_attention() if a.ticket_id == ticket_id]
 

@@ -180,6 +180,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "history.escalate": ("升级督办", "escalated"),
     "history.merge_ticket": ("并单", "merged"),
     "history.record_callback": ("回访", "callback recorded"),
+    "history.srv.create": ("受理", "created"),
+    "history.srv.update": ("修改内容", "fields changed"),
+    "history.srv.status": ("状态", "status"),
+    "history.srv.note": ("备注", "note"),
+    "history.srv.escalate": ("升级督办", "escalated"),
+    "history.srv.merge": ("并单", "merged"),
+    "history.srv.callback": ("回访", "callback"),
     "ticket.missing": ("缓存中没有这张工单", "This ticket is not in the cache"),
     "ticket.deadline": ("时限 {when}（{left}）", "Due {when} ({left})"),
     # ---------------------------------------------------------------- knowledge base

@@ -7,6 +7,7 @@ worker; the screen then reloads from the cache, so what it shows is what was sav
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
-from agent_tui.i18n import language, t
+from agent_tui.i18n import has, language, t
 from agent_tui.screens.base import DeskScreen
 from agent_tui.screens.dialogs import ChoiceDialog, TextDialog
 from agent_tui.widgets.queue_table import countdown
@@ -123,6 +124,17 @@ class TicketScreen(DeskScreen):
         history = desk.history(self.ticket_id) if ticket else []
         attention = desk.attention_for(self.ticket_id) if ticket else []
         self.app.call_from_thread(self._show, ticket, notes, history, attention)
+        if ticket is not None:
+            self.app.call_from_thread(self.load_server_history)
+
+    @work(exclusive=True, group="ticket-history", exit_on_error=False)
+    async def load_server_history(self) -> None:
+        """The server's audit trail (network: an async worker); the local one stays if none."""
+        entries = await self.app.desk.server_history(self.ticket_id)  # type: ignore[attr-defined]
+        if entries is None:
+            return
+        pending = await asyncio.to_thread(self.app.desk.history, self.ticket_id)  # type: ignore[attr-defined]
+        self._show_history(entries + [e for e in pending if e.get("pending")])
 
     def _show(
         self, ticket: LocalTicket | None, notes: list[Any], history: list[Any], attention: list[Any]
@@ -154,16 +166,7 @@ class TicketScreen(DeskScreen):
             table.add_row(str(name), shown_value(name, value))
         self.query_one("#fields", Static).update(table)
 
-        lines = Text()
-        for entry in history:
-            lines.append(f"{_when(entry.get('at'))} ", style="dim")
-            lines.append(t(f"history.{entry.get('what')}"))
-            if entry.get("by"):
-                lines.append(f"  {entry['by']}", style="dim")
-            if entry.get("pending"):
-                lines.append(f"  {t('history.pending')}", style="italic")
-            lines.append("\n")
-        self.query_one("#history", Static).update(lines or "-")
+        self._show_history(history)
 
         note_text = Text()
         for note in notes:
@@ -187,6 +190,23 @@ class TicketScreen(DeskScreen):
         attention_widget.update(problems)
         attention_widget.display = bool(attention)
         self._attention = attention
+
+    def _show_history(self, history: list[dict[str, Any]]) -> None:
+        lines = Text()
+        for entry in history:
+            lines.append(f"{_when(entry.get('at'))} ", style="dim")
+            key = f"history.{entry.get('what')}"
+            lines.append(t(key) if has(key) else str(entry.get("what", "")))
+            if entry.get("status"):
+                lines.append(f" → {t('status.' + str(entry['status']))}", style="bold")
+            if entry.get("reason"):
+                lines.append(f"（{entry['reason']}）")
+            if entry.get("by"):
+                lines.append(f"  {entry['by']}", style="dim")
+            if entry.get("pending"):
+                lines.append(f"  {t('history.pending')}", style="italic")
+            lines.append("\n")
+        self.query_one("#history", Static).update(lines or "-")
 
     def tick(self, now: datetime) -> None:
         # countdown in the title is cheap: recompute from the cached deadline only

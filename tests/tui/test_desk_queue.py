@@ -136,7 +136,13 @@ async def test_ticket_note_and_status_change_reach_the_server(server: RunningSer
             lambda: screen.ticket is not None and screen.ticket.data.get("status") == "dispatched",
             "the new status",
         )
+        await pilot.press("alt+e")  # ticket.escalate: asks for the reason
+        await pilot.pause(0.2)
+        await pilot.press(*"居民反复投诉", "enter")
         await until(pilot, lambda: app.status.outbox == 0, "the sync")
+        # the server's audit trail replaces the local one once it is there
+        await until(pilot, lambda: "状态 → 已派单" in screen_text(app), "the server's history")
+        await until(pilot, lambda: "升级督办（居民反复投诉）" in screen_text(app), "escalation")
     remote = await run_in_thread(
         lambda: server_get(server, f"/api/v1/tickets/{saved.ticket_id}", "agent2")
     )
