@@ -75,6 +75,13 @@ async def test_run_loop_reports_states_and_drains_on_poke(hotline: Hotline) -> N
     alice = hotline.desk("alice", listen=True, pull_interval=1.0)
     seen: list[LinkState] = []
     alice.rep._on_state = lambda snap: seen.append(snap.state)
+    streamed: list[LinkState] = []
+
+    async def watch() -> None:
+        async for snap in alice.rep.states():
+            streamed.append(snap.state)
+
+    watcher = asyncio.create_task(watch())
     task = asyncio.create_task(alice.rep.run())
     try:
         for _ in range(100):
@@ -109,6 +116,8 @@ async def test_run_loop_reports_states_and_drains_on_poke(hotline: Hotline) -> N
     finally:
         await alice.rep.stop()
         await asyncio.wait_for(task, 10)
+        await asyncio.wait_for(watcher, 10)  # the state stream ends with the replicator
     assert LinkState.SYNCING in seen and LinkState.ONLINE in seen
+    assert LinkState.SYNCING in streamed and LinkState.ONLINE in streamed
     assert alice.rep.snapshot().state == LinkState.STOPPED
     alice.store.close()
