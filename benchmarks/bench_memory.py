@@ -47,7 +47,7 @@ async def desk_rss(n: int) -> dict[str, float]:
                 app.screen.action_view("all")
                 table = app.screen.query_one(QueueTable)
                 deadline = time.monotonic() + 60
-                while (table.total < n or not table.loaded) and time.monotonic() < deadline:
+                while (table.total == 0 or not table.loaded) and time.monotonic() < deadline:
                     await asyncio.sleep(0.05)
                 for _ in range(50):
                     await pilot.press("pagedown")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -80,7 +81,11 @@ def seeded_database(dest: Path) -> str:
             url, {"probe": ("agent", common.TEAM), "lead1": ("lead", common.TEAM)}
         )
         ensure_agents(url, [f"sim{i:03d}" for i in range(1, AGENTS + 1)], SIM_PASSWORD)
+        with sqlite3.connect(partial) as conn:  # fold the WAL in before the file is renamed
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         partial.rename(seed)
+        for extra in ("-wal", "-shm"):
+            Path(str(partial) + extra).unlink(missing_ok=True)
     shutil.copyfile(seed, dest)
     return f"sqlite:///{dest}"
 
