@@ -29,7 +29,7 @@ from hotline.protocol import CreateTicketArgs, Entity
 from hotline.states import FINISHED_STATUSES, IllegalTransition, move
 from hotline_server import changelog
 from hotline_server.auth import User
-from hotline_server.db.schema import notes, ticket_history, ticket_numbers, tickets
+from hotline_server.db.schema import notes, ticket_history, ticket_numbers, tickets, users
 from hotline_server.sync.registry import Rejected
 
 SERVER_FIELDS = (
@@ -76,7 +76,7 @@ def can_see(user: User, row: dict[str, Any] | RowMapping, teams_configured: bool
     when no teams are configured)."""
     if user.role.value in ("lead", "admin") or not teams_configured:
         return True
-    return row["created_by"] == user.username or (
+    return user.username in (row["created_by"], row.get("assignee")) or (
         user.team is not None and row["team"] == user.team
     )
 
@@ -194,7 +194,7 @@ def publish(conn: Connection, row: dict[str, Any], now: datetime) -> int:
         entity_id=row["id"],
         data=ticket_data(row),
         team=row["team"],
-        owner=row["created_by"],
+        owner=row.get("assignee") or row["created_by"],
         now=now,
     )
 
@@ -288,6 +288,8 @@ def update_fields(
     base_revision: int,
     actor: str,
     now: datetime,
+    *,
+    actor_role: str = "agent",
     **audit: Any,
 ) -> tuple[dict[str, Any], int, dict[str, Any] | None]:
     """Merge an agent's field changes (SYNC.md conflicts): different fields merge; the same
@@ -304,13 +306,18 @@ def update_fields(
             f"base_revision {base_revision} is newer than the ticket's revision {row['revision']}",
             "base_revision",
         )
+    changes = dict(changes)
+    assignment = (
+        _reassignment(conn, changes.pop("assignee"), actor_role) if ("assignee" in changes) else {}
+    )
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise Rejected(f"{unknown[0]} is not a field an agent can change", f"changes.{unknown[0]}")
     try:
-        new_values = check_fields(dict(changes), partial=True)
+        new_values = check_fields(changes, partial=True) if changes else {}
     except Rejected as exc:
         raise Rejected(exc.reason, f"changes.{exc.field}" if exc.field else "changes") from None
+    new_values.update(assignment)
     field_revs = row.get("field_revisions") or {}
     conflict: dict[str, Any] = {}
     for key, value in new_values.items():
@@ -319,6 +326,26 @@ def update_fields(
     new, seq = write_changes(conn, row, new_values, actor, "update", now,
                              conflict=conflict or None, **audit)  # fmt: skip
     return new, seq, conflict or None
+
+
+def _reassignment(conn: Connection, assignee: Any, actor_role: str) -> dict[str, Any]:
+    """Moving a ticket to another agent is a shift lead's decision (they balance the seats);
+    the ticket follows the agent into their team so that agent's desk pulls it."""
+    if actor_role not in ("lead", "admin"):
+        raise Rejected("only a shift lead can reassign a ticket", "changes.assignee")
+    if not isinstance(assignee, str) or not assignee.strip():
+        raise Rejected("name the agent to reassign the ticket to", "changes.assignee")
+    row = conn.execute(
+        sa.select(users.c.username, users.c.role, users.c.team, users.c.active).where(
+            users.c.username == assignee.strip()
+        )
+    ).first()
+    if row is None or not row.active or row.role != "agent":
+        raise Rejected(f"there is no active agent named {assignee.strip()}", "changes.assignee")
+    moved: dict[str, Any] = {"assignee": row.username}
+    if row.team is not None:
+        moved["team"] = row.team
+    return moved
 
 
 def change_status(

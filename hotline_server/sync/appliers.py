@@ -41,7 +41,14 @@ def create_ticket(ctx: ApplyContext, args: CreateTicketArgs) -> Applied:
 def update_ticket(ctx: ApplyContext, args: UpdateTicketArgs) -> Applied:
     row = _row(ctx, args.ticket_id)
     new, seq, conflict = tickets.update_fields(
-        ctx.conn, row, args.changes, args.base_revision, ctx.user.username, ctx.now, **_audit(ctx)
+        ctx.conn,
+        row,
+        args.changes,
+        args.base_revision,
+        ctx.user.username,
+        ctx.now,
+        actor_role=ctx.user.role.value,
+        **_audit(ctx),
     )
     return _done(ctx, new, seq, conflict=conflict)
 

@@ -41,3 +41,47 @@ def test_agent_sees_own_and_team_tickets(database_url: str, tmp_path: Path) -> N
         assert sneaky.json()["results"][0]["outcome"] == "rejected"
     finally:
         server.stop()
+
+
+def test_a_lead_reassigns_a_ticket_and_it_follows_the_agent(
+    database_url: str, tmp_path: Path
+) -> None:
+    server_cli("migrate", "--database", database_url)
+    for name, role, team in [("amy", "agent", "north"), ("ann", "agent", "north"),
+                             ("sam", "agent", "south"), ("lee", "lead", None)]:  # fmt: skip
+        add_user(database_url, name, role, PASSWORD, team=team)
+    server = start_server(database_url, tmp_path)
+    try:
+        api = Api(server)
+        ticket = ticket_args()
+        assert (
+            api.push("amy", client_id(), [mutation(1, "create_ticket", ticket)]).status_code == 200
+        )
+
+        def assign(user: str, to: str) -> dict[str, object]:
+            change = {"ticket_id": ticket["id"], "base_revision": 1, "changes": {"assignee": to}}
+            result: dict[str, object] = api.push(
+                user, client_id(), [mutation(1, "update_ticket", change)]
+            ).json()["results"][0]
+            return result
+
+        refused = assign("amy", "sam")
+        assert refused["outcome"] == "rejected"
+        assert refused["field"] == "args.changes.assignee"
+        nobody = assign("lee", "nobody")
+        assert (nobody["outcome"], nobody["field"]) == ("rejected", "args.changes.assignee")
+
+        assert assign("lee", "sam")["outcome"] == "applied"
+        with api.client("lee") as c:
+            held = c.get(f"/api/v1/tickets/{ticket['id']}").json()
+        assert (held["assignee"], held["team"]) == ("sam", "south")
+        pulled = {c["entity_id"] for c in api.pull_all("sam") if c["entity"] == "ticket"}
+        assert ticket["id"] in pulled
+        with api.client("sam") as c:
+            assert c.get(f"/api/v1/tickets/{ticket['id']}").status_code == 200
+        with api.client("ann") as c:  # it left the north team with its new agent
+            assert c.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404
+        with api.client("amy") as c:  # first-contact responsibility: the taker still sees it
+            assert c.get(f"/api/v1/tickets/{ticket['id']}").status_code == 200
+    finally:
+        server.stop()
