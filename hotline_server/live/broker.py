@@ -52,13 +52,18 @@ class Subscriber:
         return self.role in ("lead", "admin")
 
     def can_see(self, team: str | None, owner: str | None) -> bool:
-        """Visibility of a change-log row: leads and admins see all; owners their own rows;
-        team rows are for the team's members; rows with neither are for everyone."""
-        if self.is_lead:
+        """Whether a change-log row is news for this subscriber, by the rule pull applies
+        (hotline_server.sync.pull): leads and admins see all; a row's owner sees it; rows with
+        neither team nor owner are for everyone; team rows are for the team's members; and
+        where no teams are configured (every subscriber's team is None) agents see each
+        other's tickets. A spare poke only costs a pull; a missing one hides a change."""
+        if self.is_lead or owner == self.username:
             return True
-        if owner is not None and owner != self.username:
-            return False
-        return team is None or self.team is None or team == self.team
+        if team is None and owner is None:
+            return True
+        if self.team is None:
+            return team is None
+        return team == self.team
 
 
 @dataclass

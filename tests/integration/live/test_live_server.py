@@ -280,6 +280,26 @@ async def test_event_stream_pokes_offers_and_resume(live: Live) -> None:
     assert any(k == "heartbeat" for k, *_ in got)
 
 
+async def test_a_colleagues_change_pokes_my_stream(live: Live) -> None:
+    """Without teams every agent sees every ticket, so amy's push is news for bob's desk."""
+    token = await asyncio.to_thread(live.token, "bob")
+
+    def poked_after_hello(got: list[tuple[str, dict[str, Any], str]]) -> bool:
+        start = next((d["seq"] for k, d, _ in got if k == "hello"), None)
+        return start is not None and any(k == "poke" and d["seq"] > start for k, d, _ in got)
+
+    reader = asyncio.create_task(
+        read_events(live.url, token, until=poked_after_hello)
+    )
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(
+        push, live, "amy", str(uuid.uuid4()),
+        [mutation(1, "create_ticket", ticket_args("13600000016", NOW))],
+    )  # fmt: skip
+    got = await reader
+    assert poked_after_hello(got)
+
+
 async def test_lead_panel_updates(live: Live) -> None:
     token = await asyncio.to_thread(live.token, "lee")
     got = await read_events(
