@@ -63,7 +63,8 @@ def render(run: dict[str, Any]) -> str:
     lines = [
         BEGIN,
         "",
-        f"Run `{run['command']}` at **{m['date']}** on `{m['host']}`: {m['cpu']}, "
+        f"Run `{run['command']}` at **{m['date']}**, commit `{m.get('commit', '?')}`, "
+        f"on `{m['host']}`: {m['cpu']}, "
         f"{m['cores']} cores, {m['memory_gb']} GB RAM, {m['os']}; Python {m['python']}, "
         f"SQLite {m['sqlite']}, Textual {m['textual']}. Load average at start "
         f"{', '.join(f'{x:.1f}' for x in m['load_average'])}"
