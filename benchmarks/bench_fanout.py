@@ -158,7 +158,7 @@ async def measure(url: str, port: int, tokens: list[str], lead: str, n: int, rou
 
 def run(quick: bool) -> dict[str, Any]:
     n = 2_000
-    rounds = 10 if quick else 30
+    rounds = 10 if quick else 20
     common.raise_fd_limit(4 * n + 1024)  # the server process inherits the raised limit
     with common.isolated_home("fanout") as tmp:
         db = f"sqlite:///{tmp / 'server.db'}"

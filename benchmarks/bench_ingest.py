@@ -107,7 +107,7 @@ def one_database(label: str, database_url: str, work: Path, n: int) -> dict[str,
 
 
 def run(quick: bool) -> dict[str, Any]:
-    n = 1_000 if quick else 5_000
+    n = 1_000 if quick else 3_000
     details: dict[str, Any] = {}
     rows = []
     with common.isolated_home("ingest") as tmp:

@@ -142,7 +142,7 @@ def run(quick: bool) -> dict[str, Any]:
     from offline_cache import open_cache, save_token
     from tests.support.server import free_port
 
-    rounds = 3 if quick else 10
+    rounds = 3 if quick else 6
     with common.isolated_home("keys") as tmp:
         # baseline: empty cache, no server
         dead = f"http://127.0.0.1:{free_port()}"

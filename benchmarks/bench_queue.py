@@ -31,7 +31,7 @@ from benchmarks import common
 
 FILTER_WORD = "人民路123"
 WAIT_SECONDS = 60.0
-PRESS_BUDGET = 20.0  # s per table and size; beyond it the x100 total is extrapolated
+PRESS_BUDGET = 12.0  # s per table and size; beyond it the x100 total is extrapolated
 
 
 async def _until(pilot: Any, check: Any, what: str) -> None:

@@ -3,7 +3,7 @@
 
 A whole day at 100x is 864 s of wall time, more than the 10-minute budget of all benchmarks
 together, so the run replays the day's busiest stretch at the same rate and speed: from 09:00
-local (the morning peak, twice the day's mean rate) for 90 simulated minutes (54 s wall; the
+local (the morning peak, twice the day's mean rate) for 60 simulated minutes (36 s wall; the
 quick pass 20 minutes). Measured:
 
 - server CPU: CPU seconds of the server process / wall seconds (100% = one core);
@@ -103,7 +103,7 @@ def all_ready(url: str, lead: str) -> bool:
 
 
 def run(quick: bool) -> dict[str, Any]:
-    minutes = 20 if quick else 90
+    minutes = 20 if quick else 60
     with common.isolated_home("replay") as tmp:
         db = seeded_database(tmp / "server.db")
         env = {"HOTLINE_TELEPHONY_TOKEN": TOKEN, "HOTLINE_SIM_PASSWORD": SIM_PASSWORD}
