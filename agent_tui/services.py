@@ -235,6 +235,8 @@ class DeskServices:
             link = {"needs_sign_in": "signed_out", "stopped": "offline"}.get(
                 snap.state.value, snap.state.value
             )
+            if link == "offline" and snap.last_error is None and snap.last_sync_at is None:
+                link = "syncing"  # the first round has not answered yet: not known offline
             detail = snap.last_error or ""
         return DeskStatus(
             link=link,

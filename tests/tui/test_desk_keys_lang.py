@@ -26,7 +26,9 @@ async def test_user_keymap_overrides_a_key_and_a_clash_is_reported_on_start(
         screen = app.screen
         assert isinstance(screen, IntakeScreen)
         await until(pilot, lambda: screen.form is not None, "the form")
-        assert "f9 当场解答" in screen_text(app).replace("F9", "f9")
+        await until(
+            pilot, lambda: "f9 当场解答" in screen_text(app).replace("F9", "f9"), "the footer"
+        )
         await type_into(pilot, "phone", "13812340000")
         await type_into(pilot, "account", "咨询社保卡补办")
         await pilot.press("ctrl+s")  # no longer bound on intake
