@@ -201,3 +201,69 @@ async def test_knowledge_base_search_offline_and_insert_with_one_key(
         await pilot.press("ctrl+b")  # kb.insert
         await until(pilot, lambda: app.screen is screen, "back on intake")
         assert "预计今晚八点前恢复供水" in screen.values()["answer"]
+
+
+async def test_a_lost_conflict_is_shown_side_by_side_and_the_agent_chooses(
+    server: RunningServer,
+) -> None:
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent1")
+        fields = TicketFields(phone="13533334444", account="占道经营", address="原地址1号")
+        saved = await run_in_thread(
+            lambda: app.desk.store.create_ticket(fields, call_started_at=datetime.now(UTC))
+        )
+        tid = saved.ticket_id
+        await until(
+            pilot, lambda: (app.desk.ticket(tid).data.get("revision") or 0) >= 1, "revision 1"
+        )
+        # someone else (another desk of the same agent) changes the address first ...
+        token = httpx.post(
+            server.url + "/api/v1/auth/login",
+            json={"username": "agent1", "password": USERS["agent1"][1]},
+            timeout=10,
+        ).json()["access_token"]
+        other = {
+            "client_id": str(uuid.uuid4()),
+            "mutations": [
+                {
+                    "mutation_id": 1,
+                    "name": "update_ticket",
+                    "args": {"ticket_id": tid, "base_revision": 1, "changes": {"address": "甲路"}},
+                    "client_time": datetime.now(UTC).isoformat(),
+                }
+            ],
+        }
+        pushed = await run_in_thread(
+            lambda: httpx.post(
+                server.url + "/api/v1/sync/push",
+                json=other,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+        )
+        assert pushed.status_code == 200, pushed.text
+        # ... while this desk, still at revision 1, writes another address
+        await run_in_thread(
+            lambda: app.desk.store.update_ticket(tid, {"address": "乙路"}, base_revision=1)
+        )
+        await until(pilot, lambda: app.status.attention == 1, "the conflict to come back")
+        assert "待处理 1" in screen_text(app)
+
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
+        table = app.screen.query_one(QueueTable)
+        await pilot.press("5")  # queue.view.attention
+        await until(pilot, lambda: table.total == 1 and table.loaded, "the attention view")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen), "the ticket")
+        await until(pilot, lambda: "冲突：地址" in screen_text(app), "both values")
+        text = screen_text(app)
+        assert "我的值: 乙路" in text and "服务器的值: 甲路" in text
+        await pilot.press("alt+v")  # ticket.conflict
+        await pilot.pause(0.2)
+        await pilot.press("2")  # keep the other desk's value
+        await until(pilot, lambda: app.status.attention == 0, "the conflict settled")
+        await until(pilot, lambda: app.status.outbox == 0, "the sync")
+    remote = await run_in_thread(lambda: server_get(server, f"/api/v1/tickets/{tid}"))
+    assert remote["address"] == "甲路"
