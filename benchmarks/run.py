@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -67,7 +68,6 @@ def from_head(argv: list[str]) -> None:
     """Run the benchmarks from a clean export of HEAD (``git archive``) in a temporary folder,
     so other developers' uncommitted edits in this working tree cannot break or skew the run;
     results and seeds stay in this tree's benchmarks/.results, RESULTS.md is copied back."""
-    import os
     import shutil
     import tempfile
 
@@ -121,7 +121,9 @@ def main() -> None:
         "stamp": stamp,
         "machine": common.machine(),
         "quick": ns.quick,
-        "command": "python -m benchmarks.run" + (" --quick" if ns.quick else ""),
+        "command": "python -m benchmarks.run"
+        + (" --from-head" if os.environ.get("BENCH_COMMIT") else "")
+        + (" --quick" if ns.quick else ""),
         "results": {},
     }
     started = time.perf_counter()
@@ -134,7 +136,7 @@ def main() -> None:
         for row in result.get("rows", []):
             print("   ", report.one_line(row), flush=True)
     run["total_seconds"] = round(time.perf_counter() - started, 1)
-    run["machine"]["load_average_after"] = list(__import__("os").getloadavg())
+    run["machine"]["load_average_after"] = list(os.getloadavg())
     text = json.dumps(run, ensure_ascii=False, indent=1, default=str)
     (common.RESULTS_DIR / f"{stamp}.json").write_text(text, "utf-8")
     (common.RESULTS_DIR / "latest.json").write_text(text, "utf-8")
