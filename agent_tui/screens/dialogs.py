@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -28,10 +29,10 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(Text(self._title), classes="dialog-title")
             yield OptionList(
                 *(
-                    Option(f"{i}. {label}", id=value)
+                    Option(Text(f"{i}. {label}"), id=value)  # labels may hold typed text
                     for i, (value, label) in enumerate(self._choices, 1)
                 ),
                 id="choices",
@@ -65,7 +66,7 @@ class TextDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self._title, classes="dialog-title")
+            yield Label(Text(self._title), classes="dialog-title")
             yield Input(self._value, id="text")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -65,7 +66,7 @@ class KnowledgeBaseScreen(ModalScreen[str | None]):
             self._text = ""
             self.query_one("#kb-text", Static).update("")
             return
-        options.add_options(Option(hit.title, id=hit.id) for hit in hits)
+        options.add_options(Option(Text(hit.title), id=hit.id) for hit in hits)
         options.highlighted = 0
         self.read(hits[0].id)
 
@@ -88,9 +89,9 @@ class KnowledgeBaseScreen(ModalScreen[str | None]):
         if article is None:
             return
         self._text = str(article.get("body", ""))
-        self.query_one("#kb-text", Static).update(
-            f"[b]{article.get('title', '')}[/b]\n\n{self._text}"
-        )
+        shown = Text(str(article.get("title", "")), style="bold")  # no markup: text is data
+        shown.append("\n\n" + self._text)
+        self.query_one("#kb-text", Static).update(shown)
 
     def action_insert(self) -> None:
         if self._text:

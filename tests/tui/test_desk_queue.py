@@ -49,6 +49,14 @@ def seed(app: Any, now: datetime) -> dict[str, str]:
     return ids
 
 
+def queue_table(app: Any) -> QueueTable | None:
+    """The queue's table once the queue screen is up and composed."""
+    if not isinstance(app.screen, QueueScreen):
+        return None
+    found = app.screen.query(QueueTable)
+    return found.first() if found else None
+
+
 def visible_rows(table: QueueTable) -> list[str]:
     now = table.now or datetime.now(UTC)
     rows = []
@@ -67,8 +75,7 @@ async def test_queue_views_search_and_live_countdowns(server: RunningServer) -> 
         await sign_in(pilot, "agent1")
         await run_in_thread(lambda: seed(app, clock.now))
         await pilot.press("ctrl+o")  # app.queue
-        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
-        table = app.screen.query_one(QueueTable)
+        table = await until(pilot, lambda: queue_table(app), "the queue")
         await until(pilot, lambda: table.total >= 152 and table.loaded, "the first page")
         # 152 tickets, but only the rows around the viewport were fetched
         assert sum(1 for i in range(table.total) if table.row_at(i)) <= 150
@@ -113,8 +120,7 @@ async def test_ticket_note_and_status_change_reach_the_server(server: RunningSer
             lambda: app.desk.store.create_ticket(fields, call_started_at=datetime.now(UTC))
         )
         await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
-        table = app.screen.query_one(QueueTable)
+        table = await until(pilot, lambda: queue_table(app), "the queue")
         await pilot.press("slash", *"13522223333", "enter")
         await until(pilot, lambda: table.total == 1 and table.loaded, "the ticket in the queue")
         await pilot.press("enter")  # queue.open
@@ -251,8 +257,7 @@ async def test_a_lost_conflict_is_shown_side_by_side_and_the_agent_chooses(
         assert "待处理 1" in screen_text(app)
 
         await pilot.press("ctrl+o")
-        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
-        table = app.screen.query_one(QueueTable)
+        table = await until(pilot, lambda: queue_table(app), "the queue")
         await pilot.press("5")  # queue.view.attention
         await until(pilot, lambda: table.total == 1 and table.loaded, "the attention view")
         await pilot.press("enter")

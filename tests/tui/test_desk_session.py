@@ -47,7 +47,7 @@ async def test_a_closed_desk_offers_to_restore_the_form_in_progress(
     again = make_app(server.url)
     async with again.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: isinstance(again.screen, ChoiceDialog), "the restore offer")
-        assert "恢复" in screen_text(again)
+        await until(pilot, lambda: "恢复" in screen_text(again), "the offer on screen")
         await pilot.press("1")  # 恢复
         screen = again.screen_stack[0]
         assert isinstance(screen, IntakeScreen)

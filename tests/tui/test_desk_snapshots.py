@@ -127,8 +127,14 @@ def test_queue_snapshot(snap_compare: Any, lang: str, size: tuple[int, int]) -> 
         await offline_on_the_cache(pilot)
         await pilot.press("ctrl+o")
         app = pilot.app
-        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
-        table = app.screen.query_one(QueueTable)
+        table = await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, QueueScreen)
+                and next(iter(app.screen.query(QueueTable)), None)
+            ),
+            "the queue",
+        )
         await until(pilot, lambda: table.total == 5 and table.loaded, "the rows")
         app.screen.tick(NOW)
         await settle(pilot, "#queue")
