@@ -87,17 +87,27 @@ def ticket(minutes_ago: float, **fields: Any) -> dict[str, Any]:
     }
 
 
-ON_SPOT = ticket(2, answer="已当场答复。", disposition="on_spot")
-RED_DISPATCHED = ticket(3, urgency="red", category="medical", urgent_subcategory="dialysis",
-                        disposition="dispatch", handling_unit="区卫健委")  # fmt: skip
-# No first response yet, 26 minutes after the call: due within 4 minutes (30-minute rule).
-RED_DUE = ticket(26, urgency="red", category="medical", urgent_subcategory="rabies_vaccine")
+def _anchor_at_now() -> None:
+    """Times are relative to when the data is fed, not to when this module was imported: in
+    a long suite minutes pass in between, and RED_DUE would be overdue before it is shown."""
+    global NOW, T0, ON_SPOT, RED_DISPATCHED, RED_DUE
+    NOW = datetime.now(UTC).replace(microsecond=0)
+    T0 = NOW - timedelta(seconds=170)
+    ON_SPOT = ticket(2, answer="已当场答复。", disposition="on_spot")
+    RED_DISPATCHED = ticket(3, urgency="red", category="medical", urgent_subcategory="dialysis",
+                            disposition="dispatch", handling_unit="区卫健委")  # fmt: skip
+    # No first response yet, 26 minutes after the call: due within 4 minutes (30-minute rule).
+    RED_DUE = ticket(26, urgency="red", category="medical", urgent_subcategory="rabies_vaccine")
+
+
+_anchor_at_now()
 # Tickets by hand: last 15 min: 2 created, 1 on the spot = 50.0 %; last 60 min: 3 created,
 # 1 on the spot = 33.3 %. Red now: 2 open, 0 overdue.
 
 
 @pytest.fixture(scope="module")
 def fed(live: Live) -> Live:
+    _anchor_at_now()
     events = [
         {"event_id": f"{c}-{kind}", "type": kind, "call_id": c, "at": at(s), **kw}
         for c, kind, s, kw in CALLS
