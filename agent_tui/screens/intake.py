@@ -47,6 +47,7 @@ class FieldRow(Horizontal):
     def __init__(self, spec: FieldSpec) -> None:
         super().__init__(id=f"row-{spec.id}", classes="field-row")
         self.spec = spec
+        self._shown: str | None = None
 
     def compose(self) -> ComposeResult:
         mark = " *" if self.spec.required else ""
@@ -59,7 +60,11 @@ class FieldRow(Horizontal):
 
     def show_error(self, message: str | None) -> None:
         """The problem with this field, right below it; nothing when it is fine (the field's
-        help is its placeholder and tooltip, so an 80x24 terminal still shows the form)."""
+        help is its placeholder and tooltip, so an 80x24 terminal still shows the form).
+        Unchanged messages are not redrawn: this runs on every keystroke."""
+        if message == self._shown:
+            return
+        self._shown = message
         label = self.query_one(f"#msg-{self.spec.id}", Label)
         label.set_class(bool(message), "field-error")
         label.update(message or "")
@@ -201,7 +206,8 @@ class IntakeScreen(DeskScreen):
         values = self.values()
         shown = {f.id for f in visible_fields(self.form, values)}
         for row in self.query(FieldRow):
-            row.display = row.spec.id in shown
+            if row.display != (row.spec.id in shown):
+                row.display = row.spec.id in shown
         self.errors = {e.field: e for e in validate_values(self.form, values)}
         lang = language()
         for row in self.query(FieldRow):
@@ -210,8 +216,9 @@ class IntakeScreen(DeskScreen):
             row.show_error(error.message(lang) if visible_error and error else None)
         red = is_red(self.form, values)
         banner = self.query_one("#intake-red", Static)
-        banner.display = red
-        banner.update(Text(t("intake.red"), style="bold"))
+        if banner.display != red:
+            banner.display = red
+            banner.update(Text(t("intake.red"), style="bold"))
 
     def _field_of(self, widget: Widget | None) -> str | None:
         node = widget
