@@ -51,7 +51,12 @@ def main(
     ctx.obj = {"settings": settings}
     if ctx.invoked_subcommand is None:
         from agent_tui.app import build_app
+        from offline_cache import KeyringUnavailable, usable_keyring
 
+        try:  # say it before the screen opens: without a keyring there is no cache key
+            usable_keyring()
+        except KeyringUnavailable as exc:
+            raise click.ClickException(exc.message(settings.lang)) from exc
         build_app(settings).run()
 
 

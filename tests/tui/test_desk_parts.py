@@ -198,3 +198,13 @@ def test_every_desk_text_has_both_languages() -> None:
     for key, (zh, en) in TEXTS.items():
         assert zh and en, key
     assert t("queue.col.caller", lang="en") == "Caller"
+
+
+def test_no_keyring_is_said_before_the_desk_opens() -> None:
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())  # the autouse fixture puts the test keyring back
+    result = CliRunner().invoke(main, ["--lang", "en"])
+    assert result.exit_code != 0
+    assert "No usable keyring backend" in result.output
