@@ -160,6 +160,10 @@ class DeskApp(App[None]):
         from agent_tui.screens.signin import SignInScreen
 
         await self.desk.open_cache()
+        recovery = getattr(self.desk.store, "recovery", None)
+        if recovery is not None:  # an unreadable cache was moved aside, never deleted
+            text = recovery.message_zh if i18n.language() == "zh" else recovery.message_en
+            self.notify(text, severity="warning", timeout=60)
         try:
             user = await self.desk.resume_session()
         except Unreachable:
