@@ -61,6 +61,7 @@ class DeskApp(App[None]):
         self.keymap_report: list[str] = []  # clash / unknown-id messages shown at start
         self.role = "agent"
         self._cursor = -1
+        self._offline_by_choice = False  # Esc at sign-in: do not ask again on every sync
         self._install_app_bindings()
         self.title = t("app.title")
         for theme in THEMES:
@@ -174,6 +175,7 @@ class DeskApp(App[None]):
         else:
             if user is None:
                 result = await self.push_screen_wait(SignInScreen(self.settings.server))
+                self._offline_by_choice = result is None
                 user = self.desk.cached_user() if result is None else result
         if user is not None:
             self.post_message(SignedIn(user.username, user.role))
@@ -220,6 +222,26 @@ class DeskApp(App[None]):
             self._cursor = snapshot.cursor
             self.post_message(CacheChanged())
         self.refresh_status()
+        if getattr(snapshot.state, "value", snapshot.state) == "needs_sign_in":
+            self._ask_to_sign_in_again()
+
+    def _ask_to_sign_in_again(self) -> None:
+        """The server refused the token (expired, revoked): the outbox is kept; ask once."""
+        from agent_tui.screens.signin import SignInScreen
+
+        if self._offline_by_choice or any(isinstance(s, SignInScreen) for s in self.screen_stack):
+            return
+        if any(w.group == "session" and w.is_running for w in self.workers):
+            return
+
+        def signed_in(user: Any) -> None:
+            if user is None:
+                self._offline_by_choice = True
+                return
+            self.post_message(SignedIn(user.username, user.role))
+            self.desk.sync_now()
+
+        self.push_screen(SignInScreen(self.settings.server, self.status.user), signed_in)
 
     def _on_sync_event(self, kind: str, data: dict[str, Any]) -> None:
         """Server events that are not sync pokes: a call offered to this seat."""

@@ -54,3 +54,36 @@ async def test_unreachable_server_at_start_opens_the_desk_on_the_cache_offline()
         await until(pilot, lambda: isinstance(app.screen, IntakeScreen), "the intake screen")
         await until(pilot, lambda: "离线" in bar_text(app), "the offline mark")
         assert not any(isinstance(s, SignInScreen) for s in app.screen_stack)
+
+
+async def test_a_revoked_token_asks_to_sign_in_again_and_keeps_the_outbox(
+    server: RunningServer,
+) -> None:
+    import httpx
+
+    from hotline.model import TicketFields
+    from tests.tui.conftest import run_in_thread
+
+    app = make_app(server.url)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "agent2")
+        await until(pilot, lambda: app.status.link == "online", "online")
+        token = load_token("default", server.url)
+        revoked = await run_in_thread(
+            lambda: httpx.post(
+                server.url + "/api/v1/auth/logout",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+        )
+        assert revoked.status_code == 204
+        fields = TicketFields(phone="13544445555", account="令牌失效后保存")
+        await run_in_thread(
+            lambda: app.desk.store.create_ticket(fields, call_started_at=app.clock())
+        )
+        app.desk.sync_now()
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
+        assert app.status.outbox == 1  # kept while nobody is signed in
+        assert app.screen.query_one("#username").value == "agent2"  # who was signed in
+        await pilot.press(*"pw-agent2", "enter")  # the password field has the focus
+        await until(pilot, lambda: app.status.outbox == 0, "the outbox to drain")
