@@ -187,12 +187,19 @@ def _json(value: Any) -> Any:
     return getattr(value, "value", value)
 
 
-def publish(conn: Connection, row: dict[str, Any], now: datetime) -> int:
+def publish(
+    conn: Connection, row: dict[str, Any], now: datetime, *, lost: dict[str, Any] | None = None
+) -> int:
+    """Append the ticket to the change log. ``lost`` (same-field conflicts of this change)
+    travels with it, so the desk whose value was overwritten learns it on its next pull."""
+    data = ticket_data(row)
+    if lost:
+        data["lost_values"] = lost
     return changelog.append_change(
         conn,
         entity=Entity.TICKET,
         entity_id=row["id"],
-        data=ticket_data(row),
+        data=data,
         team=row["team"],
         owner=row.get("assignee") or row["created_by"],
         now=now,
@@ -261,6 +268,7 @@ def write_changes(
     *,
     reason: str | None = None,
     conflict: dict[str, Any] | None = None,
+    lost: dict[str, Any] | None = None,
     client_id: str | None = None,
     mutation_id: int | None = None,
 ) -> tuple[dict[str, Any], int]:
@@ -278,7 +286,7 @@ def write_changes(
     new = {**row, **values}
     _history(conn, new, actor, action, diff, now, reason=reason, conflict=conflict,
              client_id=client_id, mutation_id=mutation_id)  # fmt: skip
-    return new, publish(conn, new, now)
+    return new, publish(conn, new, now, lost=lost)
 
 
 def update_fields(
@@ -320,12 +328,34 @@ def update_fields(
     new_values.update(assignment)
     field_revs = row.get("field_revisions") or {}
     conflict: dict[str, Any] = {}
+    lost: dict[str, Any] = {}
     for key, value in new_values.items():
         if int(field_revs.get(key, 0)) > base_revision and row.get(key) != value:
             conflict[key] = {"mine": value, "theirs": row.get(key), "kept": "mine"}
+            lost[key] = _lost_value(conn, row, key, int(field_revs[key]), value, actor)
     new, seq = write_changes(conn, row, new_values, actor, "update", now,
-                             conflict=conflict or None, **audit)  # fmt: skip
+                             conflict=conflict or None, lost=lost or None, **audit)  # fmt: skip
     return new, seq, conflict or None
+
+
+def _lost_value(
+    conn: Connection, row: dict[str, Any], key: str, revision: int, kept: Any, kept_by: str
+) -> dict[str, Any]:
+    """Who wrote the value that is being overwritten (SYNC.md: the agent who lost sees both):
+    the desk that sent it recognises its own client id and mutation id."""
+    wrote = conn.execute(
+        sa.select(ticket_history.c.actor, ticket_history.c.client_id, ticket_history.c.mutation_id)
+        .where(ticket_history.c.ticket_id == row["id"], ticket_history.c.revision == revision)
+        .limit(1)
+    ).first()
+    return {
+        "lost": row.get(key),
+        "lost_by": wrote.actor if wrote else None,
+        "client_id": wrote.client_id if wrote else None,
+        "mutation_id": wrote.mutation_id if wrote else None,
+        "kept": kept,
+        "kept_by": kept_by,
+    }
 
 
 def _reassignment(conn: Connection, assignee: Any, actor_role: str) -> dict[str, Any]:

@@ -1020,6 +1020,34 @@ class CacheStore:
                 _set_meta(conn, "refetch", "0")
         return len(page.changes)
 
+    def _note_lost_values(self, conn: Any, ticket_id: str, lost: Any) -> None:
+        """A same-field conflict this desk lost (SYNC.md: the agent who lost sees both): the
+        server names the client and mutation whose value it replaced; ours become "needs
+        attention" items of kind ``conflict``, mine = what we wrote, theirs = what was kept."""
+        if not isinstance(lost, dict):
+            return
+        me = _meta(conn, "client_id")
+        now = utc_text(self.now())
+        for field, item in lost.items():
+            if not isinstance(item, dict) or item.get("client_id") != me:
+                continue
+            mid = item.get("mutation_id")
+            if not isinstance(mid, int):
+                continue
+            pair = {"mine": item.get("lost"), "theirs": item.get("kept"), "kept": "theirs",
+                    "by": item.get("kept_by")}  # fmt: skip
+            reason = f"{field}: replaced by {item.get('kept_by') or 'a later change'}"
+            result = MutationResult(
+                mutation_id=mid,
+                outcome=MutationOutcome.APPLIED,
+                reason=reason,
+                field=f"changes.{field}",
+                ticket_id=ticket_id,
+                conflict={field: pair},
+            )
+            args = json.dumps({"ticket_id": ticket_id, "changes": {field: item.get("lost")}})
+            _keep_aside(conn, mid, "conflict", "update_ticket", args, ticket_id, result, now)
+
     def _apply_change(
         self, conn: Any, entity: Entity, entity_id: str, op: str, data: dict[str, Any], gen: int
     ) -> None:
@@ -1032,6 +1060,7 @@ class CacheStore:
                 return
             server = dict(data)
             server.setdefault("id", entity_id)
+            self._note_lost_values(conn, entity_id, server.pop("lost_values", None))
             row = conn.execute("SELECT pending FROM tickets WHERE id = ?", (entity_id,)).fetchone()
             self._insert_ticket(conn, entity_id, server, server_data=server)
             if row is not None and row[0]:

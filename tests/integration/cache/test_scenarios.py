@@ -132,6 +132,11 @@ async def test_two_desks_same_field_later_server_write_wins_and_both_are_seen(
     assert conflict.kind == "conflict" and conflict.conflict is not None
     assert conflict.conflict["address"]["theirs"] == "A 地址"  # the losing value is kept
     assert conflict.conflict["address"]["mine"] == "B 地址"
+    # the desk that lost sees both values too, from its pull
+    [lost] = alice.store.needs_attention()
+    assert lost.kind == "conflict" and lost.conflict is not None
+    assert lost.conflict["address"]["mine"] == "A 地址"
+    assert lost.conflict["address"]["theirs"] == "B 地址"
     engine = hotline.engine()
     with engine.connect() as conn:
         rows = conn.execute(sa.text("SELECT conflict FROM ticket_history")).all()
