@@ -64,6 +64,8 @@ async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
     path = common.seeded_copy(n, tmp / f"queue-{n}.db")
     store = open_cache("bench", key_provider=common.FixedKey(), path=path)
     everything = store.queue_page(QueueQuery(view=QueueView.ALL, limit=1)).total
+    with store._read() as conn:  # what the cache holds, to check the view's total against
+        in_cache = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     mine = store.queue_page(QueueQuery(view=QueueView.MINE, limit=1)).total
     filtered = store.queue_page(QueueQuery(view=QueueView.ALL, text=FILTER_WORD, limit=1)).total
     dead = f"http://127.0.0.1:{free_port()}"
@@ -115,6 +117,7 @@ async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
         await _until(pilot, lambda: _settled(table, gen, everything), "the sort")
         out["sort"] = time.perf_counter() - t0
     out["rows_in_view"] = everything
+    out["rows_in_cache"] = in_cache
     return out
 
 
@@ -193,6 +196,17 @@ def run(quick: bool) -> dict[str, Any]:
             a = asyncio.run(ours(n, presses, tmp))
             b = asyncio.run(datatable(n, presses, tmp))
             per[n] = {"ours": a, "datatable": b}
+    shortfall = [
+        f"{int(per[n]['ours']['rows_in_view']):,} of {int(per[n]['ours']['rows_in_cache']):,}"
+        for n in sizes
+        if per[n]["ours"]["rows_in_view"] < per[n]["ours"]["rows_in_cache"]
+    ]
+    warning = (
+        "; WARNING: the desk's all view counted only " + ", ".join(shortfall) + " cached rows"
+        " (the cache reported a capped total), so paging stopped early"
+        if shortfall
+        else ""
+    )
     rows = []
     for step in ("open", "page_down", "filter", "sort"):
         ms = {str(n): round(per[n]["ours"][step] * 1000, 1) for n in sizes}
@@ -211,7 +225,8 @@ def run(quick: bool) -> dict[str, Any]:
                 met=big >= 10 and flat <= 3,
                 note="speed-up vs DataTable by rows: "
                 + ", ".join(f"{k}: {v:.1f}x" for k, v in speedup.items())
-                + "; 'flat' read as 100k <= 3x the 1k time",
+                + "; 'flat' read as 100k <= 3x the 1k time"
+                + warning,
             )
         )
     details = {str(k): v for k, v in per.items()}
