@@ -208,3 +208,13 @@ def test_no_keyring_is_said_before_the_desk_opens() -> None:
     result = CliRunner().invoke(main, ["--lang", "en"])
     assert result.exit_code != 0
     assert "No usable keyring backend" in result.output
+
+
+def test_high_contrast_theme_is_chosen_by_setting() -> None:
+    from agent_tui.app import build_app
+    from agent_tui.config import Settings
+
+    app = build_app(Settings(theme="desk-high-contrast"))
+    assert app.theme == "desk-high-contrast"
+    colors = app.current_theme
+    assert (colors.foreground, colors.background) == ("#FFFFFF", "#000000")
