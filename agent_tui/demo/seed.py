@@ -25,6 +25,7 @@ from agent_tui.demo.seed_data import (
     SITUATIONS,
     SURNAMES,
 )
+from hotline.ids import uuid7_at
 
 DISTRICTS = ("浦东新区", "徐汇区", "闵行区", "嘉定区", "普陀区", "杨浦区", "静安区", "长宁区")
 MOBILE_PREFIXES = ("138", "139", "137", "136", "135", "150", "151", "158", "186", "189", "177")
@@ -107,14 +108,6 @@ def write_articles(http: httpx.Client, lead_token: str) -> int:
     return len(ARTICLES)
 
 
-def uuid7_at(at: datetime, rng: random.Random) -> str:
-    """A UUIDv7 for a ticket made at ``at`` (seeded, so a demo run is reproducible)."""
-    ms = int(at.timestamp() * 1000) & ((1 << 48) - 1)
-    value = (ms << 80) | (0x7 << 76) | (rng.getrandbits(12) << 64) | (0b10 << 62)
-    value |= rng.getrandbits(62)
-    return str(uuid.UUID(int=value))
-
-
 def caller(rng: random.Random) -> dict[str, str]:
     name = rng.choice(SURNAMES) + rng.choice(GIVEN)
     phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
@@ -139,7 +132,7 @@ def ticket_mutations(
     normal = [s for s in SITUATIONS if s[2] != "red"]
     situation = rng.choice(red if rng.random() < RED_SHARE else normal)
     kind, category, urgency, sub, account, answer = situation
-    ticket_id = uuid7_at(call_at, rng)
+    ticket_id = uuid7_at(int(call_at.timestamp() * 1000), rng.getrandbits(74))
     on_spot = answer is not None and rng.random() < 0.8
     args: dict[str, Any] = {
         "id": ticket_id,

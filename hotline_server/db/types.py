@@ -1,4 +1,4 @@
-"""Column types shared by the core tables (the live tables bring their own copy)."""
+"""Column types shared by the core and the live tables."""
 
 from __future__ import annotations
 

@@ -15,17 +15,9 @@ from sqlalchemy.engine import Connection
 from hotline.protocol import ReportCallArgs, SeatState, SetSeatStateArgs
 from hotline_server.live import store
 from hotline_server.live.wire import CallEvent, CallEventType
+from hotline_server.sync.registry import Rejected
 
 DESK_QUEUE = "desk"
-
-
-class Rejected(ValueError):
-    """The mutation cannot apply; ``reason`` is shown to the agent as "needs attention"."""
-
-    def __init__(self, reason: str, field: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.field = field
 
 
 @dataclass
@@ -98,10 +90,7 @@ def register() -> None:
         return after
 
     def seat(ctx: registry.ApplyContext, args: SetSeatStateArgs) -> registry.Applied:
-        try:
-            effects = apply_set_seat_state(ctx.conn, ctx.user.username, args, ctx.now)
-        except Rejected as exc:
-            raise registry.Rejected(exc.reason, exc.field) from None
+        effects = apply_set_seat_state(ctx.conn, ctx.user.username, args, ctx.now)
         user = core.UserInfo(ctx.user.username, ctx.user.role.value, ctx.user.team)
         seq = core.record_seat_change(ctx.conn, user, ctx.now)
         if seq is not None:
@@ -110,10 +99,7 @@ def register() -> None:
         return registry.Applied()
 
     def call(ctx: registry.ApplyContext, args: ReportCallArgs) -> registry.Applied:
-        try:
-            effects = apply_report_call(ctx.conn, ctx.user.username, args, ctx.now)
-        except Rejected as exc:
-            raise registry.Rejected(exc.reason, exc.field) from None
+        effects = apply_report_call(ctx.conn, ctx.user.username, args, ctx.now)
         ctx.after_commit.append(publish(effects))  # type: ignore[arg-type]
         return registry.Applied()
 

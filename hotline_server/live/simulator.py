@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from hotline.ids import uuid7_at
 from hotline_server.live.simmodel import CallCentre, CallProfile, ModelConfig, SimEvent
 
 TICK_SECONDS = 0.25  # wall-clock pacing step
@@ -117,15 +118,6 @@ def parse_duration(text: str) -> float:
         return float(text)
     except ValueError as exc:
         raise ValueError(f"not a duration: {text!r} (use e.g. 90s, 15m, 24h)") from exc
-
-
-def _uuid7(ms: int, rng: Callable[[], int]) -> str:
-    """A UUIDv7 (RFC 9562) for a ticket id: 48-bit ms timestamp, version 7, variant 10."""
-    value = (ms & ((1 << 48) - 1)) << 80
-    value |= 0x7 << 76
-    value |= rng() & ((1 << 76) - 1) & ~(0x3 << 62)
-    value |= 0x2 << 62
-    return str(uuid.UUID(int=value))
 
 
 ACCOUNTS = {
@@ -270,7 +262,7 @@ class Simulator:
             start = self._call_start.pop(ev.call_id, self.at(ev.t))
             created = self.at(ev.t)
             ms = int(created.timestamp() * 1000)
-            tid = _uuid7(ms, lambda: self._rng.getrandbits(76))
+            tid = uuid7_at(ms, self._rng.getrandbits(74))
             agent.outbox.append(ticket_mutation(agent, ev.profile, start, created, tid))
             self.summary.tickets_pushed += 1
 

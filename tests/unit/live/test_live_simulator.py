@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 
+from hotline.ids import uuid7_at
 from hotline.protocol import CreateTicketArgs, Mutation
 from hotline_server.live.simmodel import CallGenerator, ModelConfig
 from hotline_server.live.simulator import (
@@ -15,7 +14,6 @@ from hotline_server.live.simulator import (
     SimConfig,
     SimulationError,
     Simulator,
-    _uuid7,
     parse_duration,
     ticket_mutation,
 )
@@ -30,21 +28,13 @@ def test_parse_duration() -> None:
         parse_duration("soon")
 
 
-def test_uuid7_is_valid_and_time_ordered() -> None:
-    rng = random.Random(1)
-    a = uuid.UUID(_uuid7(1_000, lambda: rng.getrandbits(76)))
-    b = uuid.UUID(_uuid7(2_000, lambda: rng.getrandbits(76)))
-    assert a.version == 7 and a.variant == uuid.RFC_4122
-    assert str(a) < str(b)
-
-
 def test_ticket_mutations_follow_the_wire_protocol() -> None:
     gen = CallGenerator(ModelConfig(calls_per_hour=1, agents=1, seed=5))
     agent = Agent("sim001")
     now = datetime(2026, 3, 15, 2, tzinfo=UTC)
     for i in range(300):
         prof = gen.profile()
-        m = ticket_mutation(agent, prof, now, now, _uuid7(i, lambda: 12345))
+        m = ticket_mutation(agent, prof, now, now, uuid7_at(i, 12345))
         Mutation.model_validate(m)
         args = CreateTicketArgs.model_validate(m["args"])
         assert (args.urgency == "red") == (prof.urgent_subcategory is not None)
