@@ -272,3 +272,26 @@ async def test_a_lost_conflict_is_shown_side_by_side_and_the_agent_chooses(
         await until(pilot, lambda: app.status.outbox == 0, "the sync")
     remote = await run_in_thread(lambda: server_get(server, f"/api/v1/tickets/{tid}"))
     assert remote["address"] == "甲路"
+
+
+async def test_callback_records_the_callers_satisfaction(server: RunningServer) -> None:
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent2")
+        fields = TicketFields(phone="13566667777", account="咨询公积金提取", answer="已当场解答")
+        saved = await run_in_thread(
+            lambda: app.desk.store.create_ticket(
+                fields, call_started_at=datetime.now(UTC), disposition="on_spot"
+            )
+        )
+        tid = saved.ticket_id
+        await until(pilot, lambda: app.desk.ticket(tid).data.get("status") == "closed", "closed")
+        await pilot.app.push_screen(TicketScreen(tid))
+        screen = app.screen
+        await until(pilot, lambda: screen.ticket is not None, "the ticket")
+        await pilot.press("alt+c")  # ticket.callback: satisfaction 5..1 or not reached
+        await pilot.pause(0.2)
+        await pilot.press("1")  # 5 ★
+        await until(pilot, lambda: app.status.outbox == 0, "the sync")
+    remote = await run_in_thread(lambda: server_get(server, f"/api/v1/tickets/{tid}", "agent2"))
+    assert (remote["status"], remote["satisfaction"]) == ("evaluated", 5)
