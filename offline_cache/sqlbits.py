@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,6 @@ from offline_cache.records import Draft, TicketRow
 Clock = Callable[[], datetime]
 
 DEFAULT_RETENTION_DAYS = 30
-RED_FIRST_RESPONSE = timedelta(minutes=30)  # DOMAIN.md: red tickets, 30 min from the call
 OPEN_STATUSES = (
     Status.ACCEPTED.value,
     Status.DISPATCHED.value,

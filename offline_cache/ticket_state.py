@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from hotline.model import Status, Urgency
+from pydantic import ValidationError
+
+from hotline import clocks
+from hotline.model import Status, Ticket, Urgency
 from hotline.protocol import MutationName
 from offline_cache.sqlbits import (
     OPEN_STATUSES,
-    RED_FIRST_RESPONSE,
     _norm_time,
     parse_time,
     phone_key,
@@ -22,19 +24,26 @@ from offline_cache.sqlbits import (
 NO_DEADLINE = "~"
 
 
+def _clock_deadline(data: Mapping[str, Any], now: datetime) -> datetime | None:
+    """The next deadline by the domain's clocks (the same rules the server's escalation clock
+    runs), so a ticket taken offline counts down from its call at once. None when the ticket
+    cannot be read as one (a partial local preview) or no clock runs for it."""
+    try:
+        ticket = Ticket.model_validate(data)
+    except ValidationError:
+        return None
+    due = clocks.next_deadline(ticket, now, dispatched_at=parse_time(data.get("dispatched_at")))
+    return due[1] if due else None
+
+
 def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The indexed columns of a ticket, from its JSON (display) state."""
     status = str(data.get("status") or Status.ACCEPTED.value)
     urgency = str(data.get("urgency") or Urgency.NORMAL.value)
     call_started = parse_time(data.get("call_started_at")) or now
     deadline = parse_time(data.get("deadline_at") or data.get("next_deadline_at"))
-    if (
-        deadline is None
-        and urgency == Urgency.RED.value
-        and status in OPEN_STATUSES
-        and not data.get("first_response_at")
-    ):
-        deadline = call_started + RED_FIRST_RESPONSE
+    if deadline is None and status in OPEN_STATUSES:
+        deadline = _clock_deadline(data, now)
     phone = str(data.get("phone") or "")
     is_open = status in OPEN_STATUSES
     return {
