@@ -286,9 +286,13 @@ class DeskApp(App[None]):
         self.call_after_refresh(self._offer_to_intake, message)
 
     def _offer_to_intake(self, message: CallOffered) -> None:
-        offer = getattr(self.screen, "offer_call", None)
-        if offer is not None:
-            offer(message.caller_number, message.recent_tickets)
+        # The intake screen may sit under a dialog (knowledge base, seat, restore offer):
+        # the offer goes to it there rather than being lost.
+        for screen in reversed(self.screen_stack):
+            offer = getattr(screen, "offer_call", None)
+            if offer is not None:
+                offer(message.caller_number, message.recent_tickets)
+                return
 
     def on_cache_changed(self, message: CacheChanged) -> None:
         for screen in self.screen_stack:

@@ -697,7 +697,7 @@ class CacheStore:
             rows = conn.execute(page_sql, [*params, limit, offset]).fetchall()
             total = conn.execute(count_sql, params).fetchone()[0]
         now = self.now()
-        capped = total > COUNT_CAP
+        capped = bool(query.text.strip()) and total > COUNT_CAP  # only searches stop counting
         return Page(
             [_row(r, now) for r in rows],
             min(total, COUNT_CAP) if capped else total,

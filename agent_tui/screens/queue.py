@@ -54,7 +54,8 @@ class QueueScreen(DeskScreen):
         self.reload()
 
     def on_resize(self) -> None:
-        self.query_one("#queue-header", Label).update(header_line(self.size.width))
+        for header in self.query("#queue-header").results(Label):
+            header.update(header_line(self.size.width))
 
     # ------------------------------------------------------------------ data
 
@@ -70,9 +71,10 @@ class QueueScreen(DeskScreen):
         self.app.call_from_thread(self._counted, page.total)
 
     def _counted(self, total: int) -> None:
-        table = self.query_one(QueueTable)
-        table.reload(total)
-        self._summary(total)
+        # The count comes back from a worker: the screen may be gone or not yet composed.
+        for table in self.query(QueueTable):
+            table.reload(total)
+            self._summary(total)
 
     def _summary(self, total: int) -> None:
         q = self.query_spec
@@ -84,13 +86,16 @@ class QueueScreen(DeskScreen):
         )
         if self.app.status.link != "online":  # type: ignore[attr-defined]
             text += " " + t("queue.stale")
-        self.query_one("#queue-summary", Label).update(text)
+        for summary in self.query("#queue-summary").results(Label):
+            summary.update(text)
 
     def cache_changed(self) -> None:
         self.reload()
 
     def tick(self, now: datetime) -> None:
-        self.query_one(QueueTable).now = now
+        # The app's one-second timer may land before compose or during teardown.
+        for table in self.query(QueueTable):
+            table.now = now
 
     # ------------------------------------------------------------------ actions
 

@@ -277,6 +277,29 @@ def test_queue_views_sorts_and_counts(store: CacheStore, clock: Clock) -> None:
     assert len(paged.rows) == 2 and paged.total == 4
 
 
+def test_a_view_past_a_thousand_rows_counts_them_all_and_pages_to_the_end(
+    store: CacheStore,
+) -> None:
+    """Only a text search stops counting at 1,000 ("1000+"); a plain view of a large cache
+    reports its real total, and the last page is reachable."""
+    ids = [f"0190b4a0-0000-7000-8000-{i:012d}" for i in range(1, 1206)]
+    store.apply_pull(
+        page(
+            [
+                (Entity.TICKET, tid, server_ticket(tid, number=f"20261124-{i:06d}"))
+                for i, tid in enumerate(ids, 1)
+            ],
+            cursor=len(ids),
+        )
+    )
+    everything = store.queue_page(QueueQuery(view=QueueView.ALL, limit=50))
+    assert everything.total == 1205 and not everything.total_capped
+    last = store.queue_page(QueueQuery(view=QueueView.ALL, limit=50, offset=1200))
+    assert len(last.rows) == 5
+    searched = store.queue_page(QueueQuery(view=QueueView.ALL, text="人民路", limit=50))
+    assert searched.total == 1000 and searched.total_capped
+
+
 def test_search_by_phone_name_id_card_address(store: CacheStore) -> None:
     tid = new_ticket(
         store, caller_name="欧阳娜娜", id_card="11010519491231002X", address="浦东新区世纪大道100号"
