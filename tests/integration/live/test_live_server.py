@@ -288,9 +288,7 @@ async def test_a_colleagues_change_pokes_my_stream(live: Live) -> None:
         start = next((d["seq"] for k, d, _ in got if k == "hello"), None)
         return start is not None and any(k == "poke" and d["seq"] > start for k, d, _ in got)
 
-    reader = asyncio.create_task(
-        read_events(live.url, token, until=poked_after_hello)
-    )
+    reader = asyncio.create_task(read_events(live.url, token, until=poked_after_hello))
     await asyncio.sleep(0.5)
     await asyncio.to_thread(
         push, live, "amy", str(uuid.uuid4()),
