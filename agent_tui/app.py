@@ -161,6 +161,10 @@ class DeskApp(App[None]):
         from agent_tui.screens.signin import SignInScreen
 
         await self.desk.open_cache()
+        for screen in list(self.screen_stack):
+            opened = getattr(screen, "cache_opened", None)
+            if opened is not None:
+                opened()
         recovery = getattr(self.desk.store, "recovery", None)
         if recovery is not None:  # an unreadable cache was moved aside, never deleted
             text = recovery.message_zh if i18n.language() == "zh" else recovery.message_en

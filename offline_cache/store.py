@@ -369,8 +369,9 @@ class CacheStore:
             mid = self._enqueue(
                 conn, MutationName.CREATE_TICKET, args, ticket_id=tid, entity_id=tid
             )
-            if draft_id is not None:
-                conn.execute("DELETE FROM drafts WHERE id = ?", (draft_id,))
+            # The form's draft goes with it: by id, and by ticket id for an autosave that
+            # raced the submit and has not told the form its id yet.
+            conn.execute("DELETE FROM drafts WHERE id = ? OR ticket_id = ?", (draft_id, tid))
         return Saved(mid, tid, tid, provisional_number(tid))
 
     def _insert_ticket(
@@ -559,7 +560,10 @@ class CacheStore:
         ticket_id: str | None = None,
     ) -> Draft:
         """Autosave a form in progress (call it debounced on field changes). A new draft gets
-        an id and a ticket id (the UUIDv7 the ticket will keep); an existing one is replaced."""
+        an id and a ticket id (the UUIDv7 the ticket will keep); an existing one is replaced.
+
+        An autosave that lands after its ticket was saved (a debounced save racing the
+        submit) keeps nothing: a saved call must never be offered for restore."""
         now = utc_text(self.now())
         did = draft_id or str(uuid.uuid4())
         with self._write() as conn:
@@ -568,6 +572,9 @@ class CacheStore:
             ).fetchone()
             tid = ticket_id or (row[0] if row else None) or uuid7()
             created = row[1] if row else now
+            if conn.execute("SELECT 1 FROM tickets WHERE id = ?", (tid,)).fetchone():
+                conn.execute("DELETE FROM drafts WHERE id = ?", (did,))
+                return Draft(did, form_id, dict(values), tid, _pt(created), _pt(now))
             conn.execute(
                 "INSERT INTO drafts (id, form_id, ticket_id, draft_values, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET form_id ="

@@ -91,6 +91,8 @@ class IntakeScreen(DeskScreen):
         self._offer_recent: list[dict[str, Any]] = []
         self._baseline: dict[str, Any] = {}
         self._building = asyncio.Lock()
+        self._forms_ready = False
+        self._restore_checked = False
 
     # ------------------------------------------------------------------ layout
 
@@ -118,12 +120,41 @@ class IntakeScreen(DeskScreen):
 
     @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
     def load_forms(self) -> None:
-        desk = self.app.desk  # type: ignore[attr-defined]
-        forms = desk.forms()
-        draft = desk.latest_draft() if desk.store is not None else None
-        self.app.call_from_thread(self._forms_loaded, forms, draft)
+        forms = self.app.desk.forms()  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._forms_loaded, forms)
 
-    def _forms_loaded(self, forms: dict[str, FormDef], draft: Any) -> None:
+    def cache_opened(self) -> None:
+        """The app opened the cache (it may do so after this screen mounted)."""
+        self._maybe_offer_restore()
+
+    def _maybe_offer_restore(self) -> None:
+        """Once both the forms and the cache are there, offer the newest draft once."""
+        if self._restore_checked or not self._forms_ready:
+            return
+        if self.app.desk.store is None:  # type: ignore[attr-defined]
+            return  # the app calls cache_opened() when it has opened it
+        self._restore_checked = True
+        self._read_latest_draft()
+
+    @work(thread=True, group="intake-draft-read", exit_on_error=False)
+    def _read_latest_draft(self) -> None:
+        draft = self.app.desk.latest_draft()  # type: ignore[attr-defined]
+        if draft is not None:
+            self.app.call_from_thread(self._offer_restore, draft)
+
+    def _offer_restore(self, draft: Any) -> None:
+        if not self._worth_restoring(draft):
+            return
+        when = draft.updated_at.astimezone().strftime("%H:%M")
+        self.app.push_screen(
+            ChoiceDialog(
+                t("intake.restore", when=when),
+                [("yes", t("intake.restore.yes")), ("no", t("intake.restore.no"))],
+            ),
+            lambda answer: self._restore(draft, answer == "yes"),
+        )
+
+    def _forms_loaded(self, forms: dict[str, FormDef]) -> None:
         self.forms = forms
         choice = self.query_one("#form-choice", Select)
         lang = language()
@@ -133,15 +164,8 @@ class IntakeScreen(DeskScreen):
             return
         first = next(iter(forms))
         self.call_later(self._use_form, first)
-        if draft is not None and self._worth_restoring(draft):
-            when = draft.updated_at.astimezone().strftime("%H:%M")
-            self.app.push_screen(
-                ChoiceDialog(
-                    t("intake.restore", when=when),
-                    [("yes", t("intake.restore.yes")), ("no", t("intake.restore.no"))],
-                ),
-                lambda answer: self._restore(draft, answer == "yes"),
-            )
+        self._forms_ready = True
+        self._maybe_offer_restore()
 
     def _worth_restoring(self, draft: Any) -> bool:
         """Only a draft with something the agent typed (not just the form's defaults)."""
@@ -273,14 +297,22 @@ class IntakeScreen(DeskScreen):
 
     # ------------------------------------------------------------------ draft
 
-    @work(thread=True, exclusive=True, group="intake-draft", exit_on_error=False)
     def save_draft(self) -> None:
+        """Autosave: the values are read here, on the UI thread; the commit runs in a thread."""
         if self.form is None:
             return
-        desk = self.app.desk  # type: ignore[attr-defined]
-        values = {k: v for k, v in self.values().items()}
-        draft = desk.save_draft(self.form.id, values, self.draft_id, self.ticket_id)
-        self.draft_id = draft.id
+        self._write_draft(self.form.id, dict(self.values()), self.draft_id, self.ticket_id)
+
+    @work(thread=True, exclusive=True, group="intake-draft", exit_on_error=False)
+    def _write_draft(
+        self, form_id: str, values: dict[str, Any], draft_id: str | None, ticket_id: str
+    ) -> None:
+        draft = self.app.desk.save_draft(form_id, values, draft_id, ticket_id)  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._draft_written, draft.id, ticket_id)
+
+    def _draft_written(self, draft_id: str, ticket_id: str) -> None:
+        if ticket_id == self.ticket_id:  # not a late answer about a call already saved
+            self.draft_id = draft_id
 
     def _restore(self, draft: Any, restore: bool) -> None:
         if not restore:

@@ -68,7 +68,8 @@ def new_ticket(store: CacheStore, **fields: Any) -> str:
     }
     base.update(fields)
     started = base.pop("call_started_at", T0)
-    return str(store.create_ticket(base, call_started_at=started).ticket_id)
+    tid = base.pop("ticket_id", None)
+    return str(store.create_ticket(base, call_started_at=started, ticket_id=tid).ticket_id)
 
 
 def server_ticket(tid: str, **fields: Any) -> dict[str, Any]:
@@ -228,6 +229,22 @@ def test_drafts_autosave_list_restore_delete(store: CacheStore, clock: Clock) ->
     assert restored is not None and restored.values == {"phone": "13800138000"}
     store.delete_draft(d1.id)
     assert store.get_draft(d1.id) is None
+
+
+def test_a_saved_ticket_leaves_no_draft_even_when_an_autosave_races_the_submit(
+    store: CacheStore,
+) -> None:
+    early = store.save_draft("intake", {"phone": "138"})
+    tid = early.ticket_id
+    assert tid is not None
+    # the submit does not know the draft's id yet (the autosave is still in flight) ...
+    new_ticket(store, ticket_id=tid)
+    assert store.list_drafts() == []  # ... its draft goes by ticket id
+    # ... and an autosave that lands after the save keeps nothing to restore
+    store.save_draft("intake", {"phone": "13800138000"}, ticket_id=tid)
+    assert store.list_drafts() == []
+    other = store.save_draft("intake", {"phone": "139"})
+    assert [d.id for d in store.list_drafts()] == [other.id]
 
 
 # ---------------------------------------------------------------- queue and search
