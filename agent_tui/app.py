@@ -360,7 +360,7 @@ class DeskApp(App[None]):
 
     def poke_sync(self) -> None:
         """After a local save: push soon (the save itself never waits for the network)."""
-        self.desk.sync_now()
+        self.desk.saved_locally()
         self.refresh_status()
 
     def action_open_lead(self) -> None:

@@ -219,6 +219,11 @@ class DeskServices:
         if self.replicator is not None:
             self.replicator.poke()
 
+    def saved_locally(self) -> None:
+        """After a save: push soon, but keep the backoff while the link is down."""
+        if self.replicator is not None:
+            self.replicator.saved_locally()
+
     def status(self, now: datetime) -> DeskStatus:
         """The status bar's numbers, read from the cache (the link state from the replicator)."""
         if self.store is None:

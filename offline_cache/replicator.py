@@ -162,6 +162,7 @@ class Replicator:
         self._client: httpx.AsyncClient | None = None
         self.heartbeat_interval = 15.0
         self._last_heartbeat = float("-inf")
+        self._backing_off = False  # the last sync found the server unreachable
 
     # ------------------------------------------------------------ state for the UI
 
@@ -215,8 +216,15 @@ class Replicator:
     # ------------------------------------------------------------ control
 
     def poke(self) -> None:
-        """Ask for a sync soon (after a local save, or when the UI regains focus)."""
+        """Ask for a sync now (the agent pressed "sync", or the UI regained focus)."""
         self._wake.set()
+
+    def saved_locally(self) -> None:
+        """A local save: push soon. While the link is down the backoff is kept, so a burst of
+        offline saves does not turn into a burst of connection attempts that compete with the
+        next save for the store; the outbox is durable and goes when the link is back."""
+        if not self._backing_off:
+            self._wake.set()
 
     def set_token(self, token: str | TokenSource | None) -> None:
         """After sign-in: use this token and resume (the outbox was kept all along)."""
@@ -376,6 +384,8 @@ class Replicator:
             while not self._stopping.is_set():
                 self._wake.clear()
                 outcome = await self.sync_once()
+                self._backing_off = outcome == SyncOutcome.OFFLINE
+                await asyncio.to_thread(self.store.checkpoint)
                 if outcome in (SyncOutcome.DONE, SyncOutcome.REJECTED):
                     await self._heartbeat()
                 if outcome == SyncOutcome.OFFLINE:

@@ -142,6 +142,9 @@ class CacheStore:
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._conn: Any = _connect(path, key)
+        self._key = key
+        self._checkpoint_lock = threading.Lock()
+        self._checkpoint_conn: Any = None
         self._migrate()
         self._probe()
         self._ensure_identity()
@@ -225,8 +228,33 @@ class CacheStore:
                 _set_meta(conn, "cursor", "0")
                 _set_meta(conn, "gen", "0")
 
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the WAL back into the database (PASSIVE) on a connection of its own, so saves
+        on the main connection go on meanwhile; the replicator calls this after each sync.
+        Best effort: a failed checkpoint leaves the WAL, which holds every committed save.
+        Returns (frames in the WAL, frames copied back)."""
+        with self._checkpoint_lock:
+            if self._conn is None:
+                return (0, 0)
+            try:
+                if self._checkpoint_conn is None:
+                    self._checkpoint_conn = _connect(self.path, self._key)
+                row = self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlcipher3.Error:
+                self._close_checkpointer()
+                return (0, 0)
+            return (int(row[1]), int(row[2]))
+
+    def _close_checkpointer(self) -> None:
+        if self._checkpoint_conn is not None:
+            with suppress(sqlcipher3.Error):
+                self._checkpoint_conn.close()
+            self._checkpoint_conn = None
+
     def close(self) -> None:
         """Checkpoint and close. Safe to call twice."""
+        with self._checkpoint_lock:
+            self._close_checkpointer()
         with self._lock:
             if self._conn is not None:
                 with suppress(sqlcipher3.Error):

@@ -247,6 +247,20 @@ def test_a_saved_ticket_leaves_no_draft_even_when_an_autosave_races_the_submit(
     assert [d.id for d in store.list_drafts()] == [other.id]
 
 
+def test_saves_leave_the_checkpoint_to_the_checkpointer(store: CacheStore) -> None:
+    """SQLite's automatic checkpoint (every 1,000 WAL frames) would copy ~1,000 pages inside
+    some save; the store checkpoints on a connection of its own instead (the replicator
+    calls it after each sync), so no save pays for it."""
+    for i in range(300):
+        new_ticket(store, account=f"停水 {i}")
+    wal, copied = store.checkpoint()
+    assert wal > 1000  # no save restarted the WAL by checkpointing on its own
+    assert copied == wal  # the checkpointer copied every frame back
+    new_ticket(store, account="再来一单")
+    assert store.checkpoint()[0] < 100  # the next save started the WAL over
+    assert store.integrity_check() == "ok" and store.counts().total == 301
+
+
 # ---------------------------------------------------------------- queue and search
 
 
