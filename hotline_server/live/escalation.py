@@ -47,8 +47,51 @@ def run_escalation_once(
             due = EscalationLevel(clocks.escalation_level_due(ticket, now, policy, calendar, zone))
             if due > ticket.escalation_level:
                 changes["escalation_level"] = int(due)
-                reasons.append(f"escalated to {due.name.lower()} by the escalation clock")
+                ladder = clocks.red_ladder(ticket, policy, zone)
+                for level in range(int(ticket.escalation_level) + 1, int(due) + 1):
+                    if ladder is None:
+                        reasons.append(f"escalated to {due.name.lower()} by the escalation clock")
+                        break
+                    if level == EscalationLevel.AGGREGATION and not _missed_first(ticket, ladder):
+                        continue  # answered in time: this rung was skipped, not climbed
+                    reasons.append(_rung_reason(EscalationLevel(level), ladder))
             if changes:
                 seq = core.system_update_ticket(conn, ticket, changes, "; ".join(reasons), now)
                 last_seq = seq if seq is not None else last_seq
     return last_seq
+
+
+def _missed_first(ticket: Any, ladder: Any) -> bool:
+    responded = ticket.first_response_at
+    if responded is None:
+        return True
+    if responded.tzinfo is None:
+        from datetime import UTC
+
+        responded = responded.replace(tzinfo=UTC)
+    return bool(responded > ladder.first_response)
+
+
+def _rung_reason(level: Any, ladder: Any) -> str:
+    """Why the clock put a ticket on ``level``, with the deadline that rung sets (local time)."""
+    from hotline.model import EscalationLevel
+
+    def hm(at: datetime) -> str:
+        return at.strftime("%Y-%m-%d %H:%M")
+
+    if level == EscalationLevel.AGGREGATION:
+        return (
+            f"escalated to aggregation (汇总): no first response by {hm(ladder.first_response)}; "
+            "handed to the district's ticket group"
+        )
+    if level == EscalationLevel.SPECIAL_SUPERVISION:
+        return (
+            f"escalated to special supervision (专人督办): unresolved at "
+            f"{hm(ladder.supervision_start)}; the handling unit reports by "
+            f"{hm(ladder.supervision_report)}"
+        )
+    return (
+        f"escalated to city supervision (提级): unresolved at the report deadline "
+        f"{hm(ladder.supervision_report)}; submitted to the city supervision office by "
+        f"{hm(ladder.city_submission)}"
+    )

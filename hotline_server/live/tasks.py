@@ -58,7 +58,13 @@ class Leadership:
             return False
 
     def release(self) -> None:
+        """Give the lock up. The session is ended, not handed back to the pool: a pooled
+        connection would keep the session-level lock, and no other instance could lead."""
         if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.execute(sa.select(sa.func.pg_advisory_unlock(LEADER_LOCK_KEY)))
+            with contextlib.suppress(Exception):
+                self._conn.invalidate()
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
