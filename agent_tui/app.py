@@ -62,6 +62,9 @@ class DeskApp(App[None]):
         self.role = "agent"
         self._cursor = -1
         self._offline_by_choice = False  # Esc at sign-in: do not ask again on every sync
+        self._signed_in_as: tuple[str, str] | None = None  # (user, role) of the last sign-in
+        self._lead_token: str | None = None  # the token the lead mode was built with
+        self._back_to_lead = False  # the same lead signing in again returns to the panel
         self._install_app_bindings()
         self.title = t("app.title")
         for theme in THEMES:
@@ -201,22 +204,48 @@ class DeskApp(App[None]):
             self.notify(t("worker.failed", what=event.worker.name, error=text), severity="error")
 
     def on_signed_in(self, message: SignedIn) -> None:
+        """Someone signed in (at start, after a sign-out, or after a refused token). The lead
+        mode belongs to one lead and one token: anyone else, or a new token, gets none built
+        for them; only a lead gets one, made with the token they have now."""
+        who = (message.username, message.role)
+        back_to_lead = self._back_to_lead and who == self._signed_in_as
+        self._back_to_lead = False
+        if who != self._signed_in_as:
+            self._drop_lead_mode()
+        self._signed_in_as = who
         self.role = message.role
         self.status = DeskStatus(**{**self.status.__dict__, "user": message.username})
         self._push_status()
         if message.role in ("lead", "admin"):
             self._add_lead_mode()
-            if self.settings.mode == "lead":
+            if "lead" in self._modes and (self.settings.mode == "lead" or back_to_lead):
                 self.switch_mode("lead")
+        else:
+            self._drop_lead_mode()
 
     def _add_lead_mode(self) -> None:
+        """The lead mode with the token held now (rebuilt when the token changed)."""
+        if self.role not in ("lead", "admin"):
+            return
         try:
             from agent_tui.lead import lead_mode
         except ImportError:  # the lead panel is built separately; the desk works without it
             return
         token = self.desk.token()
+        if "lead" in self._modes and token != self._lead_token:
+            self._drop_lead_mode()
         if "lead" not in self._modes and token:
             self.add_mode("lead", lead_mode(self.settings.server, token))
+            self._lead_token = token
+
+    def _drop_lead_mode(self) -> None:
+        """No lead panel any more: leave it for intake first (the active mode cannot be
+        removed), then remove it with its screens and the token they were built with."""
+        if self.current_mode == "lead":
+            self.switch_mode("intake")
+        if "lead" in self._modes:
+            self.remove_mode("lead")
+        self._lead_token = None
 
     # ------------------------------------------------------------------ sync + status
 
@@ -237,11 +266,16 @@ class DeskApp(App[None]):
             return
         if any(w.group == "session" and w.is_running for w in self.workers):
             return
+        # The panel was built with the refused token and whoever signs in next may not be
+        # a lead: leave it now; the same lead signing in again comes back to it.
+        was_on_lead = self.current_mode == "lead"
+        self._drop_lead_mode()
 
         def signed_in(user: Any) -> None:
             if user is None:
                 self._offline_by_choice = True
                 return
+            self._back_to_lead = was_on_lead
             self.post_message(SignedIn(user.username, user.role))
             self.desk.sync_now()
 
@@ -375,8 +409,10 @@ class DeskApp(App[None]):
     async def action_sign_out(self) -> None:
         from agent_tui.screens.signin import SignInScreen
 
-        await self.desk.sign_out()
+        self._drop_lead_mode()  # before anything else: nobody may see the panel signed out
         self.role = "agent"
+        self._signed_in_as = None
+        await self.desk.sign_out()
         self.notify(t("signin.signed_out"))
         self.refresh_status()
         result = await self.push_screen_wait(SignInScreen(self.settings.server))
