@@ -11,13 +11,18 @@ hand-made records. Every figure follows exactly one definition from METRICS.md:
 - service level (X s) = calls answered within X s / offered (X = 15 s by default, GB/T 33358);
 - average speed of answer = mean queue wait of answered calls;
 - average handle time = talk + hold + after-call work, per handled call (an answered call that
-  has ended; after-call work counts once it has ended);
+  has ended; after-call work counts once it has ended). Hold is reported as a total inside the
+  connected span (answered -> ended), so talk + hold is that span: hold is never added twice
+  (``CallRecord.handle_seconds``);
 - occupancy = handle time / (handle time + ready time) from seat-state time in the window,
   where handle time is time on call plus after-call work;
 - calls waiting / longest wait: now, from calls offered and neither answered nor abandoned;
 - on-the-spot answer rate 当场解答率 = tickets closed during the call / tickets created;
-- first-call resolution 首呼解决率 = tickets with no repeat call from the same number within
-  7 days / tickets created (tickets without a caller number cannot be judged and are left out);
+- first-call resolution 首呼解决率 = tickets *resolved* (closed, callback, evaluated; an
+  on-the-spot answer is closed) with no repeat call from the same number within 7 days /
+  tickets created (tickets without a caller number cannot be judged and are left out). An open
+  ticket, or a merged one, is not a resolution whatever the calls; a ticket resolved less than
+  7 days ago counts until a repeat call arrives;
 - resolution rate 解决率 = resolved / dispatched, per category;
 - urgent open / overdue: red tickets not finished / past their deadline, now;
 - seats by state: signed in, ready, on call, after-call work, break, offline (link down).
@@ -89,15 +94,31 @@ class CallRecord:
             and (self.ended_at is None or self.ended_at > now)
         )
 
-    def handle_seconds(self) -> float | None:
-        """talk + hold + after-call work, once the call has ended; None if not handled yet."""
+    def talk_seconds(self) -> float | None:
+        """Connected time without hold: answered -> ended, less ``hold_seconds``."""
         if self.answered_at is None or self.ended_at is None:
             return None
-        talk = max(0.0, (self.ended_at - self.answered_at).total_seconds())
+        connected = max(0.0, (self.ended_at - self.answered_at).total_seconds())
+        return max(0.0, connected - self.hold_seconds)
+
+    def handle_seconds(self) -> float | None:
+        """talk + hold + after-call work, once the call has ended; None if not handled yet.
+
+        How hold is recorded decides the sum: the phone system reports ``hold_seconds`` as
+        the total time the caller spent on hold *while connected* (a field of the call's
+        events, not separate hold/unhold timestamps), so hold lies inside answered -> ended.
+        Talk is therefore the connected time less hold, and talk + hold is simply the
+        connected span; adding ``hold_seconds`` to it again would count hold twice.
+        """
+        talk = self.talk_seconds()
+        if talk is None or self.answered_at is None or self.ended_at is None:
+            return None
+        connected = max(0.0, (self.ended_at - self.answered_at).total_seconds())
+        hold = connected - talk  # hold_seconds, capped at the connected span
         acw = 0.0
         if self.after_call_ended_at is not None:
             acw = max(0.0, (self.after_call_ended_at - self.ended_at).total_seconds())
-        return talk + self.hold_seconds + acw
+        return talk + hold + acw
 
 
 @dataclass(frozen=True)
@@ -371,7 +392,9 @@ def ticket_measures(
         number = _norm_phone(t.phone)
         if number:
             m.fcr_eligible += 1
-            if not _repeated(t, calls_by_number[number], tickets_by_number[number]):
+            if t.status in RESOLVED_TICKET_STATUSES and not _repeated(
+                t, calls_by_number[number], tickets_by_number[number]
+            ):
                 m.fcr_resolved += 1
     m.on_spot_rate = _ratio(m.on_spot, m.created)
     m.first_call_resolution = _ratio(m.fcr_resolved, m.fcr_eligible)

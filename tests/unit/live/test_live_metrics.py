@@ -8,7 +8,7 @@ now = 2026-03-15 10:00 Asia/Shanghai. Windows: today [00:00, 10:00), 60m [09:00,
 
 call queue    offered   answered  abandoned ended     acw end   hold  wait  handle
 c1   general  08:30:00  08:30:10  -         08:35:10  08:36:10  0     10    300+60      = 360
-c2   general  09:00:00  09:00:05  -         09:03:25  09:03:55  20    5     200+20+30   = 250
+c2   general  09:00:00  09:00:05  -         09:03:25  09:03:55  20    5     180+20+30   = 230
 c3   general  09:10:00  09:10:20  -         09:12:00  -         0     20    100         = 100
 c4   medical  09:20:00  -         09:20:03  -         -         -     3 (short abandon)
 c5   medical  09:30:00  -         09:31:00  -         -         -     60
@@ -16,6 +16,9 @@ c6   medical  09:46:00  09:46:15  -         09:50:15  09:51:15  0     15    240+
 c7   general  09:55:00  waiting at 10:00                                300
 c8   general  09:58:00  waiting at 10:00                                120
 c9   medical  09:50:00  09:50:02  -         (talking)                   2     not handled yet
+
+Hold is the phone system's total *within* the connected span: c2 was connected 200 s
+(09:00:05 -> 09:03:25) of which 20 s on hold, so talk 180 + hold 20 + after-call 30 = 230.
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ SEATS = [
 ]
 
 
-def ticket(tid: str, call: str, created: str, phone: str, category: str, **kw: object):
+def ticket(
+    tid: str, call: str, created: str, phone: str, category: str, **kw: object
+) -> TicketRecord:
     day = int(kw.pop("day", 15))  # type: ignore[call-overload]
     return TicketRecord(
         id=tid,
@@ -109,7 +114,7 @@ def test_call_measures_today() -> None:
     assert m.service_level == pytest.approx(4 / 9)
     assert m.average_speed_of_answer == pytest.approx((10 + 5 + 20 + 15 + 2) / 5)
     assert m.handled == 4
-    assert m.average_handle_time == pytest.approx((360 + 250 + 100 + 300) / 4)
+    assert m.average_handle_time == pytest.approx((360 + 230 + 100 + 300) / 4)
 
 
 def test_call_measures_60m_and_15m() -> None:
@@ -118,7 +123,7 @@ def test_call_measures_60m_and_15m() -> None:
     assert m60.answer_rate == pytest.approx(0.5)
     assert m60.service_level == pytest.approx(3 / 8)
     assert m60.average_speed_of_answer == pytest.approx((5 + 20 + 15 + 2) / 4)
-    assert m60.average_handle_time == pytest.approx((250 + 100 + 300) / 3)
+    assert m60.average_handle_time == pytest.approx((230 + 100 + 300) / 3)
 
     m15 = M.call_measures(CALLS, *M.window_bounds("15m", NOW, TZ))
     assert (m15.offered, m15.answered, m15.abandoned) == (4, 2, 0)  # c6 c7 c8 c9
@@ -180,9 +185,10 @@ def test_ticket_measures_today() -> None:
     tm = M.ticket_measures(TICKETS, CALLS, *M.window_bounds("today", NOW, TZ))
     assert tm.created == 5  # t1..t5 (t6 was yesterday)
     assert tm.on_spot == 2 and tm.on_spot_rate == pytest.approx(0.4)
-    # t5 has no number; t2's number called again at 09:46 (c6) -> 3 of 4
-    assert (tm.fcr_eligible, tm.fcr_resolved) == (4, 3)
-    assert tm.first_call_resolution == pytest.approx(0.75)
+    # t5 has no number. Resolved: t1 (closed) and t2 (on the spot), but t2's number called
+    # again at 09:46 (c6); t3 and t4 are not resolved, repeat or not -> 1 of 4
+    assert (tm.fcr_eligible, tm.fcr_resolved) == (4, 1)
+    assert tm.first_call_resolution == pytest.approx(0.25)
     assert (tm.dispatched, tm.resolved) == (2, 1)
     assert tm.resolution_rate == pytest.approx(0.5)
     assert tm.by_category["medical"] == {
@@ -198,7 +204,8 @@ def test_ticket_measures_60m() -> None:
     tm = M.ticket_measures(TICKETS, CALLS, *M.window_bounds("60m", NOW, TZ))
     assert tm.created == 4
     assert tm.on_spot_rate == pytest.approx(0.5)
-    assert tm.first_call_resolution == pytest.approx(2 / 3)
+    # t2 resolved but called again (c6); t3 and t4 open -> 0 of 3
+    assert tm.first_call_resolution == pytest.approx(0.0)
     assert (tm.dispatched, tm.resolved, tm.resolution_rate) == (1, 0, 0.0)
 
 
@@ -270,3 +277,23 @@ def test_daily_report() -> None:
 def test_bad_window() -> None:
     with pytest.raises(ValueError, match="window"):
         M.window_bounds("2h", NOW, TZ)
+
+
+def test_first_call_resolution_counts_only_resolved_tickets() -> None:
+    """An open ticket without a repeat call is not a first-call resolution."""
+    open_one = ticket("f1", "09:00:00", "09:02:00", "13700000001", "other", status="handling",
+                      disposition="dispatch", dispatched=True)  # fmt: skip
+    closed = ticket("f2", "09:00:00", "09:02:00", "13700000002", "other", status="closed",
+                    disposition="on_spot")  # fmt: skip
+    merged = ticket("f3", "09:00:00", "09:02:00", "13700000003", "other", status="merged")
+    repeat_in_8_days = CallRecord("r1", at("09:00:00", 23), "general", "13700000002")
+    tm = M.ticket_measures([open_one, closed, merged], [repeat_in_8_days],
+                           *M.window_bounds("today", NOW, TZ))  # fmt: skip
+    assert (tm.fcr_eligible, tm.fcr_resolved) == (3, 1)  # only f2; its repeat is on day 8
+
+
+def test_hold_is_not_counted_twice() -> None:
+    call = CallRecord("h1", at("09:00:00"), answered_at=at("09:00:00"), ended_at=at("09:05:00"),
+                      after_call_ended_at=at("09:06:00"), hold_seconds=60)  # fmt: skip
+    assert call.talk_seconds() == pytest.approx(240)
+    assert call.handle_seconds() == pytest.approx(240 + 60 + 60)  # = connected 300 + acw 60
