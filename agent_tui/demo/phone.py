@@ -3,6 +3,10 @@
 It talks to the server only through the telephony API, with the same token a real phone
 system would hold, so the call offer the desk shows travels the real path: telephony event
 -> server -> the agent's event stream -> intake opens with the caller's number.
+
+Most calls come from numbers that already have tickets (``known_numbers``, from the seed),
+the first one always: the server puts that caller's recent tickets into the offer and the
+intake lists them beside the form, as the README promises. The rest are first-time callers.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import random
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -23,6 +27,7 @@ PICK_UP_AFTER_SECONDS = 2.0
 TALK_SECONDS = (45.0, 90.0)
 AFTER_CALL_SECONDS = 10.0
 PAUSE_BETWEEN_CALLS = (20.0, 40.0)
+KNOWN_CALLER_SHARE = 0.6
 QUEUE = "12345"
 
 
@@ -34,13 +39,27 @@ class DemoPhone:
     telephony_token: str
     agent: str
     seed: int = 2022
+    known_numbers: Sequence[str] = ()
+    known_share: float = KNOWN_CALLER_SHARE
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._rng = random.Random(self.seed)
         self.calls_offered = 0
+        self.numbers_rung: list[str] = []
         self.last_error: str | None = None
+
+    def next_number(self) -> str:
+        """The caller of the next call. The first call comes from one of the callers with
+        the most tickets (``known_numbers`` lists them first); later calls from a number
+        with tickets ``known_share`` of the time, otherwise from a new caller."""
+        known = list(self.known_numbers)
+        if known and not self.numbers_rung:
+            return self._rng.choice(known[: max(1, len(known) // 10)])
+        if known and self._rng.random() < self.known_share:
+            return self._rng.choice(known)
+        return self._rng.choice(MOBILE_PREFIXES) + f"{self._rng.randrange(10**8):08d}"
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="demo-phone", daemon=True)
@@ -66,7 +85,8 @@ class DemoPhone:
 
     def _one_call(self, http: httpx.Client) -> None:
         call_id = f"demo-{uuid.uuid4().hex[:12]}"
-        number = self._rng.choice(MOBILE_PREFIXES) + f"{self._rng.randrange(10**8):08d}"
+        number = self.next_number()
+        self.numbers_rung.append(number)
         steps = self._steps()
         self._send(http, call_id, "offered", number, agent=None)
         self._send(http, call_id, "offered_to_seat", number, agent=self.agent)

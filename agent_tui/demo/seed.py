@@ -30,6 +30,11 @@ from hotline.ids import uuid7_at
 DISTRICTS = ("浦东新区", "徐汇区", "闵行区", "嘉定区", "普陀区", "杨浦区", "静安区", "长宁区")
 MOBILE_PREFIXES = ("138", "139", "137", "136", "135", "150", "151", "158", "186", "189", "177")
 PUSH_BATCH = 100
+# Some people ring again and again (a patient on dialysis, a family waiting for supplies): a
+# share of the calls comes from a few regular callers, so their numbers have several tickets
+# and the demo phone can ring with them (the intake then lists those tickets beside the form).
+REGULAR_CALLERS = 12
+REGULAR_SHARE = 0.3
 RED_SHARE = 0.15  # urgent medical share of the calls in the demo
 CLOSED_PATH = ("handling", "replied", "closed")
 # Where a dispatched ticket has got to, and how often (the rest stay where intake left them).
@@ -125,9 +130,13 @@ def caller(rng: random.Random) -> dict[str, str]:
 
 
 def ticket_mutations(
-    desk: DeskClient, rng: random.Random, call_at: datetime
+    desk: DeskClient,
+    rng: random.Random,
+    call_at: datetime,
+    who: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """The mutations of one call: the intake, then where the ticket has got to since."""
+    """The mutations of one call (from ``who``, or a new caller): the intake, then where the
+    ticket has got to since."""
     red = [s for s in SITUATIONS if s[2] == "red"]
     normal = [s for s in SITUATIONS if s[2] != "red"]
     situation = rng.choice(red if rng.random() < RED_SHARE else normal)
@@ -136,7 +145,7 @@ def ticket_mutations(
     on_spot = answer is not None and rng.random() < 0.8
     args: dict[str, Any] = {
         "id": ticket_id,
-        **caller(rng),
+        **(who if who is not None else caller(rng)),
         "kind": kind,
         "category": category,
         "urgency": urgency,
@@ -176,19 +185,37 @@ def ticket_mutations(
         )
 
 
-def seed_tickets(desks: list[DeskClient], count: int, now: datetime, seed: int = 12345) -> int:
+@dataclass(frozen=True)
+class SeededTickets:
+    """What ``seed_tickets`` wrote: how many tickets, and the numbers that have tickets
+    (regular callers first, most tickets first), for the demo phone to ring with."""
+
+    created: int
+    numbers: tuple[str, ...]
+
+
+def seed_tickets(
+    desks: list[DeskClient], count: int, now: datetime, seed: int = 12345
+) -> SeededTickets:
     """``count`` calls spread over the last three days, shared among ``desks``."""
     rng = random.Random(seed)
     plans: dict[str, list[dict[str, Any]]] = {d.username: [] for d in desks}
     by_name = {d.username: d for d in desks}
+    regulars = [caller(rng) for _ in range(REGULAR_CALLERS)]
     times = sorted(now - timedelta(minutes=rng.uniform(5, 3 * 24 * 60)) for _ in range(count))
+    calls_by_number: dict[str, int] = {}
     for call_at in times:
         desk = rng.choice(desks)
-        plans[desk.username].extend(ticket_mutations(desk, rng, call_at))
+        who = rng.choice(regulars) if rng.random() < REGULAR_SHARE else None
+        mutations = list(ticket_mutations(desk, rng, call_at, who))
+        number = mutations[0]["args"]["phone"]
+        calls_by_number[number] = calls_by_number.get(number, 0) + 1
+        plans[desk.username].extend(mutations)
     created = 0
     for name, mutations in plans.items():
         for result in by_name[name].push(mutations):
             if result["outcome"] == "rejected":
                 raise SeedError(f"demo ticket refused: {result.get('reason')}")
         created += sum(1 for m in mutations if m["name"] == "create_ticket")
-    return created
+    numbers = sorted(calls_by_number, key=lambda n: -calls_by_number[n])  # stable: first seen
+    return SeededTickets(created, tuple(numbers))

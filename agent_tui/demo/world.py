@@ -38,17 +38,31 @@ def control_path() -> Path:
     return Path(tempfile.gettempdir()) / f"agent-tui-demo-{os.getuid()}.json"
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
 def cut_running_demo_link(seconds: float) -> Path:
-    """Cut the link of the demo running on this machine (from another terminal)."""
+    """Cut the link of the demo running on this machine (from another terminal).
+
+    The control file names the demo's process and its link's control file; a demo that was
+    killed leaves the file behind, so its process must still be alive to count as running."""
     try:
         state = json.loads(control_path().read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        pid = int(state["pid"])
+        control = Path(state["link_control"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise DemoError(
             "no demo is running on this machine (start one with `agent-tui demo`)"
         ) from exc
-    control = Path(state["link_control"])
-    if not control.parent.is_dir():
-        raise DemoError("the demo that was running has stopped")
+    if pid <= 0 or not _process_alive(pid) or not control.parent.is_dir():
+        raise DemoError("the demo that was running has stopped (start one with `agent-tui demo`)")
     cut_link(control, seconds)
     return control
 
@@ -78,14 +92,16 @@ class DemoWorld:
         }
         self.relay = LinkRelay(0, self.workdir / "link-cut-until")
         self.phone: DemoPhone | None = None
+        self.seeded_numbers: tuple[str, ...] = ()  # callers with tickets, most tickets first
 
     @property
     def desk_url(self) -> str:
         """The server as the desk sees it: through the link relay that can be cut."""
         return f"http://127.0.0.1:{self.relay.port}"
 
-    def cut_link(self, seconds: float) -> None:
-        cut_link(self.relay.control_file, seconds)
+    def cut_link(self, seconds: float) -> float:
+        """Cut the desk's link for ``seconds``; returns the wall-clock time it comes back."""
+        return cut_link(self.relay.control_file, seconds)
 
     def __enter__(self) -> DemoWorld:
         try:
@@ -115,7 +131,9 @@ class DemoWorld:
             self._start_simulator()
         self.relay.target_port = self.server.port
         self.relay.start()
-        self.phone = DemoPhone(self.server.url, self.telephony_token, AGENT)
+        self.phone = DemoPhone(
+            self.server.url, self.telephony_token, AGENT, known_numbers=self.seeded_numbers
+        )
         self.phone.start()
         control_path().write_text(
             json.dumps({"pid": os.getpid(), "link_control": str(self.relay.control_file)}),
@@ -133,7 +151,8 @@ class DemoWorld:
                 ),
                 seed.DeskClient(http, lead.username, lead_token),
             ]
-            seed.seed_tickets(desks, self.tickets, datetime.now(UTC))
+            seeded = seed.seed_tickets(desks, self.tickets, datetime.now(UTC))
+            self.seeded_numbers = seeded.numbers
 
     def _start_simulator(self) -> None:
         argv = server_command(
