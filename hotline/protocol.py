@@ -7,6 +7,7 @@ clients pull after a cursor.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -128,8 +129,33 @@ MUTATION_ARGS: dict[MutationName, type[BaseModel]] = {
 }
 
 
-class Mutation(_Strict):
-    mutation_id: int = Field(ge=1)
+MutationId = Annotated[int, Field(ge=1, le=2**62)]
+
+
+class MutationEnvelope(BaseModel):
+    """One mutation as the server reads it from a push: only ``mutation_id`` must be sound.
+
+    Everything else is checked per mutation (``Mutation``, then the args model), so one
+    malformed mutation (an unknown ``name``, a ``client_time`` without a zone, a field this
+    server does not know) is *rejected* with the field named and still advances
+    ``last_mutation_id``, instead of making the whole batch unreadable (SYNC.md "Push": one
+    poison mutation never blocks the rest).
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    mutation_id: MutationId
+    name: Any = Field(default=None, description="a MutationName (checked per mutation)")
+    args: Any = Field(default=None, description="an object: the args model of the name")
+    client_time: Any = Field(default=None, description="an ISO 8601 time with its zone")
+    schema_version: Any = Field(default=SCHEMA_VERSION, description="of args, at least 1")
+
+
+class Mutation(MutationEnvelope):
+    """A well-formed mutation: what a client sends, and what the server applies."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
     name: MutationName
     args: dict[str, Any]
     client_time: AwareDatetime
@@ -141,7 +167,8 @@ class Mutation(_Strict):
 
 class PushRequest(_Strict):
     client_id: UUIDStr
-    mutations: list[Mutation] = Field(max_length=MAX_PUSH_BATCH)
+    # Sequence: a client passes its list[Mutation]; the server reads envelopes.
+    mutations: Sequence[MutationEnvelope] = Field(max_length=MAX_PUSH_BATCH)
 
 
 class MutationOutcome(StrEnum):

@@ -10,7 +10,7 @@ A second copy of a batch therefore waits, then finds every mutation at or below
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from hotline.protocol import (
     SCHEMA_VERSION,
     Mutation,
+    MutationEnvelope,
+    MutationName,
     MutationOutcome,
     MutationResult,
     PushRequest,
@@ -89,7 +91,7 @@ def _lock_client(conn: Connection, client_id: str, user: User, now: datetime) ->
     return int(row[0])
 
 
-def _check_order(mutations: list[Mutation], last: int) -> None:
+def _check_order(mutations: Sequence[MutationEnvelope], last: int) -> None:
     previous = 0
     expected = last + 1
     for m in mutations:
@@ -105,7 +107,7 @@ def _check_order(mutations: list[Mutation], last: int) -> None:
         expected += 1
 
 
-def _duplicate(conn: Connection, client_id: str, m: Mutation) -> MutationResult:
+def _duplicate(conn: Connection, client_id: str, m: MutationEnvelope) -> MutationResult:
     row = conn.execute(
         sa.select(sync_results.c.result).where(
             sync_results.c.client_id == client_id, sync_results.c.mutation_id == m.mutation_id
@@ -137,29 +139,66 @@ def nul_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def apply_one(ctx: ApplyContext, m: Mutation) -> MutationResult:
+def _rejected(base: dict[str, Any], reason: str, field_: str | None = None) -> MutationResult:
+    # a reason or field may quote the client's text: no NUL reaches the database
+    return MutationResult(**base, outcome=MutationOutcome.REJECTED,
+                          reason=reason.replace("\x00", ""),
+                          field=field_.replace("\x00", "") if field_ else None)  # fmt: skip
+
+
+def _envelope_data(m: MutationEnvelope) -> dict[str, Any]:
+    return m.model_dump(mode="json") if isinstance(m, Mutation) else m.model_dump()
+
+
+def stored_name(m: MutationEnvelope) -> str:
+    """The mutation's name as ``sync_results.name`` can hold it, whatever the client sent."""
+    if m.name is None:
+        return ""
+    name = m.name.value if isinstance(m.name, MutationName) else str(m.name)
+    return name.replace("\x00", "")[:32]
+
+
+def _well_formed(m: MutationEnvelope) -> Mutation | MutationResult:
+    """The strict :class:`Mutation`, or the rejection naming the field at fault."""
     base = {"mutation_id": m.mutation_id}
-    if m.schema_version > SCHEMA_VERSION:
-        return MutationResult(**base, outcome=MutationOutcome.REJECTED, field="schema_version",
-                              reason=f"schema_version {m.schema_version} is newer than this "
-                              f"server's {SCHEMA_VERSION}: upgrade the server")  # fmt: skip
-    nul = nul_path(m.args)
+    data = _envelope_data(m)
+    nul = nul_path(data)
     if nul is not None:
-        reason = f"args.{nul}: text must not contain NUL characters"
-        return MutationResult(
-            **base, outcome=MutationOutcome.REJECTED, field=f"args.{nul}", reason=reason
-        )
+        return _rejected(base, f"{nul}: text must not contain NUL characters", nul)
+    version = data.get("schema_version")
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        return _rejected(base, f"schema_version {version} is newer than this server's "
+                         f"{SCHEMA_VERSION}: upgrade the server", "schema_version")  # fmt: skip
+    if isinstance(m, Mutation):
+        return m
+    try:
+        return Mutation.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"]) or "mutation"
+        return _rejected(base, f"{name}: {err['msg']}", name)
+
+
+def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
+    """Apply one mutation in its own SAVEPOINT, or reject it with a reason: whatever the
+    mutation holds, the answer is a result (only a busy or lost database fails the batch)."""
+    base = {"mutation_id": envelope.mutation_id}
+    checked = _well_formed(envelope)
+    if isinstance(checked, MutationResult):
+        return checked
+    m = checked
     fn = applier_for(m.name)
     if fn is None:
-        return MutationResult(**base, outcome=MutationOutcome.REJECTED, field="name",
-                              reason=f"this server cannot apply {m.name.value}")  # fmt: skip
+        return _rejected(base, f"this server cannot apply {m.name.value}", "name")
     try:
         args = args_model(m.name).model_validate(m.args)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"]) or "args"
-        return MutationResult(**base, outcome=MutationOutcome.REJECTED, field=f"args.{name}",
-                              reason=f"args.{name}: {err['msg']}")  # fmt: skip
+        return _rejected(base, f"args.{name}: {err['msg']}", f"args.{name}")
+    except Exception as exc:  # a validator's bug: the same as an applier's, below
+        log.exception("mutation %s of %s: args unreadable", m.mutation_id, ctx.client_id)
+        return _rejected(base, f"the server could not read its args ({type(exc).__name__})")
     try:
         with ctx.conn.begin_nested():
             applied = fn(ctx, args)
@@ -167,21 +206,15 @@ def apply_one(ctx: ApplyContext, m: Mutation) -> MutationResult:
         field_ = (
             f"args.{exc.field}" if exc.field and not exc.field.startswith("args") else exc.field
         )
-        return MutationResult(**base, outcome=MutationOutcome.REJECTED, reason=exc.reason,
-                              field=field_)  # fmt: skip
+        return _rejected(base, exc.reason, field_)
     except (OperationalError, DBAPIError) as exc:
         if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
             raise  # the database is busy or gone: the whole batch is retried, nothing is lost
         log.exception("mutation %s of %s could not be stored", m.mutation_id, ctx.client_id)
-        return MutationResult(
-            **base,
-            outcome=MutationOutcome.REJECTED,
-            reason=f"the server could not store it ({type(exc).__name__})",
-        )
-    except (ValueError, KeyError, TypeError) as exc:
+        return _rejected(base, f"the server could not store it ({type(exc).__name__})")
+    except Exception as exc:  # a bug must not block this client's outbox: reject, log
         log.exception("mutation %s of %s failed", m.mutation_id, ctx.client_id)
-        return MutationResult(**base, outcome=MutationOutcome.REJECTED,
-                              reason=f"the server could not apply it: {exc}")  # fmt: skip
+        return _rejected(base, f"the server could not apply it ({type(exc).__name__}: {exc})")
     return MutationResult(**base, outcome=MutationOutcome.APPLIED,
                           ticket_id=applied.ticket_id, ticket_number=applied.ticket_number,
                           revision=applied.revision, conflict=applied.conflict)  # fmt: skip
@@ -216,7 +249,7 @@ def push(
                 after.extend(ctx.after_commit)
             conn.execute(
                 sa.insert(sync_results).values(
-                    client_id=request.client_id, mutation_id=m.mutation_id, name=m.name.value,
+                    client_id=request.client_id, mutation_id=m.mutation_id, name=stored_name(m),
                     outcome=result.outcome.value, username=user.username, at=now,
                     result=result.model_dump(mode="json", exclude={"mutation_id"}),
                 )

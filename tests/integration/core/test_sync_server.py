@@ -112,6 +112,60 @@ def test_gap_refused_and_poison_does_not_block(api: Api) -> None:
     assert pulled[good["id"]]["status"] == "dispatched"
 
 
+def test_malformed_mutations_are_rejected_by_field_and_do_not_block(api: Api) -> None:
+    """A mutation the server cannot read (unknown name, naive client_time, a field no
+    mutation has, args not an object, no client_time) is rejected naming the field; its
+    neighbours apply and last_mutation_id moves past it, so the outbox drains."""
+    cid = client_id()
+    first, last = ticket_args(), ticket_args()
+    naive = {**mutation(3, "create_ticket", ticket_args()), "client_time": "2026-12-01T08:00:00"}
+    no_time = mutation(6, "create_ticket", ticket_args())
+    del no_time["client_time"]
+    batch = [
+        mutation(1, "create_ticket", first),
+        mutation(2, "make_coffee", {"strength": "double"}),
+        naive,
+        {**mutation(4, "create_ticket", ticket_args()), "priority": "high"},
+        {**mutation(5, "create_ticket", ticket_args()), "args": ["not", "an", "object"]},
+        no_time,
+        {**mutation(7, "create_ticket", ticket_args()), "schema_version": "one"},
+        mutation(8, "x" * 200, {}),
+        mutation(9, "create_ticket", last),
+    ]
+    r = api.push("amy", cid, batch)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["last_mutation_id"] == 9
+    results = body["results"]
+    assert [x["outcome"] for x in results] == ["applied"] + ["rejected"] * 7 + ["applied"]
+    fields = [x["field"] for x in results[1:8]]
+    assert fields == ["name", "client_time", "priority", "args", "client_time",
+                      "schema_version", "name"]  # fmt: skip
+    for x in results[1:8]:
+        assert x["reason"].startswith(x["field"] + ":"), x
+    again = api.push("amy", cid, batch).json()
+    assert [x["outcome"] for x in again["results"]] == ["duplicate"] * 9
+    assert [x["field"] for x in again["results"][1:8]] == fields
+    pulled = tickets_in(api.pull_all("amy"))
+    assert first["id"] in pulled and last["id"] in pulled
+    assert not {m["args"]["id"] for m in (naive, no_time)} & set(pulled)
+    # the next push goes on from 10: nothing waits behind the malformed ones
+    nxt = api.push("amy", cid, [mutation(10, "create_ticket", ticket_args())]).json()
+    assert nxt["last_mutation_id"] == 10 and nxt["results"][0]["outcome"] == "applied"
+
+
+def test_a_batch_without_client_id_or_mutation_ids_is_unreadable(api: Api) -> None:
+    good = mutation(1, "create_ticket", ticket_args())
+    with api.client("amy") as c:
+        r = c.post("/api/v1/sync/push", json={"mutations": [good]})
+        assert r.status_code == 422
+        assert [f["field"] for f in r.json()["fields"]] == ["client_id"]
+        no_id = {k: v for k, v in good.items() if k != "mutation_id"}
+        r = c.post("/api/v1/sync/push", json={"client_id": client_id(), "mutations": [no_id]})
+        assert r.status_code == 422
+        assert [f["field"] for f in r.json()["fields"]] == ["mutations.0.mutation_id"]
+
+
 def test_concurrent_writers_and_a_continuous_puller_see_no_gap(api: Api) -> None:
     """Writers on many connections commit in any order; the puller must still see every
     change exactly once, in seq order, with no seq skipped (SYNC.md "Pull")."""
