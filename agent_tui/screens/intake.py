@@ -86,6 +86,7 @@ class IntakeScreen(DeskScreen):
         self.errors: dict[str, FieldError] = {}
         self.duplicate: Any = None
         self.last_saved: str = ""
+        self.last_error: str = ""  # why the last submit saved nothing ("" after a save)
         self._autosave: Timer | None = None
         self._phone_looked_up = ""
         self._offer_recent: list[dict[str, Any]] = []
@@ -470,9 +471,7 @@ class IntakeScreen(DeskScreen):
                 desk.merge(saved.ticket_id, merge_into.id)
         except Exception as exc:  # SaveFailed / InvalidChange carry readable messages
             text = exc.message(language()) if hasattr(exc, "message") else str(exc)
-            self.app.call_from_thread(
-                self.notify, t("intake.save_failed", error=text), severity="error"
-            )
+            self.app.call_from_thread(self._save_failed, t("intake.save_failed", error=text))
             return
         if merge_into is not None:
             how = t("intake.merged", number=merge_into.display_number)
@@ -503,7 +502,17 @@ class IntakeScreen(DeskScreen):
             return ""
         return when.strftime("%m-%d %H:%M")
 
+    def _save_failed(self, message: str) -> None:
+        """Nothing was saved: say why (toast and beside the form); the form keeps every
+        value, so the same submit can be pressed again once the disk takes writes."""
+        self.last_error = message
+        self.notify(message, severity="error", timeout=30)
+        if self.is_mounted:
+            for last in self.query("#intake-last").results(Static):
+                last.update(Text(message, style="bold red"))
+
     def _saved(self, number: str, how: str) -> None:
+        self.last_error = ""
         message = t("intake.saved", number=number, how=how)
         self.last_saved = message
         self.notify(message)
