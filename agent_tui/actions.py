@@ -17,7 +17,7 @@ from textual.binding import Binding
 from agent_tui.i18n import t
 
 APP = "app"
-SCOPES = ("app", "intake", "queue", "ticket", "kb", "signin")
+SCOPES = ("app", "intake", "queue", "ticket", "kb", "signin", "demo")
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,17 @@ ACTIONS: tuple[DeskAction, ...] = (
     # sign-in dialog
     _A("signin.submit", "enter", "sign_in", "signin", "act.signin.submit", priority=True),
     _A("signin.offline", "escape", "work_offline", "signin", "act.signin.offline"),
+    # `agent-tui demo` only (agent_tui/demo/desk.py installs it on every screen of the demo's
+    # desk): drop the demo's link for a while. Its key must be free in every scope.
+    _A(
+        "demo.cut_link",
+        "alt+l",
+        "demo_cut_link",
+        "demo",
+        "act.demo.cut_link",
+        show=False,
+        priority=True,
+    ),
 )
 
 

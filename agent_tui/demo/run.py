@@ -29,8 +29,8 @@ def _say(text: str) -> None:
 
 def run_demo(*, role: str, keep: bool, lang: str, settings_template: object | None = None) -> int:
     """Start the world, sign the chosen demo user in, run the app; return an exit code."""
-    from agent_tui.app import build_app
     from agent_tui.config import Settings
+    from agent_tui.demo.desk import DemoDeskApp
     from agent_tui.services import DeskServices
 
     use_demo_keyring()
@@ -53,8 +53,7 @@ def run_demo(*, role: str, keep: bool, lang: str, settings_template: object | No
                 await desk.sign_in(account.username, account.password)
 
             asyncio.run(sign_in())
-            app = build_app(settings, desk=desk)
-            app.demo_world = world  # type: ignore[attr-defined]  # the demo's cut-link key
+            app = DemoDeskApp(settings, desk, world=world)  # app.demo_world: the cut-link key
             with QuitOnHangup(app.exit):
                 app.run()
             if keep:

@@ -19,4 +19,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "已断开演示网络 {seconds} 秒：坐席继续离线工作，恢复后自动补传。",
         "Demo link cut for {seconds} s: the desk works offline and catches up afterwards.",
     ),
+    "act.demo.cut_link": ("断开演示网络（仅演示）", "Cut the demo link (demo only)"),
+    "demo.cut_link.no_world": ("只有演示中才能断开网络。", "Only the demo can cut its link."),
+    "demo.cut_link.failed": ("无法断开演示网络：{reason}", "Cannot cut the demo link: {reason}"),
 }
