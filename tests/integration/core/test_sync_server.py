@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.integration.core.conftest import Api, client_id, mutation, ticket_args
+from tests.support.faultproxy import Fault, FaultProxy
 
 
 def tickets_in(changes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -64,21 +65,38 @@ def test_same_push_twice_and_concurrently_applies_once(api: Api) -> None:
 
 
 def test_lost_answer_then_retry_applies_once(api: Api) -> None:
+    """The server commits and answers, the proxy cuts the connection instead of passing the
+    answer on (SYNC.md: a request applied but its answer lost); the retry is harmless."""
     cid = client_id()
     args = ticket_args()
     batch = [mutation(1, "create_ticket", args)]
-    # the answer is lost; the server may or may not have applied it yet
-    with (
-        api.client("amy", timeout=httpx.Timeout(5, read=0.001)) as c,
-        contextlib.suppress(httpx.ReadTimeout),
-    ):
-        c.post("/api/v1/sync/push", json={"client_id": cid, "mutations": batch})
-    retry = api.push("amy", cid, batch)
-    assert retry.status_code == 200
+    headers = {"Authorization": f"Bearer {api.token('amy')}"}
+    with FaultProxy(target_port=api.server.port) as proxy:
+        proxy.plan(Fault.DROP_RESPONSE)
+        with (
+            httpx.Client(base_url=proxy.url, headers=headers, timeout=30) as c,
+            pytest.raises(httpx.TransportError),
+        ):
+            c.post("/api/v1/sync/push", json={"client_id": cid, "mutations": batch})
+        assert proxy.counters.dropped == 1  # the server answered: its transaction committed
+        # the server has it, asked directly (not through the proxy)
+        with api.client("amy") as direct:
+            pulled = direct.get("/api/v1/sync/pull", params={"cursor": 0, "client_id": cid})
+        assert pulled.json()["last_mutation_id"] == 1
+        committed = tickets_in(api.pull_all("amy"))[args["id"]]
+        with httpx.Client(base_url=proxy.url, headers=headers, timeout=30) as c:
+            retry = c.post("/api/v1/sync/push", json={"client_id": cid, "mutations": batch})
+        assert proxy.counters.dropped == 1 and proxy.counters.responses == 2
+    assert retry.status_code == 200, retry.text
     assert retry.json()["last_mutation_id"] == 1
+    [result] = retry.json()["results"]
+    assert result["outcome"] == "duplicate"
+    assert result["ticket_number"] == committed["number"]  # the first answer, replayed
     with api.client("amy") as c:
         history = c.get(f"/api/v1/tickets/{args['id']}/history").json()
+        listed = c.get("/api/v1/tickets", params={"text": committed["number"]}).json()
     assert [e["action"] for e in history["entries"]] == ["create"]
+    assert [t["id"] for t in listed["tickets"]] == [args["id"]]
 
 
 def test_gap_refused_and_poison_does_not_block(api: Api) -> None:
