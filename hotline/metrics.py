@@ -527,7 +527,11 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "resolved",
     "resolution_rate",
     "occupancy",
+    "category",
 )
+"""CSV columns of the daily report. A day's ``all`` row is followed by one row per ticket
+category (``category`` set; tickets_created, dispatched, resolved, resolution_rate filled):
+the per-category resolution rate 解决率 of METRICS.md. Other rows leave ``category`` empty."""
 
 
 def daily_report(

@@ -160,10 +160,26 @@ def report_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buf, fieldnames=list(M.REPORT_COLUMNS), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow(
-            {k: ("" if row.get(k) is None else _fmt(row.get(k))) for k in M.REPORT_COLUMNS}
-        )
+        writer.writerow(_csv_row(row))
+        for name, cat in (row.get("by_category") or {}).items():
+            writer.writerow(
+                _csv_row(
+                    {
+                        "date": row["date"],
+                        "queue": row["queue"],
+                        "category": name,
+                        "tickets_created": cat["created"],
+                        "dispatched": cat["dispatched"],
+                        "resolved": cat["resolved"],
+                        "resolution_rate": cat["resolution_rate"],
+                    }
+                )
+            )
     return buf.getvalue()
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, str]:
+    return {k: ("" if row.get(k) is None else _fmt(row.get(k))) for k in M.REPORT_COLUMNS}
 
 
 def _fmt(v: Any) -> str:
