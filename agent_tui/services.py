@@ -262,6 +262,14 @@ class DeskServices:
         self._seat = state
         return saved
 
+    def report_call(self, event: str, call_id: str, caller_number: str, at: datetime) -> Saved:
+        """A call seen by the desk itself (no phone system connected): ``answered`` from a
+        number, then ``ended``; queued in the outbox like every change, so offline works."""
+        return self.store.record(
+            MutationName.REPORT_CALL,
+            {"event": event, "call_id": call_id, "caller_number": caller_number[:20], "at": at},
+        )
+
     # ------------------------------------------------------------------ forms + intake
 
     def forms(self) -> dict[str, FormDef]:

@@ -10,12 +10,15 @@ no network on this path. The provisional number shows until the server's arrives
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections import deque
 from datetime import datetime
 from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.timer import Timer
 from textual.widget import Widget
@@ -39,6 +42,13 @@ from hotline.model import Ticket
 from hotline.validators import FieldError
 
 AUTOSAVE_SECONDS = 0.5
+
+# Desk-reported calls (no phone system connected): (binding id, key, action, i18n text).
+# The ids are for keymaps like every other binding; the keys are free on intake.
+CALL_BINDINGS: tuple[tuple[str, str, str, str], ...] = (
+    ("intake.call_answered", "alt+a", "call_answered", "act.intake.call_answered"),
+    ("intake.call_ended", "alt+h", "call_ended", "act.intake.call_ended"),
+)
 
 
 class FieldRow(Horizontal):
@@ -76,6 +86,11 @@ class IntakeScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        for binding_id, key, action, text in CALL_BINDINGS:  # texts in the UI language
+            self._bindings._add_binding(Binding(key, action, t(text), priority=True, id=binding_id))
+        self.reported_call: tuple[str, str] | None = None  # (call id, number) answered, not ended
+        self._call_reports: deque[tuple[str, str, str, datetime]] = deque()
+        self._call_lock = threading.Lock()
         self.forms: dict[str, FormDef] = {}
         self.form: FormDef | None = None
         self.specs: list[FieldSpec] = []
@@ -415,6 +430,74 @@ class IntakeScreen(DeskScreen):
             self._refresh_form()
             self._lookup_caller()
             self.save_draft()
+
+    # ------------------------------------------------------------------ desk-reported calls
+
+    def _caller_number(self) -> str:
+        from hotline.validators import validate_phone
+
+        phone = str(self.values().get("phone") or "").strip()
+        if not phone:
+            return ""
+        try:
+            return validate_phone(phone)
+        except FieldError:
+            return ""
+
+    def action_call_answered(self) -> None:
+        """The agent picked up a call no phone system reported: tell the server (outbox)."""
+        if self.reported_call is not None:
+            self.notify(t("intake.call_in_progress"), severity="warning")
+            return
+        now = self.app.clock()  # type: ignore[attr-defined]
+        if self.call_started_at is None:
+            self.call_started_at = now
+        self.reported_call = (uuid7(), self._caller_number())
+        self._queue_call_report("answered", *self.reported_call, now)
+
+    def action_call_ended(self) -> None:
+        if self.reported_call is None:
+            self.notify(t("intake.call_none"), severity="warning")
+            return
+        call_id, number = self.reported_call
+        self.reported_call = None
+        self._queue_call_report("ended", call_id, number, self.app.clock())  # type: ignore[attr-defined]
+
+    def _queue_call_report(self, event: str, call_id: str, number: str, at: datetime) -> None:
+        self._call_reports.append((event, call_id, number, at))
+        self._write_call_reports()
+
+    @work(thread=True, group="intake-call", exit_on_error=False)
+    def _write_call_reports(self) -> None:
+        """Write the queued reports in the order they were made (answered before ended),
+        whichever worker gets the lock first."""
+        with self._call_lock:
+            while self._call_reports:
+                event, call_id, number, at = self._call_reports.popleft()
+                try:
+                    self.app.desk.report_call(event, call_id, number, at)  # type: ignore[attr-defined]
+                except Exception as exc:  # SaveFailed carries a readable message
+                    text = exc.message(language()) if hasattr(exc, "message") else str(exc)
+                    self.app.call_from_thread(self._call_report_failed, event, call_id, text)
+                    continue
+                self.app.call_from_thread(self._call_reported, event, number)
+
+    def _call_reported(self, event: str, number: str) -> None:
+        if event == "answered":
+            text = (
+                t("intake.call_answered", number=number)
+                if number
+                else t("intake.call_answered.unknown")
+            )
+        else:
+            text = t("intake.call_ended")
+        self.notify(text)
+        self.app.poke_sync()  # type: ignore[attr-defined]
+
+    def _call_report_failed(self, event: str, call_id: str, text: str) -> None:
+        if event == "answered" and self.reported_call and self.reported_call[0] == call_id:
+            self.reported_call = None  # not recorded: the agent may press the key again
+        self.notify(t("intake.save_failed", error=text), severity="error", timeout=30)
 
     # ------------------------------------------------------------------ submit
 
