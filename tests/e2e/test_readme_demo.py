@@ -9,9 +9,13 @@ command is the one `.ci/run` runs (this test is itself run by it).
 
 from __future__ import annotations
 
+import io
+import os
 import re
 import shutil
+import sqlite3
 import subprocess
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,19 +46,14 @@ def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one() -> None:
 
 
 def _copy_checkout(dest: Path) -> Path:
-    """The files a clone would have (tracked, plus new files not ignored), nothing else."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for raw in filter(None, listed):
-        rel = raw.decode()
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
+    """What a clone would have: the committed tree of HEAD, nothing else (no venv, no
+    caches, no one's uncommitted edits)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", "HEAD"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(dest, filter="data")
     return dest
 
 
@@ -110,12 +109,30 @@ def _demo_processes(checkout: Path) -> list[str]:
     ]
 
 
+def _demo_dirs(tmpdir: Path) -> list[Path]:
+    return sorted(p for p in tmpdir.glob("agent-tui-demo-*") if p.is_dir())
+
+
+def _server_has_ticket(db: Path, account: str) -> bool:
+    """The embedded server's database (read-only) holds a ticket with this account."""
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
+            row = conn.execute("SELECT count(*) FROM tickets WHERE account = ?", (account,))
+            return bool(row.fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
 def test_the_readme_demo_command_on_a_fresh_checkout(tmp_path: Path, pane: Pane) -> None:
     checkout = _copy_checkout(tmp_path / "agent-tui")
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    control = tmpdir / f"agent-tui-demo-{os.getuid()}.json"
     install_and_demo = readme_commands()[0]
     pane.tmux(
         "new-session", "-d", "-s", pane.name, "-x", "160", "-y", "48",
-        "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "-c", str(checkout),
+        "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "-e", f"TMPDIR={tmpdir}",
+        "-c", str(checkout),
         f"{install_and_demo}; echo DEMO-EXIT=$?; sleep 600",
     )  # fmt: skip
 
@@ -124,16 +141,25 @@ def test_the_readme_demo_command_on_a_fresh_checkout(tmp_path: Path, pane: Pane)
     offer = pane.wait_for(lambda s: "来电 1" in s, "a call offer", STEP_SECONDS)
     number = re.search(r"来电 (1\d{10})", offer)
     assert number, offer
+    assert control.is_file()
+    (workdir,) = _demo_dirs(tmpdir)
 
     # Submit at once: the form refuses and puts the cursor on the first field at fault (the
     # account of the request; the number came with the call). Type it in Chinese, save.
     pane.keys("C-s")
     pane.wait_for(lambda s: "需要修改" in s, "the form's refusal", STEP_SECONDS)
-    pane.type("小区封控第五天，家中老人缺少降压药，请协助配药")
+    account = "小区封控第五天，家中老人缺少降压药，请协助配药"
+    pane.type(account)
     time.sleep(1.0)
     pane.keys("C-s")
     saved = pane.wait_for(lambda s: "已保存" in s, "the saved message", STEP_SECONDS)
     assert "当场解答" in saved
+
+    # The ticket reaches the embedded server (the desk's outbox drains through the link).
+    deadline = time.monotonic() + STEP_SECONDS
+    while not _server_has_ticket(workdir / "hotline.db", account):
+        assert time.monotonic() < deadline, "the typed ticket never reached the demo server"
+        time.sleep(0.5)
 
     pane.keys("C-q")
     pane.wait_for(lambda s: "DEMO-EXIT=0" in s, "the demo to quit cleanly", STEP_SECONDS)
@@ -141,3 +167,7 @@ def test_the_readme_demo_command_on_a_fresh_checkout(tmp_path: Path, pane: Pane)
     while _demo_processes(checkout) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _demo_processes(checkout) == []
+    # Nothing of the demo is left on disk: its directory and its control file are gone.
+    assert not workdir.exists()
+    assert _demo_dirs(tmpdir) == []
+    assert not control.exists()
