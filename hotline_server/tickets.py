@@ -8,7 +8,7 @@ ticket changes the same way whichever door the change used.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,14 +16,17 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection, RowMapping
 
+from hotline import clocks
 from hotline.model import (
     EDITABLE_FIELDS,
     Disposition,
     EscalationLevel,
+    Kind,
     Note,
     Status,
     Ticket,
     TicketFields,
+    Urgency,
 )
 from hotline.protocol import CreateTicketArgs, Entity
 from hotline.states import FINISHED_STATUSES, IllegalTransition, move
@@ -86,6 +89,81 @@ def visible_row(ctx_user: User, conn: Connection, ticket_id: str, teams: bool) -
     if row is None or not can_see(ctx_user, row, teams):
         raise Rejected(f"no ticket {ticket_id} (or not yours to change)", "ticket_id")
     return row
+
+
+def _handling_cutoff(
+    now: datetime,
+    days: int,
+    calendar: clocks.WorkCalendar,
+    zone: tzinfo,
+) -> datetime:
+    """The earliest dispatch time that is still in time at ``now`` for ``days`` working days:
+    a ticket dispatched before it is past ``clocks.handling_deadline``. That deadline grows
+    with the local day of the dispatch, so the latest overdue day is found scanning back."""
+    today = now.astimezone(zone).date()
+    day = today
+    for _ in range(_MAX_DAYS_BACK):
+        last_day = calendar.add_working_days(day, days)
+        if now > datetime.combine(last_day + timedelta(days=1), time(0), zone):
+            return datetime.combine(day + timedelta(days=1), time(0), zone)
+        day -= timedelta(days=1)
+    return datetime.combine(day, time(0), zone)  # a calendar no real site has: stop looking
+
+
+_MAX_DAYS_BACK = 3660
+
+
+def overdue_clause(
+    now: datetime,
+    zone: tzinfo | str | None = None,
+    policy: clocks.EscalationPolicy | None = None,
+    calendar: clocks.WorkCalendar | None = None,
+) -> sa.ColumnElement[bool]:
+    """``clocks.is_overdue`` at ``now`` as a SQL condition on ``tickets``, for every urgency
+    (the stored ``overdue`` flag is kept by the escalation job for red tickets only).
+
+    Red clock (red, or every ticket in a surge): unfinished, and past F without a first
+    response, or past S. Normal: in a handling status and past the handling deadline from
+    ``dispatched_at`` (else ``created_at``, as the desk counts it). One branch per category
+    rule of the policy, so an override per category counts with its own numbers.
+    """
+    policy = policy or clocks.EscalationPolicy()
+    calendar = calendar or clocks.WorkCalendar()
+    tz = clocks.resolve_zone(zone)
+    t = tickets
+    finished = [s.value for s in FINISHED_STATUSES]
+    handling = [s.value for s in clocks.HANDLING_STATUSES]
+    dispatched = sa.func.coalesce(t.c.dispatched_at, t.c.created_at)
+    red = sa.true() if policy.surge else t.c.urgency == Urgency.RED.value
+
+    def late(rule: clocks.CategoryRule) -> sa.ColumnElement[bool]:
+        no_response = sa.or_(t.c.first_response_at.is_(None), t.c.first_response_at > now)
+        red_late = sa.or_(
+            sa.and_(t.c.call_started_at < now - rule.first_response, no_response),
+            t.c.call_started_at < now - rule.supervision_after,
+        )
+        normal_late = sa.or_(*(
+            sa.and_(t.c.kind == kind.value,
+                    dispatched < _handling_cutoff(now, rule.working_days_for(kind), calendar, tz))
+            for kind in Kind
+        ))  # fmt: skip
+        return sa.or_(
+            sa.and_(red, red_late),
+            sa.and_(sa.not_(red), t.c.status.in_(handling), normal_late),
+        )
+
+    # the rule a ticket counts by (EscalationPolicy.rule_for): urgent sub-category, category
+    branches: list[sa.ColumnElement[bool]] = []
+    named: list[sa.ColumnElement[bool]] = []
+    sub = sa.func.coalesce(t.c.urgent_subcategory, "")  # no NULL in the NOT below
+    for name, rule in policy.categories.items():
+        by_category = sa.and_(t.c.category == name, sub.not_in(list(policy.categories)))
+        scope = sa.or_(sub == name, by_category)
+        branches.append(sa.and_(scope, late(rule)))
+        named.append(scope)
+    rest = sa.not_(sa.or_(*named)) if named else sa.true()
+    branches.append(sa.and_(rest, late(policy.default)))
+    return sa.and_(t.c.status.not_in(finished), sa.or_(*branches))
 
 
 # ---------------------------------------------------------------- validation

@@ -192,7 +192,10 @@ def list_tickets(
             if value:
                 conds.append(t.c[col] == value)
         if overdue is not None:
-            conds.append(t.c.overdue.is_(overdue))
+            # from the deadlines (hotline.clocks) at this moment, for every urgency: the
+            # stored flag is the escalation job's, set for red tickets only
+            late = tickets.overdue_clause(auth.now_of(request), auth.settings_of(request).timezone)
+            conds.append(late if overdue else sa.not_(late))
         if text:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             conds.append(

@@ -75,27 +75,60 @@ def test_bad_ticket_input_names_the_field(api: Api) -> None:
             assert c.get(f"/api/v1/tickets/{body['id']}").status_code == 404  # nothing written
 
 
+def _ago(**kw: float) -> dict[str, str]:
+    """Call times of a ticket taken that long ago (the call lasted two minutes)."""
+    started = datetime.now(UTC) - timedelta(**kw)
+    return {"call_started_at": started.isoformat(),
+            "created_at": (started + timedelta(minutes=2)).isoformat()}  # fmt: skip
+
+
 def test_list_filters_and_paging(api: Api) -> None:
     tag = new_id()[-8:]
     red = ticket_args(urgency="red", category="urgent_medical", urgent_subcategory="dialysis",
                       kind="help", district="浦东新区", account=f"血透 {tag}")  # fmt: skip
     plain = ticket_args(account=f"咨询 {tag}")
-    for body in (red, plain):
+    # overdue by hotline.clocks: a red ticket past its 2 h window with no response, and a
+    # normal consultation dispatched 30 days ago (3 working days allowed); in time: the same
+    # two kinds just taken, an old ticket never dispatched, an old one closed on the spot
+    red_late = ticket_args(urgency="red", category="urgent_medical", kind="help",
+                           urgent_subcategory="dialysis", account=f"血透 {tag}",
+                           **_ago(hours=3))  # fmt: skip
+    normal_late = ticket_args(kind="consultation", disposition="dispatch",
+                              account=f"咨询 {tag}", **_ago(days=30))  # fmt: skip
+    normal_fresh = ticket_args(kind="consultation", disposition="dispatch",
+                               account=f"咨询 {tag}")  # fmt: skip
+    old_accepted = ticket_args(account=f"咨询 {tag}", **_ago(days=30))
+    old_closed = ticket_args(disposition="on_spot", account=f"咨询 {tag}", **_ago(days=30))
+    amys = ticket_args(account=f"咨询 {tag}")
+    bobs = (red, plain, red_late, normal_late, normal_fresh, old_accepted, old_closed)
+    for body in bobs:
         assert create(api, "bob", None, body).status_code == 201
+    assert create(api, "amy", None, amys).status_code == 201
     with api.client("lee") as c:
 
         def ids(**params: Any) -> list[str]:
-            r = c.get("/api/v1/tickets", params={"text": tag, **params})
+            r = c.get("/api/v1/tickets", params={"text": tag, "limit": 100, **params})
             assert r.status_code == 200, r.text
-            return [t["id"] for t in r.json()["tickets"]]
+            return sorted(t["id"] for t in r.json()["tickets"])
 
-        assert sorted(ids()) == sorted([red["id"], plain["id"]])
-        assert ids(urgency="red") == [red["id"]]
-        assert ids(category="urgent_medical", district="浦东新区") == [red["id"]]
-        assert ids(status="accepted", assignee="bob", overdue=False) != []
-        assert ids(status="closed") == []
+        def of(*bodies: dict[str, Any]) -> list[str]:
+            return sorted(b["id"] for b in bodies)
+
+        assert ids() == of(*bobs, amys)
+        assert ids(urgency="red") == of(red, red_late)
+        assert ids(category="urgent_medical", district="浦东新区") == of(red)
+        assert ids(assignee="bob") == of(*bobs)
+        assert ids(assignee="amy") == of(amys)
+        assert ids(overdue=True) == of(red_late, normal_late)
+        assert ids(overdue=False) == of(red, plain, normal_fresh, old_accepted, old_closed, amys)
+        assert ids(overdue=True, urgency="normal") == of(normal_late)
+        accepted_in_time = ids(status="accepted", assignee="bob", overdue=False)
+        assert accepted_in_time == of(red, plain, old_accepted)
+        assert ids(status="closed") == of(old_closed)
         page = c.get("/api/v1/tickets", params={"text": tag, "limit": 1, "offset": 1}).json()
-        assert page["total"] == 2 and len(page["tickets"]) == 1
+        assert page["total"] == 8 and len(page["tickets"]) == 1
+        late_page = c.get("/api/v1/tickets", params={"text": tag, "overdue": True}).json()
+        assert late_page["total"] == 2
         bad = c.get("/api/v1/tickets", params={"urgency": "purple"})
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "urgency"
         assert c.get(f"/api/v1/tickets/{new_id()}").status_code == 404
