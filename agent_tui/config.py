@@ -20,6 +20,10 @@ LANGS = ("zh", "en")
 MODES = ("agent", "lead")
 THEMES = ("desk", "desk-high-contrast")
 ENV_PREFIX = "AGENT_TUI_"
+# Closed tickets that are synced leave the laptop's cache after this many days (the server keeps
+# them). The same default as offline_cache's (sqlbits.DEFAULT_RETENTION_DAYS; a test checks).
+DEFAULT_RETENTION_DAYS = 30
+RETENTION_DAYS_RANGE = (1, 3650)
 
 
 class ConfigError(ValueError):
@@ -35,6 +39,7 @@ class Settings:
     profile: str = "default"
     mode: str = "agent"
     username: str = ""  # last user signed in on this profile, offered on the sign-in form
+    retention_days: int = DEFAULT_RETENTION_DAYS  # for offline_cache.open_cache(retention_days=)
     config_dir: Path | None = None  # where config.toml and keymap.toml live
     data_dir: Path | None = None
 
@@ -52,6 +57,19 @@ class Settings:
 
 
 _SIMPLE = {"server", "keymap", "lang", "theme", "mode", "username"}
+_INTS = {"retention_days"}
+
+
+def _int_setting(key: str, value: Any, where: str) -> int:
+    """A whole number from TOML (``retention_days = 30``) or text (``"30"``, the environment)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{where}: {key} must be a whole number of days")
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ConfigError(f"{where}: {key} {value!r} is not a whole number") from None
+    return value
 
 
 def _checked(settings: Settings, where: str) -> Settings:
@@ -61,6 +79,11 @@ def _checked(settings: Settings, where: str) -> Settings:
         raise ConfigError(f"{where}: mode {settings.mode!r} is not one of {', '.join(MODES)}")
     if settings.theme not in THEMES:
         raise ConfigError(f"{where}: theme {settings.theme!r} is not one of {', '.join(THEMES)}")
+    low, high = RETENTION_DAYS_RANGE
+    if not low <= settings.retention_days <= high:
+        raise ConfigError(
+            f"{where}: retention_days {settings.retention_days!r} must be {low} to {high} days"
+        )
     if not settings.server.startswith(("http://", "https://")):
         raise ConfigError(
             f"{where}: server {settings.server!r} must start with http:// or https://"
@@ -68,14 +91,17 @@ def _checked(settings: Settings, where: str) -> Settings:
     return settings
 
 
-def _from_table(table: dict[str, Any], where: str) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _from_table(table: dict[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key, value in table.items():
         if key == "profiles":
             continue
+        if key in _INTS:
+            out[key] = _int_setting(key, value, where)
+            continue
         if key not in _SIMPLE:
             raise ConfigError(
-                f"{where}: unknown setting {key!r} (known: {', '.join(sorted(_SIMPLE))})"
+                f"{where}: unknown setting {key!r} (known: {', '.join(sorted(_SIMPLE | _INTS))})"
             )
         if not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string")
@@ -93,7 +119,7 @@ def load_settings(
     profile = profile or env.get(ENV_PREFIX + "PROFILE") or "default"
     base = Settings(profile=profile, config_dir=config_dir)
     path = base.config_path
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     if path.is_file():
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -106,6 +132,9 @@ def load_settings(
     for f in fields(Settings):
         if f.name in _SIMPLE and (ENV_PREFIX + f.name.upper()) in env:
             values[f.name] = env[ENV_PREFIX + f.name.upper()]
+        elif f.name in _INTS and (ENV_PREFIX + f.name.upper()) in env:
+            name = ENV_PREFIX + f.name.upper()
+            values[f.name] = _int_setting(f.name, env[name], name)
     return _checked(replace(base, **values), str(path))
 
 
