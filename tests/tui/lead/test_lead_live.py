@@ -257,3 +257,81 @@ async def test_link_drop_is_shown_and_the_panel_reconnects(fed: Live) -> None:
         await source.aclose()
         if server.process is None or server.process.poll() is not None:
             server.start()
+
+
+async def test_today_figures_and_the_longest_wait_equal_hand_computed_values(
+    fed: Live,
+) -> None:
+    from agent_tui.lead import fmt
+
+    source = HttpLeadSource(fed.url, fed.token("lee"))
+    screen = LeadPanelScreen(source)
+    app = PanelApp(screen)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            assert screen.window == "today"
+            await wait_for(pilot, lambda: screen.data.summaries.get("today"), "today's data")
+            await pilot.pause()
+            today = screen.data.summaries["today"]
+            start = fmt.parse_time(today.get("start"))
+            if start is not None and start > T0:
+                pytest.skip("the scripted calls began before the site's midnight")
+            # Today holds exactly the scripted calls and tickets of this module:
+            # offered 5, answered 2, abandoned 2 (1 short), answer rate 40.0 %, service
+            # level 20.0 %, speed of answer 0:20, handle time 1:30 over 2, 1 waiting; tickets
+            # 3 created today, 1 on the spot = 33.3 %; 2 red open.
+            got = figures(screen)
+            assert got["offered"][0] == "5"
+            assert got["answered"][0] == "2"
+            assert got["abandoned"] == ("2", "其中<5秒 1")
+            assert got["answer_rate"] == ("40.0%", "目标 95%")
+            assert got["service_level"] == ("20.0%", "15秒内接通")
+            assert got["asa"][0] == "0:20"
+            assert got["aht"] == ("1:30", "已处理 2")
+            assert got["on_spot"] == ("33.3%", "工单 3")
+            assert got["red"][0].startswith("2 / ")
+            # Longest wait: c5, offered at T0 + 100 s and never answered, has waited from
+            # then until the server's "now" of this answer (the window's end).
+            end = fmt.parse_time(today.get("end"))
+            assert end is not None
+            waited = (end - (T0 + timedelta(seconds=100))).total_seconds()
+            assert got["waiting"] == ("1", f"最长 {fmt.duration(waited)}")
+    finally:
+        await source.aclose()
+
+
+async def test_open_and_reassign_from_the_red_list(fed: Live) -> None:
+    source = HttpLeadSource(fed.url, fed.token("lee"))
+    screen = LeadPanelScreen(source)
+    app = PanelApp(screen)
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            red = screen.query_one("#red", KeyedTable)
+            await wait_for(pilot, lambda: red.row_count == 2, "the red tickets")
+            red.focus()
+            red.move_cursor(row=red.get_row_index(RED_DISPATCHED["id"]))
+            await pilot.press("o")  # lead.open
+            from agent_tui.lead.dialogs import TicketView
+
+            await wait_for(pilot, lambda: isinstance(app.screen, TicketView), "the ticket view")
+            view = app.screen
+            lines = [str(s.content) for s in view.query("Static")]  # type: ignore[attr-defined]
+            assert "handling_unit: 区卫健委" in lines
+            assert "urgent_subcategory: dialysis" in lines
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is screen, "back on the panel")
+
+            await pilot.press("r")  # lead.reassign: asks for the agent
+            await pilot.pause()
+            await pilot.press(*"bob", "enter")
+            await wait_for(pilot, lambda: "已提交" in screen.status_text, "the reassignment")
+            with fed.client("lee") as lee:
+                remote = lee.get(f"/api/v1/tickets/{RED_DISPATCHED['id']}").json()
+            assert remote["assignee"] == "bob"
+            await wait_for(
+                pilot,
+                lambda: red.get_cell(RED_DISPATCHED["id"], "owner").text == "bob",
+                "the new owner shown",
+            )
+    finally:
+        await source.aclose()
