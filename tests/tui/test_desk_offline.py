@@ -73,6 +73,32 @@ async def test_offline_intake_is_saved_then_synced_when_the_server_is_back(
     assert remote["account"] == "停电了 询问什么时候恢复供电"
 
 
+def post_ticket(server: RunningServer, user: str, account: str) -> dict:  # type: ignore[type-arg]
+    """A ticket for the caller 13600003333 through the server's REST API."""
+    from hotline.ids import uuid7
+
+    token = httpx.post(
+        server.url + "/api/v1/auth/login",
+        json={"username": user, "password": USERS[user][1]},
+        timeout=10,
+    ).json()["access_token"]
+    now = datetime.now(UTC).isoformat()
+    response = httpx.post(
+        server.url + "/api/v1/tickets",
+        json={
+            "id": uuid7(),
+            "call_started_at": now,
+            "created_at": now,
+            "phone": "13600003333",
+            "account": account,
+        },
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code in (200, 201), response.text
+    return dict(response.json())
+
+
 async def test_call_offer_opens_intake_with_the_number_and_the_callers_tickets(
     own_server: RunningServer,
 ) -> None:
@@ -83,6 +109,12 @@ async def test_call_offer_opens_intake_with_the_number_and_the_callers_tickets(
         assert isinstance(screen, IntakeScreen)
         await until(pilot, lambda: screen.form is not None, "the form")
         await until(pilot, lambda: app.status.link == "online", "online")
+        # the caller's earlier tickets, taken by another agent (the server sends them with
+        # the offer whether or not this desk's cache has them yet)
+        earlier = [
+            await run_in_thread(lambda text=text: post_ticket(own_server, "agent2", text))
+            for text in ("小区停水", "停水后水质发黄")
+        ]
         await pilot.pause(1.0)  # the event stream subscribes after the first sync
         now = datetime.now(UTC).isoformat()
         events = [
@@ -119,3 +151,11 @@ async def test_call_offer_opens_intake_with_the_number_and_the_callers_tickets(
             20,
         )
         assert "Incoming call 13600003333" in [n.message for n in app._notifications]
+        history = screen.query_one("#intake-history")
+        numbers = [str(t["number"]) for t in earlier]
+        await until(
+            pilot,
+            lambda: all(n in str(history.render()) for n in numbers),
+            "the caller's tickets beside the form",
+        )
+        assert "consult" in str(history.render())  # each with its kind
