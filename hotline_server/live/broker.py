@@ -77,13 +77,22 @@ class Broker:
     dropped_total: int = 0
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _replay: dict[str, deque[Event]] = field(default_factory=dict)
+    # The last stream of each user seen here: who they are (role, team), so events for them
+    # are still remembered while they are disconnected, and a reconnect with Last-Event-ID
+    # replays what was missed in between (not only what was sent while connected).
+    _known: dict[str, Subscriber] = field(default_factory=dict)
 
     # ------------------------------------------------------------ subscribe
 
     def subscribe(self, username: str, role: str, team: str | None) -> Subscriber:
         sub = Subscriber(username, role, team, asyncio.Queue(maxsize=self.queue_size))
         self.subscribers.add(sub)
+        self._known[username] = sub
         return sub
+
+    def has_audience(self) -> bool:
+        """Anyone connected now, or who was and may resume (events for them are kept)."""
+        return bool(self.subscribers or self._known)
 
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
@@ -149,6 +158,9 @@ class Broker:
                 self._remember(sub.username, ev)
             self._deliver(sub, ev)
             n += 1
+        for username, known in self._known.items():  # disconnected: keep it for the resume
+            if username not in by_user and accept(known):
+                self._remember(username, self.make(event, data))
         return n
 
     def poke(self, seq: int, visible: Callable[[Subscriber], bool] | None = None) -> int:

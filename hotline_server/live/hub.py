@@ -165,7 +165,7 @@ class LiveHub:
             await self._poke_wanted.wait()
             self._poke_wanted.clear()
             target = self._target_seq
-            if target <= self._seen_seq or not self.broker.subscribers:
+            if target <= self._seen_seq or not self.broker.has_audience():
                 self._seen_seq = max(self._seen_seq, target)
                 continue
             rows: list[tuple[str | None, str | None]] | None = None

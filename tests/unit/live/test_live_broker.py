@@ -62,3 +62,15 @@ def test_coalesce_signals() -> None:
          {"k": "poke", "seq": 9}, {"k": "dirty"}]
     )  # fmt: skip
     assert out == [{"k": "offer", "agent": "a"}, {"k": "poke", "seq": 9}, {"k": "dirty"}]
+
+
+async def test_an_event_missed_while_disconnected_is_replayed() -> None:
+    broker = Broker()
+    sub = broker.subscribe("amy", "agent", None)
+    seen = broker.to_user("amy", "call_offer", {"n": 1}).id
+    broker.unsubscribe(sub)  # the desk's link drops
+    broker.poke(42, lambda s: s.can_see(None, None))
+    broker.poke(43, lambda s: s.can_see("south", None))  # not amy's: no team
+    assert broker.has_audience()
+    resumed = broker.replay_after("amy", seen)
+    assert resumed is not None and [(e.event, e.data) for e in resumed] == [("poke", {"seq": 42})]

@@ -1,0 +1,180 @@
+"""The event stream over real HTTP: Last-Event-ID resume and back-pressure on a slow client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.integration.live.conftest import LIVE_ENV, USERS, Live, read_events
+from tests.integration.live.test_live_server import ev, mutation, push, ticket_args
+from tests.support.started import start_server
+
+Got = list[tuple[str, dict[str, Any], str]]
+
+
+def change_seq(live: Live, user: str, ticket_id: str) -> int:
+    """The change-log seq of ``ticket_id`` as ``user`` pulls it."""
+    with live.client(user) as c:
+        body = c.get("/api/v1/sync/pull", params={"cursor": 0}).json()
+    seqs = [c["seq"] for c in body["changes"] if c["entity_id"] == ticket_id]
+    assert seqs, body
+    return int(max(seqs))
+
+
+async def test_resume_replays_the_event_missed_while_disconnected(live: Live) -> None:
+    token = await asyncio.to_thread(live.token, "amy")
+
+    def poked(got: Got) -> bool:
+        return any(k == "poke" and i for k, _, i in got)
+
+    # connected: bob's change pokes amy's stream; remember the id of that poke
+    reader = asyncio.create_task(read_events(live.url, token, until=poked))
+    await asyncio.sleep(0.5)
+    first = ticket_args("13600000101", datetime.now(UTC))
+    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()),
+                            [mutation(1, "create_ticket", first)])  # fmt: skip
+    got = await reader  # the stream is closed here: amy's desk is offline
+    last_id = next(i for k, _, i in got if k == "poke" and i)
+
+    # while amy is away, bob changes another ticket
+    second = ticket_args("13600000102", datetime.now(UTC))
+    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()),
+                            [mutation(1, "create_ticket", second)])  # fmt: skip
+    missed_seq = await asyncio.to_thread(change_seq, live, "amy", second["id"])
+
+    # back with Last-Event-ID: the poke she missed comes at once, with its own id
+    got = await read_events(live.url, token, until=poked, last_id=last_id, timeout=10)
+    assert got[0][0] == "hello"
+    kind, data, event_id = got[1]
+    assert kind == "poke" and event_id
+    instance, _, n = event_id.partition("-")
+    assert instance == last_id.partition("-")[0]  # the same server: an exact resume
+    assert int(n) > int(last_id.partition("-")[2])
+    assert data["seq"] >= missed_seq
+
+
+# ---------------------------------------------------------------- back-pressure
+
+QUEUE_SIZE = 4
+OFFERS = 120  # each ~60 kB (five tickets with long accounts): more than the socket buffers hold
+CALLER = "13700000555"
+
+
+@pytest.fixture
+def tiny_queue_live(database_url: str, tmp_path: Path) -> Iterator[Live]:
+    env = {**LIVE_ENV, "HOTLINE_LIVE_QUEUE_SIZE": str(QUEUE_SIZE)}
+    server = start_server(database_url, tmp_path, users=USERS, extra_env=env)
+    try:
+        yield Live(server)
+    finally:
+        server.stop()
+
+
+def slow_stream(url: str, token: str) -> socket.socket:
+    """Open the event stream on a socket with a tiny receive buffer and never read it."""
+    parts = urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
+    request = (
+        f"GET /api/v1/events HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    sock.sendall(request.encode())
+    return sock
+
+
+def drain(sock: socket.socket, seconds: float = 60.0, limit: int = 64 << 20) -> bytes:
+    """Everything the server sent until it closed the connection (bounded in time and size)."""
+    data = bytearray()
+    deadline = time.monotonic() + seconds
+    sock.settimeout(5)
+    while time.monotonic() < deadline and len(data) < limit:
+        try:
+            chunk = sock.recv(1 << 16)
+        except TimeoutError:
+            continue
+        if not chunk:
+            return bytes(data)
+        data += chunk
+    raise AssertionError(f"the slow stream was not closed ({len(data)} bytes read)")
+
+
+async def test_a_slow_client_is_dropped_while_another_gets_everything(
+    tiny_queue_live: Live,
+) -> None:
+    live = tiny_queue_live
+    long_account = "市民反映小区封控期间就医困难，" * 260  # ~3,900 characters
+    started = datetime.now(UTC) - timedelta(days=1)
+    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()), [
+        mutation(i, "create_ticket", ticket_args(CALLER, started + timedelta(minutes=i),
+                                                 account=long_account[:4000]))
+        for i in range(1, 6)
+    ])  # fmt: skip
+    token = await asyncio.to_thread(live.token, "amy")
+    slow = await asyncio.to_thread(slow_stream, live.url, token)
+    fast: Got = []
+
+    from httpx_sse import aconnect_sse
+
+    async def read_fast() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            httpx.AsyncClient(base_url=live.url, timeout=30) as client,
+            aconnect_sse(client, "GET", "/api/v1/events", headers=headers) as src,
+        ):
+            async for sse in src.aiter_sse():
+                fast.append((sse.event, json.loads(sse.data), sse.id))
+
+    fast_task = asyncio.create_task(read_fast())
+    try:
+        for _ in range(100):  # both streams connected: the fast one said hello
+            if any(k == "hello" for k, *_ in fast):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # the slow one had as long to subscribe
+        now = datetime.now(UTC)
+        with live.phone() as phone:
+            for n in range(OFFERS):
+                call = f"flood-{n}"
+                events = [
+                    ev(f"{call}-o", "offered", call, now, caller_number=CALLER, queue="general"),
+                    ev(f"{call}-s", "offered_to_seat", call, now, agent="amy"),
+                ]
+                r = await asyncio.to_thread(phone.post, "/api/v1/telephony/events",
+                                            json={"events": events})  # fmt: skip
+                assert r.status_code == 200, r.text
+                # lockstep: the fast client has this offer before the next one is made
+                for _ in range(400):
+                    if any(k == "call_offer" and d["call_id"] == call for k, d, _ in fast):
+                        break
+                    await asyncio.sleep(0.025)
+                else:
+                    raise AssertionError(f"the fast client never got the offer of {call}")
+        offers = [d["call_id"] for k, d, _ in fast if k == "call_offer"]
+        assert offers == [f"flood-{n}" for n in range(OFFERS)]
+        assert not fast_task.done()  # still connected: never dropped
+    finally:
+        fast_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await fast_task
+    raw = await asyncio.to_thread(drain, slow)
+    slow.close()
+    received = raw.count(b"event: call_offer")
+    print(f"slow client: {received} of {OFFERS} offers before it was dropped, {len(raw)} bytes")
+    assert raw.startswith(b"HTTP/1.1 200")
+    assert 0 < received < OFFERS  # it fell behind, was dropped, and its stream ended
