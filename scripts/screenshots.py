@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = (160, 48)
 SETTLE_SECONDS = 20.0
+OFFER_SECONDS = 30.0
 
 
 async def _settle(pilot, desk, seconds: float = SETTLE_SECONDS) -> None:  # type: ignore[no-untyped-def]
@@ -28,6 +29,15 @@ async def _settle(pilot, desk, seconds: float = SETTLE_SECONDS) -> None:  # type
     while time.monotonic() < deadline and desk.link != "online":
         await pilot.pause(0.2)
     await pilot.pause(0.5)
+
+
+async def _await_offer(pilot, app) -> None:  # type: ignore[no-untyped-def]
+    """Until the demo phone's first call is in the intake with the caller's recent tickets
+    beside the form (bounded): the intake picture shows a call, as the README says."""
+    deadline = time.monotonic() + OFFER_SECONDS
+    while time.monotonic() < deadline and not getattr(app.screen, "_offer_recent", None):
+        await pilot.pause(0.2)
+    await pilot.pause(2.0)  # the form rebuilt with the number, the caller lookup drawn
 
 
 async def _shoot(world, lang: str, out: Path) -> list[Path]:  # type: ignore[no-untyped-def]
@@ -52,6 +62,8 @@ async def _shoot(world, lang: str, out: Path) -> list[Path]:  # type: ignore[no-
         async with app.run_test(size=SIZE) as pilot:
             await _settle(pilot, desk)
             await pilot.pause(3.0)  # the first pull and the first panel refresh
+            if role == "agent":
+                await _await_offer(pilot, app)
             for name, key in shots:
                 if key:
                     await pilot.press(key)
