@@ -47,6 +47,7 @@ class Link(StrEnum):
 @dataclass
 class Counters:
     connections: int = 0
+    requests: int = 0  # requests forwarded to the server (a response may never come back)
     refused: int = 0
     responses: int = 0
     dropped: int = 0
@@ -265,6 +266,8 @@ class FaultProxy:
                     return
                 if self._link == Link.BLACKHOLE:
                     continue  # swallowed
+                if not state["awaiting"]:
+                    self.counters.requests += 1
                 state["awaiting"] = True
                 up_writer.write(chunk)
                 await up_writer.drain()

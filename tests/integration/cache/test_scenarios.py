@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from offline_cache import SyncOutcome, open_cache
+from offline_cache import LinkState, SyncOutcome, open_cache
 from offline_cache.store import parse_time
 from tests.integration.cache.conftest import (
     Desk,
@@ -24,6 +24,7 @@ from tests.integration.cache.conftest import (
     server_notes,
     server_tickets,
 )
+from tests.support.faultproxy import FaultProxy, Link
 
 
 def history_order(h: Hotline) -> dict[str, list[int]]:
@@ -45,47 +46,110 @@ def history_order(h: Hotline) -> dict[str, list[int]]:
     return out
 
 
+BUSY_TICKETS = 1_000  # one desk at peak rate for 8 hours: a call every ~29 s ...
+BUSY_NOTE_EVERY = 2  # ... and a note on every other ticket
+DESKS = 20  # and twenty desks offline at once, each with tickets and notes
+DESK_TICKETS = 10
+
+
+def save_offline(
+    desk: Desk, start: datetime, count: int, base: int, note_every: int
+) -> tuple[list[str], list[str]]:
+    """``count`` tickets (a call every 29 s from ``start``) and a note on every
+    ``note_every``-th; returns the ticket and note ids, in the order they were saved."""
+    tickets: list[str] = []
+    notes: list[str] = []
+    for i in range(count):
+        at = start + timedelta(seconds=29 * i)
+        saved = desk.store.create_ticket(fields(base + i), call_started_at=at, created_at=at)
+        tickets.append(str(saved.ticket_id))
+        if i % note_every == 0:
+            note = desk.store.add_note(
+                tickets[-1], f"离线期间的备注 {base + i}", created_at=at + timedelta(seconds=20)
+            )
+            notes.append(note.entity_id)
+    return tickets, notes
+
+
 @pytest.mark.slow
 async def test_eight_hour_outage_one_busy_desk_and_twenty_desks_drain_in_order(
     hotline_any: Hotline,
 ) -> None:
     h = hotline_any
-    busy = h.desk("alice", "busy")
-    outage_start = now() - timedelta(hours=8)
-    made: list[str] = []
-    # 1,000 mutations made offline by one desk: 500 tickets, each with a note
-    for i in range(500):
-        at = outage_start + timedelta(seconds=57 * i)
-        tid = str(busy.store.create_ticket(fields(i), call_started_at=at, created_at=at).ticket_id)
-        busy.store.add_note(tid, f"离线期间的备注 {i}", created_at=at + timedelta(seconds=30))
-        made.append(tid)
-    assert busy.store.outbox_stats().size == 1000
-    others: list[Desk] = []
-    for n in range(20):
-        desk = h.desk(("alice", "bob", "carol")[n % 3], f"desk{n}")
-        for i in range(10):
-            desk.store.create_ticket(fields(10_000 + n * 100 + i), call_started_at=outage_start)
-        others.append(desk)
-    # the link returns: everyone at once
-    outcomes = await asyncio.gather(busy.drain(), *(d.drain() for d in others))
-    assert all(o == SyncOutcome.DONE for o in outcomes)
-    for desk in (busy, *others):  # a second round so each desk also pulls the others' work
-        assert await desk.drain() == SyncOutcome.DONE
+    with FaultProxy(target_port=h.server.port) as proxy:
+        busy = h.desk("alice", "busy", via=proxy.url)
+        others = [
+            h.desk(("alice", "bob", "carol")[n % 3], f"desk{n}", via=proxy.url)
+            for n in range(DESKS)
+        ]
+        everyone = (busy, *others)
+        outage_start = now() - timedelta(hours=8)
+        proxy.set_link(Link.DOWN)  # the link is cut: every connection is refused
+
+        async def work_offline(
+            desk: Desk, count: int, base: int, note_every: int, chunks: int
+        ) -> tuple[list[str], list[str], list[SyncOutcome]]:
+            """Save in chunks (in a thread: desks write their own files side by side); after
+            each chunk the desk's replicator tries the server again."""
+            tickets: list[str] = []
+            notes: list[str] = []
+            tries: list[SyncOutcome] = []
+            per = count // chunks
+            for c in range(chunks):
+                at = outage_start + timedelta(seconds=29 * per * c)
+                t, n = await asyncio.to_thread(
+                    save_offline, desk, at, per, base + c * per, note_every
+                )
+                tickets += t
+                notes += n
+                tries.append(await desk.sync())
+            return tickets, notes, tries
+
+        results = await asyncio.gather(
+            work_offline(busy, BUSY_TICKETS, 0, BUSY_NOTE_EVERY, 10),
+            *(work_offline(d, DESK_TICKETS, 10_000 + n * 100, 1, 2) for n, d in enumerate(others)),
+        )
+        made, made_notes, _ = results[0]
+        # the link really was down: every retry came back offline, the server saw nothing
+        for desk, (_t, _n, tries) in zip(everyone, results, strict=True):
+            assert tries and all(o == SyncOutcome.OFFLINE for o in tries), desk.user
+            assert desk.rep.snapshot().state == LinkState.OFFLINE
+            assert desk.rep.snapshot().last_error
+        assert proxy.counters.refused >= sum(len(r[2]) for r in results)
+        assert proxy.counters.requests == 0 and server_tickets(h) == {}
+        assert busy.store.outbox_stats().size == BUSY_TICKETS + BUSY_TICKETS // BUSY_NOTE_EVERY
+        assert busy.rep.snapshot().oldest_pending is not None  # the status bar shows it
+        # the link returns: everyone at once
+        proxy.heal()
+        outcomes = await asyncio.gather(*(d.drain() for d in everyone))
+        assert all(o == SyncOutcome.DONE for o in outcomes)
+        for desk in everyone:  # a second round so each desk also pulls the others' work
+            assert await desk.drain() == SyncOutcome.DONE
+        assert proxy.counters.requests > 0
+    all_tickets = [t for r in results for t in r[0]]
+    all_notes = {n for r in results for n in r[1]}
     tickets = server_tickets(h)
-    assert len(tickets) == 500 + 200 and len(server_notes(h)) == 500
+    notes = server_notes(h)
+    # every ticket and note exactly once (ids are primary keys; counts catch strays)
+    assert len(all_tickets) == BUSY_TICKETS + DESKS * DESK_TICKETS
+    assert set(tickets) == set(all_tickets) and len(tickets) == len(all_tickets)
+    assert set(notes) == all_notes and len(all_notes) == len(made_notes) + DESKS * DESK_TICKETS
     # in order: each desk's mutations were applied in mutation-id order ...
-    for client_id, ids in history_order(h).items():
+    order = history_order(h)
+    assert len(order) == 1 + DESKS
+    for client_id, ids in order.items():
         assert ids == sorted(ids), client_id
+    assert len(order[busy.store.client_id]) == len(made) + len(made_notes)
     # ... so the server's numbers follow the order the agent took the calls
     numbers = [tickets[t]["number"] for t in made]
-    assert numbers == sorted(numbers)
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     # the times the agent saw are kept: call times from 8 hours ago, not the sync time
     first = busy.store.get_ticket(made[0])
     assert first is not None
     assert first.data["call_started_at"].startswith(outage_start.strftime("%Y-%m-%dT%H:%M"))
-    assert_converged(h, busy, *others)
+    assert_converged(h, *everyone)
     assert_applied_once(h)
-    for desk in (busy, *others):
+    for desk in everyone:
         await desk.close()
 
 

@@ -11,6 +11,7 @@ counterexample belongs in a regression test beside this file.
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections import deque
 from pathlib import Path
 from typing import Any, ClassVar
@@ -82,6 +83,8 @@ class SyncMachine(RuleBasedStateMachine):
         self.saved_tickets: list[set[str]] = []
         self.saved_notes: list[set[str]] = []
         self.last_saved_mutation: list[int] = []
+        self.paths: list[Path | None] = [None] * len(DESKS)  # a crashed desk's copy
+        self.crashes = 0
 
     # ------------------------------------------------------------ helpers
 
@@ -89,26 +92,34 @@ class SyncMachine(RuleBasedStateMachine):
         return f"ex{self.n}-desk{i}"
 
     def open(self, i: int) -> CacheStore:
-        store = open_cache(self.profile(i))
+        store = open_cache(self.profile(i), path=self.paths[i])  # the profile's key
         user, team = DESKS[i]
         store.set_identity(user, team, "agent")
         return store
 
     def sync(self, i: int) -> SyncOutcome:
-        user = DESKS[i][0]
-        rep = Replicator(
-            self.stores[i],
-            "http://hotline.test",
-            token=World.tokens[user],
-            transport=self.transport,
-            listen=False,
-        )
+        [outcome] = self.sync_at_once(i)
+        return outcome
 
-        async def run() -> SyncOutcome:
+    def sync_at_once(self, *desks: int) -> list[SyncOutcome]:
+        """One sync_once of each desk, all running at the same time against the app."""
+        reps = [
+            Replicator(
+                self.stores[i],
+                "http://hotline.test",
+                token=World.tokens[DESKS[i][0]],
+                transport=self.transport,
+                listen=False,
+            )
+            for i in desks
+        ]
+
+        async def run() -> list[SyncOutcome]:
             try:
-                return await rep.sync_once()
+                return list(await asyncio.gather(*(rep.sync_once() for rep in reps)))
             finally:
-                await rep.aclose()
+                for rep in reps:
+                    await rep.aclose()
 
         return asyncio.run(run())
 
@@ -193,12 +204,30 @@ class SyncMachine(RuleBasedStateMachine):
         self.sync(i)
         self.transport.plan.clear()
 
+    @rule(i=st.integers(0, len(DESKS) - 1), j=st.integers(0, len(DESKS) - 2), faults=FAULTS)
+    def two_desks_sync_at_once(self, i: int, j: int, faults: list[str]) -> None:
+        """Two desks push and pull at the same moment (two of them may be one user's)."""
+        j = j if j < i else j + 1  # another desk
+        self.transport.plan.extend(faults)
+        self.sync_at_once(i, j)
+        self.transport.plan.clear()
+
     @rule(i=st.integers(0, len(DESKS) - 1))
     def desk_crashes(self, i: int) -> None:
-        """The desk process dies between two transactions and starts again from its file."""
-        self.stores[i]._conn.close()  # no checkpoint, no clean close
-        self.stores[i]._conn = None
+        """The desk process dies between two transactions: what is on disk is the database
+        file and its WAL as they are NOW, with the connection still open (no checkpoint, no
+        clean close). The desk starts again from a copy of exactly those bytes."""
+        old = self.stores[i]
+        self.crashes += 1
+        crashed = old.path.with_name(f"{old.path.stem}-crash{self.crashes}{old.path.suffix}")
+        wal = Path(f"{old.path}-wal")
+        shutil.copyfile(old.path, crashed)
+        if wal.exists():
+            shutil.copyfile(wal, f"{crashed}-wal")
+        old.close()  # (the dead process's file is never used again)
+        self.paths[i] = crashed
         self.stores[i] = self.open(i)
+        assert self.stores[i].recovery is None
 
     @rule()
     def server_restarts(self) -> None:

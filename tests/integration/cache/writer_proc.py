@@ -14,6 +14,7 @@ from offline_cache import open_cache
 
 def main() -> None:
     profile, start = sys.argv[1], int(sys.argv[2])
+    print("opening", flush=True)  # the test may kill us inside open_cache (WAL recovery, ...)
     store = open_cache(profile)
     store.set_identity("alice", "east", "agent")
     print("open", flush=True)
