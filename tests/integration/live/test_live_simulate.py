@@ -1,0 +1,56 @@
+"""`hotline-server simulate` as a real subprocess against a running server: it stops by
+itself, exits 0, prints its summary, and the server has the calls and tickets it reported."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+
+from tests.integration.live.conftest import TELEPHONY_TOKEN, Live
+
+DAY = date(2026, 3, 17)
+CALLS = 25
+
+
+def test_simulate_runs_a_bounded_day_and_stops_by_itself(live: Live) -> None:
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "hotline_server", "simulate",
+            "--server", live.url,
+            "--calls-per-hour", "600", "--agents", "3", "--speed", "300", "--flat",
+            "--calls", str(CALLS),
+            "--start-at", f"{DAY.isoformat()}T09:00+0800",
+            "--create-agents", "--database", live.server.database_url,
+            "--agent-password", "simulated agent pw",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,  # a hang is a failure, not a stuck test run
+        env={**os.environ, "HOTLINE_TELEPHONY_TOKEN": TELEPHONY_TOKEN},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    assert "created 3 agent account(s)" in out
+    offered = re.search(r"calls offered (\d+), answered (\d+), abandoned (\d+)", out)
+    tickets = re.search(r"tickets pushed (\d+), applied (\d+), rejected (\d+)", out)
+    errors = re.search(r"requests (\d+), errors (\d+)", out)
+    assert offered and tickets and errors, out
+    n_offered, n_answered, n_abandoned = (int(x) for x in offered.groups())
+    n_applied = int(tickets.group(2))
+    assert n_offered == CALLS
+    assert n_answered + n_abandoned <= n_offered
+    assert n_applied > 0 and int(tickets.group(3)) == 0
+    assert int(errors.group(2)) == 0
+
+    with live.client("lee") as lead:
+        r = lead.get("/api/v1/reports/daily", params={"date": DAY.isoformat()})
+        assert r.status_code == 200, r.text
+        day = next(row for row in r.json()["rows"] if row["queue"] == "all")
+        seats = {s["agent"] for s in lead.get("/api/v1/seats").json()["seats"]}
+    assert day["offered"] == n_offered
+    assert day["answered"] == n_answered
+    assert day["tickets_created"] == n_applied
+    assert {"sim001", "sim002", "sim003"} <= seats
