@@ -5,7 +5,10 @@ Bad configuration gives one clear line on stderr and exit status 2, never a trac
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
+from typing import Any
 
 import click
 
@@ -24,7 +27,44 @@ def _db_error(exc: Exception) -> str:
     return text[0] if text else type(exc).__name__
 
 
-@click.group()
+class _OneLineUsage(click.UsageError):
+    """A usage error shown as one line (click's own shows usage, a hint and a blank line)."""
+
+    def __init__(self, original: click.UsageError) -> None:
+        super().__init__(original.format_message(), original.ctx)
+
+    def show(self, file: Any = None) -> None:
+        command = " ".join(_command_names(self.ctx))
+        where = f"hotline-server {command}".strip()
+        click.echo(f"hotline-server: {self.format_message()} (see `{where} --help`)", err=True)
+
+
+def _command_names(ctx: click.Context | None) -> list[str]:
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name or "")
+        ctx = ctx.parent
+    return names
+
+
+class OneLineGroup(click.Group):
+    """Every usage error of the command and its subcommands (which are parsed inside the
+    parent's invoke) is one line on stderr, exit status 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.UsageError as exc:
+            raise exc if isinstance(exc, _OneLineUsage) else _OneLineUsage(exc) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise exc if isinstance(exc, _OneLineUsage) else _OneLineUsage(exc) from exc
+
+
+@click.group(cls=OneLineGroup)
 def main() -> None:
     """Central server of the 12345 hotline workstation."""
 
@@ -50,7 +90,36 @@ def serve(database: str | None, host: str, port: int, log_level: str) -> None:
         fail(str(exc))
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail(f"cannot open the database: {_db_error(exc)}")
-    uvicorn.run(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    sock = listen(host, port)  # before uvicorn: a busy port is one line, not a log record
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    if not server.started:
+        sys.exit(3)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket as uvicorn would; a port in use (or a host this machine
+    does not have) ends the command with one line. The bound socket goes to uvicorn, so no
+    other process can take the port in between."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is already in use (another server running?); choose --port"
+        fail(f"cannot listen on {host}:{port}: {reason}")
+    sock.set_inheritable(True)
+    return sock
 
 
 @main.command()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -59,7 +61,7 @@ def test_migrate_empty_then_migrated_database(database_url: str) -> None:
         engine.dispose()
 
 
-def test_bad_configuration_is_one_line(tmp_path: object) -> None:
+def test_bad_configuration_is_one_line(tmp_path: Path) -> None:
     one_clear_line(run("migrate", "--database", "mysql://root@localhost/x"), "unsupported")
     one_clear_line(
         run("migrate", "--database", "postgresql://nobody@127.0.0.1:1/none"), "cannot migrate"
@@ -71,4 +73,14 @@ def test_bad_configuration_is_one_line(tmp_path: object) -> None:
     )  # fmt: skip
     one_clear_line(env_bad, "HOTLINE_TOKEN_TTL_SECONDS")
     bad_role = run("user", "add", "x", "--role", "boss", "--database", "sqlite:///:memory:")
-    assert bad_role.returncode == 2 and "boss" in bad_role.stderr
+    one_clear_line(bad_role, "'boss'", "--role", "agent", "hotline-server user add --help")
+    one_clear_line(run("serve", "--port", "eighty"), "--port", "eighty")
+    one_clear_line(run("frobnicate"), "frobnicate")
+    database = f"sqlite:///{tmp_path / 'server.db'}"
+    server_cli("migrate", "--database", database)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = run("serve", "--database", database, "--host", "127.0.0.1", "--port", port)
+    one_clear_line(busy, f"127.0.0.1:{port}", "already in use")
