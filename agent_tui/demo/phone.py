@@ -28,6 +28,7 @@ TALK_SECONDS = (45.0, 90.0)
 AFTER_CALL_SECONDS = 10.0
 PAUSE_BETWEEN_CALLS = (20.0, 40.0)
 KNOWN_CALLER_SHARE = 0.6
+FIRST_CALL_FROM = 3  # the first call: one of the three callers with the most tickets
 QUEUE = "12345"
 
 
@@ -56,7 +57,7 @@ class DemoPhone:
         with tickets ``known_share`` of the time, otherwise from a new caller."""
         known = list(self.known_numbers)
         if known and not self.numbers_rung:
-            return self._rng.choice(known[: max(1, len(known) // 10)])
+            return self._rng.choice(known[:FIRST_CALL_FROM])
         if known and self._rng.random() < self.known_share:
             return self._rng.choice(known)
         return self._rng.choice(MOBILE_PREFIXES) + f"{self._rng.randrange(10**8):08d}"

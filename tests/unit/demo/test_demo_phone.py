@@ -3,7 +3,7 @@ intake shows the caller's recent tickets beside the form; some callers are new."
 
 from __future__ import annotations
 
-from agent_tui.demo.phone import DemoPhone
+from agent_tui.demo.phone import FIRST_CALL_FROM, DemoPhone
 
 KNOWN = tuple(f"1380000{i:04d}" for i in range(40))
 
@@ -11,7 +11,7 @@ KNOWN = tuple(f"1380000{i:04d}" for i in range(40))
 def test_the_first_call_comes_from_a_caller_with_the_most_tickets() -> None:
     for seed in range(20):
         phone = DemoPhone("http://127.0.0.1:1", "token", "agent", seed=seed, known_numbers=KNOWN)
-        assert phone.next_number() in KNOWN[:4]
+        assert phone.next_number() in KNOWN[:FIRST_CALL_FROM]
 
 
 def test_later_calls_mix_known_and_new_callers() -> None:
