@@ -6,6 +6,7 @@ Bad configuration gives one clear line on stderr and exit status 2, never a trac
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import sys
 from typing import Any
@@ -93,6 +94,10 @@ def serve(database: str | None, host: str, port: int, log_level: str) -> None:
     sock = listen(host, port)  # before uvicorn: a busy port is one line, not a log record
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False)
     server = uvicorn.Server(config)
+    shown = f"[{host}]" if ":" in host else host  # uvicorn logs this only when it binds
+    logging.getLogger("uvicorn.error").info(
+        "Uvicorn running on http://%s:%d (Press CTRL+C to quit)", shown, sock.getsockname()[1]
+    )
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
