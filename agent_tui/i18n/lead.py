@@ -33,6 +33,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The lead panel has no server connection: sign in as a lead, then open it again.",
     ),
     "lead.refused": ("服务器拒绝：{message}", "The server refused: {message}"),
+    "lead.fetch_failed": ("取数失败：{message}", "Could not fetch the data: {message}"),
+    "lead.bad_data": (
+        "服务器数据格式有误，已略过：{what}",
+        "The server sent data the panel cannot read, left out: {what}",
+    ),
+    "lead.render_failed": ("面板无法显示：{parts}", "The panel cannot show: {parts}"),
     # figures
     "lead.fig.waiting": ("排队", "Waiting"),
     "lead.fig.longest": ("最长 {value}", "longest {value}"),

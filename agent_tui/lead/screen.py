@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -20,6 +21,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
@@ -38,6 +40,7 @@ from agent_tui.lead.source import (
 from agent_tui.lead.widgets import Cell, Chart, FigureTile, KeyedTable
 
 WINDOWS = ("today", "60m", "15m")
+log = logging.getLogger("agent_tui.lead")
 
 # (binding id, key, action, i18n key of the footer text, shown in the footer)
 LEAD_BINDINGS: tuple[tuple[str, str, str, str, bool], ...] = (
@@ -164,6 +167,7 @@ class LeadPanelScreen(Screen[None]):
         self.denied: str | None = None
         self.status_text = ""
         self.last_export: Path | None = None
+        self.render_errors: dict[str, str] = {}  # part of the panel -> why it could not draw
         self.refresh_count = 0
         self._dirty = True
         self._retry_at: datetime | None = None
@@ -280,18 +284,22 @@ class LeadPanelScreen(Screen[None]):
 
     @work(exclusive=True, group="lead-refresh", exit_on_error=False)
     async def _fetch(self) -> None:
+        fetched = False
         try:
-            await self._fetch_once()
+            fetched = await self._fetch_once()
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # an answer we cannot read: say so, keep the data, back off
-            self._say(t("lead.refused", message=f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # the source failed in a way it does not name: a link fault
+            log.warning("lead fetch failed", exc_info=exc)
+            self._say(t("lead.fetch_failed", message=f"{type(exc).__name__}: {exc}"))
             self._link_lost(LeadSourceError(str(exc)))
         finally:
             if self.denied is None and self.is_attached:
                 self.set_timer(self.refresh_seconds, self._cycle)
+        if fetched:
+            self._render_all()  # guarded part by part: a drawing fault is said as one
 
-    async def _fetch_once(self) -> None:
+    async def _fetch_once(self) -> bool:
         """Fetch the window on screen and the last 15 minutes (for the alerts) every time;
         today's summary (charts) when it is on screen or older than ``fallback_seconds``:
         it is the heaviest question a panel asks the server."""
@@ -307,15 +315,15 @@ class LeadPanelScreen(Screen[None]):
             results = await asyncio.gather(*(self.source.summary(w) for w in windows))
         except AccessDenied as exc:
             self._deny(t("lead.denied", message=exc.message))
-            return
+            return False
         except NotSignedIn as exc:
             self._deny(t("lead.unauthorized", message=exc.message))
-            return
+            return False
         except LeadSourceError as exc:
             if isinstance(exc, Refused):
                 self._say(t("lead.refused", message=exc.message))
             self._link_lost(exc)
-            return
+            return False
         red_error: str | None = None
         try:
             red = await self.source.red_tickets()
@@ -323,7 +331,15 @@ class LeadPanelScreen(Screen[None]):
             red, red_error = self.data.red, None
         except LeadSourceError as exc:
             red, red_error = [], exc.message
-        fresh = dict(zip(windows, results, strict=True))
+        # What the server sent is data: a summary that is not an object, or red "tickets"
+        # that are not, are left out (and said) rather than trusted.
+        malformed = [w for w, v in zip(windows, results, strict=True) if not isinstance(v, dict)]
+        fresh = {w: v for w, v in zip(windows, results, strict=True) if isinstance(v, dict)}
+        if not isinstance(red, list):
+            red, red_error = [], t("lead.bad_data", what="red")
+        red = [x for x in red if isinstance(x, dict)]
+        if malformed:
+            self._say(t("lead.bad_data", what=", ".join(malformed)))
         # Keep today's (charts) between its fetches; never keep another window's old figures.
         summaries = {w: v for w, v in self.data.summaries.items() if w == "today"} | fresh
         fetched = self.clock()
@@ -335,14 +351,14 @@ class LeadPanelScreen(Screen[None]):
             today_at=fetched if want_today else today_at,
         )
         # windows[0] is the window on screen when the fetch began (the lead may have moved on)
-        server_end = fmt.parse_time(fresh[windows[0]].get("end"))
+        server_end = fmt.parse_time(fresh.get(windows[0], {}).get("end"))
         if server_end is not None and server_end.tzinfo is not None:
             self._skew = server_end - fetched
         self.link_up = True  # the server answered: the data is fresh
         self._retry_at = None
         self._fetch_failures = 0
         self.refresh_count += 1
-        self._render_all()
+        return True
 
     @work(exclusive=True, group="lead-stream", exit_on_error=False)
     async def _stream(self) -> None:
@@ -355,7 +371,7 @@ class LeadPanelScreen(Screen[None]):
                         self.link_up = True
                         self._retry_at = None
                         self._dirty = True
-                        self._render_link()
+                        self._safe("link", self._render_link)
                     delay = 1.0
                     if kind != "heartbeat":
                         self._dirty = True
@@ -372,7 +388,7 @@ class LeadPanelScreen(Screen[None]):
             stream_retry = self.clock() + timedelta(seconds=delay)
             self._retry_at = max(self._retry_at or stream_retry, stream_retry)
             self.link_up = False
-            self._render_link()
+            self._safe("link", self._render_link)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
 
@@ -384,32 +400,65 @@ class LeadPanelScreen(Screen[None]):
         delay = min(2.0 ** (self._fetch_failures - 1), 30.0)
         self._retry_at = self.clock() + timedelta(seconds=delay)
         self._dirty = True
-        self._render_link()
+        self._safe("link", self._render_link)
 
     def _deny(self, message: str) -> None:
         self.denied = message
-        self.query_one("#denied", Static).update(message)
         self.add_class("-denied")
         self.workers.cancel_group(self, "lead-stream")
+        with contextlib.suppress(NoMatches):
+            self.query_one("#denied", Static).update(message)
 
     # ------------------------------------------------------------ rendering
 
     def _summary(self, window: str | None = None) -> dict[str, Any]:
-        return self.data.summaries.get(window or self.window) or {}
+        found = self.data.summaries.get(window or self.window)
+        return found if isinstance(found, dict) else {}
+
+    def _composed(self) -> bool:
+        """Mounted with its widgets (not before compose, not while it is being torn down)."""
+        return self.is_attached and self.is_mounted and bool(self.query("#status"))
+
+    def _safe(self, part: str, draw: Callable[[], None]) -> bool:
+        """Draw one part of the panel. A fault in it (the server sent something this panel
+        cannot draw, or a bug here) is said as a display problem, never as the server
+        refusing or the link dropping; the other parts still draw."""
+        try:
+            draw()
+        except NoMatches:  # the screen is going away, or not composed yet
+            return False
+        except Exception as exc:
+            log.exception("lead panel: cannot draw %s", part)
+            self.render_errors[part] = f"{type(exc).__name__}: {exc}"
+            return False
+        self.render_errors.pop(part, None)
+        return True
 
     def _render_all(self) -> None:
-        if self.denied is not None:
+        if self.denied is not None or not self._composed():
             return
-        now = self.server_now()
+        try:
+            now = self.server_now()
+        except Exception:  # a skew from a malformed time
+            self._skew = timedelta(0)
+            now = self.clock()
         with self.app.batch_update():
-            self._render_window()
-            self._render_link()
-            self._render_alerts(now)
-            self._render_figures()
-            self._render_queues()
-            self._render_seats(now)
-            self._render_red(now)
-            self._render_charts()
+            self._safe("window", self._render_window)
+            self._safe("link", self._render_link)
+            self._safe("alerts", lambda: self._render_alerts(now))
+            self._safe("figures", self._render_figures)
+            self._safe("queues", self._render_queues)
+            self._safe("seats", lambda: self._render_seats(now))
+            self._safe("red", lambda: self._render_red(now))
+            self._safe("charts", self._render_charts)
+            shown = self.status_text
+            if self.render_errors:
+                parts = ", ".join(sorted(self.render_errors))
+                self.status_text = t("lead.render_failed", parts=parts)
+            elif self.status_text.startswith(t("lead.render_failed", parts="")):
+                self.status_text = ""
+            if self.status_text != shown:
+                self._safe("status", self._render_status)
 
     def _render_window(self) -> None:
         names = "  ".join(
@@ -688,7 +737,8 @@ class LeadPanelScreen(Screen[None]):
 
     def _say(self, text: str) -> None:
         self.status_text = text
-        self._render_status()
+        if self._composed():
+            self._safe("status", self._render_status)
 
     # ------------------------------------------------------------ actions
 
@@ -702,26 +752,40 @@ class LeadPanelScreen(Screen[None]):
         self._dirty = True
         self._render_all()  # cached figures at once, dashes until the window's first answer
 
+    def _seats_table(self) -> KeyedTable | None:
+        found = self.query("#seats").results(KeyedTable) if self._composed() else iter(())
+        return next(iter(found), None)
+
     def action_sort(self) -> None:
-        table = self.query_one("#seats", KeyedTable)
-        current = table.sort_column or "agent"
+        table = self._seats_table()
+        if table is None:
+            return
+        current = table.sort_column if table.sort_column in SEAT_COLUMNS else "agent"
         nxt = SEAT_COLUMNS[(SEAT_COLUMNS.index(current) + 1) % len(SEAT_COLUMNS)]
         table.set_sort(nxt, table.sort_reverse)
-        self._render_seats(self.server_now())
+        self._redraw_seats()
 
     def action_sort_reverse(self) -> None:
-        table = self.query_one("#seats", KeyedTable)
+        table = self._seats_table()
+        if table is None:
+            return
         table.set_sort(table.sort_column or "agent", not table.sort_reverse)
-        self._render_seats(self.server_now())
+        self._redraw_seats()
 
     def action_filter(self) -> None:
         self.seat_filter = SEAT_FILTERS[(SEAT_FILTERS.index(self.seat_filter) + 1) % 5]
-        with self.app.batch_update():
-            self._render_seats(self.server_now())
+        if self._composed():
+            with self.app.batch_update():
+                self._redraw_seats()
+
+    def _redraw_seats(self) -> None:
+        if self._composed():
+            self._safe("seats", lambda: self._render_seats(self.server_now()))
 
     def action_bell(self) -> None:
         self.bell_on = not self.bell_on
-        self._render_status()
+        if self._composed():
+            self._render_status()
 
     def action_refresh_now(self) -> None:
         self._dirty = True
