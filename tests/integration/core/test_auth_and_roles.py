@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 import sqlalchemy as sa
 
 from hotline_server.db.engine import make_engine
@@ -100,9 +99,8 @@ def test_login_answers_and_errors(api: Api) -> None:
     assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "password"
 
 
-@pytest.mark.parametrize("kind", ["sqlite"])
-def test_repeated_failed_logins_are_limited(kind: str, tmp_path: Path, sqlite_url: str) -> None:
-    server = start_server(sqlite_url, tmp_path, users={"amy": USERS["amy"]},
+def test_repeated_failed_logins_are_limited(database_url: str, tmp_path: Path) -> None:
+    server = start_server(database_url, tmp_path, users={"amy": USERS["amy"]},
                           extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "3"})  # fmt: skip
     try:
         login = server.url + "/api/v1/auth/login"
@@ -114,5 +112,33 @@ def test_repeated_failed_logins_are_limited(kind: str, tmp_path: Path, sqlite_ur
         r = httpx.post(login, json={"username": "amy", "password": PASSWORD})
         assert r.status_code == 429  # even the right password waits out the window
         assert "try again" in r.json()["message"] and int(r.headers["Retry-After"]) > 0
+        assert [f["field"] for f in r.json()["fields"]] == ["username"]
+    finally:
+        server.stop()
+
+
+def test_failed_logins_from_one_address_are_limited_across_users(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Guessing one password for many user names, each under its own limit: the address
+    (the TCP peer; forwarded headers are not trusted) is stopped after 4x the user limit."""
+    users = {"amy": USERS["amy"], "bob": USERS["bob"]}
+    server = start_server(database_url, tmp_path, users=users,
+                          extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "3"})  # fmt: skip
+    try:
+        login = server.url + "/api/v1/auth/login"
+        with httpx.Client(timeout=30) as c:
+            assert c.post(login, json={"username": "bob", "password": PASSWORD}).status_code == 200
+            codes = [
+                c.post(login, json={"username": f"guess{i}", "password": "wrong!"},
+                       headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code
+                for i in range(12)
+            ]  # fmt: skip
+            assert codes == [401] * 12  # no user name has reached its own limit of 3
+            refused = c.post(login, json={"username": "amy", "password": PASSWORD})
+            other = c.post(login, json={"username": "nobody", "password": "wrong!"})
+        assert refused.status_code == 429 and other.status_code == 429
+        assert refused.json()["fields"] == []  # not this user's fault: the address's
+        assert int(refused.headers["Retry-After"]) > 0
     finally:
         server.stop()
