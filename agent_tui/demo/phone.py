@@ -24,6 +24,9 @@ from agent_tui.demo.seed import MOBILE_PREFIXES
 
 FIRST_CALL_AFTER_SECONDS = 3.0
 PICK_UP_AFTER_SECONDS = 2.0
+# The first call rings until the desk has surely signed in and opened its event stream (the
+# server re-sends a call still ringing when the stream connects), so no newcomer misses it.
+FIRST_PICK_UP_AFTER_SECONDS = 30.0
 TALK_SECONDS = (45.0, 90.0)
 AFTER_CALL_SECONDS = 10.0
 PAUSE_BETWEEN_CALLS = (20.0, 40.0)
@@ -87,8 +90,8 @@ class DemoPhone:
     def _one_call(self, http: httpx.Client) -> None:
         call_id = f"demo-{uuid.uuid4().hex[:12]}"
         number = self.next_number()
+        steps = self._steps(first=not self.numbers_rung)
         self.numbers_rung.append(number)
-        steps = self._steps()
         self._send(http, call_id, "offered", number, agent=None)
         self._send(http, call_id, "offered_to_seat", number, agent=self.agent)
         self.calls_offered += 1
@@ -97,8 +100,8 @@ class DemoPhone:
                 return
             self._send(http, call_id, event, number, agent=self.agent)
 
-    def _steps(self) -> Iterator[tuple[str, float]]:
-        yield "answered", PICK_UP_AFTER_SECONDS
+    def _steps(self, *, first: bool) -> Iterator[tuple[str, float]]:
+        yield "answered", FIRST_PICK_UP_AFTER_SECONDS if first else PICK_UP_AFTER_SECONDS
         yield "ended", self._rng.uniform(*TALK_SECONDS)
         yield "after_call_ended", AFTER_CALL_SECONDS
 

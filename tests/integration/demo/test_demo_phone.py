@@ -1,19 +1,29 @@
 """The demo phone rings with a number that has tickets, so the call offer the desk gets
-carries that caller's recent tickets (the intake lists them beside the form)."""
+carries that caller's recent tickets (the intake lists them beside the form). Its first call
+keeps ringing long enough for a desk that connects late (a slow first start) to get it."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
+from agent_tui.demo.phone import PICK_UP_AFTER_SECONDS
 from agent_tui.demo.world import AGENT, DemoWorld
 from tests.integration.live.conftest import read_events
 
 
 def test_the_call_offer_lists_the_callers_recent_tickets() -> None:
     with DemoWorld(tickets=60, simulate=False) as world:
-        assert world.seeded_numbers
+        assert world.seeded_numbers and world.phone is not None
+        for _ in range(600):  # bounded: the first call is offered a few seconds after start
+            if world.phone.calls_offered:
+                break
+            time.sleep(0.1)
+        assert world.phone.calls_offered == 1, world.phone.last_error
+        # Connect later than an ordinary call would be picked up: the first one still rings.
+        time.sleep(PICK_UP_AFTER_SECONDS + 3)
         agent = world.accounts[AGENT]
         r = httpx.post(
             world.desk_url + "/api/v1/auth/login",
