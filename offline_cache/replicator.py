@@ -100,7 +100,9 @@ class Backoff:
     attempt: int = 0
 
     def next_delay(self) -> float:
-        ceiling = min(self.cap, self.base * (2**self.attempt))
+        # The exponent stops growing long before the cap would: 2 ** 1024 overflows a float,
+        # and an 8-hour outage at the cap is ~1,300 attempts.
+        ceiling = min(self.cap, self.base * (2 ** min(self.attempt, 32)))
         self.attempt += 1
         return random.uniform(ceiling / 2, ceiling)
 
