@@ -21,6 +21,7 @@ Several *processes* may open one file: SQLite's own locking serializes them (bus
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -1237,6 +1238,14 @@ def _keep_aside(
 # ---------------------------------------------------------------- opening, recovery
 
 
+def _on_read_only_fs(path: Path) -> bool:
+    """Whether the cache's folder is on a read-only mount (WAL needs to create its files)."""
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def open_cache(
     profile: str = DEFAULT_PROFILE,
     *,
@@ -1267,7 +1276,10 @@ def open_cache(
         store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
     except sqlcipher3.DatabaseError as exc:
         if not _is_unreadable(exc):
-            raise SaveFailed(_classify(exc), str(exc)) from exc
+            reason = _classify(exc)
+            if reason == "other" and _on_read_only_fs(db_path):
+                reason = "read_only"  # SQLite only says "unable to open database file"
+            raise SaveFailed(reason, str(exc)) from exc
         return recover(db_path, key, str(exc), clock, retention_days)
     with suppress(SaveFailed):  # retention at every start; a read-only disk must not block
         store.purge_closed()

@@ -709,12 +709,6 @@ def test_read_only_disk_fails_cleanly_and_never_moves_the_file(tmp_path: Path) -
         again.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG offline_cache/store.py open_cache: on a read-only mount SQLite says 'unable to"
-    " open database file' and sqlbits._classify gives reason 'other' (the generic message), not"
-    " 'read_only' (reported with a patch)",
-)
 def test_read_only_disk_says_read_only(tmp_path: Path) -> None:
     path, _ = _cache_with_one_ticket(tmp_path / "ro")
     out = _probe_on_read_only_mount(path)
