@@ -22,6 +22,7 @@ from agent_tui.config import Settings, remember
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.protocol import MutationName
+from hotline.states import OPEN_STATUSES
 from offline_cache import credentials
 from offline_cache.errors import CacheError
 from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
@@ -318,16 +319,22 @@ class DeskServices:
     def recent_for_phone(self, phone: str, limit: int = 8) -> list[Any]:
         return list(self.store.queue_page(QueueQuery(text=phone, limit=limit)).rows)
 
-    def open_for_address(self, address: str) -> list[Any]:
-        if len(address.strip()) < 4:
+    def open_for_address(self, address: str, *, page: int = 200, most: int = 2000) -> list[Any]:
+        """Open tickets (the domain's OPEN_STATUSES) at exactly this address. The text search
+        also finds longer addresses that contain this one, so it is read page by page (up
+        to ``most`` hits), not just its first few rows."""
+        wanted = address.strip()
+        if len(wanted) < 4:
             return []
-        rows = self.store.queue_page(QueueQuery(text=address.strip(), limit=10)).rows
-        return [
-            r
-            for r in rows
-            if r.status in ("accepted", "dispatched", "handling", "replied", "supervised")
-            and r.address.strip() == address.strip()
-        ]
+        statuses = tuple(sorted(s.value for s in OPEN_STATUSES))
+        found: list[Any] = []
+        for offset in range(0, most, page):
+            query = QueueQuery(text=wanted, statuses=statuses, limit=page, offset=offset)
+            rows = self.store.queue_page(query).rows
+            found += [r for r in rows if r.status in statuses and r.address.strip() == wanted]
+            if len(rows) < page:
+                break
+        return found
 
     def merge(self, ticket_id: str, into_ticket_id: str) -> Saved:
         return self.store.merge_ticket(ticket_id, into_ticket_id)

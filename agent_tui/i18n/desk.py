@@ -163,6 +163,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     # ---------------------------------------------------------------- ticket
     "ticket.title": ("工单 {number}", "Ticket {number}"),
     "ticket.fields": ("工单内容", "Fields"),
+    "ticket.refused": ("{what}未成功：{reason}", "{what} refused: {reason}"),
+    "ticket.answer.change": ("修改答复", "Change the answer"),
+    "ticket.refused.field": ("「{field}」不符合要求：{reason}", "{field} is not valid: {reason}"),
+    "ticket.refused.status": (
+        "工单不能从「{current}」改为「{target}」",
+        "A ticket cannot go from {current} to {target}",
+    ),
     "ticket.history": ("处理记录", "History"),
     "ticket.notes": ("备注", "Notes"),
     "ticket.note.placeholder": ("输入备注，按 {key} 添加", "Type a note, {key} adds it"),

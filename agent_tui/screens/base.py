@@ -7,15 +7,38 @@ so the keymap applies to them.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widgets import Footer
 
 from agent_tui.actions import bindings_for
 from agent_tui.widgets.status_bar import StatusBar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def when_composed(method: F) -> F:
+    """For a worker's callback (a ``call_from_thread`` target): the answer may come back
+    after the screen was closed, or before it composed its widgets. Then there is nothing to
+    draw on, and nothing is done, instead of a NoMatches error in the agent's face."""
+
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not self.is_attached or not self.is_mounted:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except NoMatches:
+            return None
+
+    return guarded  # type: ignore[return-value]
 
 
 def install_bindings(node: DOMNode, scope: str) -> None:

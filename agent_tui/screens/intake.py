@@ -26,7 +26,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
-from agent_tui.screens.base import DeskScreen
+from agent_tui.screens.base import DeskScreen, when_composed
 from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.widgets.form_factory import (
     FieldSpec,
@@ -87,7 +87,9 @@ class IntakeScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
         for binding_id, key, action, text in CALL_BINDINGS:  # texts in the UI language
-            self._bindings._add_binding(Binding(key, action, t(text), priority=True, id=binding_id))
+            self._bindings._add_binding(
+                Binding(key, action, t(text), show=False, priority=True, id=binding_id)
+            )
         self.reported_call: tuple[str, str] | None = None  # (call id, number) answered, not ended
         self._call_reports: deque[tuple[str, str, str, datetime]] = deque()
         self._call_lock = threading.Lock()
@@ -158,6 +160,7 @@ class IntakeScreen(DeskScreen):
         if draft is not None:
             self.app.call_from_thread(self._offer_restore, draft)
 
+    @when_composed
     def _offer_restore(self, draft: Any) -> None:
         if not self._worth_restoring(draft):
             return
@@ -170,6 +173,7 @@ class IntakeScreen(DeskScreen):
             lambda answer: self._restore(draft, answer == "yes"),
         )
 
+    @when_composed
     def _forms_loaded(self, forms: dict[str, FormDef]) -> None:
         self.forms = forms
         choice = self.query_one("#form-choice", Select)
@@ -378,6 +382,7 @@ class IntakeScreen(DeskScreen):
         recent = [r for r in recent if r.id != self.ticket_id]
         self.app.call_from_thread(self._show_lookup, recent, open_rows)
 
+    @when_composed
     def _show_lookup(self, recent: list[Any], open_rows: list[Any]) -> None:
         history = Text()
         for row in recent:
@@ -585,15 +590,15 @@ class IntakeScreen(DeskScreen):
             return ""
         return when.strftime("%m-%d %H:%M")
 
+    @when_composed
     def _save_failed(self, message: str) -> None:
         """Nothing was saved: say why (toast and beside the form); the form keeps every
         value, so the same submit can be pressed again once the disk takes writes."""
         self.last_error = message
         self.notify(message, severity="error", timeout=30)
-        if self.is_mounted:
-            for last in self.query("#intake-last").results(Static):
-                last.update(Text(message, style="bold red"))
+        self.query_one("#intake-last", Static).update(Text(message, style="bold red"))
 
+    @when_composed
     def _saved(self, number: str, how: str) -> None:
         self.last_error = ""
         message = t("intake.saved", number=number, how=how)

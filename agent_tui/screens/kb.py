@@ -17,7 +17,7 @@ from textual.widgets import Footer, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agent_tui.i18n import t
-from agent_tui.screens.base import install_bindings
+from agent_tui.screens.base import install_bindings, when_composed
 
 
 class KnowledgeBaseScreen(ModalScreen[str | None]):
@@ -57,6 +57,7 @@ class KnowledgeBaseScreen(ModalScreen[str | None]):
         hits = self.app.desk.kb_search(text.strip())  # type: ignore[attr-defined]
         self.app.call_from_thread(self._show_hits, hits)
 
+    @when_composed
     def _show_hits(self, hits: list[Any]) -> None:
         self._hits = hits
         options = self.query_one("#kb-hits", OptionList)
@@ -85,6 +86,7 @@ class KnowledgeBaseScreen(ModalScreen[str | None]):
         article = self.app.desk.kb_article(article_id)  # type: ignore[attr-defined]
         self.app.call_from_thread(self._show_article, article)
 
+    @when_composed
     def _show_article(self, article: dict[str, Any] | None) -> None:
         if article is None:
             return

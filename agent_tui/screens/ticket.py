@@ -11,6 +11,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -19,14 +20,16 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from agent_tui.i18n import has, language, t
-from agent_tui.screens.base import DeskScreen
+from agent_tui.screens.base import DeskScreen, when_composed
 from agent_tui.screens.dialogs import ChoiceDialog, TextDialog
 from agent_tui.widgets.queue_table import countdown
 from hotline.clocks import resolve_zone
 from hotline.districts import district_label
 from hotline.field_messages import FIELD_LABELS
 from hotline.model import Status
-from hotline.states import TRANSITIONS
+from hotline.states import TRANSITIONS, IllegalTransition
+from hotline.validators import FieldError
+from offline_cache.errors import CacheError, InvalidChange
 from offline_cache.records import LocalTicket
 
 SHOWN_FIELDS = (
@@ -66,6 +69,28 @@ def shown_value(name: str, value: Any) -> str:
     if name == "district":
         return district_label(str(value), language())
     return str(value)
+
+
+def readable_error(exc: Exception) -> str:
+    """Why a change was refused, in the UI language, naming the field (never a raw repr)."""
+    lang = language()
+    if isinstance(exc, FieldError):
+        return exc.message(lang)
+    if isinstance(exc, InvalidChange):
+        return t("ticket.refused.field", field=field_label(exc.field), reason=exc.detail)
+    if isinstance(exc, CacheError):
+        return exc.message(lang)
+    if isinstance(exc, IllegalTransition):
+        return t(
+            "ticket.refused.status",
+            current=t(f"status.{exc.current.value}"),
+            target=t(f"status.{exc.target.value}"),
+        )
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(p) for p in err.get("loc", ())) or "?"
+        return t("ticket.refused.field", field=field_label(field), reason=err.get("msg", ""))
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _when(value: Any) -> str:
@@ -136,6 +161,7 @@ class TicketScreen(DeskScreen):
         pending = await asyncio.to_thread(self.app.desk.history, self.ticket_id)  # type: ignore[attr-defined]
         self._show_history(entries + [e for e in pending if e.get("pending")])
 
+    @when_composed
     def _show(
         self, ticket: LocalTicket | None, notes: list[Any], history: list[Any], attention: list[Any]
     ) -> None:
@@ -191,6 +217,7 @@ class TicketScreen(DeskScreen):
         attention_widget.display = bool(attention)
         self._attention = attention
 
+    @when_composed
     def _show_history(self, history: list[dict[str, Any]]) -> None:
         lines = Text()
         for entry in history:
@@ -228,8 +255,11 @@ class TicketScreen(DeskScreen):
         def run(screen: TicketScreen) -> None:
             try:
                 call()
-            except ValueError as exc:  # refused by the domain (state machine, validators)
-                screen.app.call_from_thread(screen.notify, str(exc), severity="error")
+            except (ValueError, CacheError) as exc:  # refused: the domain or the cache
+                doing = t(f"act.ticket.{what}") if has(f"act.ticket.{what}") else ""
+                doing = doing or t("ticket.answer.change")
+                text = t("ticket.refused", what=doing, reason=readable_error(exc))
+                screen.app.call_from_thread(screen.notify, text, severity="error", timeout=15)
                 return
             screen.app.call_from_thread(screen.notify, done_text)
             screen.app.call_from_thread(screen.app.post_message, _cache_changed())

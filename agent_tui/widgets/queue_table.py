@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -23,7 +25,8 @@ from textual.strip import Strip
 from textual.worker import get_current_worker
 
 from agent_tui.cells import fit, fit_right
-from agent_tui.i18n import t
+from agent_tui.i18n import language, t
+from hotline.model import Kind, Status
 from offline_cache.records import TicketRow
 
 # (offset, limit) -> rows; blocking (sqlite), so it runs in a thread worker.
@@ -31,6 +34,24 @@ Fetch = Callable[[int, int], list[TicketRow]]
 
 PAGE = 100
 WIDTHS = {"number": 17, "status": 6, "kind": 4, "caller": 8, "phone": 12, "due": 9}
+STATUSES = tuple(s.value for s in Status)
+KINDS = tuple(k.value for k in Kind)
+
+
+@cache
+def _widths(lang: str) -> dict[str, int]:
+    """The fixed columns, wide enough for every status and kind word of the UI language
+    ("accepted", "dispatched" and "complaint" are longer than their two Chinese characters)."""
+    widths = dict(WIDTHS)
+    widths["status"] = max(
+        widths["status"], *(cell_len(t(f"status.{s}", lang=lang)) for s in STATUSES)
+    )
+    widths["kind"] = max(widths["kind"], *(cell_len(t(f"kind.{k}", lang=lang)) for k in KINDS))
+    return widths
+
+
+def widths() -> dict[str, int]:
+    return _widths(language())
 
 
 def countdown(deadline: datetime | None, now: datetime) -> str:
@@ -47,7 +68,7 @@ def countdown(deadline: datetime | None, now: datetime) -> str:
 
 
 def header_line(width: int) -> str:
-    w = WIDTHS
+    w = widths()
     address = max(4, width - sum(w.values()) - len(w) - 2)
     cols = [
         fit(t("queue.col.number"), w["number"]),
@@ -63,7 +84,7 @@ def header_line(width: int) -> str:
 
 def row_text(row: TicketRow, width: int, now: datetime) -> str:
     """The line for ``row`` at ``width`` cells: a mark column then fixed and flexible columns."""
-    w = WIDTHS
+    w = widths()
     address = max(4, width - sum(w.values()) - len(w) - 2)
     mark = "!" if row.attention else ("●" if row.urgency == "red" else " ")
     number = row.display_number + ("*" if row.number is None else "")
