@@ -18,9 +18,11 @@ Route code raises :func:`problem` (an ``HTTPException`` carrying an ``ErrorBody`
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -83,6 +85,94 @@ def validation_body(errors: Sequence[Any]) -> ErrorBody:
     return ErrorBody(error="invalid", message=message, fields=fields)
 
 
+# ---------------------------------------------------------------- values a database refuses
+
+_WRITE_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE)\s+\"?(\w+)\"?", re.IGNORECASE)
+_BIND_SUFFIX = re.compile(r"_\d+$")  # SQLAlchemy names a WHERE parameter column_1
+_INT_BITS = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _int_bits(column: sa.Column[Any] | None) -> int:
+    if column is None:
+        return 64
+    for kind, bits in _INT_BITS.items():
+        if isinstance(column.type, kind):
+            return bits
+    return 0  # not an integer column
+
+
+def _refused_by_column(column: sa.Column[Any] | None, value: Any, problem_: str) -> bool:
+    if problem_ == "long":
+        length = getattr(column.type, "length", None) if column is not None else None
+        return isinstance(value, str) and length is not None and len(value) > length
+    if problem_ == "range":
+        bits = _int_bits(column)
+        return (isinstance(value, int) and not isinstance(value, bool) and bits > 0
+                and not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1))  # fmt: skip
+    return _has_nul(value)
+
+
+def unstorable_field(exc: DataError, request: Request | None = None) -> str | None:
+    """The request field whose value the database refused, where it can be told: a NUL
+    character (PostgreSQL text cannot hold it), text longer than its column, a number out
+    of its column's range. Query and path parameters are named as the request named them;
+    other values by their column (``tickets.phone`` -> ``phone``)."""
+    text = str(exc.orig)
+    code = getattr(exc.orig, "sqlstate", None)
+    if code == "22001" or "too long" in text:
+        problem_ = "long"
+    elif code == "22003" or "out of range" in text:
+        problem_ = "range"
+    elif "NUL" in text or "\\x00" in text or "0x00" in text:
+        problem_ = "nul"
+    else:
+        return None
+    if problem_ == "nul" and request is not None:
+        for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+            if _has_nul(value) or _has_nul(name):
+                return str(name)
+    params = exc.params
+    if isinstance(params, list | tuple) and params and isinstance(params[0], dict):
+        params = params[0]  # executemany: the rows share their columns
+    if not isinstance(params, dict):
+        return None
+    from hotline_server.db.schema import metadata
+
+    target = _WRITE_TARGET.match(exc.statement or "")
+    table = metadata.tables.get(target.group(1)) if target else None
+    for key, value in params.items():
+        name = key if table is not None and key in table.c else _BIND_SUFFIX.sub("", key)
+        column = table.c.get(name) if table is not None else None
+        if table is None and problem_ == "long":
+            continue  # a comparison is never too long; only a stored value is
+        if _refused_by_column(column, value, problem_):
+            return name
+    return None
+
+
+def unstorable_body(exc: DataError, request: Request | None = None) -> ErrorBody:
+    why = {"22001": "is too long", "22003": "is out of range"}.get(
+        str(getattr(exc.orig, "sqlstate", "")),
+        "cannot be stored (out of range, too long, or it contains a NUL character)",
+    )
+    field = unstorable_field(exc, request)
+    if field is None:
+        return ErrorBody(error="invalid", message=f"a value in the request {why}")
+    message = f"{field}: the value {why}"
+    return ErrorBody(error="invalid", message=message,
+                     fields=[FieldProblem(field=field, message=message)])  # fmt: skip
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -103,12 +193,7 @@ def install(app: FastAPI) -> None:
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:
         # the transaction was rolled back: nothing of the request was written
         log.warning("refused a value the database cannot store: %s", exc.orig)
-        body = ErrorBody(
-            error="invalid",
-            message="a value in the request cannot be stored (out of range, or it contains "
-            "a NUL character)",
-        )
-        return JSONResponse(body.model_dump(), status_code=422)
+        return JSONResponse(unstorable_body(exc, request).model_dump(), status_code=422)
 
     @app.exception_handler(OperationalError)
     async def busy(request: Request, exc: OperationalError) -> JSONResponse:

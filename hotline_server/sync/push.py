@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from hotline.protocol import (
     SCHEMA_VERSION,
@@ -34,6 +34,7 @@ from hotline_server import changelog
 from hotline_server.auth import User
 from hotline_server.db.engine import write_transaction
 from hotline_server.db.schema import sync_clients, sync_results
+from hotline_server.errors import unstorable_field
 from hotline_server.sync.registry import ApplyContext, Rejected, applier_for, args_model
 
 log = logging.getLogger("hotline_server.sync")
@@ -211,6 +212,10 @@ def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
         if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
             raise  # the database is busy or gone: the whole batch is retried, nothing is lost
         log.exception("mutation %s of %s could not be stored", m.mutation_id, ctx.client_id)
+        column = unstorable_field(exc) if isinstance(exc, DataError) else None
+        if column is not None and column in m.args:
+            return _rejected(base, f"args.{column}: the database cannot store this value",
+                             f"args.{column}")  # fmt: skip
         return _rejected(base, f"the server could not store it ({type(exc).__name__})")
     except Exception as exc:  # a bug must not block this client's outbox: reject, log
         log.exception("mutation %s of %s failed", m.mutation_id, ctx.client_id)

@@ -56,6 +56,19 @@ def test_nul_characters_are_refused_by_field(api: Api) -> None:
     assert result["outcome"] == "rejected" and result["field"] == "args.address"
     rest = create(api, "amy", None, ticket_args(account="a\x00b"))
     assert rest.status_code == 422
+    assert [f["field"] for f in rest.json()["fields"]] == ["account"]
+    assert rest.json()["message"].startswith("account:")
+    # a NUL in a query or path parameter: SQLite compares it, PostgreSQL cannot take it
+    postgres = api.server.database_url.startswith("postgres")
+    with api.client("amy") as c:
+        search = c.get("/api/v1/tickets", params={"text": "a\x00b", "limit": 5})
+        one = c.get("/api/v1/tickets/t%00x")
+    if postgres:
+        assert search.status_code == 422 and one.status_code == 422
+        assert [f["field"] for f in search.json()["fields"]] == ["text"]
+        assert [f["field"] for f in one.json()["fields"]] == ["ticket_id"]
+    else:
+        assert search.status_code == 200 and one.status_code == 404
 
 
 def test_bad_ticket_input_names_the_field(api: Api) -> None:
