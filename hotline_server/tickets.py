@@ -336,6 +336,32 @@ def create(
     return row, publish(conn, row, now)
 
 
+def same_create(conn: Connection, row: dict[str, Any], args: CreateTicketArgs) -> bool:
+    """Is ``args`` the request that created ``row`` (a retry), not another ticket under a
+    used id? Compared with what the create recorded (the ticket may have changed since):
+    the normalized fields, the desk's two times and the disposition."""
+    try:
+        fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
+    except Rejected:
+        return False
+    created = conn.execute(
+        sa.select(ticket_history.c.changes)
+        .where(ticket_history.c.ticket_id == row["id"], ticket_history.c.action == "create")
+        .order_by(ticket_history.c.id)
+        .limit(1)
+    ).scalar()
+    if isinstance(created, dict):
+        recorded = {k: v.get("to") if isinstance(v, dict) else v for k, v in created.items()}
+    else:
+        recorded = _json({k: row.get(k) for k in fields})
+    return bool(
+        recorded == _json(fields)
+        and row["call_started_at"] == args.call_started_at
+        and row["created_at"] == args.created_at
+        and row["disposition"] == args.disposition.value
+    )
+
+
 def write_changes(
     conn: Connection,
     row: dict[str, Any],

@@ -142,6 +142,10 @@ def create_ticket(
             raise problem(422, exc.reason, exc.field) from None
         if not tickets.can_see(user, row, teams):
             raise problem(422, f"ticket id {body.id} is already taken", "id")
+        if seq is None and not tickets.same_create(conn, row, body):
+            raise problem(409, f"ticket {body.id} already exists with other content: a "
+                          "repeat must send the same body, a new ticket needs a new id",
+                          "id")  # fmt: skip
         status = 201 if seq is not None else 200
         data = tickets.ticket_data(row)
         if idempotency_key is not None:

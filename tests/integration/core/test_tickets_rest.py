@@ -32,6 +32,32 @@ def test_idempotency_key_replays_and_refuses_another_body(api: Api) -> None:
     assert first.json()["number"] == history["number"]
 
 
+def test_a_used_id_with_another_body_is_a_conflict(api: Api) -> None:
+    body = ticket_args(phone="021-64370001")
+    first = create(api, "amy", None, body)
+    assert first.status_code == 201, first.text
+    again = create(api, "amy", None, body)  # a retry without a key: the same ticket
+    assert again.status_code == 200 and again.json()["number"] == first.json()["number"]
+    other = create(api, "amy", None, {**body, "account": "另一件事"})
+    assert other.status_code == 409, other.text
+    assert other.json()["error"] == "conflict"
+    assert [f["field"] for f in other.json()["fields"]] == ["id"]
+    later = create(api, "amy", None, {**body, "call_started_at": body["created_at"]})
+    assert later.status_code == 409
+    # the ticket changes after it was created: a late retry of the create is still one
+    cid = client_id()
+    moved = api.push("amy", cid, [mutation(1, "update_ticket", {
+        "ticket_id": body["id"], "base_revision": 1, "changes": {"address": "徐汇区漕溪北路1号"},
+    })]).json()["results"][0]  # fmt: skip
+    assert moved["outcome"] == "applied", moved
+    assert create(api, "amy", None, body).status_code == 200
+    with api.client("amy") as c:
+        ticket = c.get(f"/api/v1/tickets/{body['id']}").json()
+        history = c.get(f"/api/v1/tickets/{body['id']}/history").json()
+    assert ticket["account"] == body["account"] and ticket["address"] == "徐汇区漕溪北路1号"
+    assert [e["action"] for e in history["entries"]] == ["create", "update"]
+
+
 def test_one_key_sent_concurrently_creates_one_ticket(api: Api) -> None:
     body = ticket_args()
     key = "key-" + new_id()
