@@ -18,7 +18,11 @@ from fastapi import FastAPI
 def install(app: FastAPI) -> None:
     """Add the live routers, mutation appliers and background tasks to ``app``."""
     from hotline_server.live import api, core
+    from hotline_server.live.hub import LiveSettings
 
+    # Read now, while the app is built: a bad HOTLINE_LIVE_* value is a ConfigError that
+    # `hotline-server serve` reports in one line, before the server starts.
+    app.state.live_settings = LiveSettings.from_env()
     app.include_router(api.router)
     core.install_core_hooks(app)
     previous = app.router.lifespan_context
@@ -44,7 +48,12 @@ def start_hub(app: FastAPI, clock: Callable[[], Any] | None = None) -> Any:
 
     engine = core.engine_of(app)
     url = engine.url.render_as_string(hide_password=False)
-    hub = LiveHub(engine, url) if clock is None else LiveHub(engine, url, clock=clock)
+    settings = getattr(app.state, "live_settings", None)
+    hub = (
+        LiveHub(engine, url, settings)
+        if clock is None
+        else LiveHub(engine, url, settings, clock=clock)
+    )
     wire_hub(hub)
     app.state.live = hub
     return hub

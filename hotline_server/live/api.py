@@ -187,6 +187,8 @@ def get_seats(user: Lead, hub: Hub) -> SeatsOut:
 
 # ---------------------------------------------------------------- events (SSE)
 
+_TIMED_OUT = object()  # no event within a heartbeat interval
+
 
 @router.get("/events", summary="Server-Sent Events: pokes, call offers, lead panel")
 async def events(
@@ -201,19 +203,12 @@ async def events(
     seq = await asyncio.to_thread(core.current_seq, hub.engine)
     beat = hub.settings.heartbeat_seconds
 
-    async def touch() -> None:
-        """An open stream is a sign of life from an agent's desk (leads have no seat)."""
-        if user.role != "agent":
-            return
-
-        def work() -> None:
-            eff = store.Effects()
-            with core.write(hub.engine) as conn:
-                store.touch_seat(conn, user.username, now=hub.clock(), effects=eff)
-            publish_effects(hub, eff)
-
-        with contextlib.suppress(Exception):  # the stream outlives a busy database
-            await asyncio.to_thread(work)
+    def touch() -> None:
+        """An open stream is a sign of life from an agent's desk (leads have no seat). The
+        hub writes the touches of all streams together, once a second: a stream never
+        waits for the database, and pokes never queue behind seat writes."""
+        if user.role == "agent":
+            hub.touch_seat(user.username)
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:
@@ -224,7 +219,7 @@ async def events(
             else:
                 for ev in replay:
                     yield ServerSentEvent(data=ev.encode(), event=ev.event, id=ev.id)
-            await touch()
+            touch()
             offer = await asyncio.to_thread(core.pending_offer, hub, user.username)
             if offer is not None:
                 broker.to_user(user.username, "call_offer", offer)
@@ -232,10 +227,15 @@ async def events(
                 panel = await asyncio.to_thread(hub.panel_builder)
                 yield ServerSentEvent(data=json.dumps(panel, default=str), event="panel")
             while True:
-                try:
-                    item = await asyncio.wait_for(sub.queue.get(), timeout=beat)
-                except TimeoutError:
-                    await touch()
+                item: Any = _TIMED_OUT
+                if sub.queue.empty():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(beat):
+                            item = await sub.queue.get()
+                else:
+                    item = sub.queue.get_nowait()  # no timer for an event already waiting
+                if item is _TIMED_OUT:
+                    touch()
                     yield ServerSentEvent(
                         data=json.dumps({"at": hub.clock().isoformat()}), event="heartbeat"
                     )

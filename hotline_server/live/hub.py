@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -31,11 +32,23 @@ from hotline_server.live.notify import Notifier
 log = logging.getLogger("hotline_server.live")
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
+def _env_number(name: str, default: float, *, minimum: float, whole: bool = False) -> float:
+    """``name`` from the environment, or ``default`` when unset or empty. A value that is not
+    a number, or below ``minimum``, is a configuration error naming the variable: a typo in
+    a deployment must stop the server with one line, not silently run on a default."""
+    from hotline_server.settings import ConfigError
+
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
         return default
+    try:
+        value = float(int(raw)) if whole else float(raw)
+    except ValueError:
+        kind = "a whole number" if whole else "a number of seconds"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
 
 
 @dataclass
@@ -52,18 +65,28 @@ class LiveSettings:
 
     @classmethod
     def from_env(cls) -> LiveSettings:
+        """Read the environment; raises ``hotline_server.settings.ConfigError`` naming the
+        variable whose value cannot be used (``hotline-server serve`` prints it and exits)."""
+        from hotline_server.settings import DEFAULT_TZ, _check_tz
+
+        tz = os.environ.get("HOTLINE_TZ") or os.environ.get("HOTLINE_TIMEZONE") or DEFAULT_TZ
         return cls(
-            heartbeat_seconds=_env_float("HOTLINE_LIVE_HEARTBEAT_SECONDS", 15.0),
-            link_down_seconds=_env_float("HOTLINE_LIVE_LINK_DOWN_SECONDS", 90.0),
-            panel_interval_seconds=max(1.0, _env_float("HOTLINE_LIVE_PANEL_SECONDS", 1.0)),
-            queue_size=int(_env_float("HOTLINE_LIVE_QUEUE_SIZE", 256)),
-            escalation_interval_seconds=_env_float("HOTLINE_LIVE_ESCALATION_SECONDS", 30.0),
-            timezone=os.environ.get("HOTLINE_TIMEZONE", "Asia/Shanghai"),
-            service_level_seconds=int(_env_float("HOTLINE_SERVICE_LEVEL_SECONDS", 15)),
+            heartbeat_seconds=_env_number("HOTLINE_LIVE_HEARTBEAT_SECONDS", 15.0, minimum=0.1),
+            link_down_seconds=_env_number("HOTLINE_LIVE_LINK_DOWN_SECONDS", 90.0, minimum=1.0),
+            panel_interval_seconds=_env_number("HOTLINE_LIVE_PANEL_SECONDS", 1.0, minimum=1.0),
+            queue_size=int(_env_number("HOTLINE_LIVE_QUEUE_SIZE", 256, minimum=1, whole=True)),
+            escalation_interval_seconds=_env_number(
+                "HOTLINE_LIVE_ESCALATION_SECONDS", 30.0, minimum=0.1
+            ),
+            timezone=_check_tz(tz),  # the core's zone: figures and clocks agree with it
+            service_level_seconds=int(
+                _env_number("HOTLINE_SERVICE_LEVEL_SECONDS", 15, minimum=1, whole=True)
+            ),
         )
 
 
 Clock = Callable[[], datetime]
+TOUCH_BATCH_SECONDS = 1.0
 
 
 def utcnow() -> datetime:
@@ -99,13 +122,19 @@ class LiveHub:
         self.visibility_reader = None
         self.offer_builder: Callable[[str, str], dict[str, Any] | None] | None = None
         self.periodic: list[tuple[float, Callable[[], Awaitable[None]]]] = []
+        # Seat touches of open agent streams, written together (``touch_seat``).
+        self.seat_toucher: Callable[[set[str]], None] | None = None
+        self._touch_wanted: set[str] = set()
+        self._touch_wake = asyncio.Event()
 
     # ------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         self._poke_wanted = asyncio.Event()
+        self._touch_wake = asyncio.Event()
         await self.notifier.start()
         self._tasks.append(asyncio.create_task(self._poker(), name="live-poker"))
+        self._tasks.append(asyncio.create_task(self._toucher(), name="live-seat-touches"))
         self._tasks.append(asyncio.create_task(self._panel(), name="live-panel"))
         for interval, job in self.periodic:
             self._tasks.append(asyncio.create_task(self._every(interval, job)))
@@ -194,6 +223,26 @@ class LiveHub:
                 log.exception("building the lead panel failed")
                 continue
             self.broker.to_leads("panel", panel)
+
+    # ------------------------------------------------------------ seat touches
+
+    def touch_seat(self, agent: str) -> None:
+        """Note that ``agent``'s desk is alive (an open stream); written within a second,
+        together with every other stream's touch, in one transaction."""
+        self._touch_wanted.add(agent)
+        self._touch_wake.set()
+
+    async def _toucher(self) -> None:
+        while True:
+            await self._touch_wake.wait()
+            self._touch_wake.clear()
+            agents, self._touch_wanted = self._touch_wanted, set()
+            if agents and self.seat_toucher is not None:
+                try:
+                    await asyncio.to_thread(self.seat_toucher, agents)
+                except Exception:
+                    log.warning("touching %d seat(s) failed; next touch retries", len(agents))
+            await asyncio.sleep(TOUCH_BATCH_SECONDS)  # at most one write a second
 
     def mark_dirty(self) -> None:
         self._panel_dirty = True

@@ -23,22 +23,35 @@ from hotline_server.live.wire import (
     EventOutcome,
 )
 
+_INSERT_IGNORE: dict[tuple[str, str], Any] = {}
+
+
+def _insert_ignore_stmt(table: sa.Table, dialect: str) -> Any:
+    """``INSERT .. ON CONFLICT DO NOTHING RETURNING pk`` for ``table``, built once per table
+    and dialect (the telephony path runs it for every event); values come as parameters."""
+    key = (table.name, dialect)
+    stmt = _INSERT_IGNORE.get(key)
+    if stmt is None:
+        pk = next(iter(table.primary_key.columns))
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            stmt = pg_insert(table).on_conflict_do_nothing().returning(pk)
+        else:
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            stmt = sqlite_insert(table).on_conflict_do_nothing().returning(pk)
+        _INSERT_IGNORE[key] = stmt
+    return stmt
+
 
 def insert_ignore(conn: Connection, table: sa.Table, values: dict[str, Any]) -> bool:
     """INSERT that does nothing on a key conflict; True if the row was inserted.
 
     RETURNING tells the two cases apart on both databases (rowcount is not reliable for
     ON CONFLICT DO NOTHING across drivers)."""
-    pk = next(iter(table.primary_key.columns))
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        pg_stmt = pg_insert(table).values(**values).on_conflict_do_nothing().returning(pk)
-        return conn.execute(pg_stmt).first() is not None
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    lite_stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing().returning(pk)
-    return conn.execute(lite_stmt).first() is not None
+    stmt = _insert_ignore_stmt(table, conn.dialect.name)
+    return conn.execute(stmt, values).first() is not None
 
 
 # ---------------------------------------------------------------- seats

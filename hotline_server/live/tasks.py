@@ -88,6 +88,18 @@ def wire_hub(hub: LiveHub) -> None:
     hub.panel_builder = panel
     hub.visibility_reader = lambda after, upto: core.change_visibility(engine, after, upto)
     hub.offer_builder = lambda agent, call_id: core.build_offer(hub, agent, call_id)
+
+    def touch_seats(agents: set[str]) -> None:
+        from hotline_server.live.api import publish_effects
+
+        effects = store.Effects()
+        with core.write(engine) as conn:
+            now = hub.clock()
+            for agent in sorted(agents):  # one lock order for every writer
+                store.touch_seat(conn, agent, now=now, effects=effects)
+        publish_effects(hub, effects)
+
+    hub.seat_toucher = touch_seats
     leader = Leadership(engine)
 
     def lead_jobs() -> None:
