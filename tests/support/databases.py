@@ -49,3 +49,45 @@ def fresh_postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(plain_admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_and_name(url: str) -> tuple[str, str]:
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    admin = (postgres_admin_url() or plain).replace("postgresql+psycopg://", "postgresql://", 1)
+    return admin, urlsplit(plain).path.lstrip("/")
+
+
+def backup_postgres_database(url: str) -> str:
+    """Copy the database at ``url`` (no one may be connected: stop the server first) into a
+    new database, last night's backup; returns the backup's name."""
+    import psycopg
+
+    admin, name = _admin_and_name(url)
+    backup = f"{name}_bak"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{backup}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{backup}" TEMPLATE "{name}"')
+    return backup
+
+
+def restore_postgres_database(url: str, backup: str) -> None:
+    """Replace the database at ``url`` by ``backup`` (which is used up), as an operator
+    restoring a backup would; anyone still connected is cut off."""
+    import psycopg
+
+    admin, name = _admin_and_name(url)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'ALTER DATABASE "{backup}" RENAME TO "{name}"')
+
+
+def drop_postgres_database(name: str) -> None:
+    """Drop a database made by the helpers above, if it is still there."""
+    import psycopg
+
+    admin = postgres_admin_url()
+    if admin is None:
+        return
+    with psycopg.connect(admin.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        conn.autocommit = True
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
