@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -168,8 +169,7 @@ def test_telephony_seats_and_metrics(server: str) -> None:
         assert f"{today},all,1,1,0" in r.text
 
 
-def core_tz():  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
+def core_tz() -> ZoneInfo:
 
     return ZoneInfo("Asia/Shanghai")
 

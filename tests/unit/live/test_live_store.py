@@ -80,7 +80,8 @@ def test_seat_changes_and_link_down(engine: Engine) -> None:
 
 def test_desk_reported_calls_and_seat_appliers(engine: Engine) -> None:
     from hotline.protocol import ReportCallArgs, SetSeatStateArgs
-    from hotline_server.live.appliers import Rejected, apply_report_call, apply_set_seat_state
+    from hotline_server.live.appliers import apply_report_call, apply_set_seat_state
+    from hotline_server.sync.registry import Rejected
 
     with engine.begin() as conn:
         apply_set_seat_state(conn, "amy", SetSeatStateArgs(state="ready", at=T0), T0)
