@@ -187,6 +187,7 @@ class DeskServices:
                     )
         await asyncio.to_thread(credentials.delete_token, self.settings.profile, self.server)
         self.link = "signed_out"
+        self._seat, self._seat_user = "", ""
 
     # ------------------------------------------------------------------ sync
 
@@ -249,19 +250,42 @@ class DeskServices:
             outbox=stats.size,
             oldest_seconds=oldest,
             attention=stats.needs_attention,
-            seat=self._seat or "signed_out",
+            seat=self._current_seat(meta.user or "", stats.size) or "signed_out",
             user=meta.user or "",
             detail=detail[:40],
         )
 
-    _seat: str = ""
+    _seat: str = ""  # the seat state this desk set (or found pending), for ``_seat_user``
+    _seat_user: str = ""
 
     def set_seat(self, state: str, reason: str | None, now: datetime) -> Saved:
         saved = self.store.record(
             MutationName.SET_SEAT_STATE, {"state": state, "reason": reason, "at": now}
         )
-        self._seat = state
+        self._seat, self._seat_user = state, self.store.sync_meta().user or ""
         return saved
+
+    def _current_seat(self, user: str, outbox_size: int) -> str:
+        """The signed-in agent's seat state, also after a restart: what this desk set, else
+        a change still in the outbox (set offline, not yet sent), else the seat the server
+        last sent this cache (the agent's own seat is pulled like a ticket)."""
+        if not user:
+            return ""
+        if self._seat and self._seat_user == user:
+            return self._seat
+        if outbox_size:
+            pending = [
+                item
+                for item in self.store.outbox(limit=1000)
+                if item.name == MutationName.SET_SEAT_STATE.value
+            ]
+            if pending:
+                self._seat, self._seat_user = str(pending[-1].args.get("state") or ""), user
+                return self._seat
+        for seat in self.store.seats():
+            if seat.get("agent") == user and seat.get("state"):
+                return str(seat["state"])
+        return ""
 
     def report_call(self, event: str, call_id: str, caller_number: str, at: datetime) -> Saved:
         """A call seen by the desk itself (no phone system connected): ``answered`` from a

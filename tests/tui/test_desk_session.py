@@ -75,3 +75,36 @@ async def test_lead_mode_opens_the_lead_panel_for_a_lead(server: RunningServer) 
         await until(pilot, lambda: isinstance(app.screen, LeadPanelScreen), "the lead panel")
         await pilot.press("ctrl+n")  # app.intake: a lead can take a call too
         await until(pilot, lambda: isinstance(app.screen, IntakeScreen), "intake")
+
+
+async def test_the_seat_state_is_restored_after_a_restart(server: RunningServer) -> None:
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent2")
+        # The desk's first contact creates the seat on the server "signed out since now"; a
+        # seat change stamped before that contact would be older than it (see the report).
+        await until(pilot, lambda: app.status.link == "online", "online")
+        await until(
+            pilot,
+            lambda: any(
+                s["agent"] == "agent2"
+                for s in server_get(server, "/api/v1/seats", "lead1")["seats"]
+            ),
+            "the seat known to the server",
+        )
+        await pilot.press("alt+2")  # app.seat.after_call
+        await until(pilot, lambda: "坐席：话后处理" in screen_text(app), "after-call on the bar")
+        await until(pilot, lambda: app.status.outbox == 0, "the sync")
+        await until(
+            pilot,
+            lambda: any(
+                (s.get("agent"), s.get("state")) == ("agent2", "after_call")
+                for s in app.desk.store.seats()
+            ),
+            "the seat pulled back into the cache",
+        )
+    again = make_app(server.url)  # the desk closed and opened again: silent sign-in
+    async with again.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: again.status.user == "agent2", "the silent sign-in")
+        await until(pilot, lambda: again.status.seat == "after_call", "the seat restored")
+        await until(pilot, lambda: "坐席：话后处理" in screen_text(again), "the seat on the bar")
