@@ -38,6 +38,14 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                 if (app.status.user and mode_ok) or time.monotonic() > deadline:
                     break
                 await pilot.pause(0.1)
+            if app.settings.mode == "agent":  # the demo phone's first call reaches intake
+                for _ in range(10_000):
+                    values = getattr(app.screen, "values", dict)()
+                    if values.get("phone") or time.monotonic() > deadline:
+                        break
+                    await pilot.pause(0.1)
+                seen["offered_number"] = getattr(app.screen, "values", dict)().get("phone")
+                await pilot.pause(1.0)  # the caller lookup, before quitting
             seen.update(
                 user=app.status.user,
                 role=app.role,
@@ -45,6 +53,7 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                 settings_mode=app.settings.mode,
                 workdir=app.demo_world.workdir,  # type: ignore[union-attr]
                 accounts=app.demo_world.accounts,  # type: ignore[union-attr]
+                seeded_numbers=app.demo_world.seeded_numbers,  # type: ignore[union-attr]
                 control_file=control_path().is_file(),
             )
 
@@ -76,6 +85,7 @@ def test_keep_leaves_the_database_and_prints_its_path(
 ) -> None:
     assert demo_run.run_demo(role="agent", keep=True, lang="en") == 0
     assert seen["user"] == "agent" and seen["mode"] == "intake"
+    assert seen["offered_number"] in seen["seeded_numbers"]
     workdir: Path = seen["workdir"]
     try:
         assert (workdir / "hotline.db").is_file()
