@@ -24,6 +24,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
+from agent_tui.actions import BY_ID
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
@@ -87,6 +88,8 @@ class IntakeScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
         for binding_id, key, action, text in CALL_BINDINGS:  # texts in the UI language
+            if binding_id in BY_ID:  # declared in agent_tui.actions: installed from there
+                continue
             self._bindings._add_binding(
                 Binding(key, action, t(text), show=False, priority=True, id=binding_id)
             )

@@ -42,6 +42,12 @@ async def test_a_closed_desk_offers_to_restore_the_form_in_progress(
         await type_into(pilot, "caller_name", "孙悟空")
         await type_into(pilot, "account", "花果山停水三天")
         await until(pilot, lambda: screen.draft_id is not None, "the autosave")
+
+        def saved_account() -> object:  # the last autosave, not just the first
+            draft = app.desk.latest_draft()
+            return draft is not None and draft.values.get("account") == "花果山停水三天"
+
+        await until(pilot, saved_account, "the autosave of the whole form")
         ticket_id = screen.ticket_id
     # the terminal was closed mid-call; next start:
     again = make_app(server.url)
