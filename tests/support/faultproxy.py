@@ -126,6 +126,13 @@ class FaultProxy:
                 self._server.close()
             for w in list(self._open):
                 w.transport.abort()
+            # end every connection's task too, so none is left pending when the loop closes
+            me = asyncio.current_task()
+            pending = [t for t in asyncio.all_tasks() if t is not me]
+            for t in pending:
+                t.cancel()
+            if pending:
+                await asyncio.wait(pending, timeout=2)
 
         with contextlib.suppress(Exception):
             asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
