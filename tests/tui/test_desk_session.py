@@ -3,10 +3,12 @@ the command palette listing the desk's actions, and the lead panel for a lead.""
 
 from __future__ import annotations
 
+import httpx
+
 from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.screens.intake import IntakeScreen
 from tests.support.server import RunningServer
-from tests.tui.conftest import make_app, screen_text, sign_in, until
+from tests.tui.conftest import USERS, make_app, run_in_thread, screen_text, sign_in, until
 from tests.tui.test_desk_intake import server_get, type_into
 
 
@@ -83,6 +85,17 @@ async def test_lead_mode_opens_the_lead_panel_for_a_lead(server: RunningServer) 
         await until(pilot, lambda: isinstance(app.screen, IntakeScreen), "intake")
 
 
+def lead_client(server: RunningServer) -> httpx.Client:
+    token = httpx.post(
+        server.url + "/api/v1/auth/login",
+        json={"username": "lead1", "password": USERS["lead1"][1]},
+        timeout=10,
+    ).json()["access_token"]
+    return httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+
+
 async def test_the_seat_state_is_restored_after_a_restart(server: RunningServer) -> None:
     app = make_app(server.url)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -90,14 +103,17 @@ async def test_the_seat_state_is_restored_after_a_restart(server: RunningServer)
         # The desk's first contact creates the seat on the server "signed out since now"; a
         # seat change stamped before that contact would be older than it (see the report).
         await until(pilot, lambda: app.status.link == "online", "online")
-        await until(
-            pilot,
-            lambda: any(
-                s["agent"] == "agent2"
-                for s in server_get(server, "/api/v1/seats", "lead1")["seats"]
-            ),
-            "the seat known to the server",
-        )
+        lead = await run_in_thread(lambda: lead_client(server))  # one sign-in, many reads
+        try:
+            await until(
+                pilot,
+                lambda: any(
+                    s["agent"] == "agent2" for s in lead.get("/api/v1/seats").json()["seats"]
+                ),
+                "the seat known to the server",
+            )
+        finally:
+            lead.close()
         await pilot.press("alt+2")  # app.seat.after_call
         await until(pilot, lambda: "坐席：话后处理" in screen_text(app), "after-call on the bar")
         await until(pilot, lambda: app.status.outbox == 0, "the sync")
