@@ -1239,11 +1239,22 @@ def _keep_aside(
 
 
 def _on_read_only_fs(path: Path) -> bool:
-    """Whether the cache's folder is on a read-only mount (WAL needs to create its files)."""
+    """Whether the cache's folder is read-only to us: a read-only mount, or a folder we may
+    not write (WAL needs to create its -wal and -shm files beside the database)."""
+    folder = path if path.is_dir() else path.parent
     try:
-        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY) or not os.access(folder, os.W_OK)
     except OSError:
         return False
+
+
+def _open_failure(exc: Exception, path: Path) -> str:
+    """SaveFailed's reason for a cache that would not open (SQLite only says "unable to open
+    database file" when the folder cannot be written)."""
+    reason = _classify(exc)
+    if reason == "other" and _on_read_only_fs(path):
+        return "read_only"
+    return reason
 
 
 def open_cache(
@@ -1266,20 +1277,24 @@ def open_cache(
     provider: KeyProvider = key_provider or KeyringKeyProvider()
     check_profile(profile)
     db_path = path or (home or locations()).ensure().cache_path(profile)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only or missing disk: said, not a traceback
+        reason = "read_only" if _on_read_only_fs(db_path.parent) else "io_error"
+        raise SaveFailed(reason, str(exc)) from exc
     existed = db_path.exists() and db_path.stat().st_size > 0
     key = provider.get_key(profile, create=True)
     assert key is not None
     if not existed:
-        return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+        try:
+            return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+        except sqlcipher3.DatabaseError as exc:
+            raise SaveFailed(_open_failure(exc, db_path), str(exc)) from exc
     try:
         store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
     except sqlcipher3.DatabaseError as exc:
         if not _is_unreadable(exc):
-            reason = _classify(exc)
-            if reason == "other" and _on_read_only_fs(db_path):
-                reason = "read_only"  # SQLite only says "unable to open database file"
-            raise SaveFailed(reason, str(exc)) from exc
+            raise SaveFailed(_open_failure(exc, db_path), str(exc)) from exc
         return recover(db_path, key, str(exc), clock, retention_days)
     with suppress(SaveFailed):  # retention at every start; a read-only disk must not block
         store.purge_closed()
