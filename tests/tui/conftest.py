@@ -61,12 +61,21 @@ async def until(
     )
 
 
+async def until_focused(pilot: Pilot[Any], widget_id: str) -> None:
+    """Wait until the widget an agent would type into has the focus (a dialog focuses its
+    field in on_mount, which on a loaded machine lands after the dialog is the screen)."""
+    await until(
+        pilot, lambda: getattr(pilot.app.focused, "id", None) == widget_id, f"focus on {widget_id}"
+    )
+
+
 async def sign_in(pilot: Pilot[Any], username: str = "agent1") -> None:
     """Type user name and password into the sign-in dialog, as an agent would."""
     from agent_tui.screens.signin import SignInScreen
 
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
+    await until_focused(pilot, "username")
     await pilot.press(*username)
     await pilot.press("tab")
     await pilot.press(*USERS[username][1])

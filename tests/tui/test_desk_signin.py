@@ -7,7 +7,7 @@ from agent_tui.screens.signin import SignInScreen
 from agent_tui.widgets.status_bar import StatusBar
 from offline_cache import load_token
 from tests.support.server import RunningServer, free_port
-from tests.tui.conftest import make_app, sign_in, until
+from tests.tui.conftest import make_app, sign_in, until, until_focused
 
 
 def bar_text(app) -> str:  # type: ignore[no-untyped-def]
@@ -38,6 +38,7 @@ async def test_wrong_password_is_said_in_the_dialog(server: RunningServer) -> No
     app = make_app(server.url, lang="en")
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
+        await until_focused(pilot, "username")
         await pilot.press(*"agent1", "tab", *"wrong-password", "enter")
         error = app.screen.query_one("#signin-error")
         await until(pilot, lambda: "Sign-in failed" in str(error.render()), "the error")
@@ -85,5 +86,6 @@ async def test_a_revoked_token_asks_to_sign_in_again_and_keeps_the_outbox(
         await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
         assert app.status.outbox == 1  # kept while nobody is signed in
         assert app.screen.query_one("#username").value == "agent2"  # who was signed in
-        await pilot.press(*"pw-agent2", "enter")  # the password field has the focus
+        await until_focused(pilot, "password")  # the user name is filled in already
+        await pilot.press(*"pw-agent2", "enter")
         await until(pilot, lambda: app.status.outbox == 0, "the outbox to drain")
