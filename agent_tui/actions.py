@@ -75,6 +75,25 @@ ACTIONS: tuple[DeskAction, ...] = (
     ),
     _A("intake.merge", "alt+m", "merge", "intake", "act.intake.merge", priority=True),
     _A("intake.discard", "alt+n", "discard", "intake", "act.intake.discard", show=False),
+    # desk-reported calls, for a site with no phone system connected
+    _A(
+        "intake.call_answered",
+        "alt+a",
+        "call_answered",
+        "intake",
+        "act.intake.call_answered",
+        show=False,
+        priority=True,
+    ),
+    _A(
+        "intake.call_ended",
+        "alt+h",
+        "call_ended",
+        "intake",
+        "act.intake.call_ended",
+        show=False,
+        priority=True,
+    ),
     # Field moves are priority bindings so the app moves the focus before it hands on the keys
     # typed right after Tab: a fast typist's "王小明<Tab>138..." must not land in one field.
     _A(

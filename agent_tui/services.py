@@ -101,6 +101,7 @@ class DeskServices:
             kwargs["key_provider"] = self.key_provider
         if self.cache_clock is not None:
             kwargs["clock"] = self.cache_clock
+        kwargs["retention_days"] = self.settings.retention_days
         return open_cache(self.settings.profile, **kwargs)
 
     async def close(self) -> None:

@@ -18,13 +18,12 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 
-from agent_tui.actions import BY_ID
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
@@ -43,13 +42,6 @@ from hotline.model import Ticket
 from hotline.validators import FieldError
 
 AUTOSAVE_SECONDS = 0.5
-
-# Desk-reported calls (no phone system connected): (binding id, key, action, i18n text).
-# The ids are for keymaps like every other binding; the keys are free on intake.
-CALL_BINDINGS: tuple[tuple[str, str, str, str], ...] = (
-    ("intake.call_answered", "alt+a", "call_answered", "act.intake.call_answered"),
-    ("intake.call_ended", "alt+h", "call_ended", "act.intake.call_ended"),
-)
 
 
 class FieldRow(Horizontal):
@@ -87,12 +79,6 @@ class IntakeScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        for binding_id, key, action, text in CALL_BINDINGS:  # texts in the UI language
-            if binding_id in BY_ID:  # declared in agent_tui.actions: installed from there
-                continue
-            self._bindings._add_binding(
-                Binding(key, action, t(text), show=False, priority=True, id=binding_id)
-            )
         self.reported_call: tuple[str, str] | None = None  # (call id, number) answered, not ended
         self._call_reports: deque[tuple[str, str, str, datetime]] = deque()
         self._call_lock = threading.Lock()
@@ -200,6 +186,14 @@ class IntakeScreen(DeskScreen):
         )
 
     async def _use_form(self, form_id: str, values: dict[str, Any] | None = None) -> None:
+        try:
+            await self._build_form(form_id, values)
+        except NoMatches:
+            if self.is_attached and self.is_mounted:
+                raise
+            # the desk quit (or the screen closed) while the form was being rebuilt
+
+    async def _build_form(self, form_id: str, values: dict[str, Any] | None) -> None:
         form = self.forms.get(form_id)
         if form is None:
             return
@@ -433,6 +427,8 @@ class IntakeScreen(DeskScreen):
         if form_id is None:
             return
         await self._use_form(form_id, {"phone": caller_number})
+        if not self.is_attached or not self.is_mounted:
+            return  # the desk quit while the offer was landing
         if any(s.id == "phone" for s in self.specs):
             self.touched.add("phone")
             self._refresh_form()
