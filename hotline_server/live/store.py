@@ -95,19 +95,24 @@ def set_seat_state(
     call_id: str | None = None,
     effects: Effects | None = None,
 ) -> bool:
-    """Move ``agent``'s seat to ``state`` as of ``at``; record the change. An older report
-    than the seat's current state (out of order) is recorded in history but does not move
-    the seat backwards. Returns True if the seat's current state changed."""
+    """Move ``agent``'s seat to ``state`` as of ``at``; record the change. A report older
+    than the newest one recorded (out of order) is kept in history but does not move the
+    seat backwards. A seat the server made on hearing from the desk (a heartbeat before any
+    report) holds no report, so the desk's first report moves it whatever its time stamp.
+    Returns True if the seat's current state changed."""
     at = as_utc(at)
     insert_ignore(conn, live_seats, {"agent": agent, "state": "signed_out", "since": at})
     seat = get_seat(conn, agent, lock=True)
     assert seat is not None
+    newest = conn.execute(
+        sa.select(sa.func.max(live_seat_changes.c.at)).where(live_seat_changes.c.agent == agent)
+    ).scalar()
     conn.execute(
         live_seat_changes.insert().values(
             agent=agent, state=state, reason=reason, at=at, recorded_at=now, source=source
         )
     )
-    if seat["since"] is not None and at < seat["since"]:
+    if newest is not None and at < as_utc(newest):
         return False
     values: dict[str, Any] = {"state": state, "reason": reason, "since": at}
     if state == "on_call":

@@ -78,6 +78,23 @@ def test_seat_changes_and_link_down(engine: Engine) -> None:
     assert [c.state for c in changes] == ["ready", "link_down", "ready"]
 
 
+def test_a_heartbeat_before_the_first_report_does_not_hide_it(engine: Engine) -> None:
+    """The desk's heartbeat can reach the server before the seat change it made a moment
+    earlier (the change waits in the outbox): that change still moves the seat; a report
+    older than the newest report still does not."""
+    with engine.begin() as conn:
+        store.touch_seat(conn, "cai", now=T0 + timedelta(seconds=2))
+        assert store.set_seat_state(conn, "cai", "ready", at=T0, now=T0, source="agent")
+        seat = store.get_seat(conn, "cai")
+        assert seat is not None and seat["state"] == "ready"
+        store.set_seat_state(conn, "cai", "after_call", at=T0 + timedelta(seconds=30),
+                             now=T0, source="agent")  # fmt: skip
+        late = store.set_seat_state(conn, "cai", "ready", at=T0 + timedelta(seconds=10),
+                                    now=T0, source="agent")  # fmt: skip
+        seat = store.get_seat(conn, "cai")
+    assert not late and seat is not None and seat["state"] == "after_call"
+
+
 def test_desk_reported_calls_and_seat_appliers(engine: Engine) -> None:
     from hotline.protocol import ReportCallArgs, SetSeatStateArgs
     from hotline_server.live.appliers import apply_report_call, apply_set_seat_state
