@@ -24,14 +24,18 @@ def lock_counter(conn: Connection) -> None:
         conn.execute(sa.select(seq_counter.c.value).where(seq_counter.c.id == 1).with_for_update())
 
 
+# Built once: the push path runs these for every mutation.
+_BUMP = (
+    sa.update(seq_counter)
+    .where(seq_counter.c.id == 1)
+    .values(value=seq_counter.c.value + 1)
+    .returning(seq_counter.c.value)
+)
+_APPEND = change_log.insert()
+
+
 def next_seq(conn: Connection) -> int:
-    value = conn.execute(
-        sa.update(seq_counter)
-        .where(seq_counter.c.id == 1)
-        .values(value=seq_counter.c.value + 1)
-        .returning(seq_counter.c.value)
-    ).scalar_one()
-    return int(value)
+    return int(conn.execute(_BUMP).scalar_one())
 
 
 def append_change(
@@ -51,16 +55,17 @@ def append_change(
     ``owner`` alone means that user (and leads/admins); ``team`` means that team."""
     seq = next_seq(conn)
     conn.execute(
-        sa.insert(change_log).values(
-            seq=seq,
-            entity=str(getattr(entity, "value", entity)),
-            entity_id=entity_id,
-            op=op,
-            data=data,
-            team=team,
-            owner=owner,
-            server_time=now,
-        )
+        _APPEND,
+        {
+            "seq": seq,
+            "entity": str(getattr(entity, "value", entity)),
+            "entity_id": entity_id,
+            "op": op,
+            "data": data,
+            "team": team,
+            "owner": owner,
+            "server_time": now,
+        },
     )
     return seq
 

@@ -66,11 +66,17 @@ def ticket_data(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# Statements of the push path are built once and run with bound parameters: building one
+# per call (``.values(...)``, ``== literal``) cost more CPU than running it (py-spy, drain).
+_ROW_BY_ID = sa.select(tickets).where(tickets.c.id == sa.bindparam("ticket_id"))
+_ROW_BY_ID_LOCKED = _ROW_BY_ID.with_for_update()
+_INSERT_TICKET = tickets.insert()
+_INSERT_HISTORY = ticket_history.insert()
+
+
 def get_row(conn: Connection, ticket_id: str, *, lock: bool = False) -> dict[str, Any] | None:
-    q = sa.select(tickets).where(tickets.c.id == ticket_id)
-    if lock and conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    row = conn.execute(q).mappings().first()
+    q = _ROW_BY_ID_LOCKED if lock and conn.dialect.name == "postgresql" else _ROW_BY_ID
+    row = conn.execute(q, {"ticket_id": ticket_id}).mappings().first()
     return dict(row) if row else None
 
 
@@ -206,23 +212,32 @@ def check_fields(fields: dict[str, Any], *, partial: bool = False) -> dict[str, 
 # ---------------------------------------------------------------- writing
 
 
-def _number(conn: Connection, now: datetime, tz: str) -> str:
-    day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    if conn.dialect.name == "postgresql":
+def _next_number_statement(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (day) DO UPDATE value = value + 1 RETURNING value``."""
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg = pg_insert(ticket_numbers).values(day=day, value=1)
-        stmt: Any = pg.on_conflict_do_update(
-            index_elements=[ticket_numbers.c.day], set_={"value": ticket_numbers.c.value + 1}
-        )
+        insert: Any = pg_insert(ticket_numbers)
     else:
         from sqlalchemy.dialects.sqlite import insert as lite_insert
 
-        lite = lite_insert(ticket_numbers).values(day=day, value=1)
-        stmt = lite.on_conflict_do_update(
-            index_elements=[ticket_numbers.c.day], set_={"value": ticket_numbers.c.value + 1}
-        )
-    value = int(conn.execute(stmt.returning(ticket_numbers.c.value)).scalar_one())
+        insert = lite_insert(ticket_numbers)
+    stmt = insert.values(day=sa.bindparam("day"), value=1).on_conflict_do_update(
+        index_elements=[ticket_numbers.c.day], set_={"value": ticket_numbers.c.value + 1}
+    )
+    return stmt.returning(ticket_numbers.c.value)
+
+
+_NEXT_NUMBER: dict[str, Any] = {}
+
+
+def _number(conn: Connection, now: datetime, tz: str) -> str:
+    day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
+    dialect = conn.dialect.name
+    stmt = _NEXT_NUMBER.get(dialect)
+    if stmt is None:
+        stmt = _NEXT_NUMBER[dialect] = _next_number_statement(dialect)
+    value = int(conn.execute(stmt, {"day": day}).scalar_one())
     return f"{day}-{value:06d}"
 
 
@@ -240,18 +255,19 @@ def _history(
     mutation_id: int | None = None,
 ) -> None:
     conn.execute(
-        sa.insert(ticket_history).values(
-            ticket_id=row["id"],
-            revision=row["revision"],
-            at=now,
-            actor=actor,
-            action=action,
-            changes=_json(changes),
-            reason=reason,
-            conflict=_json(conflict) if conflict else None,
-            client_id=client_id,
-            mutation_id=mutation_id,
-        )
+        _INSERT_HISTORY,
+        {
+            "ticket_id": row["id"],
+            "revision": row["revision"],
+            "at": now,
+            "actor": actor,
+            "action": action,
+            "changes": _json(changes),
+            "reason": reason,
+            "conflict": _json(conflict) if conflict else None,
+            "client_id": client_id,
+            "mutation_id": mutation_id,
+        },
     )
 
 
@@ -329,7 +345,7 @@ def create(
         "updated_at": now,
         "field_revisions": {},
     }
-    conn.execute(sa.insert(tickets).values(row))
+    conn.execute(_INSERT_TICKET, row)
     row = get_row(conn, args.id) or row
     _history(conn, row, user.username, "create", {k: {"to": fields[k]} for k in fields}, now,
              client_id=client_id, mutation_id=mutation_id)  # fmt: skip

@@ -39,6 +39,8 @@ from hotline_server.sync.registry import ApplyContext, Rejected, applier_for, ar
 
 log = logging.getLogger("hotline_server.sync")
 
+_INSERT_RESULT = sync_results.insert()  # built once: one row per pushed mutation
+
 
 class Gap(ValueError):
     """The batch skips mutation ids: the server refuses it whole (409)."""
@@ -253,11 +255,11 @@ def push(
                 seqs.extend(ctx.seqs)
                 after.extend(ctx.after_commit)
             conn.execute(
-                sa.insert(sync_results).values(
-                    client_id=request.client_id, mutation_id=m.mutation_id, name=stored_name(m),
-                    outcome=result.outcome.value, username=user.username, at=now,
-                    result=result.model_dump(mode="json", exclude={"mutation_id"}),
-                )
+                _INSERT_RESULT,
+                {"client_id": request.client_id, "mutation_id": m.mutation_id,
+                 "name": stored_name(m), "outcome": result.outcome.value,
+                 "username": user.username, "at": now,
+                 "result": result.model_dump(mode="json", exclude={"mutation_id"})},
             )  # fmt: skip
             results.append(result)
             last = m.mutation_id
