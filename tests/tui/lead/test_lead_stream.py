@@ -51,7 +51,13 @@ async def test_a_new_call_reaches_the_panel_through_the_event_stream(quiet: Live
             await pilot.press("3")  # last 15 minutes
             await wait_for(pilot, lambda: figures(screen)["offered"][0] == "1", "the first call")
             await wait_for(pilot, lambda: screen.link_up is True, "the event stream")
-            fetched = screen.refresh_count
+            # let the start settle: then three one-second cycles pass without a fetch
+            for _ in range(10):
+                fetched = screen.refresh_count
+                await pilot.pause(3.0)
+                if screen.refresh_count == fetched:
+                    break
+            assert screen.refresh_count == fetched, "the panel keeps fetching by itself"
             offer(quiet, "s2", "13800000012")
             await wait_for(pilot, lambda: figures(screen)["offered"][0] == "2", "the second call")
             assert figures(screen)["waiting"][0] == "2"
