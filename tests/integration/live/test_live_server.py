@@ -18,6 +18,14 @@ from tests.support.started import start_server
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
+@pytest.fixture(autouse=True)
+def _anchor_now() -> None:
+    """Times are relative to the test, not to when the module was imported: in a long suite
+    many minutes pass in between, and "5 minutes ago" would fall out of the 15-minute window."""
+    global NOW
+    NOW = datetime.now(UTC).replace(microsecond=0)
+
+
 def ev(eid: str, type_: str, call: str, at: datetime, **kw: Any) -> dict[str, Any]:
     return {"event_id": eid, "type": type_, "call_id": call, "at": at.isoformat(), **kw}
 
