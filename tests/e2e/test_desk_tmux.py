@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,6 +30,27 @@ NAME = "欧阳小红"
 ADDRESS = "徐汇区漕溪北路100号"
 ACCOUNT = "小区门口垃圾三天没清运，请尽快处理！"
 PHONE = "13812340001"
+
+
+_tokens: dict[str, str] = {}
+
+
+def server_search(server: RunningServer, text: str) -> dict[str, Any]:
+    """What the server's ticket list says for ``text``, as the agent who typed it."""
+    token = _tokens.get(server.url)
+    if token is None:
+        token = _tokens[server.url] = httpx.post(
+            server.url + "/api/v1/auth/login",
+            json={"username": AGENT[0], "password": AGENT[1]},
+            timeout=10,
+        ).json()["access_token"]
+    answer: dict[str, Any] = httpx.get(
+        server.url + "/api/v1/tickets",
+        params={"text": text},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    ).json()
+    return answer
 
 
 def agent_tui() -> str:
@@ -133,22 +155,19 @@ def test_type_a_chinese_ticket_in_tmux_and_read_it_back_from_the_server(
         tmux.wait_for("请尽快处理")
         tmux.keys("C-s")  # intake.on_spot
         tmux.wait_for("已保存")
+        # The status bar may still show the outbox as it was before the save, so ask the
+        # server itself, while the desk runs, until its replicator has pushed the ticket.
+        found = server_search(server, PHONE)
+        for _ in range(120):
+            if found["total"]:
+                break
+            time.sleep(0.5)
+            found = server_search(server, PHONE)
         tmux.wait_for("待上传 0")
         tmux.keys("C-q")
     finally:
         subprocess.run(["tmux", "-L", tmux.socket, "kill-server"], capture_output=True, timeout=20)
 
-    token = httpx.post(
-        server.url + "/api/v1/auth/login",
-        json={"username": AGENT[0], "password": AGENT[1]},
-        timeout=10,
-    ).json()["access_token"]
-    found = httpx.get(
-        server.url + "/api/v1/tickets",
-        params={"text": PHONE},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=10,
-    ).json()
     items = found.get("items") or found.get("tickets") or []
     assert len(items) == 1, found
     ticket = items[0]
