@@ -274,6 +274,10 @@ def metrics_summary(user: Lead, hub: Hub, window: Window = Window.TODAY) -> dict
         )
 
 
+REPORT_FIRST_DAY = date(1900, 1, 1)
+REPORT_LAST_DAY = date(9000, 12, 31)
+
+
 @router.get(
     "/reports/daily",
     summary="Daily report (yesterday by default) as CSV or JSON",
@@ -294,6 +298,13 @@ def daily_report(
     tz = site_tz(hub.settings.timezone)
     first = date_ or (hub.clock().astimezone(tz).date() - timedelta(days=1))
     last = to or first
+    for name, day in (("date", first), ("to", last)):
+        if not REPORT_FIRST_DAY <= day <= REPORT_LAST_DAY:  # local midnights must exist in UTC
+            raise core.problem(
+                422,
+                f"'{name}' must be between {REPORT_FIRST_DAY} and {REPORT_LAST_DAY}",
+                name,
+            )
     if last < first:
         raise core.problem(422, "'to' is before 'date'", "to")
     if (last - first).days > 92:

@@ -242,6 +242,16 @@ def test_metrics_summary_windows(live: Live) -> None:
     assert {"agent", "state", "tickets_today", "unsynced"} <= set(s60["seats_table"][0])
 
 
+def test_report_dates_out_of_range_are_refused_by_field(live: Live) -> None:
+    """Found by schemathesis: date=0001-01-01 overflowed turning local midnight into UTC."""
+    with live.client("lee") as lead:
+        for params, name in (({"date": "0001-01-01"}, "date"),
+                             ({"date": "2026-01-01", "to": "9999-12-31"}, "to")):  # fmt: skip
+            r = lead.get("/api/v1/reports/daily", params=params)
+            assert r.status_code == 422, r.text
+            assert name in [f.get("field") for f in r.json()["fields"]] or name in r.text
+
+
 # ---------------------------------------------------------------- event stream
 
 
