@@ -381,6 +381,12 @@ class IntakeScreen(DeskScreen):
 
     @when_composed
     def _show_lookup(self, recent: list[Any], open_rows: list[Any]) -> None:
+        self._show_history(recent)
+        self.duplicate = open_rows[0] if open_rows else None
+        self._show_duplicate()
+
+    def _show_history(self, recent: list[Any]) -> None:
+        """The caller's recent tickets: this cache's, then those the call offer brought."""
         history = Text()
         for row in recent:
             history.append(f"{row.display_number} ", style="bold")
@@ -395,7 +401,8 @@ class IntakeScreen(DeskScreen):
             history.append(f"{t('kind.' + str(item.get('kind')))}\n")
             history.append(f"  {str(item.get('account') or '')[:40]}\n", style="dim")
         self.query_one("#intake-history", Static).update(history or t("intake.history.none"))
-        self.duplicate = open_rows[0] if open_rows else None
+
+    def _show_duplicate(self) -> None:
         warning = self.query_one("#intake-duplicate", Static)
         warning.display = self.duplicate is not None
         if self.duplicate is not None:
@@ -429,6 +436,8 @@ class IntakeScreen(DeskScreen):
         await self._use_form(form_id, {"phone": caller_number})
         if not self.is_attached or not self.is_mounted:
             return  # the desk quit while the offer was landing
+        if self._offer_recent:
+            self._show_history([])  # what the offer brought, while the cache is looked up
         if any(s.id == "phone" for s in self.specs):
             self.touched.add("phone")
             self._refresh_form()
