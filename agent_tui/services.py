@@ -22,7 +22,6 @@ from agent_tui.config import Settings, remember
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.protocol import MutationName
-from hotline.states import OPEN_STATUSES
 from offline_cache import credentials
 from offline_cache.errors import CacheError
 from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
@@ -258,6 +257,7 @@ class DeskServices:
 
     _seat: str = ""  # the seat state this desk set (or found pending), for ``_seat_user``
     _seat_user: str = ""
+    _outbox_seat_checked: str = ""  # the user whose pending seat change was looked up
 
     def set_seat(self, state: str, reason: str | None, now: datetime) -> Saved:
         saved = self.store.record(
@@ -274,7 +274,11 @@ class DeskServices:
             return ""
         if self._seat and self._seat_user == user:
             return self._seat
-        if outbox_size:
+        if outbox_size and self._outbox_seat_checked != user:
+            # Once per user: a pending change can only come from before this desk started
+            # (what this desk sets is remembered above), so re-reading the outbox every status
+            # tick would cost up to 1,000 rows for nothing.
+            self._outbox_seat_checked = user
             pending = [
                 item
                 for item in self.store.outbox(limit=1000)
@@ -344,22 +348,12 @@ class DeskServices:
     def recent_for_phone(self, phone: str, limit: int = 8) -> list[Any]:
         return list(self.store.queue_page(QueueQuery(text=phone, limit=limit)).rows)
 
-    def open_for_address(self, address: str, *, page: int = 200, most: int = 2000) -> list[Any]:
-        """Open tickets (the domain's OPEN_STATUSES) at exactly this address. The text search
-        also finds longer addresses that contain this one, so it is read page by page (up
-        to ``most`` hits), not just its first few rows."""
-        wanted = address.strip()
-        if len(wanted) < 4:
+    def open_for_address(self, address: str) -> list[Any]:
+        """Open tickets at exactly this address; short fragments (under 4 characters, e.g.
+        a district name being typed) warn of nothing."""
+        if len(address.strip()) < 4:
             return []
-        statuses = tuple(sorted(s.value for s in OPEN_STATUSES))
-        found: list[Any] = []
-        for offset in range(0, most, page):
-            query = QueueQuery(text=wanted, statuses=statuses, limit=page, offset=offset)
-            rows = self.store.queue_page(query).rows
-            found += [r for r in rows if r.status in statuses and r.address.strip() == wanted]
-            if len(rows) < page:
-                break
-        return found
+        return list(self.store.open_tickets_at_address(address))
 
     def merge(self, ticket_id: str, into_ticket_id: str) -> Saved:
         return self.store.merge_ticket(ticket_id, into_ticket_id)

@@ -185,6 +185,9 @@ _V1 = [
         DEFAULT 0)""",
 ]
 
+# The duplicate warning looks up open tickets at exactly the address being typed.
+_V2 = ["CREATE INDEX tickets_address_open ON tickets (trim(address), is_open)"]
+
 # MIGRATIONS[i] takes the store from user_version i to i + 1.
-MIGRATIONS: list[list[str]] = [_V1]
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 LATEST = len(MIGRATIONS)

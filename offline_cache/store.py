@@ -779,6 +779,21 @@ class CacheStore:
         now = self.now()
         return [_row(r, now) for r in rows]
 
+    def open_tickets_at_address(self, address: str, *, limit: int = 20) -> list[TicketRow]:
+        """Open tickets at exactly this address (spaces around it aside), newest first: the
+        repeated-request warning when the caller's number is new but the place is not."""
+        wanted = address.strip()
+        if not wanted:
+            return []
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_ROW_COLUMNS} FROM tickets WHERE trim(address) = ? AND is_open = 1"
+                " ORDER BY call_started_at DESC LIMIT ?",
+                (wanted, limit),
+            ).fetchall()
+        now = self.now()
+        return [_row(r, now) for r in rows]
+
     # ------------------------------------------------------------ KB, forms, seats
 
     def kb_search(self, text: str, *, limit: int = 20) -> list[KbHit]:

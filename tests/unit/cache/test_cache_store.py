@@ -604,6 +604,31 @@ def test_schema_version_and_reopen(store: CacheStore, clock: Clock) -> None:
         again.close()
 
 
+def test_a_version_1_cache_upgrades_keeping_its_tickets_and_finds_them_by_address(
+    store: CacheStore, clock: Clock
+) -> None:
+    here = new_ticket(store, address="上海市黄浦区人民路1号", phone="13800138001")
+    new_ticket(store, address="上海市黄浦区人民路1号3弄", phone="13800138002")  # longer: not it
+    done = new_ticket(store, address="上海市黄浦区人民路1号", phone="13800138003")
+    store.change_status(done, "closed")
+    with store._conn:  # as a cache written before the address index existed
+        store._conn.execute("DROP INDEX tickets_address_open")
+        store._conn.execute("PRAGMA user_version = 1")
+    store.close()
+    again = open_cache("test", clock=clock)
+    try:
+        assert again._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        found = again.open_tickets_at_address("  上海市黄浦区人民路1号 ")
+        assert [r.id for r in found] == [here]
+        plan = again._conn.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM tickets WHERE trim(address) = ? AND is_open = 1",
+            ("x",),
+        ).fetchall()
+        assert "tickets_address_open" in str(plan)
+    finally:
+        again.close()
+
+
 def test_retention_runs_when_the_cache_opens(store: CacheStore, clock: Clock) -> None:
     old = "0190b4a0-0000-7000-8000-0000000000b2"
     store.apply_pull(
