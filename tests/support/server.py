@@ -1,7 +1,8 @@
 """Run the real `hotline-server` as a separate process (uvicorn) for integration tests.
 
-Nothing here mocks the server: it is migrated, given users through its own CLI, started on
-a free loopback port and stopped (or SIGKILLed) like in production.
+Nothing here mocks the server: it is migrated and given users through its own Python API
+(the CLI for both has its own tests), started as a process on a free loopback port and
+stopped (or SIGKILLed) like in production.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,11 +45,14 @@ def server_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None 
     return result.stdout
 
 
-def add_user(database_url: str, username: str, role: str, password: str, team: str | None = None):
-    args = ["user", "add", username, "--role", role, "--database", database_url]
-    if team:
-        args += ["--team", team]
-    server_cli(*args, stdin=password + "\n")
+def add_user(
+    database_url: str, username: str, role: str, password: str, team: str | None = None
+) -> None:
+    """Add a user through the server's Python API (the ``user add`` CLI has its own tests in
+    tests/integration/core/test_cli.py; a Python start-up per user costs seconds)."""
+    from hotline_server.users import add_user as add
+
+    add(database_url, username, password, role, team)
 
 
 @dataclass
@@ -119,20 +124,36 @@ class RunningServer:
         return self.start()
 
 
+def prepare_database(database_url: str, users: dict[str, tuple[str, ...]] | None = None) -> None:
+    """Migrate ``database_url`` and add ``users`` {name: (role, password[, team])} through the
+    server's Python API, on one engine: what ``hotline-server migrate`` and ``user add`` do,
+    without a Python start-up for each."""
+    from hotline_server.db.engine import make_engine
+    from hotline_server.db.migrate import upgrade
+    from hotline_server.users import add_user as add
+
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        for name, (role, password, *team) in (users or {}).items():
+            add(engine, name, password, role, team[0] if team else None)
+    finally:
+        engine.dispose()
+
+
 def start_server(
     database_url: str,
     workdir: Path,
-    users: dict[str, tuple[str, str]] | None = None,
+    users: dict[str, tuple[str, ...]] | None = None,
     extra_env: dict[str, str] | None = None,
     extra_args: list[str] | None = None,
 ) -> RunningServer:
-    """Migrate ``database_url``, add ``users`` {name: (role, password)}, start a server."""
-    server_cli("migrate", "--database", database_url)
-    for name, (role, password) in (users or {}).items():
-        add_user(database_url, name, role, password)
+    """Migrate ``database_url``, add ``users`` {name: (role, password[, team])}, and start a
+    server as its own process."""
+    prepare_database(database_url, users)
     server = RunningServer(
         database_url=database_url,
-        log_path=workdir / f"server-{free_port()}.log",
+        log_path=workdir / f"server-{uuid.uuid4().hex[:8]}.log",
         extra_env=extra_env or {},
         extra_args=extra_args or [],
     )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from offline_cache import CacheStore, Replicator, SyncOutcome, open_cache
 from tests.support.server import RunningServer
+from tests.support.server import prepare_database as migrate_and_add_users
 
 PASSWORD = "correct horse battery"
 # alice and bob share a team so both see (and may edit) each other's tickets.
@@ -28,12 +29,9 @@ USERS = {
 
 
 def prepare_database(database_url: str, users: dict[str, tuple[str, str]] = USERS) -> None:
-    from hotline_server.db.migrate import upgrade
-    from hotline_server.users import add_user
-
-    upgrade(database_url)
-    for name, (role, team) in users.items():
-        add_user(database_url, name, PASSWORD, role, team=team)
+    """Migrate and add ``users`` {name: (role, team)}, all with PASSWORD."""
+    with_password = {name: (role, PASSWORD, team) for name, (role, team) in users.items()}
+    migrate_and_add_users(database_url, with_password)
 
 
 @dataclass

@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from tests.support.databases import fresh_postgres_database
-from tests.support.server import RunningServer
-from tests.support.started import start_server
+from tests.support.server import RunningServer, start_server
 
 PASSWORD = "correct horse battery"
 USERS = {

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from hotline_server.db.engine import make_engine
 from tests.integration.core.conftest import PASSWORD, USERS, Api
-from tests.support.started import start_server
+from tests.support.server import start_server
 
 LEAD_ONLY = [
     ("GET", "/api/v1/seats", None),

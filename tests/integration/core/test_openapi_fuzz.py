@@ -22,8 +22,7 @@ from schemathesis.checks import (
 )
 
 from tests.integration.core.conftest import PASSWORD, SERVER_ENV, TELEPHONY_TOKEN
-from tests.support.server import RunningServer
-from tests.support.started import start_server
+from tests.support.server import RunningServer, start_server
 
 EXAMPLES_PER_OPERATION = 12
 STREAMS = {"/api/v1/events"}  # an endless SSE stream: covered by the live tests

@@ -5,15 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.integration.core.conftest import PASSWORD, Api, client_id, mutation, ticket_args
-from tests.support.server import add_user, server_cli, start_server
+from tests.support.server import start_server
+
+TEAMS = {
+    "amy": ("agent", PASSWORD, "north"),
+    "ann": ("agent", PASSWORD, "north"),
+    "sam": ("agent", PASSWORD, "south"),
+    "lee": ("lead", PASSWORD),
+}
 
 
 def test_agent_sees_own_and_team_tickets(database_url: str, tmp_path: Path) -> None:
-    server_cli("migrate", "--database", database_url)
-    for name, role, team in [("amy", "agent", "north"), ("ann", "agent", "north"),
-                             ("sam", "agent", "south"), ("lee", "lead", None)]:  # fmt: skip
-        add_user(database_url, name, role, PASSWORD, team=team)
-    server = start_server(database_url, tmp_path)
+    server = start_server(database_url, tmp_path, users=TEAMS)
     try:
         api = Api(server)
         north, south = ticket_args(), ticket_args()
@@ -46,11 +49,7 @@ def test_agent_sees_own_and_team_tickets(database_url: str, tmp_path: Path) -> N
 def test_a_lead_reassigns_a_ticket_and_it_follows_the_agent(
     database_url: str, tmp_path: Path
 ) -> None:
-    server_cli("migrate", "--database", database_url)
-    for name, role, team in [("amy", "agent", "north"), ("ann", "agent", "north"),
-                             ("sam", "agent", "south"), ("lee", "lead", None)]:  # fmt: skip
-        add_user(database_url, name, role, PASSWORD, team=team)
-    server = start_server(database_url, tmp_path)
+    server = start_server(database_url, tmp_path, users=TEAMS)
     try:
         api = Api(server)
         ticket = ticket_args()

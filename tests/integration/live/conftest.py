@@ -11,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import RunningServer, add_user, free_port, server_cli
-from tests.support.started import start_server
+from tests.support.server import RunningServer, add_user, free_port, server_cli, start_server
 
 PASSWORD = "correct horse battery"
 TELEPHONY_TOKEN = "phone-system-secret-0123456789"

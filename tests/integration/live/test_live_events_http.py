@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.live.conftest import LIVE_ENV, USERS, Live, read_events
 from tests.integration.live.test_live_server import ev, mutation, push, ticket_args
-from tests.support.started import start_server
+from tests.support.server import start_server
 
 Got = list[tuple[str, dict[str, Any], str]]
 

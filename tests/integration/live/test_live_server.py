@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.integration.live.conftest import LIVE_ENV, USERS, Live, read_events
-from tests.support.started import start_server
+from tests.support.server import start_server
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -169,6 +169,40 @@ def test_telephony_seats_and_metrics(server: str) -> None:
         assert f"{today},all,1,1,0" in r.text
 
 
+def test_an_event_that_cannot_be_recorded_costs_only_itself(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is applied in one go; when that fails it is applied again event by event,
+    so the one event that cannot be recorded is rejected and the others are kept."""
+    from hotline_server.live import store
+
+    real = store.merge_event
+
+    def merge(row: Any, e: Any) -> Any:
+        if e.call_id == "broken":
+            raise ValueError("cannot merge")
+        return real(row, e)
+
+    monkeypatch.setattr(store, "merge_event", merge)
+    body = {
+        "events": [
+            ev("k1", "offered", "fine", -60, caller_number="13800000001", queue="general"),
+            ev("k2", "offered", "broken", -59),
+            ev("k3", "offered_to_seat", "fine", -55, agent="amy"),
+        ]
+    }
+    with httpx.Client(base_url=server) as c:
+        r = c.post("/api/v1/telephony/events", json=body, headers=h("phone"))
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert [x["outcome"] for x in results] == ["applied", "rejected", "applied"]
+        assert results[1]["event_id"] == "k2" and "ValueError" in results[1]["reason"]
+        r = c.post("/api/v1/telephony/events", json=body, headers=h("phone"))
+        assert [x["outcome"] for x in r.json()["results"]] == ["duplicate", "rejected", "duplicate"]
+        r = c.get("/api/v1/metrics/summary?window=60m", headers=h("lee"))
+        assert r.json()["calls"]["offered"] == 1
+
+
 def core_tz() -> ZoneInfo:
 
     return ZoneInfo("Asia/Shanghai")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hotline_server.db.engine import make_engine
 from hotline_server.db.migrate import upgrade
 from hotline_server.live import store
+from hotline_server.live.schema import live_calls, live_seat_changes, live_seats
 from hotline_server.live.wire import CallEvent
 
 T0 = datetime(2026, 3, 15, 1, 0, tzinfo=UTC)
@@ -118,3 +122,79 @@ def test_desk_reported_calls_and_seat_appliers(engine: Engine) -> None:
     assert seat is not None and seat["state"] == "after_call"
     assert call.queue == "desk" and call.caller_number == "13800000009"
     assert call.handle_seconds() == pytest.approx(60)
+
+
+def _scenario(prefix: str, seed: int) -> list[CallEvent]:
+    """Three calls at two agents' seats, every event type, shuffled (the phone system
+    reports in any order), with a replayed event inside the batch."""
+    rng = random.Random(seed)
+    events: list[CallEvent] = []
+    for n, agent in ((1, "ann"), (2, "ann"), (3, "ben")):
+        call, base = f"{prefix}c{n}", 300.0 * n
+        who = f"{prefix}{agent}"
+        events += [
+            ev(f"{call}-o", "offered", call, base, caller_number="13800000001", queue="general"),
+            ev(f"{call}-s", "offered_to_seat", call, base + 2, agent=who),
+            ev(f"{call}-a", "answered", call, base + 5, agent=who),
+            ev(f"{call}-e", "ended", call, base + 100, agent=who, hold_seconds=7),
+            ev(f"{call}-w", "after_call_ended", call, base + 140, agent=who),
+        ]
+    rng.shuffle(events)
+    return [*events, events[rng.randrange(len(events))]]
+
+
+def _state(engine: Engine, prefix: str) -> tuple[list[Any], list[Any], list[Any]]:
+    """The calls, seats and seat history of one scenario, names without the prefix."""
+
+    def plain(row: Any) -> dict[str, Any]:
+        return {k: v.removeprefix(prefix) if isinstance(v, str) else v for k, v in row.items()}
+
+    with engine.connect() as conn:
+        calls = conn.execute(
+            sa.select(live_calls).where(live_calls.c.call_id.startswith(prefix))
+            .order_by(live_calls.c.call_id)
+        ).mappings()  # fmt: skip
+        seats = conn.execute(
+            sa.select(live_seats).where(live_seats.c.agent.startswith(prefix))
+            .order_by(live_seats.c.agent)
+        ).mappings()  # fmt: skip
+        history = conn.execute(
+            sa.select(live_seat_changes).where(live_seat_changes.c.agent.startswith(prefix))
+            .order_by(live_seat_changes.c.id)
+        ).mappings()  # fmt: skip
+        return (
+            [plain(r) for r in calls],
+            [plain(r) for r in seats],
+            [{k: v for k, v in plain(r).items() if k != "id"} for r in history],
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_batch_applies_as_its_events_one_by_one(engine: Engine, seed: int) -> None:
+    """``record_call_events`` merges a batch in memory and writes each row once: the
+    outcomes, calls, seats and seat history must be those of the same events applied one
+    at a time in the same order; a batch sent again is all duplicates and changes nothing."""
+    one = _scenario("s-", seed)
+    with engine.begin() as conn:
+        store.set_seat_state(conn, "s-ben", "ready", at=T0, now=T0, source="agent")
+        store.set_seat_state(conn, "b-ben", "ready", at=T0, now=T0, source="agent")
+    singles = [apply(engine, e)[0] for e in one]
+    eff = store.Effects()
+    batch = _scenario("b-", seed)
+    with engine.begin() as conn:
+        outcomes = store.record_call_events(conn, batch, now=T0, source="telephony", effects=eff)
+    assert [r.outcome for r in outcomes] == singles
+    assert singles[-1] == "duplicate" and singles.count("applied") == 15
+    assert _state(engine, "b-") == _state(engine, "s-")
+    assert [(a.removeprefix("b-"), c.removeprefix("b-")) for a, c in eff.offers] == [
+        (e.agent.removeprefix("s-"), e.call_id.removeprefix("s-"))
+        for e in one[:-1]
+        if e.type == "offered_to_seat" and e.agent
+    ]
+    before = _state(engine, "b-")
+    with engine.begin() as conn:
+        again = store.record_call_events(
+            conn, batch, now=T0, source="telephony", effects=store.Effects()
+        )
+    assert {r.outcome for r in again} == {"duplicate"}
+    assert _state(engine, "b-") == before
