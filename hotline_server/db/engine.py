@@ -10,6 +10,7 @@ upgrades from reading to writing.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -56,13 +57,36 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
+_writer_locks: dict[str, threading.RLock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock:
+    """This process's lock for writers to one SQLite database (keyed by its URL)."""
+    key = str(engine.url)
+    with _writer_locks_guard:
+        lock = _writer_locks.get(key)
+        if lock is None:
+            lock = _writer_locks[key] = threading.RLock()
+        return lock
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A write transaction that holds the database's write lock from its first statement
     on SQLite (``BEGIN IMMEDIATE``); on PostgreSQL an ordinary READ COMMITTED transaction
-    whose callers lock the rows they serialize on (``SELECT ... FOR UPDATE``)."""
-    with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":
-            conn = conn.execution_options(**IMMEDIATE)
+    whose callers lock the rows they serialize on (``SELECT ... FOR UPDATE``).
+
+    On SQLite this process's writers first queue on an in-process lock, before they take a
+    pooled connection. Without it every waiting writer held one of the pool's connections
+    while SQLite's busy handler slept and polled (up to 100 ms a try), so under load the
+    write lock sat free between polls and readers (token checks, pulls) waited for a
+    connection. Writers from other processes still queue in ``busy_timeout``."""
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as conn, conn.begin():
+            yield conn
+        return
+    with _writer_lock(engine), engine.connect() as conn:
+        conn = conn.execution_options(**IMMEDIATE)
         with conn.begin():
             yield conn

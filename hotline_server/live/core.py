@@ -8,7 +8,6 @@ in this file alone.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,18 +64,16 @@ def require_telephony() -> None:
 
 # ---------------------------------------------------------------- writes
 
-_sqlite_write_lock = threading.Lock()
-
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
-    """One write transaction through the core (``BEGIN IMMEDIATE`` on SQLite). This
-    process's SQLite writers also queue on a lock, so they wait here, not in busy_timeout."""
+    """One write transaction through the core (``BEGIN IMMEDIATE`` on SQLite, where this
+    process's writers queue on the core's in-process lock, not in busy_timeout)."""
     from hotline_server.changelog import lock_counter
     from hotline_server.db.engine import write_transaction
 
     if engine.dialect.name == "sqlite":
-        with _sqlite_write_lock, write_transaction(engine) as conn:
+        with write_transaction(engine) as conn:
             yield conn
     else:
         with write_transaction(engine) as conn:
