@@ -6,6 +6,7 @@ package folder, and the connection is handed to ``env.py`` directly.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from pathlib import Path
 
@@ -29,7 +30,10 @@ def _config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@functools.cache
 def head_revision() -> str:
+    """The shipped migrations' head: parsing the scripts costs ~0.1 s, and they are part of
+    the installed package, so a process reads them once (app creation asks on every start)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
