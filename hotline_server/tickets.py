@@ -66,6 +66,23 @@ def ticket_data(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def answer_data(
+    row: RowMapping | dict[str, Any], now: datetime, zone: tzinfo | str | None
+) -> dict[str, Any]:
+    """The ticket as a REST answer: ``overdue`` is what the clocks say at ``now`` (as the
+    ``?overdue=`` filter counts), not the stored flag, which the escalation job keeps for red
+    tickets only: a late normal ticket found by the filter says so in its answer too."""
+    data = ticket_data(row)
+    dispatched = row.get("dispatched_at")
+    data["overdue"] = clocks.is_overdue(
+        to_ticket(row),
+        now,
+        zone=zone,
+        dispatched_at=dispatched if isinstance(dispatched, datetime) else None,
+    )
+    return data
+
+
 # Statements of the push path are built once and run with bound parameters: building one
 # per call (``.values(...)``, ``== literal``) cost more CPU than running it (py-spy, drain).
 _ROW_BY_ID = sa.select(tickets).where(tickets.c.id == sa.bindparam("ticket_id"))

@@ -214,7 +214,8 @@ def list_tickets(
             sa.select(t).where(where).order_by(t.c.call_started_at.desc(), t.c.id)
             .limit(limit).offset(offset)
         ).mappings().all()  # fmt: skip
-    found = [TicketOut.model_validate(tickets.ticket_data(r)) for r in rows]
+    now, zone = auth.now_of(request), auth.settings_of(request).timezone
+    found = [TicketOut.model_validate(tickets.answer_data(r, now, zone)) for r in rows]
     return TicketList(tickets=found, total=total, limit=limit, offset=offset)
 
 
@@ -229,7 +230,8 @@ def _visible(request: Request, user: auth.User, ticket_id: str) -> dict[str, Any
 
 @router.get("/{ticket_id}", response_model=TicketOut, summary="One ticket")
 def get_ticket(ticket_id: str, request: Request, user: auth.CurrentUser) -> dict[str, Any]:
-    return tickets.ticket_data(_visible(request, user, ticket_id))
+    row = _visible(request, user, ticket_id)
+    return tickets.answer_data(row, auth.now_of(request), auth.settings_of(request).timezone)
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory, summary="Audit trail")

@@ -168,6 +168,12 @@ def test_list_filters_and_paging(api: Api) -> None:
         assert page["total"] == 8 and len(page["tickets"]) == 1
         late_page = c.get("/api/v1/tickets", params={"text": tag, "overdue": True}).json()
         assert late_page["total"] == 2
+        # each answer says what the filter found, the normal late one too
+        assert [t["overdue"] for t in late_page["tickets"]] == [True, True]
+        in_time = c.get("/api/v1/tickets", params={"text": tag, "overdue": False}).json()
+        assert not any(t["overdue"] for t in in_time["tickets"])
+        assert c.get(f"/api/v1/tickets/{normal_late['id']}").json()["overdue"] is True
+        assert c.get(f"/api/v1/tickets/{normal_fresh['id']}").json()["overdue"] is False
         bad = c.get("/api/v1/tickets", params={"urgency": "purple"})
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "urgency"
         assert c.get(f"/api/v1/tickets/{new_id()}").status_code == 404
