@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hotline_server.proxies import DEFAULT_TRUSTED, Network, parse_trusted
+
 DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600
 DEFAULT_TZ = "Asia/Shanghai"
 
@@ -73,6 +75,16 @@ def _check_tz(name: str) -> str:
     return name
 
 
+def _trusted_proxies() -> tuple[Network, ...]:
+    raw = os.environ.get("HOTLINE_TRUSTED_PROXIES")
+    try:
+        return parse_trusted(DEFAULT_TRUSTED if raw is None else raw)
+    except ValueError as exc:
+        raise ConfigError(
+            f"HOTLINE_TRUSTED_PROXIES: {exc} (e.g. 127.0.0.1,10.0.0.0/8 or none)"
+        ) from None
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -82,6 +94,9 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 300
     teams: tuple[str, ...] = field(default_factory=tuple)
+    trusted_proxies: tuple[Network, ...] = field(
+        default_factory=lambda: parse_trusted(DEFAULT_TRUSTED)
+    )
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -96,4 +111,5 @@ class Settings:
             timezone=_check_tz(tz),
             login_max_failures=_env_int("HOTLINE_LOGIN_MAX_FAILURES", 5, 1),
             login_window_seconds=_env_int("HOTLINE_LOGIN_WINDOW_SECONDS", 300, 1),
+            trusted_proxies=_trusted_proxies(),
         )

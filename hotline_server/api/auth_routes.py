@@ -7,14 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from hotline.protocol import LoginRequest, LoginResponse, UserOut
-from hotline_server import auth
+from hotline_server import auth, proxies
 from hotline_server.errors import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The address login limits count by: the peer, or behind a trusted proxy the client it
+    forwarded for (hotline_server/proxies.py)."""
+    peer = request.client.host if request.client else "unknown"
+    forwarded = request.headers.getlist("x-forwarded-for")
+    return proxies.client_address(peer, forwarded, auth.settings_of(request).trusted_proxies)
 
 
 @router.post("/login", response_model=LoginResponse, summary="Sign in; returns a bearer token")

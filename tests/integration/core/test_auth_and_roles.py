@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -121,10 +122,12 @@ def test_failed_logins_from_one_address_are_limited_across_users(
     database_url: str, tmp_path: Path
 ) -> None:
     """Guessing one password for many user names, each under its own limit: the address
-    (the TCP peer; forwarded headers are not trusted) is stopped after 4x the user limit."""
+    (the TCP peer, no trusted proxy: forwarded headers are ignored) is stopped after 4x the
+    user limit."""
     users = {"amy": USERS["amy"], "bob": USERS["bob"]}
     server = start_server(database_url, tmp_path, users=users,
-                          extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "3"})  # fmt: skip
+                          extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "3",
+                                     "HOTLINE_TRUSTED_PROXIES": "none"})  # fmt: skip
     try:
         login = server.url + "/api/v1/auth/login"
         with httpx.Client(timeout=30) as c:
@@ -142,3 +145,48 @@ def test_failed_logins_from_one_address_are_limited_across_users(
         assert int(refused.headers["Retry-After"]) > 0
     finally:
         server.stop()
+
+
+def test_behind_the_proxy_on_this_host_one_typist_does_not_lock_out_the_site(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """The README's set-up: nginx on the same host, every peer is 127.0.0.1 (trusted by
+    default). Failed logins count by the client nginx forwarded for, so one address guessing
+    is stopped while the other agents behind the same proxy still sign in; a client cannot
+    pick its address by sending its own header (nginx appends the real one)."""
+    users = {"amy": USERS["amy"], "bob": USERS["bob"]}
+    server = start_server(sqlite_url, tmp_path, users=users,
+                          extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "3"})  # fmt: skip
+    try:
+        login = server.url + "/api/v1/auth/login"
+        with httpx.Client(timeout=30) as c:
+
+            def attempt(user: str, password: str, forwarded: str) -> int:
+                r = c.post(login, json={"username": user, "password": password},
+                           headers={"X-Forwarded-For": forwarded})  # fmt: skip
+                return r.status_code
+
+            guesses = [attempt(f"guess{i}", "wrong!", f"10.9.9.{i}, 203.0.113.7")
+                       for i in range(12)]  # fmt: skip
+            assert guesses == [401] * 12
+            assert attempt("amy", PASSWORD, "203.0.113.7") == 429  # that address: stopped
+            assert attempt("amy", PASSWORD, "198.51.100.9") == 200  # amy at home: signs in
+            assert attempt("bob", PASSWORD, "198.51.100.10") == 200
+    finally:
+        server.stop()
+
+
+def test_a_bad_trusted_proxy_setting_is_one_line_naming_it(sqlite_url: str) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOTLINE_TRUSTED_PROXIES": "127.0.0.1, nginx-box"}
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline_server", "serve", "--database", sqlite_url,
+         "--port", "0"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "HOTLINE_TRUSTED_PROXIES" in lines[0], done.stderr
+    assert "nginx-box" in lines[0]
