@@ -768,28 +768,21 @@ class CacheStore:
     def open_tickets_for_phone(self, phone: str, *, limit: int = 20) -> list[TicketRow]:
         """Open tickets of one caller number, newest first (duplicate warning, screen pop)."""
         key = phone_key(phone)
-        if not key:
-            return []
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {_ROW_COLUMNS} FROM tickets WHERE phone_key = ? AND is_open = 1"
-                " ORDER BY call_started_at DESC LIMIT ?",
-                (key, limit),
-            ).fetchall()
-        now = self.now()
-        return [_row(r, now) for r in rows]
+        return self._open_tickets("phone_key = ?", key, limit) if key else []
 
     def open_tickets_at_address(self, address: str, *, limit: int = 20) -> list[TicketRow]:
         """Open tickets at exactly this address (spaces around it aside), newest first: the
         repeated-request warning when the caller's number is new but the place is not."""
         wanted = address.strip()
-        if not wanted:
-            return []
+        return self._open_tickets("trim(address) = ?", wanted, limit) if wanted else []
+
+    def _open_tickets(self, match: str, value: str, limit: int) -> list[TicketRow]:
+        """Open tickets where ``match`` (one indexed condition, one parameter), newest first."""
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_ROW_COLUMNS} FROM tickets WHERE trim(address) = ? AND is_open = 1"
+                f"SELECT {_ROW_COLUMNS} FROM tickets WHERE {match} AND is_open = 1"
                 " ORDER BY call_started_at DESC LIMIT ?",
-                (wanted, limit),
+                (value, limit),
             ).fetchall()
         now = self.now()
         return [_row(r, now) for r in rows]
