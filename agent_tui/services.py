@@ -25,6 +25,7 @@ from hotline.protocol import MutationName
 from offline_cache import credentials
 from offline_cache.errors import CacheError
 from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
+from offline_cache.tls import shared_ssl_context
 
 HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 SyncCallback = Callable[[str, dict[str, Any]], None]
@@ -129,7 +130,7 @@ class DeskServices:
         if not token:
             return None
         try:
-            async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+            async with self._http() as client:
                 response = await client.get(
                     "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}
                 )
@@ -151,7 +152,7 @@ class DeskServices:
 
     async def sign_in(self, username: str, password: str) -> UserInfo:
         try:
-            async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+            async with self._http() as client:
                 response = await client.post(
                     "/api/v1/auth/login", json={"username": username, "password": password}
                 )
@@ -181,7 +182,7 @@ class DeskServices:
         token = await asyncio.to_thread(self.token)
         if token:
             with contextlib.suppress(httpx.HTTPError):
-                async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+                async with self._http() as client:
                     await client.post(
                         "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
                     )
@@ -265,6 +266,12 @@ class DeskServices:
         )
         self._seat, self._seat_user = state, self.store.sync_meta().user or ""
         return saved
+
+    def _http(self) -> httpx.AsyncClient:
+        """A client for one exchange with the server (the TLS context is shared)."""
+        return httpx.AsyncClient(
+            base_url=self.server, timeout=HTTP_TIMEOUT, verify=shared_ssl_context()
+        )
 
     def _current_seat(self, user: str, outbox_size: int) -> str:
         """The signed-in agent's seat state, also after a restart: what this desk set, else
@@ -391,7 +398,7 @@ class DeskServices:
         if not token:
             return None
         try:
-            async with httpx.AsyncClient(base_url=self.server, timeout=HTTP_TIMEOUT) as client:
+            async with self._http() as client:
                 response = await client.get(
                     f"/api/v1/tickets/{ticket_id}/history",
                     headers={"Authorization": f"Bearer {token}"},

@@ -34,6 +34,7 @@ import httpx
 
 from hotline.protocol import DEFAULT_PUSH_BATCH, PullResponse, PushRequest, PushResponse
 from offline_cache.store import CacheStore
+from offline_cache.tls import shared_ssl_context
 
 log = logging.getLogger("offline_cache.replicator")
 
@@ -250,7 +251,10 @@ class Replicator:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
             self._client = httpx.AsyncClient(
-                base_url=self.server_url, timeout=self._timeout, transport=self._transport
+                base_url=self.server_url,
+                timeout=self._timeout,
+                transport=self._transport,
+                verify=shared_ssl_context(),
             )
         return self._client
 

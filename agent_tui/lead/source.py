@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from offline_cache.tls import shared_ssl_context
+
 # Red tickets the panel lists: open statuses of the closed loop (hotline.states.OPEN_STATUSES).
 OPEN_STATUS_VALUES = ("accepted", "dispatched", "handling", "replied", "supervised")
 
@@ -154,7 +156,11 @@ class HttpLeadSource:
         self.server_url = server_url.rstrip("/")
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         self._client = httpx.AsyncClient(
-            base_url=self.server_url, headers=headers, timeout=timeout, transport=transport
+            base_url=self.server_url,
+            headers=headers,
+            timeout=timeout,
+            transport=transport,
+            verify=shared_ssl_context(),
         )
         # The stream goes quiet between heartbeats (15 s); longer silence is a dead link.
         self._stream_timeout = httpx.Timeout(timeout, read=stream_read_timeout)
