@@ -239,6 +239,7 @@ def push(
     results: list[MutationResult] = []
     seqs: list[int] = []
     after: list[Callable[[Any], None]] = []
+    stored: list[dict[str, Any]] = []  # the answers kept for replays, written together
     with write_transaction(engine) as conn:
         last = _lock_client(conn, request.client_id, user, now)
         changelog.lock_counter(conn)
@@ -254,8 +255,7 @@ def push(
             if result.outcome == MutationOutcome.APPLIED:
                 seqs.extend(ctx.seqs)
                 after.extend(ctx.after_commit)
-            conn.execute(
-                _INSERT_RESULT,
+            stored.append(
                 {"client_id": request.client_id, "mutation_id": m.mutation_id,
                  "name": stored_name(m), "outcome": result.outcome.value,
                  "username": user.username, "at": now,
@@ -263,6 +263,8 @@ def push(
             )  # fmt: skip
             results.append(result)
             last = m.mutation_id
+        if stored:  # one statement for the batch's answers (no mutation reads another's)
+            conn.execute(_INSERT_RESULT, stored)
         conn.execute(
             sa.update(sync_clients)
             .where(sync_clients.c.client_id == request.client_id)
