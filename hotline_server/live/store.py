@@ -331,7 +331,9 @@ def record_call_events(
                 "source": source,
                 "updated_at": now,
             }
-    _insert_ignore_many(conn, live_calls, list(new_calls.values()))
+    # in key order, like the locks below: two instances inserting the same new calls wait
+    # for each other in one order (PostgreSQL), never in a cycle
+    _insert_ignore_many(conn, live_calls, [new_calls[k] for k in sorted(new_calls)])
     calls = {
         r["call_id"]: dict(r)
         for r in conn.execute(_LOCK_CALLS, {"ids": sorted(new_calls)}).mappings()
@@ -377,8 +379,8 @@ def _move_seats(
     for agent, _, at, _ in work:
         if agent not in new_seats:
             new_seats[agent] = {"agent": agent, "state": "signed_out", "since": at}
-    _insert_ignore_many(conn, live_seats, list(new_seats.values()))
     agents = sorted(new_seats)
+    _insert_ignore_many(conn, live_seats, [new_seats[a] for a in agents])
     seats = {r["agent"]: dict(r) for r in conn.execute(_LOCK_SEATS, {"agents": agents}).mappings()}
     newest: dict[str, datetime] = {
         a: as_utc(t) for a, t in conn.execute(_NEWEST_SEAT_CHANGE, {"agents": agents}) if t
