@@ -61,6 +61,7 @@ _TEXT = {
         "rejected": "同步完成，但有 {n} 项修改被服务器拒绝，需要处理。",
         "offline_msg": "无法连接服务器，修改仍保存在本机：{error}",
         "sign_in": "需要登录：请运行 agent-tui login（本机修改不会丢失）。",
+        "cache_msg": "本机缓存无法写入（只读或磁盘已满），修改仍保存在本机，稍后重试：{error}",
         "ago": "{age} 前",
     },
     "en": {
@@ -87,6 +88,10 @@ _TEXT = {
         "rejected": "Synced, but {n} change(s) were rejected and need attention.",
         "offline_msg": "Cannot reach the server; changes stay on this laptop: {error}",
         "sign_in": "Sign-in needed: run agent-tui login (nothing saved here is lost).",
+        "cache_msg": (
+            "The local cache cannot be written (read-only or full disk); your changes are"
+            " still in it, retry later: {error}"
+        ),
         "ago": "{age} ago",
     },
 }
@@ -294,5 +299,8 @@ def sync(
     if outcome == SyncOutcome.NEEDS_SIGN_IN:
         click.echo(text["sign_in"], err=True)
         sys.exit(EXIT_NEEDS_SIGN_IN)
+    if outcome == SyncOutcome.CACHE_ERROR:
+        click.echo(text["cache_msg"].format(error=snap.last_error or "-"), err=True)
+        sys.exit(EXIT_CACHE)
     click.echo(text["offline_msg"].format(error=snap.last_error or "-"), err=True)
     sys.exit(EXIT_OFFLINE)

@@ -31,8 +31,10 @@ from enum import StrEnum
 from typing import Any
 
 import httpx
+import sqlcipher3  # type: ignore[import-untyped]
 
 from hotline.protocol import DEFAULT_PUSH_BATCH, PullResponse, PushRequest, PushResponse
+from offline_cache.errors import CacheError
 from offline_cache.store import CacheStore
 from offline_cache.tls import shared_ssl_context
 
@@ -46,6 +48,7 @@ class LinkState(StrEnum):
     SYNCING = "syncing"  # a push or pull is running
     OFFLINE = "offline"  # the server cannot be reached (retrying with backoff)
     NEEDS_SIGN_IN = "needs_sign_in"  # 401: the queue is kept; sign in again
+    CACHE_ERROR = "cache_error"  # the cache refused a write (read-only, full disk): retrying
     STOPPED = "stopped"
 
 
@@ -78,6 +81,7 @@ class SyncOutcome(StrEnum):
     REJECTED = "rejected"  # done, but the server refused some changes (kept for the agent)
     OFFLINE = "offline"  # server unreachable (or it failed); the outbox is kept
     NEEDS_SIGN_IN = "needs_sign_in"  # no token or 401; the outbox is kept
+    CACHE_ERROR = "cache_error"  # the cache could not take the server's answer; kept, retried
 
 
 class NeedsSignIn(Exception):
@@ -374,6 +378,12 @@ class Replicator:
             except ServerProblem as exc:
                 await self._publish(state=LinkState.OFFLINE, last_error=str(exc))
                 return SyncOutcome.OFFLINE
+            except (sqlcipher3.Error, CacheError, OSError) as exc:
+                # The disk went read-only or full under us: what was pushed is applied once
+                # on the server and pushed again later (same mutation ids); the loop goes on.
+                log.warning("sync: the cache refused a write: %s", exc)
+                await self._publish(state=LinkState.CACHE_ERROR, last_error=f"cache: {exc}")
+                return SyncOutcome.CACHE_ERROR
             await self._publish(
                 state=LinkState.ONLINE, last_error=None, last_sync_at=datetime.now(UTC)
             )
@@ -394,7 +404,7 @@ class Replicator:
                 await asyncio.to_thread(self.store.checkpoint)
                 if outcome in (SyncOutcome.DONE, SyncOutcome.REJECTED):
                     await self._heartbeat()
-                if outcome == SyncOutcome.OFFLINE:
+                if outcome in (SyncOutcome.OFFLINE, SyncOutcome.CACHE_ERROR):
                     delay = self._backoff.next_delay()
                 elif outcome == SyncOutcome.NEEDS_SIGN_IN:
                     delay = self.pull_interval  # wait for set_token(), which wakes us

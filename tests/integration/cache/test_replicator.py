@@ -121,3 +121,51 @@ async def test_run_loop_reports_states_and_drains_on_poke(hotline: Hotline) -> N
     assert LinkState.SYNCING in streamed and LinkState.ONLINE in streamed
     assert alice.rep.snapshot().state == LinkState.STOPPED
     alice.store.close()
+
+
+def _query_only(store: object, on: bool) -> None:
+    """The cache's connection refuses every write, as a disk gone read-only does."""
+    with store._lock:  # type: ignore[attr-defined]
+        store._conn.execute(f"PRAGMA query_only={1 if on else 0}")  # type: ignore[attr-defined]
+
+
+async def test_a_cache_gone_read_only_mid_sync_pauses_sync_and_it_resumes_by_itself(
+    hotline: Hotline,
+) -> None:
+    """The disk goes read-only while the desk runs: syncing says so (not "offline"), keeps
+    the outbox, and goes on by itself once the disk can be written again; nothing twice."""
+    alice = hotline.desk("alice")
+    bob = hotline.desk("bob")
+    tid = str(alice.store.create_ticket(fields(7), call_started_at=now()).ticket_id)
+    _query_only(alice.store, True)
+    # Pushing works (the server keeps it) but the cache cannot record the answer.
+    assert await alice.sync() == SyncOutcome.CACHE_ERROR
+    snap = alice.rep.snapshot()
+    assert snap.state == LinkState.CACHE_ERROR and "readonly" in (snap.last_error or "")
+    assert [m.name for m in alice.store.outbox()] == ["create_ticket"]  # still held
+
+    loop = asyncio.create_task(alice.rep.run())
+    try:
+        # Something for alice to pull while her cache is read-only: the loop keeps failing
+        # to write it, and keeps running.
+        bob_tid = str(bob.store.create_ticket(fields(8), call_started_at=now()).ticket_id)
+        assert await bob.sync() == SyncOutcome.DONE
+        await asyncio.sleep(1.5)  # a few rounds of the 0.5 s loop, all refused by the cache
+        assert not loop.done()
+        assert alice.rep.snapshot().state == LinkState.CACHE_ERROR
+        _query_only(alice.store, False)
+        for _ in range(100):  # bounded: 10 s
+            if not alice.store.outbox() and alice.store.get_ticket(bob_tid) is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert alice.store.outbox() == []
+        assert alice.store.get_ticket(bob_tid) is not None
+        ticket = alice.store.get_ticket(tid)
+        assert ticket is not None and ticket.data["number"]  # the server's answer, at last
+    finally:
+        await alice.rep.stop()
+        await asyncio.wait_for(loop, 10)
+    assert_converged(hotline, alice, bob)
+    assert_applied_once(hotline)
+    for d in (alice, bob):
+        await d.close()
