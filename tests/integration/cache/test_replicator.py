@@ -152,6 +152,10 @@ async def test_a_cache_gone_read_only_mid_sync_pauses_sync_and_it_resumes_by_its
         assert await bob.sync() == SyncOutcome.DONE
         await asyncio.sleep(1.5)  # a few rounds of the 0.5 s loop, all refused by the cache
         assert not loop.done()
+        for _ in range(50):  # bounded: 5 s; between rounds it says so (during one: syncing)
+            if alice.rep.snapshot().state == LinkState.CACHE_ERROR:
+                break
+            await asyncio.sleep(0.1)
         assert alice.rep.snapshot().state == LinkState.CACHE_ERROR
         _query_only(alice.store, False)
         for _ in range(100):  # bounded: 10 s
