@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hotline.metrics import TicketRecord, as_utc
 from hotline.protocol import Entity, ErrorBody, FieldProblem
+from hotline_server import auth
 
 if TYPE_CHECKING:
     from hotline_server.live.hub import LiveHub
@@ -46,20 +47,30 @@ def problem(status: int, message: str, field: str | None) -> HTTPException:
 # ---------------------------------------------------------------- auth (core dependencies)
 
 
-def current_user() -> UserInfo:  # replaced in install() by the core's dependency
-    raise problem(401, "not signed in", None)
+def _info(user: auth.User) -> UserInfo:
+    return UserInfo(username=user.username, role=user.role.value, team=user.team)
 
 
-def lead_user() -> UserInfo:
-    raise problem(401, "not signed in", None)
+# The live routes' dependencies are the core's authentication, declared directly (not bound
+# through ``app.dependency_overrides``: with any override set FastAPI re-solves every
+# dependency of every request, ~7% of the server's time in the peak-day replay).
+_lead = auth.require_role("lead", "admin")
+_admin = auth.require_role("admin")
 
 
-def admin_user() -> UserInfo:
-    raise problem(401, "not signed in", None)
+def current_user(user: auth.CurrentUser) -> UserInfo:
+    return _info(user)
 
 
-def require_telephony() -> None:
-    raise problem(401, "telephony token missing", None)
+def lead_user(user: Annotated[auth.User, Depends(_lead)]) -> UserInfo:
+    return _info(user)
+
+
+def admin_user(user: Annotated[auth.User, Depends(_admin)]) -> UserInfo:
+    return _info(user)
+
+
+require_telephony = auth.require_telephony
 
 
 # ---------------------------------------------------------------- writes
@@ -317,43 +328,7 @@ def engine_of(app: Any) -> Engine:
 
 
 def install_core_hooks(app: Any) -> None:
-    """Route the live dependencies to the core's auth and register the sync appliers.
-
-    The live routes declare their own small dependencies (``current_user``, ``lead_user``,
-    ``admin_user``, ``require_telephony``); here they are bound to the core's, so the live
-    side never re-implements authentication.
-    """
-    from hotline_server import auth
-
-    def adapt(user: Any) -> UserInfo:
-        role = getattr(user, "role", "agent")
-        return UserInfo(
-            username=str(user.username),
-            role=str(getattr(role, "value", role)),
-            team=getattr(user, "team", None),
-        )
-
-    core_current = auth.current_user
-    require_role = auth.require_role
-
-    lead_dep = require_role("lead", "admin")
-    admin_dep = require_role("admin")
-
-    # Defaults, not Annotated: these are closures, and string annotations (``from
-    # __future__ import annotations``) could not see their local names.
-    def live_current(user: Any = Depends(core_current)) -> UserInfo:  # noqa: B008
-        return adapt(user)
-
-    def live_lead(user: Any = Depends(lead_dep)) -> UserInfo:  # noqa: B008
-        return adapt(user)
-
-    def live_admin(user: Any = Depends(admin_dep)) -> UserInfo:  # noqa: B008
-        return adapt(user)
-
-    app.dependency_overrides[current_user] = live_current
-    app.dependency_overrides[lead_user] = live_lead
-    app.dependency_overrides[admin_user] = live_admin
-    app.dependency_overrides[require_telephony] = auth.require_telephony
+    """Register the live side's sync appliers (its routes use the core's auth directly)."""
     register_appliers()
 
 
