@@ -57,9 +57,10 @@ def to_ticket(row: RowMapping | dict[str, Any]) -> Ticket:
     return Ticket.model_validate(dict(row))
 
 
-def ticket_data(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
-    """The ticket as it travels on pull and in REST answers (JSON-ready)."""
-    data = to_ticket(row).model_dump(mode="json")
+def ticket_data(row: RowMapping | dict[str, Any], ticket: Ticket | None = None) -> dict[str, Any]:
+    """The ticket as it travels on pull and in REST answers (JSON-ready); ``ticket``: the
+    row already read as a model, when the caller has it."""
+    data = (ticket or to_ticket(row)).model_dump(mode="json")
     for extra in ("dispatched_at", "callback_at", "received_at"):
         value = row.get(extra)
         data[extra] = value.isoformat() if isinstance(value, datetime) else value
@@ -72,10 +73,11 @@ def answer_data(
     """The ticket as a REST answer: ``overdue`` is what the clocks say at ``now`` (as the
     ``?overdue=`` filter counts), not the stored flag, which the escalation job keeps for red
     tickets only: a late normal ticket found by the filter says so in its answer too."""
-    data = ticket_data(row)
+    ticket = to_ticket(row)
+    data = ticket_data(row, ticket)
     dispatched = row.get("dispatched_at")
     data["overdue"] = clocks.is_overdue(
-        to_ticket(row),
+        ticket,
         now,
         zone=zone,
         dispatched_at=dispatched if isinstance(dispatched, datetime) else None,

@@ -83,13 +83,10 @@ def write(engine: Engine) -> Iterator[Connection]:
     from hotline_server.changelog import lock_counter
     from hotline_server.db.engine import write_transaction
 
-    if engine.dialect.name == "sqlite":
-        with write_transaction(engine) as conn:
-            yield conn
-    else:
-        with write_transaction(engine) as conn:
+    with write_transaction(engine) as conn:
+        if engine.dialect.name != "sqlite":
             lock_counter(conn)  # the core's lock order: counter before ticket rows
-            yield conn
+        yield conn
 
 
 def append_change(

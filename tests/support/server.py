@@ -45,16 +45,6 @@ def server_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None 
     return result.stdout
 
 
-def add_user(
-    database_url: str, username: str, role: str, password: str, team: str | None = None
-) -> None:
-    """Add a user through the server's Python API (the ``user add`` CLI has its own tests in
-    tests/integration/core/test_cli.py; a Python start-up per user costs seconds)."""
-    from hotline_server.users import add_user as add
-
-    add(database_url, username, password, role, team)
-
-
 @dataclass
 class RunningServer:
     """A live server process. `url` is its base URL, e.g. http://127.0.0.1:54321."""

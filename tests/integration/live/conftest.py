@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import RunningServer, add_user, free_port, server_cli, start_server
+from tests.support.server import RunningServer, free_port, server_cli, start_server
 
 PASSWORD = "correct horse battery"
 TELEPHONY_TOKEN = "phone-system-secret-0123456789"
@@ -98,4 +98,4 @@ async def read_events(
     return got
 
 
-__all__ = ["Live", "add_user", "free_port", "read_events", "server_cli"]
+__all__ = ["Live", "free_port", "read_events", "server_cli"]
