@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from offline_cache.locations import locations
+from offline_cache.private_files import private_dir, write_private
 
 LANGS = ("zh", "en")
 MODES = ("agent", "lead")
@@ -153,8 +154,8 @@ def remember(settings: Settings, **values: str) -> None:
             return  # never overwrite a file the user is editing and broke
     section = data.setdefault("profiles", {}).setdefault(settings.profile, {})
     section.update(values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(_dump(data), encoding="utf-8")
+    private_dir(path.parent)
+    write_private(path, _dump(data).encode("utf-8"))
 
 
 def _quote(value: str) -> str:

@@ -23,11 +23,13 @@ class ConfigError(ValueError):
 
 
 def default_database_url() -> str:
-    """A SQLite file in the user data dir: a demo or a small site needs no setup."""
+    """A SQLite file in the user data dir: a demo or a small site needs no setup. The
+    folder is the server's own, so it is made user-only (0700) even if it existed."""
     import platformdirs
 
-    data = Path(platformdirs.user_data_dir("hotline-server", appauthor=False))
-    data.mkdir(parents=True, exist_ok=True)
+    from hotline_server.db.files import private_dir
+
+    data = private_dir(Path(platformdirs.user_data_dir("hotline-server", appauthor=False)))
     return f"sqlite:///{data / 'hotline.db'}"
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import platformdirs
 
+from offline_cache.private_files import private_dir
+
 APP_NAME = "agent-tui"
 HOME_ENV = "AGENT_TUI_HOME"
 DEFAULT_PROFILE = "default"
@@ -47,9 +49,11 @@ class Locations:
         return self.data_dir / f"cache-{check_profile(profile)}.db"
 
     def ensure(self) -> Locations:
-        """Create the directories (user-only permissions: the cache holds personal data)."""
+        """Create the directories, user-only (0700, also when they already existed: the
+        cache holds personal data). Their parents (``~/.config``, ``$AGENT_TUI_HOME``) are
+        not the app's and keep their modes."""
         for d in (self.config_dir, self.data_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(d)
         return self
 
 

@@ -19,6 +19,7 @@ import sqlcipher3  # type: ignore[import-untyped]
 
 from hotline.model import Status
 from hotline.protocol import MutationName
+from offline_cache.private_files import tighten
 from offline_cache.records import Recovery
 from offline_cache.sqlbits import Clock, _meta, _norm_time, _set_meta
 
@@ -40,6 +41,7 @@ def recover(
         if src.exists():
             dst = Path(str(aside) + suffix)
             shutil.move(str(src), str(dst))
+            tighten(dst)  # personal data still: user-only, as the cache was
             moved.append(str(dst))
     salvage = _salvage(aside, key)
     store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)

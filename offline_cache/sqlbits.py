@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from hotline.ids import provisional_number
 from hotline.model import Status
 from offline_cache.errors import InvalidChange
+from offline_cache.private_files import prepare_sqlite_file
 from offline_cache.records import Draft, TicketRow
 
 Clock = Callable[[], datetime]
@@ -226,7 +227,9 @@ WAL_BACKSTOP_FRAMES = 20_000  # ~80 MB of WAL before a save checkpoints by itsel
 
 def _connect(path: Path, key: bytes) -> Any:
     """Open with the raw 32-byte key (no passphrase KDF: the key is already random) and the
-    durability settings of SYNC.md. Raises sqlcipher3.DatabaseError if the file is unreadable."""
+    durability settings of SYNC.md. Raises sqlcipher3.DatabaseError if the file is unreadable.
+    The file is made 0600 first; its -wal and -shm take that mode from it."""
+    prepare_sqlite_file(path)
     conn = sqlcipher3.connect(
         str(path), isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
     )

@@ -1286,7 +1286,7 @@ def open_cache(
     check_profile(profile)
     db_path = path or (home or locations()).ensure().cache_path(profile)
     try:
-        db_path.parent.mkdir(parents=True, exist_ok=True)
+        db_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:  # a read-only or missing disk: said, not a traceback
         reason = "read_only" if _on_read_only_fs(db_path.parent) else "io_error"
         raise SaveFailed(reason, str(exc)) from exc

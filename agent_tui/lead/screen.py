@@ -880,7 +880,7 @@ class LeadPanelScreen(Screen[None]):
             name, content = await self.source.daily_report_csv(day)
             folder = self.export_dir or default_export_dir()
             path = folder / Path(name).name
-            await asyncio.to_thread(_write_file, path, content)
+            await asyncio.to_thread(_write_file, path, content, own_folder=self.export_dir is None)
         except (LeadSourceError, OSError) as exc:
             message = exc.message if isinstance(exc, LeadSourceError) else str(exc)
             self._say(t("lead.export.failed", message=message))
@@ -896,12 +896,18 @@ def _category_label(ticket: dict[str, Any]) -> str:
     return str(sub or ticket.get("category") or "")
 
 
-def _write_file(path: Path, content: bytes) -> None:
-    """Write whole-or-nothing: a half-written report must never look like a finished one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_bytes(content)
-    tmp.replace(path)
+def _write_file(path: Path, content: bytes, *, own_folder: bool) -> None:
+    """Write whole-or-nothing (a half-written report must never look like a finished one) and
+    user-only: the report lists citizens' tickets. The default exports folder is the app's
+    own and is made 0700; a folder the lead chose is created 0700 if missing, else left as
+    it is."""
+    from offline_cache.private_files import private_dir, write_private
+
+    if own_folder:
+        private_dir(path.parent)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_private(path, content)
 
 
 def _paint_volume(plt: Any, data: Any) -> None:

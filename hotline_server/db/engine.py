@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from hotline_server.db.files import prepare_sqlite_file
 from hotline_server.settings import normalize_database_url
 
 BUSY_TIMEOUT_MS = 30_000
@@ -28,6 +29,7 @@ IMMEDIATE = {"hotline_begin": "IMMEDIATE"}
 def make_engine(url: str, **kwargs: Any) -> Engine:
     url = normalize_database_url(url)
     if url.startswith("sqlite"):
+        prepare_sqlite_file(url)  # 0600 before SQLite makes it with the umask's mode
         engine = sa.create_engine(
             url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **kwargs,
