@@ -173,6 +173,13 @@ def unstorable_body(exc: DataError, request: Request | None = None) -> ErrorBody
                      fields=[FieldProblem(field=field, message=message)])  # fmt: skip
 
 
+def db_reason(exc: sa.exc.DBAPIError) -> str:
+    """What a database error says, for a log: its first line only (no SQL, no parameters,
+    no DETAIL line that can quote a stored value)."""
+    lines = str(exc.orig).strip().splitlines()
+    return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -192,12 +199,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:
         # the transaction was rolled back: nothing of the request was written
-        log.warning("refused a value the database cannot store: %s", exc.orig)
-        return JSONResponse(unstorable_body(exc, request).model_dump(), status_code=422)
+        body = unstorable_body(exc, request)
+        log.warning("refused a value the database cannot store (%s) on %s %s: %s",
+                    db_reason(exc), request.method, request.url.path,
+                    body.fields[0].field if body.fields else "field unknown")  # fmt: skip
+        return JSONResponse(body.model_dump(), status_code=422)
 
     @app.exception_handler(OperationalError)
     async def busy(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database busy or unreachable: %s", exc)
+        log.warning("database busy or unreachable: %s", db_reason(exc))
         body = ErrorBody(error="busy", message="the database is busy or unreachable; retry")
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "1"})
 
