@@ -32,3 +32,13 @@ def test_brackets_inside_strings_do_not_count() -> None:
 def test_a_hundred_thousand_brackets_stop_at_the_limit() -> None:
     path = too_deep_at(b"[" * 100_000)
     assert path == ".".join(["0"] * MAX_JSON_DEPTH)
+
+
+def test_escaped_quotes_and_backslashes_do_not_hide_or_fake_depth() -> None:
+    tricky = '\\"' + "[" * 100 + '\\\\"{' + "\n\\u005b"
+    assert too_deep_at(json.dumps({"t": tricky, "u": [[1]] * 40}).encode()) is None
+    deep: object = 1
+    for _ in range(40):
+        deep = [tricky, deep]
+    path = too_deep_at(json.dumps({"t": tricky, "d": deep}).encode())
+    assert path is not None and path.startswith("d.1.1.1")
