@@ -7,6 +7,7 @@ Every 4xx/5xx answer of ``/api/v1`` has this JSON body AT TOP LEVEL (not under "
 
 (``hotline.protocol.ErrorBody``.) ``error`` codes: ``invalid`` (422), ``unauthorized`` (401),
 ``forbidden`` (403), ``not_found`` (404), ``conflict`` (409: e.g. a sync gap),
+``too_large`` (413: the body is over HOTLINE_MAX_BODY_BYTES, ``hotline_server.limits``),
 ``too_many_attempts`` (429, with ``Retry-After``), ``busy`` (503, with ``Retry-After``:
 the database is busy, retry), ``internal`` (500: a bug; never expected). ``fields`` is empty
 when no single field is at fault. Field names are dotted paths into the request:
@@ -49,7 +50,7 @@ CODES = {
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": CODES.get(code, "error")}
-    for code in (401, 403, 404, 409, 422, 429, 503)
+    for code in (401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
