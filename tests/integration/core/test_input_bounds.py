@@ -4,6 +4,7 @@ process, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -164,6 +165,21 @@ def test_the_largest_push_a_desk_sends_fits_the_default_limit(api: Api) -> None:
         sent += len(batch)
     assert 1 < len(fit_push_batch(cid, mutations)) < 100
     assert sent == 100
+
+
+def test_the_largest_phone_system_batch_fits_the_default_limit(api: Api) -> None:
+    """1000 events (the batch maximum) with every field at its longest, Chinese escaped as
+    ``\\uXXXX`` the way an ASCII-only sender writes it."""
+    at = "2026-01-01T00:00:00.000000+08:00"
+    events = [{"event_id": f"{i:0100d}", "type": "ended", "call_id": f"{i:064d}", "at": at,
+               "caller_number": "1" * 20, "queue": "队" * 40, "agent": "席" * 64,
+               "hold_seconds": 86399.999} for i in range(1000)]  # fmt: skip
+    body = json.dumps({"events": events}, ensure_ascii=True).encode()
+    assert len(body) < 1024 * 1024
+    with phone_system(api) as phone:
+        r = phone.post("/api/v1/telephony/events", content=body,
+                       headers={"Content-Type": "application/json"})  # fmt: skip
+    assert r.status_code == 200, r.text[:300]
 
 
 PHONE_IN_QUERY = "13912345670"
