@@ -90,6 +90,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{label}“{value}”不是有效的日期时间（如 2022-03-15 14:30）",
         '{label}: "{value}" is not a valid date and time (e.g. 2022-03-15 14:30)',
     ),
+    "extra_too_deep": (
+        "{label}：嵌套超过 {max} 层",
+        "{label}: nested more than {max} levels deep",
+    ),
+    "extra_too_large": (
+        "{label}过大：最多 {max} 字节（现有 {size} 字节）",
+        "{label}: too large, at most {max} bytes (now {size})",
+    ),
     "yes_no_invalid": ("{label}应选择“是”或“否”", "{label}: answer yes or no"),
 }
 

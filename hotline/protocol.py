@@ -14,11 +14,15 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hotline.model import Disposition, Role, Status, TicketFields
+from hotline.times import ClientTime
 
 SCHEMA_VERSION = 1  # of mutation args; bumped with a replay rule when args change shape
 MAX_PUSH_BATCH = 500
 DEFAULT_PUSH_BATCH = 100
 MAX_PULL_LIMIT = 1000
+# A desk cuts its push batches so each request body stays under this many bytes; a server's
+# body limit (HOTLINE_MAX_BODY_BYTES) must not be set below it.
+MAX_PUSH_BODY_BYTES = 512 * 1024
 
 UUIDStr = Annotated[str, Field(min_length=32, max_length=36, pattern=r"^[0-9a-fA-F-]{32,36}$")]
 
@@ -46,8 +50,8 @@ class CreateTicketArgs(TicketFields):
     """A new ticket. ``id`` is a UUIDv7 made by the client when the draft opened."""
 
     id: UUIDStr
-    call_started_at: AwareDatetime
-    created_at: AwareDatetime
+    call_started_at: ClientTime
+    created_at: ClientTime
     disposition: Disposition = Disposition.PENDING
 
 
@@ -70,7 +74,7 @@ class AddNoteArgs(_Strict):
     ticket_id: UUIDStr
     note_id: UUIDStr
     body: str = Field(min_length=1, max_length=4000)
-    created_at: AwareDatetime
+    created_at: ClientTime
 
 
 class EscalateArgs(_Strict):
@@ -104,7 +108,7 @@ class SeatState(StrEnum):
 class SetSeatStateArgs(_Strict):
     state: SeatState
     reason: str | None = Field(default=None, max_length=100)
-    at: AwareDatetime
+    at: ClientTime
 
 
 class ReportCallArgs(_Strict):
@@ -113,7 +117,7 @@ class ReportCallArgs(_Strict):
     event: Literal["answered", "ended"]
     call_id: str = Field(min_length=1, max_length=64)
     caller_number: str = Field(default="", max_length=20)
-    at: AwareDatetime
+    at: ClientTime
 
 
 MUTATION_ARGS: dict[MutationName, type[BaseModel]] = {
@@ -158,7 +162,7 @@ class Mutation(MutationEnvelope):
 
     name: MutationName
     args: dict[str, Any]
-    client_time: AwareDatetime
+    client_time: ClientTime
     schema_version: int = Field(default=SCHEMA_VERSION, ge=1)
 
 
@@ -169,6 +173,25 @@ class PushRequest(_Strict):
     client_id: UUIDStr
     # Sequence: a client passes its list[Mutation]; the server reads envelopes.
     mutations: Sequence[MutationEnvelope] = Field(max_length=MAX_PUSH_BATCH)
+
+
+def fit_push_batch(client_id: str, mutations: Sequence[Mutation]) -> list[Mutation]:
+    """The longest head of ``mutations`` whose push body (as JSON in UTF-8, the way a client
+    sends it) stays within MAX_PUSH_BODY_BYTES; never empty when ``mutations`` is not (one
+    mutation alone is far smaller: its fields and ``extra`` are bounded)."""
+    import json
+
+    def size(value: Any) -> int:
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+    total = size({"client_id": client_id, "mutations": []})
+    kept: list[Mutation] = []
+    for m in mutations:
+        total += size(m.model_dump(mode="json")) + (1 if kept else 0)
+        if kept and total > MAX_PUSH_BODY_BYTES:
+            break
+        kept.append(m)
+    return kept
 
 
 class MutationOutcome(StrEnum):

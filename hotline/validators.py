@@ -258,7 +258,11 @@ def clean_ticket_fields(
             if not isinstance(value, Mapping):
                 errors.append(FieldError(name, "not_text"))
             else:
-                cleaned[name] = dict(value)
+                problem = extra_problem(value)
+                if problem is not None:
+                    errors.append(problem)
+                else:
+                    cleaned[name] = dict(value)
             continue
         if _blank(value):
             if name in _ENUMS and name not in _NULLABLE:  # kind, urgency, channel: never blank
@@ -296,6 +300,47 @@ def clean_ticket_fields(
             continue
         cleaned[name] = text
     return cleaned, errors
+
+
+# ``extra`` holds a form's own answers (flat: one value per form field). Bounded so one
+# ticket cannot carry megabytes or a structure too deep to store and show.
+MAX_EXTRA_DEPTH = 8  # containers inside ``extra`` (a form's answers use none)
+MAX_EXTRA_BYTES = 64 * 1024  # as compact UTF-8 JSON: sixteen full long answers in Chinese
+
+
+def _too_deep(value: Any, path: str, depth: int) -> str | None:
+    """The path of the first container nested more than MAX_EXTRA_DEPTH levels down."""
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[Any, Any]] = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    if depth > MAX_EXTRA_DEPTH:
+        return path
+    for key, item in items:
+        found = _too_deep(item, f"{path}.{key}", depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def extra_problem(extra: Mapping[str, Any]) -> FieldError | None:
+    """What is wrong with ``extra`` as a whole: nested too deep (the error names the path,
+    e.g. ``extra.a.b.c``) or too large; ``None`` when it is fine."""
+    import json
+
+    for key, value in extra.items():
+        deep = _too_deep(value, f"extra.{key}", 1)
+        if deep is not None:
+            return FieldError(deep, "extra_too_deep", {"max": MAX_EXTRA_DEPTH})
+    try:
+        size = len(json.dumps(extra, ensure_ascii=False, separators=(",", ":")).encode())
+    except (TypeError, ValueError):
+        return FieldError("extra", "not_text")
+    if size > MAX_EXTRA_BYTES:
+        return FieldError("extra", "extra_too_large", {"max": MAX_EXTRA_BYTES, "size": size})
+    return None
 
 
 _NULLABLE = frozenset(

@@ -56,6 +56,9 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock
     errors.install(app)
+    from hotline_server.limits import RequestLimits
+
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
 
     from hotline_server.api import auth_routes, health, sync_routes, ticket_routes
     from hotline_server.sync.appliers import register_core

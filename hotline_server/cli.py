@@ -92,7 +92,10 @@ def serve(database: str | None, host: str, port: int, log_level: str) -> None:
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail(f"cannot open the database: {_db_error(exc)}")
     sock = listen(host, port)  # before uvicorn: a busy port is one line, not a log record
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    from hotline_server.logs import log_config
+
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False,
+                            log_config=log_config())  # fmt: skip
     server = uvicorn.Server(config)
     shown = f"[{host}]" if ":" in host else host  # uvicorn logs this only when it binds
     logging.getLogger("uvicorn.error").info(

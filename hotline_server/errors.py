@@ -7,6 +7,7 @@ Every 4xx/5xx answer of ``/api/v1`` has this JSON body AT TOP LEVEL (not under "
 
 (``hotline.protocol.ErrorBody``.) ``error`` codes: ``invalid`` (422), ``unauthorized`` (401),
 ``forbidden`` (403), ``not_found`` (404), ``conflict`` (409: e.g. a sync gap),
+``too_large`` (413: the body is over HOTLINE_MAX_BODY_BYTES, ``hotline_server.limits``),
 ``too_many_attempts`` (429, with ``Retry-After``), ``busy`` (503, with ``Retry-After``:
 the database is busy, retry), ``internal`` (500: a bug; never expected). ``fields`` is empty
 when no single field is at fault. Field names are dotted paths into the request:
@@ -49,7 +50,7 @@ CODES = {
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": CODES.get(code, "error")}
-    for code in (401, 403, 404, 409, 422, 429, 503)
+    for code in (401, 403, 404, 409, 413, 422, 429, 503)
 }
 
 
@@ -173,6 +174,13 @@ def unstorable_body(exc: DataError, request: Request | None = None) -> ErrorBody
                      fields=[FieldProblem(field=field, message=message)])  # fmt: skip
 
 
+def db_reason(exc: sa.exc.DBAPIError) -> str:
+    """What a database error says, for a log: its first line only (no SQL, no parameters,
+    no DETAIL line that can quote a stored value)."""
+    lines = str(exc.orig).strip().splitlines()
+    return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -192,12 +200,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def unstorable(request: Request, exc: DataError) -> JSONResponse:
         # the transaction was rolled back: nothing of the request was written
-        log.warning("refused a value the database cannot store: %s", exc.orig)
-        return JSONResponse(unstorable_body(exc, request).model_dump(), status_code=422)
+        body = unstorable_body(exc, request)
+        log.warning("refused a value the database cannot store (%s) on %s %s: %s",
+                    db_reason(exc), request.method, request.url.path,
+                    body.fields[0].field if body.fields else "field unknown")  # fmt: skip
+        return JSONResponse(body.model_dump(), status_code=422)
 
     @app.exception_handler(OperationalError)
     async def busy(request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database busy or unreachable: %s", exc)
+        log.warning("database busy or unreachable: %s", db_reason(exc))
         body = ErrorBody(error="busy", message="the database is busy or unreachable; retry")
         return JSONResponse(body.model_dump(), status_code=503, headers={"Retry-After": "1"})
 

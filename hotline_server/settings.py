@@ -16,6 +16,7 @@ from hotline_server.proxies import DEFAULT_TRUSTED, Network, parse_trusted
 
 DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600
 DEFAULT_TZ = "Asia/Shanghai"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -87,6 +88,13 @@ def _trusted_proxies() -> tuple[Network, ...]:
         ) from None
 
 
+def _max_body_bytes() -> int:
+    """A request body limit no desk's push batch can reach (hotline_server.limits)."""
+    from hotline.protocol import MAX_PUSH_BODY_BYTES
+
+    return _env_int("HOTLINE_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, MAX_PUSH_BODY_BYTES)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -99,6 +107,7 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = field(
         default_factory=lambda: parse_trusted(DEFAULT_TRUSTED)
     )
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -114,4 +123,5 @@ class Settings:
             login_max_failures=_env_int("HOTLINE_LOGIN_MAX_FAILURES", 5, 1),
             login_window_seconds=_env_int("HOTLINE_LOGIN_WINDOW_SECONDS", 300, 1),
             trusted_proxies=_trusted_proxies(),
+            max_body_bytes=_max_body_bytes(),
         )

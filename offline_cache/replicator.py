@@ -33,7 +33,13 @@ from typing import Any
 import httpx
 import sqlcipher3  # type: ignore[import-untyped]
 
-from hotline.protocol import DEFAULT_PUSH_BATCH, PullResponse, PushRequest, PushResponse
+from hotline.protocol import (
+    DEFAULT_PUSH_BATCH,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    fit_push_batch,
+)
 from offline_cache.errors import CacheError
 from offline_cache.store import CacheStore
 from offline_cache.tls import shared_ssl_context
@@ -296,6 +302,7 @@ class Replicator:
             batch = await asyncio.to_thread(self.store.pending_mutations, limit=self.batch_size)
             if not batch:
                 break
+            batch = fit_push_batch(client_id, batch)  # under the server's body limit
             body = PushRequest(client_id=client_id, mutations=batch)
             try:
                 raw = await self._request("POST", "/sync/push", json=body.model_dump(mode="json"))

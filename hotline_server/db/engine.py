@@ -27,7 +27,10 @@ IMMEDIATE = {"hotline_begin": "IMMEDIATE"}
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine that never puts statement parameters (a caller's phone number, an ID-card
+    number) into an exception's text: such text reaches logs and, by mistake, answers."""
     url = normalize_database_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         prepare_sqlite_file(url)  # 0600 before SQLite makes it with the umask's mode
         engine = sa.create_engine(

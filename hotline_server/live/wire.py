@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hotline.protocol import SeatState
+from hotline.times import ClientTime, SafeDatetime
 
 
 class _Strict(BaseModel):
@@ -36,7 +37,7 @@ class CallEvent(_Strict):
     event_id: str = Field(min_length=1, max_length=100)
     type: CallEventType
     call_id: str = Field(min_length=1, max_length=64)
-    at: AwareDatetime
+    at: ClientTime
     caller_number: str | None = Field(default=None, max_length=20)
     queue: str | None = Field(default=None, min_length=1, max_length=40)
     agent: str | None = Field(default=None, min_length=1, max_length=64)
@@ -124,8 +125,8 @@ class KbArticleIn(_Strict):
     body: str = Field(min_length=1, max_length=20_000)
     tags: list[str] = Field(default_factory=list, max_length=20)
     category: str = Field(default="other", min_length=1, max_length=40)
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: SafeDatetime | None = None
+    valid_to: SafeDatetime | None = None
     base_revision: int | None = Field(default=None, ge=0)
 
 

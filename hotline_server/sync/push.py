@@ -221,7 +221,7 @@ def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
         return _rejected(base, f"the server could not store it ({type(exc).__name__})")
     except Exception as exc:  # a bug must not block this client's outbox: reject, log
         log.exception("mutation %s of %s failed", m.mutation_id, ctx.client_id)
-        return _rejected(base, f"the server could not apply it ({type(exc).__name__}: {exc})")
+        return _rejected(base, f"the server could not apply it ({type(exc).__name__})")
     return MutationResult(**base, outcome=MutationOutcome.APPLIED,
                           ticket_id=applied.ticket_id, ticket_number=applied.ticket_number,
                           revision=applied.revision, conflict=applied.conflict)  # fmt: skip

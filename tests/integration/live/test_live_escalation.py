@@ -1,7 +1,8 @@
 """The escalation clock driven by an injected clock, on red tickets pushed to a real server.
 
-The tickets are dated a month ahead, so the running server's own clock (wall time) never
-reaches their deadlines: every change seen here is made by ``run_escalation_once`` at a
+The tickets are dated three days ahead (a server refuses client times more than a week
+ahead: hotline.times), so the running server's own clock (wall time) never reaches their
+deadlines: every change seen here is made by ``run_escalation_once`` at a
 stepped ``now``. Each step is checked in the ticket's history (actor ``system``, reason, time)
 and in the change log a desk pulls; one second before a deadline and exactly at it, nothing.
 """
@@ -25,7 +26,7 @@ from tests.integration.live.conftest import Live
 from tests.integration.live.test_live_server import mutation, push, ticket_args
 
 ZONE = ZoneInfo("Asia/Shanghai")
-DAY: date = (datetime.now(ZONE) + timedelta(days=30)).date()
+DAY: date = (datetime.now(ZONE) + timedelta(days=3)).date()
 
 
 def local(hhmmss: str, day_offset: int = 0) -> datetime:
