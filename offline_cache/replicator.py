@@ -12,9 +12,11 @@ SYNC.md on the client side, with httpx (async):
 - every request has a timeout; on 401 the state becomes ``needs_sign_in`` and the queue is
   kept: the UI signs in again and calls :meth:`Replicator.set_token`;
 - on 403 ``client_not_yours`` (this cache's client id is bound to another user: two users
-  shared one cache) the state becomes ``wrong_user`` and nothing is pushed or pulled, the
-  queue is kept whole: the cache's owner signing in again (:meth:`Replicator.set_token`)
-  syncs it. Pushing it as anyone else would put the owner's tickets under the wrong name.
+  shared one cache) a cache with nothing waiting takes a new client id and syncs on; one
+  with queued or kept-aside mutations keeps them whole and the state becomes ``wrong_user``
+  (nothing is pushed or pulled) until the id's own user signs in again
+  (:meth:`Replicator.set_token`): sending them as anyone else would put them under the
+  wrong name.
 
 No Textual here: the UI subscribes with ``on_state`` (a plain callback, called on the event
 loop) or iterates :meth:`Replicator.states`. Store calls go through ``asyncio.to_thread`` so an
@@ -384,10 +386,13 @@ class Replicator:
         async with self._lock:
             await self._publish(state=LinkState.SYNCING)
             try:
-                await self.push()
-                await self.pull()
-                if await self.push():  # what was saved (or re-queued) while we pulled
-                    await self.pull()  # ... and the server's word on it (numbers)
+                try:
+                    await self._round()
+                except WrongUser:
+                    if not await asyncio.to_thread(self.store.renew_client_id):
+                        raise
+                    log.warning("client id bound to another user; nothing waited: a new one")
+                    await self._round()
             except NeedsSignIn as exc:
                 await self._publish(state=LinkState.NEEDS_SIGN_IN, last_error=str(exc))
                 return SyncOutcome.NEEDS_SIGN_IN
@@ -408,6 +413,12 @@ class Replicator:
             )
             stats = await asyncio.to_thread(self.store.outbox_stats)
             return SyncOutcome.REJECTED if stats.rejected else SyncOutcome.DONE
+
+    async def _round(self) -> None:
+        await self.push()
+        await self.pull()
+        if await self.push():  # what was saved (or re-queued) while we pulled
+            await self.pull()  # ... and the server's word on it (numbers)
 
     # ------------------------------------------------------------ forever
 

@@ -147,9 +147,10 @@ async def test_conflict_data_shows_no_other_desks_client_id(hotline_any: Hotline
 async def test_a_cache_shared_by_two_users_keeps_its_outbox_until_its_owner_signs_in(
     hotline_any: Hotline,
 ) -> None:
-    """bob signs in on alice's desk (same cache, same client id): his replicator is refused,
-    shows ``wrong_user`` with the server's reason and keeps every queued ticket; alice
-    signing in again sends them."""
+    """bob signs in on alice's desk (same cache, same client id) while a ticket waits in its
+    outbox: his replicator is refused, shows ``wrong_user`` with the server's reason and
+    keeps every queued ticket (sending them as bob would put alice's work under his name);
+    alice signing in again sends them."""
     h = hotline_any
     alice = h.desk("alice")
     alice.store.create_ticket(fields(4), call_started_at=now())
@@ -171,6 +172,37 @@ async def test_a_cache_shared_by_two_users_keeps_its_outbox_until_its_owner_sign
         await rep.aclose()
     assert server_tickets(h)[queued]["created_by"] == "alice"
     assert_converged(h, alice)
+    alice.store.close()
+
+
+async def test_the_next_user_of_a_synced_cache_gets_a_client_id_of_their_own(
+    hotline_any: Hotline,
+) -> None:
+    """Shift change at one desk: alice's cache holds nothing unsent when bob signs in there.
+    The server refuses alice's client id to bob; the cache takes a new one (from mutation 1)
+    and bob's tickets arrive as his, while alice's id stays hers."""
+    h = hotline_any
+    alice = h.desk("alice")
+    alice.store.create_ticket(fields(6), call_started_at=now())
+    assert await alice.sync() == SyncOutcome.DONE
+    await alice.rep.aclose()
+    old = alice.store.client_id
+    rep = Replicator(alice.store, h.url, token=h.token("bob"), listen=False,
+                     request_timeout=5.0, connect_timeout=2.0)  # fmt: skip
+    try:
+        assert await rep.sync_once() == SyncOutcome.DONE
+        new = alice.store.client_id
+        assert new != old and alice.store.sync_meta().last_acked_mutation_id == 0
+        alice.store.set_identity("bob", "east", "agent")
+        tid = str(alice.store.create_ticket(fields(7), call_started_at=now()).ticket_id)
+        assert await rep.sync_once() == SyncOutcome.DONE
+        assert rep.snapshot().state == LinkState.ONLINE
+    finally:
+        await rep.aclose()
+    assert server_tickets(h)[tid]["created_by"] == "bob"
+    assert _client_row(h, old) == ("alice", 1)
+    assert _client_row(h, new) == ("bob", 1)
+    assert alice.store.outbox() == [] and alice.store.needs_attention() == []
     alice.store.close()
 
 
