@@ -290,8 +290,10 @@ class CacheStore:
         """The server bound this cache's client id to another user (two users shared this
         cache; ids are bound to their first user). When nothing waits under the old id (no
         queued mutation, none kept aside) take a new one, starting again at mutation 1, and
-        return it; the acknowledged log of the old id goes (the server has it all). Otherwise
-        change nothing and return None: what waits must be sent by the id's own user."""
+        return it; the acknowledged log of the old id goes (the server has it all), and a full
+        refetch starts (as :meth:`start_refetch`): the cache then holds what the user signed in
+        now may see, not what the previous one could. Otherwise change nothing and return
+        None: what waits must be sent by the id's own user."""
         with self._write() as conn:
             waiting = conn.execute(
                 "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM attention)"
@@ -303,6 +305,9 @@ class CacheStore:
             _set_meta(conn, "next_mutation_id", "1")
             _set_meta(conn, "last_acked", "0")
             conn.execute("DELETE FROM sent")
+            _set_meta(conn, "gen", str(int(_meta(conn, "gen") or "0") + 1))
+            _set_meta(conn, "cursor", "0")
+            _set_meta(conn, "refetch", "1")
         return new
 
     def set_identity(self, user: str | None, team: str | None, role: str | None = None) -> None:

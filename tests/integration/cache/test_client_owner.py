@@ -22,6 +22,7 @@ from hotline_server.db.migrate import _config, upgrade
 from hotline_server.db.schema import sync_clients, sync_results
 from offline_cache import LinkState, Replicator, SyncOutcome
 from tests.integration.cache.conftest import (
+    Desk,
     Hotline,
     assert_applied_once,
     assert_converged,
@@ -178,32 +179,35 @@ async def test_a_cache_shared_by_two_users_keeps_its_outbox_until_its_owner_sign
 async def test_the_next_user_of_a_synced_cache_gets_a_client_id_of_their_own(
     hotline_any: Hotline,
 ) -> None:
-    """Shift change at one desk: alice's cache holds nothing unsent when bob signs in there.
-    The server refuses alice's client id to bob; the cache takes a new one (from mutation 1)
-    and bob's tickets arrive as his, while alice's id stays hers."""
+    """Shift change at one desk: alice's cache holds nothing unsent when carol (another team)
+    signs in there. The server refuses alice's client id to carol; the cache takes a new one
+    (from mutation 1) and refetches: carol's tickets arrive as hers, alice's id stays alice's,
+    and the cache holds what carol may see, not alice's team's tickets."""
     h = hotline_any
     alice = h.desk("alice")
-    alice.store.create_ticket(fields(6), call_started_at=now())
+    hers = str(alice.store.create_ticket(fields(6), call_started_at=now()).ticket_id)
     assert await alice.sync() == SyncOutcome.DONE
     await alice.rep.aclose()
     old = alice.store.client_id
-    rep = Replicator(alice.store, h.url, token=h.token("bob"), listen=False,
+    rep = Replicator(alice.store, h.url, token=h.token("carol"), listen=False,
                      request_timeout=5.0, connect_timeout=2.0)  # fmt: skip
+    carol = Desk("carol", alice.store, rep)
     try:
-        assert await rep.sync_once() == SyncOutcome.DONE
+        alice.store.set_identity("carol", "west", "agent")
+        assert await carol.sync() == SyncOutcome.DONE
         new = alice.store.client_id
         assert new != old and alice.store.sync_meta().last_acked_mutation_id == 0
-        alice.store.set_identity("bob", "east", "agent")
+        assert alice.store.get_ticket(hers) is None  # alice's team's ticket left the cache
         tid = str(alice.store.create_ticket(fields(7), call_started_at=now()).ticket_id)
-        assert await rep.sync_once() == SyncOutcome.DONE
+        assert await carol.sync() == SyncOutcome.DONE
         assert rep.snapshot().state == LinkState.ONLINE
+        assert server_tickets(h)[tid]["created_by"] == "carol"
+        assert _client_row(h, old) == ("alice", 1)
+        assert _client_row(h, new) == ("carol", 1)
+        assert alice.store.needs_attention() == []
+        assert_converged(h, carol)
     finally:
-        await rep.aclose()
-    assert server_tickets(h)[tid]["created_by"] == "bob"
-    assert _client_row(h, old) == ("alice", 1)
-    assert _client_row(h, new) == ("bob", 1)
-    assert alice.store.outbox() == [] and alice.store.needs_attention() == []
-    alice.store.close()
+        await carol.close()
 
 
 def _first_uses(h: Hotline, client_id: str, alice_pushes: bool, i: int) -> dict[str, int]:
