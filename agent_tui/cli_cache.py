@@ -62,6 +62,10 @@ _TEXT = {
         "offline_msg": "无法连接服务器，修改仍保存在本机：{error}",
         "sign_in": "需要登录：请运行 agent-tui login（本机修改不会丢失）。",
         "cache_msg": "本机缓存无法写入（只读或磁盘已满），修改仍保存在本机，稍后重试：{error}",
+        "wrong_user": (
+            "本机缓存属于首次从这里同步的用户，当前登录的是其他用户：请以该用户登录，"
+            "或用自己的配置（--profile）。本机修改不会丢失。"
+        ),
         "ago": "{age} 前",
     },
     "en": {
@@ -91,6 +95,11 @@ _TEXT = {
         "cache_msg": (
             "The local cache cannot be written (read-only or full disk); your changes are"
             " still in it, retry later: {error}"
+        ),
+        "wrong_user": (
+            "This cache syncs as the user who first synced from it, and another user is"
+            " signed in: sign in as that user, or use a profile of your own (--profile)."
+            " Nothing saved here is lost."
         ),
         "ago": "{age} ago",
     },
@@ -245,8 +254,9 @@ def status(
 def sync(
     ctx: click.Context, profile: str | None, server: str | None, once: bool, timeout: float
 ) -> None:
-    """Push the outbox and pull changes. Exit codes: 0 done, 3 offline, 4 needs sign-in,
-    5 rejected changes need attention, 6 cache cannot be opened."""
+    """Push the outbox and pull changes. Exit codes: 0 done, 3 offline, 4 needs sign-in
+    (also: as the cache's own user), 5 rejected changes need attention, 6 cache cannot be
+    opened."""
     from offline_cache import Replicator, SyncOutcome
 
     url, prof, lang = _settings(ctx, server, profile)
@@ -298,6 +308,9 @@ def sync(
         sys.exit(EXIT_REJECTED)
     if outcome == SyncOutcome.NEEDS_SIGN_IN:
         click.echo(text["sign_in"], err=True)
+        sys.exit(EXIT_NEEDS_SIGN_IN)
+    if outcome == SyncOutcome.WRONG_USER:
+        click.echo(text["wrong_user"], err=True)
         sys.exit(EXIT_NEEDS_SIGN_IN)
     if outcome == SyncOutcome.CACHE_ERROR:
         click.echo(text["cache_msg"].format(error=snap.last_error or "-"), err=True)

@@ -10,7 +10,13 @@ SYNC.md on the client side, with httpx (async):
 - listen to ``GET /api/v1/events`` (SSE, httpx-sse) and pull on every poke; pull every
   ``pull_interval`` seconds anyway (a lost poke is harmless); reconnect with backoff + jitter;
 - every request has a timeout; on 401 the state becomes ``needs_sign_in`` and the queue is
-  kept: the UI signs in again and calls :meth:`Replicator.set_token`.
+  kept: the UI signs in again and calls :meth:`Replicator.set_token`;
+- on 403 ``client_not_yours`` (this cache's client id is bound to another user: two users
+  shared one cache) a cache with nothing waiting takes a new client id and syncs on; one
+  with queued or kept-aside mutations keeps them whole and the state becomes ``wrong_user``
+  (nothing is pushed or pulled) until the id's own user signs in again
+  (:meth:`Replicator.set_token`): sending them as anyone else would put them under the
+  wrong name.
 
 No Textual here: the UI subscribes with ``on_state`` (a plain callback, called on the event
 loop) or iterates :meth:`Replicator.states`. Store calls go through ``asyncio.to_thread`` so an
@@ -55,6 +61,7 @@ class LinkState(StrEnum):
     OFFLINE = "offline"  # the server cannot be reached (retrying with backoff)
     NEEDS_SIGN_IN = "needs_sign_in"  # 401: the queue is kept; sign in again
     CACHE_ERROR = "cache_error"  # the cache refused a write (read-only, full disk): retrying
+    WRONG_USER = "wrong_user"  # 403: this cache's client id is another user's; queue kept
     STOPPED = "stopped"
 
 
@@ -88,10 +95,19 @@ class SyncOutcome(StrEnum):
     OFFLINE = "offline"  # server unreachable (or it failed); the outbox is kept
     NEEDS_SIGN_IN = "needs_sign_in"  # no token or 401; the outbox is kept
     CACHE_ERROR = "cache_error"  # the cache could not take the server's answer; kept, retried
+    WRONG_USER = "wrong_user"  # this cache syncs as another user (403); the outbox is kept
 
 
 class NeedsSignIn(Exception):
     """The server answered 401: the token is missing, expired or revoked."""
+
+
+class WrongUser(Exception):
+    """The server answered 403 ``client_not_yours``: this cache's client id belongs to the
+    user who first synced from it, and the signed-in user is someone else."""
+
+
+CLIENT_NOT_YOURS = "client_not_yours"  # the server's error code for that 403
 
 
 class ServerProblem(Exception):
@@ -282,6 +298,8 @@ class Replicator:
             raise ServerProblem(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code == 401:
             raise NeedsSignIn(_error_message(response))
+        if response.status_code == 403 and _error_code(response) == CLIENT_NOT_YOURS:
+            raise WrongUser(_error_message(response))
         if response.status_code == 409 and path == "/sync/push":
             raise PushGap(_error_message(response))
         if response.status_code >= 400:
@@ -375,13 +393,19 @@ class Replicator:
         async with self._lock:
             await self._publish(state=LinkState.SYNCING)
             try:
-                await self.push()
-                await self.pull()
-                if await self.push():  # what was saved (or re-queued) while we pulled
-                    await self.pull()  # ... and the server's word on it (numbers)
+                try:
+                    await self._round()
+                except WrongUser:
+                    if not await asyncio.to_thread(self.store.renew_client_id):
+                        raise
+                    log.warning("client id bound to another user; nothing waited: a new one")
+                    await self._round()
             except NeedsSignIn as exc:
                 await self._publish(state=LinkState.NEEDS_SIGN_IN, last_error=str(exc))
                 return SyncOutcome.NEEDS_SIGN_IN
+            except WrongUser as exc:
+                await self._publish(state=LinkState.WRONG_USER, last_error=str(exc))
+                return SyncOutcome.WRONG_USER
             except ServerProblem as exc:
                 await self._publish(state=LinkState.OFFLINE, last_error=str(exc))
                 return SyncOutcome.OFFLINE
@@ -396,6 +420,12 @@ class Replicator:
             )
             stats = await asyncio.to_thread(self.store.outbox_stats)
             return SyncOutcome.REJECTED if stats.rejected else SyncOutcome.DONE
+
+    async def _round(self) -> None:
+        await self.push()
+        await self.pull()
+        if await self.push():  # what was saved (or re-queued) while we pulled
+            await self.pull()  # ... and the server's word on it (numbers)
 
     # ------------------------------------------------------------ forever
 
@@ -413,7 +443,7 @@ class Replicator:
                     await self._heartbeat()
                 if outcome in (SyncOutcome.OFFLINE, SyncOutcome.CACHE_ERROR):
                     delay = self._backoff.next_delay()
-                elif outcome == SyncOutcome.NEEDS_SIGN_IN:
+                elif outcome in (SyncOutcome.NEEDS_SIGN_IN, SyncOutcome.WRONG_USER):
                     delay = self.pull_interval  # wait for set_token(), which wakes us
                 else:
                     self._backoff.reset()
@@ -482,6 +512,17 @@ class Replicator:
             except Exception as exc:  # network, protocol: try again later
                 log.debug("events stream: %s", exc)
             await asyncio.sleep(backoff.next_delay())
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The server's ErrorBody ``error`` code, if the answer has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    inner = body.get("detail", body) if isinstance(body, dict) else None
+    code = inner.get("error") if isinstance(inner, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _error_message(response: httpx.Response) -> str:

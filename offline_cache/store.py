@@ -279,11 +279,36 @@ class CacheStore:
 
     @property
     def client_id(self) -> str:
-        """This installation's id (made once, kept in the cache, never per user)."""
+        """This installation's id (made once, kept in the cache; a new one only when the server
+        bound this one to another user and nothing waits under it: :meth:`renew_client_id`)."""
         with self._read() as conn:
             value = _meta(conn, "client_id")
         assert value is not None
         return value
+
+    def renew_client_id(self) -> str | None:
+        """The server bound this cache's client id to another user (two users shared this
+        cache; ids are bound to their first user). When nothing waits under the old id (no
+        queued mutation, none kept aside) take a new one, starting again at mutation 1, and
+        return it; the acknowledged log of the old id goes (the server has it all), and a full
+        refetch starts (as :meth:`start_refetch`): the cache then holds what the user signed in
+        now may see, not what the previous one could. Otherwise change nothing and return
+        None: what waits must be sent by the id's own user."""
+        with self._write() as conn:
+            waiting = conn.execute(
+                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM attention)"
+            ).fetchone()[0]
+            if waiting:
+                return None
+            new = str(uuid.uuid4())
+            _set_meta(conn, "client_id", new)
+            _set_meta(conn, "next_mutation_id", "1")
+            _set_meta(conn, "last_acked", "0")
+            conn.execute("DELETE FROM sent")
+            _set_meta(conn, "gen", str(int(_meta(conn, "gen") or "0") + 1))
+            _set_meta(conn, "cursor", "0")
+            _set_meta(conn, "refetch", "1")
+        return new
 
     def set_identity(self, user: str | None, team: str | None, role: str | None = None) -> None:
         """Remember who is signed in (the queue's "mine" and "my team" read it)."""

@@ -53,6 +53,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "link.syncing": ("同步中", "Syncing"),
     "link.signed_out": ("未登录", "Signed out"),
     "link.cache_error": ("缓存写入失败", "Cache write failed"),
+    "link.wrong_user": ("缓存属于其他用户", "Cache of another user"),
     "status.outbox": ("待上传 {n}", "Outbox {n}"),
     "status.oldest": ("最早 {age}", "Oldest {age}"),
     "status.attention": ("待处理 {n}", "Attention {n}"),

@@ -47,7 +47,7 @@ class StatusBar(Widget):
     status: reactive[DeskStatus] = reactive(DeskStatus, layout=False)
 
     def watch_status(self, status: DeskStatus) -> None:
-        for link in ("online", "offline", "syncing", "signed_out", "cache_error"):
+        for link in ("online", "offline", "syncing", "signed_out", "cache_error", "wrong_user"):
             self.set_class(status.link == link, f"-{link}")
 
     def render(self) -> Text:
@@ -58,6 +58,7 @@ class StatusBar(Widget):
             "syncing": "bold yellow",
             "signed_out": "bold",
             "cache_error": "bold white on red",
+            "wrong_user": "bold white on red",
         }.get(s.link, "bold")
         text = Text()
         text.append(f" {t('link.' + s.link)} ", style=link_style)

@@ -1,4 +1,8 @@
-"""Push and pull (SYNC.md)."""
+"""Push and pull (SYNC.md).
+
+Both answer 403 ``client_not_yours`` (field ``client_id``) when the client id was first used
+by another user (:mod:`hotline_server.sync.clients`); nothing is read or applied then.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from fastapi import APIRouter, Query, Request
 from hotline.protocol import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
 from hotline_server import auth
 from hotline_server.errors import ERROR_RESPONSES, problem
+from hotline_server.sync import clients
 from hotline_server.sync import pull as pull_mod
 from hotline_server.sync import push as push_mod
 
@@ -37,6 +42,8 @@ def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> PushRes
         raise problem(409, str(exc), "mutation_id", error="gap") from exc
     except push_mod.OutOfOrder as exc:
         raise problem(422, str(exc), "mutations") from exc
+    except clients.NotYourClient as exc:
+        raise problem(403, str(exc), "client_id", error=clients.NOT_YOURS) from exc
     for callback in outcome.after_commit:
         callback(request.app)
     committed(request, outcome.last_seq)
@@ -53,4 +60,8 @@ def pull(
         str | None, Query(min_length=32, max_length=36, pattern=r"^[0-9a-fA-F-]{32,36}$")
     ] = None,
 ) -> PullResponse:
-    return pull_mod.pull(auth.engine_of(request), user, cursor, limit, client_id)
+    try:
+        return pull_mod.pull(auth.engine_of(request), user, cursor, limit, client_id,
+                             auth.now_of(request))  # fmt: skip
+    except clients.NotYourClient as exc:
+        raise problem(403, str(exc), "client_id", error=clients.NOT_YOURS) from exc

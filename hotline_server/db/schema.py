@@ -162,6 +162,7 @@ sync_clients = sa.Table(
     "sync_clients",
     metadata,
     sa.Column("client_id", sa.String(36), primary_key=True),
+    # the owner: the user who first used this client id, never changed (0003_client_owner)
     sa.Column("username", sa.String(64), nullable=False),
     sa.Column("last_mutation_id", sa.BigInteger, nullable=False),
     sa.Column("created_at", TS(), nullable=False),

@@ -3,10 +3,15 @@
 The committed value of the counter, read first, is a safe high-water mark: every seq at or
 below it has committed (the counter's row lock orders commits), so a page that ends with no
 more visible rows can move the cursor right up to it without ever skipping a late commit.
+
+A ``client_id`` must be the user's own (a first pull binds it; another user's is refused), and
+the conflict data in ticket changes (``lost_values``) keeps a desk's client and mutation ids
+only for that desk: every other desk sees who lost which value, never another desk's id.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,7 +21,7 @@ from hotline.protocol import Change, Entity, PullResponse
 from hotline_server import changelog
 from hotline_server.auth import User
 from hotline_server.db.schema import change_log, users
-from hotline_server.sync.push import last_mutation_id
+from hotline_server.sync import clients
 
 
 def teams_configured(conn: Connection) -> bool:
@@ -46,7 +51,12 @@ def visible(user: User, teams: bool) -> sa.ColumnElement[bool]:
 
 
 def pull(
-    engine: Engine, user: User, cursor: int, limit: int, client_id: str | None
+    engine: Engine,
+    user: User,
+    cursor: int,
+    limit: int,
+    client_id: str | None,
+    now: datetime,
 ) -> PullResponse:
     with engine.connect() as conn:
         high = changelog.current_seq(conn)
@@ -62,15 +72,40 @@ def pull(
             .all()
         )
         epoch = changelog.epoch(conn)
-        last = last_mutation_id(conn, client_id) if client_id else 0
+        found = clients.read(conn, client_id) if client_id else None
+    last = 0
+    if found is not None:
+        clients.check_owner(client_id or "", found[0], user)
+        last = found[1]
+    elif client_id:  # its first use: bind it to this user (or learn that another won)
+        last = clients.claim(engine, client_id, user, now)
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = int(rows[-1]["seq"]) if has_more else max(cursor, high)
-    changes = [_change(r) for r in rows]
+    changes = [_change(r, client_id) for r in rows]
     return PullResponse(changes=changes, cursor=next_cursor, has_more=has_more,
                         last_mutation_id=last, epoch=epoch)  # fmt: skip
 
 
-def _change(row: Any) -> Change:
+def _change(row: Any, client_id: str | None) -> Change:
+    data = row["data"]
+    if isinstance(data, dict) and isinstance(data.get("lost_values"), dict):
+        data = {**data, "lost_values": own_ids_only(data["lost_values"], client_id)}
     return Change(seq=row["seq"], entity=Entity(row["entity"]), entity_id=row["entity_id"],
-                  op=row["op"], data=row["data"], server_time=row["server_time"])  # fmt: skip
+                  op=row["op"], data=data, server_time=row["server_time"])  # fmt: skip
+
+
+_DESK_IDS = ("client_id", "mutation_id")
+
+
+def own_ids_only(lost: dict[str, Any], client_id: str | None) -> dict[str, Any]:
+    """Same-field conflicts as one desk may see them: the desk whose value was overwritten
+    finds its own client and mutation id (that is how it recognises its loss); for every
+    other desk those ids are removed (a client id is the key to a desk's sync: it is never
+    shown to anyone else). Rows stored before this rule are filtered the same way."""
+    shown: dict[str, Any] = {}
+    for name, item in lost.items():
+        if isinstance(item, dict) and (client_id is None or item.get("client_id") != client_id):
+            item = {k: v for k, v in item.items() if k not in _DESK_IDS}
+        shown[name] = item
+    return shown

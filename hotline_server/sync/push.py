@@ -5,6 +5,8 @@ the client's ``sync_clients`` row (``SELECT ... FOR UPDATE`` after an insert-if-
 is safe under concurrency) and then the change-log counter, in that order for every writer.
 A second copy of a batch therefore waits, then finds every mutation at or below
 ``last_mutation_id`` and answers ``duplicate``: a repeated or concurrent push is harmless.
+The client id belongs to the user who first used it (:mod:`hotline_server.sync.clients`):
+anyone else's push is refused whole, so only the owner's mutations ever count against it.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from hotline_server.auth import User
 from hotline_server.db.engine import write_transaction
 from hotline_server.db.schema import sync_clients, sync_results
 from hotline_server.errors import unstorable_field
+from hotline_server.sync import clients
 from hotline_server.sync.registry import ApplyContext, Rejected, applier_for, args_model
 
 log = logging.getLogger("hotline_server.sync")
@@ -66,32 +69,19 @@ class PushOutcome:
 
 
 def _lock_client(conn: Connection, client_id: str, user: User, now: datetime) -> int:
+    """Lock the client's row (made at its first use, owned by ``user``) and read its
+    ``last_mutation_id``; another user's client id is refused before anything is applied."""
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-
-        conn.execute(
-            insert(sync_clients)
-            .values(
-                client_id=client_id,
-                username=user.username,
-                last_mutation_id=0,
-                created_at=now,
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[sync_clients.c.client_id])
-        )
-        q = sa.select(sync_clients.c.last_mutation_id).where(sync_clients.c.client_id == client_id)
-        return int(conn.execute(q.with_for_update()).scalar_one())
-    row = conn.execute(
-        sa.select(sync_clients.c.last_mutation_id).where(sync_clients.c.client_id == client_id)
-    ).first()
-    if row is None:
-        conn.execute(
-            sa.insert(sync_clients).values(client_id=client_id, username=user.username,
-                                           last_mutation_id=0, created_at=now, updated_at=now)
-        )  # fmt: skip
-        return 0
-    return int(row[0])
+        clients.insert_if_missing(conn, client_id, user.username, now)
+        found = clients.read(conn, client_id, lock=True)
+    else:  # BEGIN IMMEDIATE already holds the write lock: insert only when missing
+        found = clients.read(conn, client_id)
+        if found is None:
+            clients.insert_if_missing(conn, client_id, user.username, now)
+            found = (user.username, 0)
+    assert found is not None
+    clients.check_owner(client_id, found[0], user)
+    return found[1]
 
 
 def _check_order(mutations: Sequence[MutationEnvelope], last: int) -> None:
@@ -268,14 +258,7 @@ def push(
         conn.execute(
             sa.update(sync_clients)
             .where(sync_clients.c.client_id == request.client_id)
-            .values(last_mutation_id=last, username=user.username, updated_at=now)
+            .values(last_mutation_id=last, updated_at=now)  # the owner never changes
         )
     response = PushResponse(last_mutation_id=last, results=results)
     return PushOutcome(response, max(seqs) if seqs else None, after)
-
-
-def last_mutation_id(conn: Connection, client_id: str) -> int:
-    value = conn.execute(
-        sa.select(sync_clients.c.last_mutation_id).where(sync_clients.c.client_id == client_id)
-    ).scalar()
-    return int(value or 0)

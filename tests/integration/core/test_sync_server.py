@@ -27,7 +27,7 @@ def test_login_push_pull(api: Api) -> None:
     [result] = body["results"]
     assert result["outcome"] == "applied"
     assert result["ticket_number"].count("-") == 1 and len(result["ticket_number"]) == 15
-    changes = api.pull_all("bob", cid)  # no teams configured: every agent sees it
+    changes = api.pull_all("bob", client_id())  # no teams configured: every agent sees it
     ticket = tickets_in(changes)[args["id"]]
     assert ticket["number"] == result["ticket_number"]
     assert ticket["call_started_at"][:19] == args["call_started_at"][:19]  # the desk's time
