@@ -10,7 +10,8 @@ What other parts use (embedding, tests, benchmarks, the demo):
   -> FastAPI; ``app.state.engine`` is a sync SQLAlchemy Engine. Raises ``NotMigrated``.
 - ``hotline_server.settings.Settings.from_env(database_url=None)``; env
   HOTLINE_DATABASE_URL, HOTLINE_TELEPHONY_TOKEN, HOTLINE_TZ, HOTLINE_TOKEN_TTL_SECONDS,
-  HOTLINE_LOGIN_MAX_FAILURES, HOTLINE_LOGIN_WINDOW_SECONDS.
+  HOTLINE_LOGIN_MAX_FAILURES, HOTLINE_LOGIN_WINDOW_SECONDS (per user and address),
+  HOTLINE_LOGIN_USER_MAX_FAILURES, HOTLINE_LOGIN_USER_WINDOW_SECONDS (per user).
 - Error bodies: see ``hotline_server.errors`` (top-level ``ErrorBody`` JSON).
 - Sync appliers: ``hotline_server.sync.registry.register(name, fn)``.
 """
