@@ -108,6 +108,7 @@ def logout(ctx: click.Context, everywhere: bool) -> None:
 
 def _logout_everywhere(settings: Settings) -> None:
     from agent_tui.services import DeskServices, NotSignedIn, SignInFailed, Unreachable
+    from offline_cache.errors import CacheError
 
     desk = DeskServices(settings)
     try:
@@ -116,6 +117,8 @@ def _logout_everywhere(settings: Settings) -> None:
         raise click.ClickException(t("signin.all_needs_sign_in")) from exc
     except (Unreachable, SignInFailed) as exc:
         raise click.ClickException(t("signin.all_failed", reason=str(exc))) from exc
+    except CacheError as exc:  # no keyring: its message says what to install
+        raise click.ClickException(exc.message(i18n.language())) from exc
     click.echo(t("signin.signed_out_all"))
 
 
