@@ -77,7 +77,7 @@ def login(
     """Check a password: the attempt is counted before the hash runs (login_limits), and the
     token is issued only if the password checked is still the user's and the user active."""
     try:
-        reservation = login_limits.reserve(engine, settings, username, address, now)
+        attempt_id = login_limits.reserve(engine, settings, username, address, now)
     except login_limits.TooManyAttempts as exc:
         minutes = math.ceil(exc.retry_after / 60)
         raise problem(
@@ -99,9 +99,9 @@ def login(
                 .where(users.c.username == username)
                 .with_for_update()
             ).first()
-            ok = current is not None and current.active and current.password_hash == stored
+            ok = current is not None and bool(current.active) and current.password_hash == stored
         if ok:
-            login_limits.record_success(conn, reservation.attempt_id, username, address, now)
+            login_limits.record_success(conn, attempt_id, username, address, now)
             conn.execute(
                 sa.insert(tokens).values(
                     token_hash=token_hash(token),

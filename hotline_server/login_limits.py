@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -48,14 +47,6 @@ class TooManyAttempts(Exception):
         super().__init__(f"retry after {retry_after} s")
         self.retry_after = retry_after
         self.field = field  # "username" when the name's limit was met, None for the address's
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """A counted attempt: its row id, and whether the address is known-good for the user."""
-
-    attempt_id: int
-    known_address: bool
 
 
 def lock_keys(conn: Connection, *keys: str) -> None:
@@ -99,11 +90,9 @@ def _wait(
     return max(1, math.ceil((nth + window - now).total_seconds()))
 
 
-def reserve(
-    engine: Engine, settings: Settings, username: str, address: str, now: datetime
-) -> Reservation:
-    """Count this attempt (as a failure until :func:`record_success`), or raise
-    :class:`TooManyAttempts` without counting it."""
+def reserve(engine: Engine, settings: Settings, username: str, address: str, now: datetime) -> int:
+    """Count this attempt (as a failure until :func:`record_success`) and return its id, or
+    raise :class:`TooManyAttempts` without counting it."""
     a, k = login_attempts.c, login_known_addresses.c
     window = timedelta(seconds=settings.login_window_seconds)
     user_window = timedelta(seconds=settings.login_user_window_seconds)
@@ -113,8 +102,8 @@ def reserve(
             sa.select(k.last_ok_at).where(k.username == username, k.address == address)
         ).scalar()
         known = known_at is not None and known_at > now - KNOWN_FOR
-        since = now - window
-        if known and known_at is not None and known_at > since:
+        since = now - window  # a success from this address restarts its count
+        if known_at is not None and known_at > since:
             since = known_at
         waits: list[tuple[int, str | None]] = []
         pair = _wait(conn, [a.username == username, a.address == address], since,
@@ -140,7 +129,7 @@ def reserve(
                                              success=False)
         )  # fmt: skip
         attempt_id: int = result.inserted_primary_key[0]  # type: ignore[index]
-        return Reservation(attempt_id, known)
+        return attempt_id
 
 
 def record_success(conn: Connection, attempt_id: int, username: str, address: str,
