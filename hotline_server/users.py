@@ -113,15 +113,19 @@ def _engine(database_url_or_engine: str | Engine) -> Engine:
 def set_password(database_url_or_engine: str | Engine, username: str, password: str) -> int:
     """Reset a user's password and revoke all their tokens; returns how many were revoked."""
     check_password(password, username)
-    return _update_user(database_url_or_engine, username, password_hash=hash_password(password))
+    values: dict[str, object] = {"password_hash": hash_password(password)}
+    return _update_user(database_url_or_engine, username, values, revoke=True)
 
 
 def set_active(database_url_or_engine: str | Engine, username: str, active: bool) -> int:
-    """Disable (revoking all tokens; returns how many) or enable a user's sign-in."""
-    return _update_user(database_url_or_engine, username, active=active)
+    """Disable (revoking all tokens; returns how many) or enable a user's sign-in (the tokens
+    revoked at the disable stay revoked)."""
+    return _update_user(database_url_or_engine, username, {"active": active}, revoke=not active)
 
 
-def _update_user(database_url_or_engine: str | Engine, username: str, **values: object) -> int:
+def _update_user(
+    database_url_or_engine: str | Engine, username: str, values: dict[str, object], *, revoke: bool
+) -> int:
     engine = _engine(database_url_or_engine)
     try:
         with engine.begin() as conn:
@@ -130,9 +134,7 @@ def _update_user(database_url_or_engine: str | Engine, username: str, **values: 
             )
             if updated.rowcount == 0:
                 raise UserError("username", f"there is no user {username!r}")
-            if values.get("active", False) is True:
-                return 0
-            return revoke_all(conn, username, datetime.now(UTC))
+            return revoke_all(conn, username, datetime.now(UTC)) if revoke else 0
     finally:
         if engine is not database_url_or_engine:
             engine.dispose()

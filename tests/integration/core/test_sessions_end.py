@@ -60,6 +60,7 @@ def test_password_reset_and_disable_revoke_every_token(database_url: str, tmp_pa
         assert me(server, bob) == 200
 
         server_cli("user", "enable", "amy", *db)
+        assert me(server, fresh) == 401  # enabling does not bring the old sign-ins back
         again = token(server, "amy", NEW_PASSWORD)
         server_cli("user", "add", "amy", "--role", "agent", "--replace", *db,
                    stdin=PASSWORD + "\n")  # fmt: skip
