@@ -83,3 +83,22 @@ def test_rotating_forwarded_addresses_meet_the_per_user_limit_but_not_a_known_de
         assert post_login(server, "amy", PASSWORD, desk).status_code == 429
     finally:
         server.stop()
+
+
+def test_two_servers_on_one_database_count_together(database_url: str, tmp_path: Path) -> None:
+    """A city runs several `serve` instances on one database: guesses spread over both are
+    counted against one limit."""
+    first = start_server(database_url, tmp_path, users={"amy": USERS["amy"]},
+                         extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "5"})  # fmt: skip
+    second = start_server(database_url, tmp_path, extra_env={"HOTLINE_LOGIN_MAX_FAILURES": "5"})
+    try:
+        servers = [first, second]
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            answers = list(pool.map(lambda i: post_login(servers[i % 2], "amy", f"guess-{i}"),
+                                    range(40)))  # fmt: skip
+        assert Counter(r.status_code for r in answers) == {401: 5, 429: 35}
+        assert post_login(second, "amy", PASSWORD).status_code == 429
+        assert post_login(first, "amy", PASSWORD).status_code == 429
+    finally:
+        first.stop()
+        second.stop()
