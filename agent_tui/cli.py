@@ -91,14 +91,35 @@ def login(ctx: click.Context, username: str, password: str) -> None:
 
 
 @main.command()
+@click.option("--all", "everywhere", is_flag=True,
+              help="Sign out on every desk: the server revokes all your tokens")  # fmt: skip
 @click.pass_context
-def logout(ctx: click.Context) -> None:
+def logout(ctx: click.Context, everywhere: bool) -> None:
     """Sign out: the server revokes the token and keyring forgets it."""
     from agent_tui.services import DeskServices
 
+    if everywhere:
+        _logout_everywhere(_settings(ctx))
+        return
     desk = DeskServices(_settings(ctx))
     asyncio.run(desk.sign_out())
     click.echo(t("signin.signed_out"))
+
+
+def _logout_everywhere(settings: Settings) -> None:
+    from agent_tui.services import DeskServices, NotSignedIn, SignInFailed, Unreachable
+    from offline_cache.errors import CacheError
+
+    desk = DeskServices(settings)
+    try:
+        asyncio.run(desk.sign_out_everywhere())
+    except NotSignedIn as exc:
+        raise click.ClickException(t("signin.all_needs_sign_in")) from exc
+    except (Unreachable, SignInFailed) as exc:
+        raise click.ClickException(t("signin.all_failed", reason=str(exc))) from exc
+    except CacheError as exc:  # no keyring: its message says what to install
+        raise click.ClickException(exc.message(i18n.language())) from exc
+    click.echo(t("signin.signed_out_all"))
 
 
 @main.command()

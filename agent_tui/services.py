@@ -39,6 +39,10 @@ class SignInFailed(Exception):
     """The server answered and refused the sign-in; ``str()`` is its readable message."""
 
 
+class NotSignedIn(Exception):
+    """This desk holds no live token for the server, so it cannot ask for anything signed in."""
+
+
 @dataclass(frozen=True)
 class UserInfo:
     username: str
@@ -189,6 +193,27 @@ class DeskServices:
         await asyncio.to_thread(credentials.delete_token, self.settings.profile, self.server)
         self.link = "signed_out"
         self._seat, self._seat_user = "", ""
+
+    async def sign_out_everywhere(self) -> None:
+        """``agent-tui logout --all``: the server revokes every token of this user (every
+        desk), then this desk signs out. Nothing is claimed unless the server confirmed it:
+        ``NotSignedIn``, ``Unreachable`` or ``SignInFailed`` leave this desk as it was, so the
+        command can be run again."""
+        token = await asyncio.to_thread(self.token)
+        if not token:
+            raise NotSignedIn()
+        try:
+            async with self._http() as client:
+                response = await client.post(
+                    "/api/v1/auth/logout-all", headers={"Authorization": f"Bearer {token}"}
+                )
+        except httpx.HTTPError as exc:
+            raise Unreachable(str(exc) or type(exc).__name__) from exc
+        if response.status_code == 401:
+            raise NotSignedIn()
+        if response.status_code != 204:
+            raise SignInFailed(_error_message(response))
+        await self.sign_out()
 
     # ------------------------------------------------------------------ sync
 

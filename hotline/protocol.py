@@ -247,9 +247,13 @@ class PullResponse(BaseModel):
 # ---------------------------------------------------------------- auth
 
 
+# The longest password sign-in accepts; `hotline-server user add` refuses longer ones.
+PASSWORD_MAX_LENGTH = 256
+
+
 class LoginRequest(_Strict):
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
 
 
 class UserOut(BaseModel):

@@ -1,15 +1,16 @@
 """Sign-in, opaque bearer tokens and roles.
 
 Tokens are random (``secrets``) and stored only as their SHA-256, so a copy of the database
-cannot sign anyone in. Failed logins are counted per user name and per client address; past
-the limit the server answers 429 until the window has passed (a success clears the
-per-user count). Telephony integrations use their own shared token (HOTLINE_TELEPHONY_TOKEN).
+cannot sign anyone in. Failed logins are limited before the password is checked
+(``hotline_server.login_limits``); past a limit the server answers 429 with Retry-After.
+Telephony integrations use their own shared token (HOTLINE_TELEPHONY_TOKEN).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from sqlalchemy.engine import Engine
 
 from hotline.model import Role
 from hotline.protocol import LoginResponse, UserOut
-from hotline_server.db.schema import login_attempts, tokens, users
+from hotline_server import login_limits
+from hotline_server.db.engine import write_transaction
+from hotline_server.db.schema import tokens, users
 from hotline_server.errors import problem
 from hotline_server.passwords import verify_password
 from hotline_server.settings import Settings
+from hotline_server.users import revoke_all
 
 bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -67,53 +71,37 @@ def now_of(request: Request) -> datetime:
 # ---------------------------------------------------------------- login
 
 
-def _failures(
-    conn: sa.Connection, column: sa.ColumnElement[str], value: str, since: datetime
-) -> int:
-    if column is login_attempts.c.username:
-        last_ok = conn.execute(
-            sa.select(sa.func.max(login_attempts.c.at)).where(
-                login_attempts.c.username == value, login_attempts.c.success.is_(True)
-            )
-        ).scalar()
-        if last_ok is not None and last_ok > since:
-            since = last_ok
-    return int(
-        conn.execute(
-            sa.select(sa.func.count()).where(
-                column == value, login_attempts.c.success.is_(False), login_attempts.c.at > since
-            )
-        ).scalar_one()
-    )
-
-
 def login(
     engine: Engine, settings: Settings, username: str, password: str, address: str, now: datetime
 ) -> LoginResponse:
-    since = now - timedelta(seconds=settings.login_window_seconds)
-    with engine.connect() as conn:
-        by_user = _failures(conn, login_attempts.c.username, username, since)
-        by_addr = _failures(conn, login_attempts.c.address, address, since)
-        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
-    limit = settings.login_max_failures
-    if by_user >= limit or by_addr >= limit * 4:
-        wait = settings.login_window_seconds
+    """Check a password: the attempt is counted before the hash runs (login_limits), and the
+    token is issued only if the password checked is still the user's and the user active."""
+    try:
+        attempt_id = login_limits.reserve(engine, settings, username, address, now)
+    except login_limits.TooManyAttempts as exc:
+        minutes = math.ceil(exc.retry_after / 60)
         raise problem(
             429,
-            f"too many failed sign-ins; wait {wait // 60 or 1} minute(s) and try again",
-            "username" if by_user >= limit else None,
-            headers={"Retry-After": str(wait)},
-        )
-    ok = verify_password(row["password_hash"] if row else None, password)
-    ok = ok and row is not None and bool(row["active"])
+            f"too many failed sign-ins; try again in {minutes} minute(s)",
+            exc.field,
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.username == username)).mappings().first()
+    stored = row["password_hash"] if row is not None else None
+    ok = verify_password(stored, password) and row is not None and bool(row["active"])
     token = secrets.token_urlsafe(32)
     expires = now + timedelta(seconds=settings.token_ttl_seconds)
-    with engine.begin() as conn:  # the attempt is recorded whatever the outcome
-        conn.execute(
-            sa.insert(login_attempts).values(username=username, address=address, at=now, success=ok)
-        )
-        conn.execute(sa.delete(login_attempts).where(login_attempts.c.at < now - timedelta(days=7)))
+    with write_transaction(engine) as conn:
+        if ok:  # a reset or a disable while the hash ran wins: its row lock orders us
+            current = conn.execute(
+                sa.select(users.c.password_hash, users.c.active)
+                .where(users.c.username == username)
+                .with_for_update()
+            ).first()
+            ok = current is not None and bool(current.active) and current.password_hash == stored
         if ok:
+            login_limits.record_success(conn, attempt_id, username, address, now)
             conn.execute(
                 sa.insert(tokens).values(
                     token_hash=token_hash(token),
@@ -123,6 +111,7 @@ def login(
                 )
             )
             conn.execute(sa.delete(tokens).where(tokens.c.expires_at < now - timedelta(days=1)))
+        login_limits.purge(conn, settings, now)
     if not ok or row is None:
         raise problem(401, "wrong user name or password", "password")
     user = User(username, Role(row["role"]), row["team"], row["display_name"])
@@ -136,6 +125,12 @@ def logout(engine: Engine, token: str, now: datetime) -> None:
             .where(tokens.c.token_hash == token_hash(token), tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+
+
+def logout_everywhere(engine: Engine, username: str, now: datetime) -> int:
+    """Revoke every token of ``username`` (``agent-tui logout --all``); returns how many."""
+    with engine.begin() as conn:
+        return revoke_all(conn, username, now)
 
 
 # ---------------------------------------------------------------- dependencies

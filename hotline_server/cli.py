@@ -1,4 +1,5 @@
-"""The ``hotline-server`` command: serve, migrate, user add, simulate (live side).
+"""The ``hotline-server`` command: serve, migrate, user add (passwd, disable, enable:
+``hotline_server.user_cli``), simulate (live side).
 
 Bad configuration gives one clear line on stderr and exit status 2, never a traceback.
 """
@@ -177,7 +178,8 @@ def user() -> None:
 @click.option("--role", type=click.Choice(["agent", "lead", "admin"]), required=True)
 @click.option("--team", default=None)
 @click.option("--display-name", default=None)
-@click.option("--replace", is_flag=True, help="reset an existing user's password, role and team")
+@click.option("--replace", is_flag=True,
+              help="reset an existing user's password, role and team; signs them out")  # fmt: skip
 @click.option("--database", envvar="HOTLINE_DATABASE_URL", default=None, help=DB_HELP)
 def user_add(name: str, role: str, team: str | None, display_name: str | None, replace: bool,
              database: str | None) -> None:  # fmt: skip
@@ -217,3 +219,12 @@ def _register_live() -> None:
 
 
 _register_live()
+
+
+def _register_accounts() -> None:
+    from hotline_server.user_cli import register_cli
+
+    register_cli(user)
+
+
+_register_accounts()

@@ -17,6 +17,12 @@ from hotline_server.proxies import DEFAULT_TRUSTED, Network, parse_trusted
 DEFAULT_TOKEN_TTL_SECONDS = 12 * 3600
 DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Failed sign-ins (hotline_server/auth.py): per user and address, and, slower, per user from
+# any address (what rotating addresses cannot get past).
+DEFAULT_LOGIN_MAX_FAILURES = 5
+DEFAULT_LOGIN_WINDOW_SECONDS = 15 * 60
+DEFAULT_LOGIN_USER_MAX_FAILURES = 50
+DEFAULT_LOGIN_USER_WINDOW_SECONDS = 3600
 
 
 class ConfigError(ValueError):
@@ -101,8 +107,10 @@ class Settings:
     token_ttl_seconds: int = DEFAULT_TOKEN_TTL_SECONDS
     telephony_token: str | None = None
     timezone: str = DEFAULT_TZ
-    login_max_failures: int = 5
-    login_window_seconds: int = 300
+    login_max_failures: int = DEFAULT_LOGIN_MAX_FAILURES
+    login_window_seconds: int = DEFAULT_LOGIN_WINDOW_SECONDS
+    login_user_max_failures: int = DEFAULT_LOGIN_USER_MAX_FAILURES
+    login_user_window_seconds: int = DEFAULT_LOGIN_USER_WINDOW_SECONDS
     teams: tuple[str, ...] = field(default_factory=tuple)
     trusted_proxies: tuple[Network, ...] = field(
         default_factory=lambda: parse_trusted(DEFAULT_TRUSTED)
@@ -120,8 +128,18 @@ class Settings:
             token_ttl_seconds=_env_int("HOTLINE_TOKEN_TTL_SECONDS", DEFAULT_TOKEN_TTL_SECONDS, 1),
             telephony_token=token,
             timezone=_check_tz(tz),
-            login_max_failures=_env_int("HOTLINE_LOGIN_MAX_FAILURES", 5, 1),
-            login_window_seconds=_env_int("HOTLINE_LOGIN_WINDOW_SECONDS", 300, 1),
+            login_max_failures=_env_int(
+                "HOTLINE_LOGIN_MAX_FAILURES", DEFAULT_LOGIN_MAX_FAILURES, 1
+            ),
+            login_window_seconds=_env_int(
+                "HOTLINE_LOGIN_WINDOW_SECONDS", DEFAULT_LOGIN_WINDOW_SECONDS, 1
+            ),
+            login_user_max_failures=_env_int(
+                "HOTLINE_LOGIN_USER_MAX_FAILURES", DEFAULT_LOGIN_USER_MAX_FAILURES, 1
+            ),
+            login_user_window_seconds=_env_int(
+                "HOTLINE_LOGIN_USER_WINDOW_SECONDS", DEFAULT_LOGIN_USER_WINDOW_SECONDS, 1
+            ),
             trusted_proxies=_trusted_proxies(),
             max_body_bytes=_max_body_bytes(),
         )

@@ -1,4 +1,8 @@
-"""User accounts: the embedding API (``add_user``) used by the CLI, the demo and tests."""
+"""User accounts: the embedding API (``add_user``) used by the CLI, the demo and tests.
+
+A password reset or a disable revokes every token of the user in the same transaction: an
+account taken over, or a person who left, is signed out on every desk at once.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ from sqlalchemy.engine import Engine
 
 from hotline.model import Role
 from hotline_server.db.engine import make_engine
-from hotline_server.db.schema import users
+from hotline_server.db.schema import tokens, users
+from hotline_server.password_policy import password_problem
 from hotline_server.passwords import hash_password
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-MIN_PASSWORD = 8
 
 
 class UserError(ValueError):
@@ -31,12 +35,28 @@ def check_new_user(username: str, password: str, role: str) -> Role:
             "username",
             f"username {username!r} must be 1-64 letters, digits, '.', '_' or '-'",
         )
-    if len(password) < MIN_PASSWORD:
-        raise UserError("password", f"the password needs at least {MIN_PASSWORD} characters")
+    check_password(password, username)
     try:
         return Role(role)
     except ValueError:
         raise UserError("role", f"role must be agent, lead or admin, not {role!r}") from None
+
+
+def revoke_all(conn: sa.Connection, username: str, now: datetime) -> int:
+    """Revoke every live token of ``username`` (a reset, a disable, sign out everywhere);
+    returns how many were live."""
+    result = conn.execute(
+        sa.update(tokens)
+        .where(tokens.c.username == username, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
+
+
+def check_password(password: str, username: str = "") -> None:
+    problem = password_problem(password, username)
+    if problem is not None:
+        raise UserError("password", problem)
 
 
 def add_user(
@@ -72,6 +92,7 @@ def add_user(
                 raise UserError("username", f"user {username!r} already exists")
             if exists:
                 conn.execute(sa.update(users).where(users.c.username == username).values(values))
+                revoke_all(conn, username, datetime.now(UTC))
             else:
                 conn.execute(
                     sa.insert(users).values(
@@ -80,6 +101,42 @@ def add_user(
                 )
     finally:
         if isinstance(database_url_or_engine, str):
+            engine.dispose()
+
+
+def _engine(database_url_or_engine: str | Engine) -> Engine:
+    if isinstance(database_url_or_engine, str):
+        return make_engine(database_url_or_engine)
+    return database_url_or_engine
+
+
+def set_password(database_url_or_engine: str | Engine, username: str, password: str) -> int:
+    """Reset a user's password and revoke all their tokens; returns how many were revoked."""
+    check_password(password, username)
+    values: dict[str, object] = {"password_hash": hash_password(password)}
+    return _update_user(database_url_or_engine, username, values, revoke=True)
+
+
+def set_active(database_url_or_engine: str | Engine, username: str, active: bool) -> int:
+    """Disable (revoking all tokens; returns how many) or enable a user's sign-in (the tokens
+    revoked at the disable stay revoked)."""
+    return _update_user(database_url_or_engine, username, {"active": active}, revoke=not active)
+
+
+def _update_user(
+    database_url_or_engine: str | Engine, username: str, values: dict[str, object], *, revoke: bool
+) -> int:
+    engine = _engine(database_url_or_engine)
+    try:
+        with engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(users).where(users.c.username == username).values(**values)
+            )
+            if updated.rowcount == 0:
+                raise UserError("username", f"there is no user {username!r}")
+            return revoke_all(conn, username, datetime.now(UTC)) if revoke else 0
+    finally:
+        if engine is not database_url_or_engine:
             engine.dispose()
 
 

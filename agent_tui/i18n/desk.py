@@ -227,6 +227,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "signin.ok": ("已登录：{user}", "Signed in: {user}"),
     "signin.signed_out": ("已退出登录", "Signed out"),
+    "signin.signed_out_all": ("已在所有终端退出登录", "Signed out on every desk"),
+    "signin.all_needs_sign_in": (
+        "本机未登录或登录已失效：请先运行 agent-tui login，再运行 agent-tui logout --all",
+        "Not signed in here (or the sign-in expired): run agent-tui login, then "
+        "agent-tui logout --all",
+    ),
+    "signin.all_failed": (
+        "未能在所有终端退出登录（本机仍保持登录）：{reason}",
+        "Could not sign out every desk (this desk is still signed in): {reason}",
+    ),
     "signin.offline_opened": (
         "服务器无法连接：以离线方式打开缓存",
         "Server unreachable: opened on the cache, offline",

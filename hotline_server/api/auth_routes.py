@@ -37,6 +37,13 @@ def logout(
     return Response(status_code=204)
 
 
+@router.post("/logout-all", status_code=204,
+             summary="Revoke every token of the signed-in user (all desks)")  # fmt: skip
+def logout_all(request: Request, user: auth.CurrentUser) -> Response:
+    auth.logout_everywhere(auth.engine_of(request), user.username, auth.now_of(request))
+    return Response(status_code=204)
+
+
 @router.get("/me", response_model=UserOut, summary="Who am I")
 def me(user: auth.CurrentUser) -> UserOut:
     return user.out()

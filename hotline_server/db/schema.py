@@ -53,6 +53,16 @@ login_attempts = sa.Table(
 sa.Index("ix_login_attempts_username_at", login_attempts.c.username, login_attempts.c.at)
 sa.Index("ix_login_attempts_address_at", login_attempts.c.address, login_attempts.c.at)
 
+# An address each user has signed in from (migration 0004_auth_limits): from it, the user's
+# correct password still works while others' guesses have the user locked elsewhere.
+login_known_addresses = sa.Table(
+    "login_known_addresses",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("address", sa.String(64), primary_key=True),
+    sa.Column("last_ok_at", TS(), nullable=False),
+)
+
 tickets = sa.Table(
     "tickets",
     metadata,

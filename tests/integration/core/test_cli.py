@@ -32,7 +32,7 @@ def one_clear_line(result: subprocess.CompletedProcess[str], *words: str) -> Non
 def test_migrate_empty_then_migrated_database(database_url: str) -> None:
     refused = run("serve", "--database", database_url, "--port", str(free_port()))
     one_clear_line(refused, "not migrated", "hotline-server migrate")
-    head = head_revision()
+    head = head_revision()  # the newest shipped migration, whichever that is
     assert head in server_cli("migrate", "--database", database_url)
     assert head in server_cli("migrate", "--database", database_url)  # again: no-op
     engine = make_engine(database_url)
