@@ -8,9 +8,11 @@ Opening::
 
     from offline_cache import open_cache, KeyringUnavailable
     try:
-        store = open_cache(profile)          # key from keyring, made on first use
+        store = open_cache(profile)          # key from keyring, made on first use only
     except KeyringUnavailable as exc:        # headless machine: show exc.message(lang)
         ...
+    except (CacheKeyMissing, CacheKeyMismatch) as exc:  # the file exists, its key is not
+        ...                                  # there: file untouched, show exc.message(lang)
     if store.recovery:                       # unreadable file was moved aside, not deleted
         show(store.recovery.message_zh)
 
@@ -50,6 +52,8 @@ from offline_cache.credentials import delete_token, load_token, save_token
 from offline_cache.errors import (
     CacheClosed,
     CacheError,
+    CacheKeyMismatch,
+    CacheKeyMissing,
     InvalidChange,
     KeyringUnavailable,
     SaveFailed,
@@ -95,6 +99,8 @@ __all__ = [
     "Attention",
     "CacheClosed",
     "CacheError",
+    "CacheKeyMismatch",
+    "CacheKeyMissing",
     "CacheStore",
     "Counts",
     "Draft",
