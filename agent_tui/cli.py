@@ -95,9 +95,13 @@ def login(ctx: click.Context, username: str, password: str) -> None:
 def logout(ctx: click.Context) -> None:
     """Sign out: the server revokes the token and keyring forgets it."""
     from agent_tui.services import DeskServices
+    from offline_cache import CacheError
 
     desk = DeskServices(_settings(ctx))
-    asyncio.run(desk.sign_out())
+    try:
+        asyncio.run(desk.sign_out())
+    except CacheError as exc:  # no usable keyring: the same message the desk gives
+        raise click.ClickException(exc.message(i18n.language())) from exc
     click.echo(t("signin.signed_out"))
 
 
