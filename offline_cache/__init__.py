@@ -55,10 +55,12 @@ from offline_cache.errors import (
     CacheKeyMismatch,
     CacheKeyMissing,
     InvalidChange,
+    KeyringPasswordWrong,
     KeyringUnavailable,
     SaveFailed,
     UnknownTicket,
 )
+from offline_cache.keyring_unlock import is_new_keyring, locked_keyring, unlock_keyring
 from offline_cache.keys import (
     EphemeralKeyProvider,
     KeyProvider,
@@ -109,6 +111,7 @@ __all__ = [
     "KbHit",
     "KeyProvider",
     "KeyringKeyProvider",
+    "KeyringPasswordWrong",
     "KeyringUnavailable",
     "LinkState",
     "LocalTicket",
@@ -132,9 +135,12 @@ __all__ = [
     "TicketRow",
     "UnknownTicket",
     "delete_token",
+    "is_new_keyring",
     "load_token",
     "locations",
+    "locked_keyring",
     "open_cache",
     "save_token",
+    "unlock_keyring",
     "usable_keyring",
 ]

@@ -169,3 +169,16 @@ class CacheKeyMismatch(CacheError):
         )
         self.path = path
         self.profile = profile
+
+
+class KeyringPasswordWrong(CacheError):
+    """The password typed for a password-protected keyring (keyrings.cryptfile) does not open
+    it. Nothing was read or written; ask again."""
+
+    code = "keyring_password_wrong"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "钥匙串密码不正确，请重新输入。钥匙串和缓存都未被改动。",
+            "Wrong keyring password: type it again. The keyring and the cache were not changed.",
+        )
