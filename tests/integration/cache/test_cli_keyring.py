@@ -71,3 +71,46 @@ def test_logout_without_a_usable_keyring_gives_the_message_not_a_traceback() -> 
     assert desk.returncode != 0
     first_line = r.stderr.strip().splitlines()[0]
     assert first_line in desk.stderr
+
+
+def test_a_mistyped_cryptfile_password_is_said_as_such() -> None:
+    """From a shell the real keyrings.cryptfile asks its password itself (no Textual there):
+    a wrong one is "wrong keyring password", not "no usable keyring", and touches nothing."""
+    import pytest
+
+    cryptfile = pytest.importorskip("keyrings.cryptfile.cryptfile")
+    backend = cryptfile.CryptFileKeyring()  # its file under this test's XDG_DATA_HOME
+    backend.keyring_key = "the-right-one"
+    keyring.set_keyring(backend)
+    store = open_cache("cli")
+    store.create_ticket(
+        {"phone": "13912345678", "account": "井盖缺失"},
+        call_started_at=datetime(2026, 11, 24, 8, 30, tzinfo=UTC),
+    )
+    db = store.path
+    store.close()
+    before = folder_bytes(db.parent), Path(backend.file_path).read_bytes()
+    env = {"PYTHON_KEYRING_BACKEND": "keyrings.cryptfile.cryptfile.CryptFileKeyring"}
+
+    args = ["--lang", "en", "status", "--no-probe", "--json", "--profile", "cli"]
+
+    def status(password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # no controlling terminal: getpass reads the piped stdin
+            [sys.executable, "-c", "from agent_tui.cli import main; main()", *args],
+            input=password + "\n",
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+            start_new_session=True,
+        )
+
+    r = status("mistyped")
+    assert r.returncode == 6, (r.stdout, r.stderr)
+    assert "Wrong keyring password" in r.stderr and "No usable keyring" not in r.stderr
+    assert "Traceback" not in r.stderr
+    assert (folder_bytes(db.parent), Path(backend.file_path).read_bytes()) == before
+    r = status("the-right-one")
+    assert r.returncode == 0, r.stderr
+    assert '"outbox": 1' in r.stdout
