@@ -101,7 +101,10 @@ class KeyringKeyProvider:
                 raise keyring_failure(exc, backend) from exc
         if stored is None:
             return None
-        key = bytes.fromhex(stored)
+        try:
+            key = bytes.fromhex(stored)
+        except ValueError:  # not hex: some other program wrote the entry
+            key = b""
         if len(key) != KEY_BYTES:
             raise KeyringUnavailable(
                 f"the stored cache key of {profile!r} is not {KEY_BYTES} bytes"

@@ -15,6 +15,7 @@ import keyring
 import pytest
 
 from offline_cache import (
+    CacheError,
     CacheKeyMismatch,
     CacheKeyMissing,
     CacheStore,
@@ -160,3 +161,16 @@ def test_real_cryptfile_keyring_truncated_by_a_crash(tmp_path: Path) -> None:
     with open_cache("desk") as again:
         assert again.get_ticket(tid) is not None
     assert locations().cache_path("desk") == db
+
+
+def test_a_garbled_key_entry_is_a_message_not_a_traceback() -> None:
+    """An entry that is not 64 hex digits (another program wrote it): said, nothing made."""
+    store = open_cache("desk")
+    db = store.path
+    store.close()
+    keyring.get_keyring().set_password("agent-tui", KEY_ENTRY, "not hex at all")
+    before = cache_files(db)
+    with pytest.raises(CacheError) as info:
+        open_cache("desk")
+    assert "cache key" in info.value.message("en")
+    assert cache_files(db) == before
