@@ -8,6 +8,7 @@ rule lives here: validation, clocks and states come from ``hotline``, storage an
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -42,6 +43,7 @@ class DeskApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "12345"
     ENABLE_COMMAND_PALETTE = True
+    _held = False  # the keyring dialog or the cache stop is up: only quit works
 
     def __init__(
         self,
@@ -163,7 +165,8 @@ class DeskApp(App[None]):
         """Open the cache, then sign in silently or ask; an unreachable server means offline."""
         from agent_tui.screens.signin import SignInScreen
 
-        await self.desk.open_cache()
+        if not await self._open_cache():
+            return
         for screen in list(self.screen_stack):
             opened = getattr(screen, "cache_opened", None)
             if opened is not None:
@@ -188,6 +191,34 @@ class DeskApp(App[None]):
             self.post_message(SignedIn(user.username, user.role))
         self.start_sync()
         self.refresh_status()
+
+    async def _open_cache(self) -> bool:
+        """The keyring's password first if it has one (asked here, never by the backend on
+        the terminal Textual holds), then the cache. False: it cannot open, and the desk
+        says why and what to do (the file untouched) until Ctrl+Q."""
+        from agent_tui.screens.keyring import CacheStopScreen, KeyringPasswordScreen
+        from offline_cache.errors import CacheError
+
+        self._held = True
+        try:
+            locked = await asyncio.to_thread(self.desk.keyring_to_unlock)
+            if locked is not None:
+                backend, new = locked
+                await self.push_screen_wait(KeyringPasswordScreen(backend, new=new))
+            await self.desk.open_cache()
+        except CacheError as exc:
+            log.error("the cache cannot be opened: %s", exc.message("en"))
+            self.push_screen(CacheStopScreen(exc.message(i18n.language())))
+            return False
+        self._held = False
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """While the keyring is locked or the cache cannot open, the desk's own actions
+        (queue, knowledge base, seat...) have nothing to work on: only quitting is left."""
+        if self._held and action != "quit":
+            return False
+        return super().check_action(action, parameters)
 
     def start_sync(self) -> None:
         """Run the replicator for the rest of the session (one long-lived async worker)."""

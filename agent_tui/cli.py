@@ -97,12 +97,16 @@ def login(ctx: click.Context, username: str, password: str) -> None:
 def logout(ctx: click.Context, everywhere: bool) -> None:
     """Sign out: the server revokes the token and keyring forgets it."""
     from agent_tui.services import DeskServices
+    from offline_cache import CacheError
 
     if everywhere:
         _logout_everywhere(_settings(ctx))
         return
     desk = DeskServices(_settings(ctx))
-    asyncio.run(desk.sign_out())
+    try:
+        asyncio.run(desk.sign_out())
+    except CacheError as exc:  # no usable keyring: the same message the desk gives
+        raise click.ClickException(exc.message(i18n.language())) from exc
     click.echo(t("signin.signed_out"))
 
 

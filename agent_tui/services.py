@@ -86,6 +86,11 @@ class DeskServices:
         self.link = "signed_out"
         self.last_error = ""
         self._forms: dict[str, FormDef] | None = None
+        # The session's token, read from the keyring once (a password-protected keyring
+        # spends ~0.6 s of Argon2 on every read), then kept here; sign-in and sign-out keep
+        # it up to date. None with _token_read: nobody is signed in.
+        self._token: str | None = None
+        self._token_read = False
 
     @property
     def server(self) -> str:
@@ -126,7 +131,34 @@ class DeskServices:
         return UserInfo(meta.user, role, meta.team)
 
     def token(self) -> str | None:
-        return credentials.load_token(self.settings.profile, self.server)
+        """The bearer token: from memory once read (the replicator asks on every request,
+        on the UI loop). The first read goes to the keyring: ``resume_session`` does it in a
+        thread before anything else asks."""
+        if not self._token_read:
+            self._token = credentials.load_token(self.settings.profile, self.server)
+            self._token_read = True
+        return self._token
+
+    def _keep_token(self, token: str | None) -> None:
+        self._token, self._token_read = token, True
+
+    # ------------------------------------------------------------------ keyring password
+
+    def keyring_to_unlock(self) -> tuple[Any, bool] | None:
+        """The keyring backend that needs its password before any secret is read, and
+        whether it is new (no file yet); None: it needs none, or has it. Blocking (reads the
+        keyring file): call from a thread. KeyringUnavailable when there is no keyring."""
+        from offline_cache import is_new_keyring, locked_keyring
+
+        backend = locked_keyring()
+        return None if backend is None else (backend, is_new_keyring(backend))
+
+    def unlock_keyring(self, backend: Any, password: str) -> None:
+        """Give the keyring its password (Argon2: call from a thread); KeyringPasswordWrong
+        when it does not open it."""
+        from offline_cache import unlock_keyring
+
+        unlock_keyring(backend, password)
 
     async def resume_session(self) -> UserInfo | None:
         """Sign in silently with the stored token. None: ask. ``Unreachable``: work offline."""
@@ -144,6 +176,7 @@ class DeskServices:
             raise Unreachable(str(exc)) from exc
         if response.status_code == 401:
             await asyncio.to_thread(credentials.delete_token, self.settings.profile, self.server)
+            self._keep_token(None)
             return None
         if response.status_code != 200:
             self.link = "offline"
@@ -171,6 +204,7 @@ class DeskServices:
         await asyncio.to_thread(
             credentials.save_token, self.settings.profile, self.server, body["access_token"]
         )
+        self._keep_token(body["access_token"])
         await asyncio.to_thread(self._remember_identity, info)
         self.link = "online"
         return info
@@ -191,6 +225,7 @@ class DeskServices:
                         "/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}
                     )
         await asyncio.to_thread(credentials.delete_token, self.settings.profile, self.server)
+        self._keep_token(None)
         self.link = "signed_out"
         self._seat, self._seat_user = "", ""
 
@@ -222,8 +257,8 @@ class DeskServices:
     ) -> Any:
         """The cache's replicator for this desk (the app runs ``run()`` in an async worker).
 
-        The token is read from keyring on every request, so a sign-in elsewhere (``agent-tui
-        login``) or a sign-out is picked up without restarting the desk.
+        The token comes from :meth:`token` on every request: from memory, never the keyring
+        on the UI loop; a sign-in or sign-out at this desk changes it there.
         """
         from offline_cache import Replicator
 

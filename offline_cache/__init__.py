@@ -8,9 +8,11 @@ Opening::
 
     from offline_cache import open_cache, KeyringUnavailable
     try:
-        store = open_cache(profile)          # key from keyring, made on first use
+        store = open_cache(profile)          # key from keyring, made on first use only
     except KeyringUnavailable as exc:        # headless machine: show exc.message(lang)
         ...
+    except (CacheKeyMissing, CacheKeyMismatch) as exc:  # the file exists, its key is not
+        ...                                  # there: file untouched, show exc.message(lang)
     if store.recovery:                       # unreadable file was moved aside, not deleted
         show(store.recovery.message_zh)
 
@@ -50,11 +52,15 @@ from offline_cache.credentials import delete_token, load_token, save_token
 from offline_cache.errors import (
     CacheClosed,
     CacheError,
+    CacheKeyMismatch,
+    CacheKeyMissing,
     InvalidChange,
+    KeyringPasswordWrong,
     KeyringUnavailable,
     SaveFailed,
     UnknownTicket,
 )
+from offline_cache.keyring_unlock import is_new_keyring, locked_keyring, unlock_keyring
 from offline_cache.keys import (
     EphemeralKeyProvider,
     KeyProvider,
@@ -95,6 +101,8 @@ __all__ = [
     "Attention",
     "CacheClosed",
     "CacheError",
+    "CacheKeyMismatch",
+    "CacheKeyMissing",
     "CacheStore",
     "Counts",
     "Draft",
@@ -103,6 +111,7 @@ __all__ = [
     "KbHit",
     "KeyProvider",
     "KeyringKeyProvider",
+    "KeyringPasswordWrong",
     "KeyringUnavailable",
     "LinkState",
     "LocalTicket",
@@ -126,9 +135,12 @@ __all__ = [
     "TicketRow",
     "UnknownTicket",
     "delete_token",
+    "is_new_keyring",
     "load_token",
     "locations",
+    "locked_keyring",
     "open_cache",
     "save_token",
+    "unlock_keyring",
     "usable_keyring",
 ]

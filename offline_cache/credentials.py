@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 
-from offline_cache.keys import SERVICE, usable_keyring
+from offline_cache.keys import SERVICE, keyring_failure, usable_keyring
 
 
 def _entry(profile: str, server: str) -> str:
@@ -17,24 +17,20 @@ def _entry(profile: str, server: str) -> str:
 
 def save_token(profile: str, server: str, token: str) -> None:
     """Store the token; :class:`~offline_cache.errors.KeyringUnavailable` if no keyring."""
-    from offline_cache.errors import KeyringUnavailable
-
     backend = usable_keyring()
     try:
         backend.set_password(SERVICE, _entry(profile, server), token)
     except Exception as exc:
-        raise KeyringUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise keyring_failure(exc, backend) from exc
 
 
 def load_token(profile: str, server: str) -> str | None:
     """The stored token, or None when not signed in."""
-    from offline_cache.errors import KeyringUnavailable
-
     backend = usable_keyring()
     try:
         token = backend.get_password(SERVICE, _entry(profile, server))
     except Exception as exc:
-        raise KeyringUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        raise keyring_failure(exc, backend) from exc
     return token if isinstance(token, str) else None
 
 

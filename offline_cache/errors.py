@@ -119,3 +119,66 @@ class InvalidChange(CacheError):
         super().__init__(f"字段 {field} 无效：{detail}", f"Field {field} is invalid: {detail}")
         self.field = field
         self.detail = detail
+
+
+class CacheKeyMissing(CacheError):
+    """The cache file exists but the keyring holds no key for it (emptied, restored from an
+    old backup, another keyring chosen). Nothing is moved or made: a new key could never read
+    the file, and moving it aside would hide the unsynced work it holds."""
+
+    code = "cache_key_missing"
+
+    def __init__(self, path: str, profile: str) -> None:
+        super().__init__(
+            f"本机的离线缓存 {path}（配置 {profile}）已存在，但钥匙串中找不到它的加密密钥。"
+            "缓存文件未被改动，也没有生成新密钥。\n"
+            "请恢复或解锁原来的钥匙串（例如从备份还原钥匙串文件、解锁 gnome-keyring，"
+            "或设置原来的 PYTHON_KEYRING_BACKEND），然后重新启动 agent-tui。\n"
+            "若密钥确已丢失，该文件中未同步的修改无法再读取：可把该文件移到别处后再启动，"
+            "工单会从服务器重新下载。",
+            f"The offline cache {path} (profile {profile}) exists, but the keyring holds no "
+            "key for it. The cache file was not changed and no new key was made.\n"
+            "Restore or unlock the original keyring (e.g. put its file back from a backup, "
+            "unlock gnome-keyring, or set the PYTHON_KEYRING_BACKEND you used), then start "
+            "agent-tui again.\n"
+            "If the key is truly lost, the unsynced changes in that file cannot be read: move "
+            "the file somewhere else and start again; tickets are downloaded from the server.",
+        )
+        self.path = path
+        self.profile = profile
+
+
+class CacheKeyMismatch(CacheError):
+    """The keyring holds a key, but it is not the key of the cache file (another keyring,
+    another laptop's file). Not corruption: the file is left where it is, untouched."""
+
+    code = "cache_key_mismatch"
+
+    def __init__(self, path: str, profile: str) -> None:
+        super().__init__(
+            f"钥匙串中的密钥打不开本机的离线缓存 {path}（配置 {profile}）：它不是这个文件的密钥"
+            "（钥匙串可能被替换，或文件来自另一台电脑）。缓存文件未被改动。\n"
+            "请恢复原来的钥匙串后重新启动 agent-tui。若原来的密钥确已丢失，"
+            "可把该文件移到别处后再启动，工单会从服务器重新下载。",
+            f"The key in the keyring does not open the offline cache {path} (profile "
+            f"{profile}): it is not this file's key (the keyring was replaced, or the file "
+            "comes from another laptop). The cache file was not changed.\n"
+            "Restore the original keyring, then start agent-tui again. If the original key is "
+            "truly lost, move the file somewhere else and start again; tickets are downloaded "
+            "from the server.",
+        )
+        self.path = path
+        self.profile = profile
+
+
+class KeyringPasswordWrong(CacheError):
+    """The password typed for a password-protected keyring (keyrings.cryptfile) does not open
+    it. Nothing was read or written; ask again."""
+
+    code = "keyring_password_wrong"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "钥匙串密码不正确，请重新输入。钥匙串和缓存都未被改动。",
+            "Wrong keyring password: type it again. The keyring and the cache were not changed.",
+        )

@@ -15,7 +15,7 @@ import secrets
 import threading
 from typing import Any, Protocol, runtime_checkable
 
-from offline_cache.errors import KeyringUnavailable
+from offline_cache.errors import CacheError, KeyringPasswordWrong, KeyringUnavailable
 
 SERVICE = "agent-tui"
 KEY_BYTES = 32
@@ -67,6 +67,19 @@ def usable_keyring() -> Any:
     return backend
 
 
+def keyring_failure(exc: Exception, backend: Any) -> CacheError:
+    """What a failed keyring call means to a person. A password-protected keyring
+    (keyrings.cryptfile) refuses a mistyped password with a ValueError ("MAC check failed"):
+    that is a wrong password, not a missing keyring. Anything else: KeyringUnavailable."""
+    from keyring.backends import chainer
+
+    members = list(backend.backends) if isinstance(backend, chainer.ChainerBackend) else [backend]
+    has_password = any(isinstance(getattr(type(m), "keyring_key", None), property) for m in members)
+    if has_password and isinstance(exc, ValueError):
+        return KeyringPasswordWrong()
+    return KeyringUnavailable(f"{type(exc).__name__}: {exc}")
+
+
 class KeyringKeyProvider:
     """Keys in the OS keyring, hex-encoded under service ``agent-tui``."""
 
@@ -85,10 +98,13 @@ class KeyringKeyProvider:
             except KeyringUnavailable:
                 raise
             except Exception as exc:  # locked collection, dbus gone, user cancelled
-                raise KeyringUnavailable(f"{type(exc).__name__}: {exc}") from exc
+                raise keyring_failure(exc, backend) from exc
         if stored is None:
             return None
-        key = bytes.fromhex(stored)
+        try:
+            key = bytes.fromhex(stored)
+        except ValueError:  # not hex: some other program wrote the entry
+            key = b""
         if len(key) != KEY_BYTES:
             raise KeyringUnavailable(
                 f"the stored cache key of {profile!r} is not {KEY_BYTES} bytes"

@@ -52,9 +52,12 @@ from hotline.protocol import (
     RecordCallbackArgs,
     UpdateTicketArgs,
 )
+from offline_cache import keycheck
 from offline_cache.errors import (
     CacheClosed,
     CacheError,
+    CacheKeyMismatch,
+    CacheKeyMissing,
     InvalidChange,
     SaveFailed,
     UnknownTicket,
@@ -1303,9 +1306,12 @@ def open_cache(
 
     The key comes from ``key_provider`` (default: the OS keyring; raises
     :class:`~offline_cache.errors.KeyringUnavailable` with the documented choices when there
-    is none). A file that cannot be read (corrupt, or its key is gone) is never deleted: it is
-    moved aside, a new cache is made, the unsynced mutations and drafts SQLite can still read
-    are copied over, and ``store.recovery`` tells the UI what happened.
+    is none). A key is made only for a cache that does not exist yet: an existing file with
+    no key in the keyring is :class:`~offline_cache.errors.CacheKeyMissing`, one its key does
+    not open :class:`~offline_cache.errors.CacheKeyMismatch` -- the file untouched either way.
+    A file damaged on disk (the right key, see keycheck.py) is never deleted: it is moved
+    aside, a new cache is made, the unsynced mutations and drafts SQLite can still read are
+    copied over, and ``store.recovery`` tells the UI what happened.
     """
     provider: KeyProvider = key_provider or KeyringKeyProvider()
     check_profile(profile)
@@ -1316,19 +1322,30 @@ def open_cache(
         reason = "read_only" if _on_read_only_fs(db_path.parent) else "io_error"
         raise SaveFailed(reason, str(exc)) from exc
     existed = db_path.exists() and db_path.stat().st_size > 0
-    key = provider.get_key(profile, create=True)
-    assert key is not None
+    # An existing file only ever opens with its existing key: a keyring that reads as empty
+    # for a moment (a crash mid-write left its file at 0 bytes) must not get a new key, which
+    # could never read the file.
+    key = provider.get_key(profile, create=not existed)
+    if key is None:
+        raise CacheKeyMissing(str(db_path), profile)
     if not existed:
         try:
-            return CacheStore(db_path, key, clock=clock, retention_days=retention_days)
+            store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
         except sqlcipher3.DatabaseError as exc:
             raise SaveFailed(_open_failure(exc, db_path), str(exc)) from exc
+        keycheck.remember(db_path, key)
+        return store
     try:
         store = CacheStore(db_path, key, clock=clock, retention_days=retention_days)
     except sqlcipher3.DatabaseError as exc:
         if not _is_unreadable(exc):
             raise SaveFailed(_open_failure(exc, db_path), str(exc)) from exc
-        return recover(db_path, key, str(exc), clock, retention_days)
+        if keycheck.is_wrong_key(db_path, key):  # not damage: the file stays untouched
+            raise CacheKeyMismatch(str(db_path), profile) from exc
+        store = recover(db_path, key, str(exc), clock, retention_days)
+        keycheck.remember(db_path, key)
+        return store
+    keycheck.remember(db_path, key)
     with suppress(SaveFailed):  # retention at every start; a read-only disk must not block
         store.purge_closed()
     return store

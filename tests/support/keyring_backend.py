@@ -60,8 +60,12 @@ class FileKeyring(KeyringBackend):
         return Path(value)
 
     def _load(self) -> dict[str, str]:
+        """A missing or 0-byte file reads as an empty keyring, as a real file keyring's does
+        (keyrings.cryptfile truncates its file, then writes it: a crash between leaves 0
+        bytes, and every secret reads as absent)."""
         path = self._path()
-        return json.loads(path.read_text()) if path.exists() else {}
+        text = path.read_text() if path.exists() else ""
+        return json.loads(text) if text.strip() else {}
 
     def _save(self, items: dict[str, str]) -> None:
         path = self._path()

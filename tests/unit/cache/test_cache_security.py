@@ -1,5 +1,6 @@
 """At rest the cache holds no personal data in clear; no keyring means a clear refusal;
-an unreadable cache is moved aside (never deleted) with its unsynced work recovered."""
+a damaged cache is moved aside (never deleted) with its unsynced work recovered (a cache
+whose key is missing or wrong is left alone: test_cache_key.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from keyring.backends import fail, null
 
 from offline_cache import (
-    EphemeralKeyProvider,
     KeyringUnavailable,
     load_token,
     locations,
@@ -120,18 +120,6 @@ def test_tokens_live_in_keyring_per_profile_and_server() -> None:
     for path in home.rglob("*"):
         if path.is_file() and "keyring" not in path.name:
             assert b"tok-b" not in path.read_bytes()
-
-
-def test_ephemeral_key_cache_is_unreadable_after_the_process(tmp_path: Path) -> None:
-    provider = EphemeralKeyProvider()
-    store = open_cache("demo", key_provider=provider, path=tmp_path / "demo.db")
-    fill(store)
-    store.close()
-    # another process (another provider) cannot read it: it is moved aside, not opened
-    other = open_cache("demo", key_provider=EphemeralKeyProvider(), path=tmp_path / "demo.db")
-    assert other.recovery is not None and other.recovery.recovered_mutations == 0
-    assert other.counts().total == 0
-    other.close()
 
 
 def test_unreadable_cache_is_moved_aside_never_deleted() -> None:

@@ -682,7 +682,7 @@ def _cache_with_one_ticket(folder: Path) -> tuple[Path, bytes]:
     s.set_identity("alice", "east", "agent")
     new_ticket(s)
     s.close()
-    assert sorted(p.name for p in folder.iterdir()) == ["ro.db"]
+    assert sorted(p.name for p in folder.iterdir()) == ["ro.db", "ro.db.keycheck"]
     return path, path.read_bytes()
 
 
@@ -724,7 +724,8 @@ def test_read_only_disk_fails_cleanly_and_never_moves_the_file(tmp_path: Path) -
     out = _probe_on_read_only_mount(path)
     assert not out["saved"]
     assert out["reason"] is not None, out  # SaveFailed, not a crash
-    assert sorted(p.name for p in path.parent.iterdir()) == ["ro.db"]
+    # nothing moved aside (the .keycheck beside it was written when the cache was made)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["ro.db", "ro.db.keycheck"]
     assert path.read_bytes() == before
     again = open_cache("ro", path=path)  # writable again: all still there
     try:
@@ -773,7 +774,7 @@ def test_read_only_cache_file_and_folder_by_file_mode(tmp_path: Path) -> None:
         with pytest.raises(SaveFailed) as info:
             open_cache("ro", path=path)
         assert info.value.reason == "read_only"
-        assert sorted(p.name for p in folder.iterdir()) == ["ro.db"]
+        assert sorted(p.name for p in folder.iterdir()) == ["ro.db", "ro.db.keycheck"]
     finally:
         folder.chmod(stat.S_IRWXU)
         path.chmod(0o644)
