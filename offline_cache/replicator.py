@@ -445,6 +445,7 @@ class Replicator:
 
         backoff = Backoff(base=1.0, cap=60.0)
         while not self._stopping.is_set():
+            connected = False
             try:
                 headers = self._headers()
                 timeout = httpx.Timeout(self._timeout.connect, read=90.0)
@@ -455,6 +456,7 @@ class Replicator:
                         raise NeedsSignIn("events: 401")
                     source.response.raise_for_status()
                     backoff.reset()
+                    connected = True
                     async for sse in source.aiter_sse():
                         if sse.event == "poke":
                             self._wake.set()
@@ -474,7 +476,23 @@ class Replicator:
                 continue
             except Exception as exc:  # network, protocol: try again later
                 log.debug("events stream: %s", exc)
+                await self._link_lost(f"events: {type(exc).__name__}: {exc}")
+            else:
+                if connected:  # the server ended the stream: ask the sync loop how it is
+                    self._wake.set()
             await asyncio.sleep(backoff.next_delay())
+
+    async def _link_lost(self, why: str) -> None:
+        """The event stream broke (reset, refused, timed out): say offline now, not at the
+        next failed save or pull, and let the sync loop try (it finds out for itself, with
+        its own backoff). A sync already running decides its own state."""
+        if self._lock.locked() or self._snapshot.state not in (
+            LinkState.ONLINE,
+            LinkState.SYNCING,
+        ):
+            return
+        await self._publish(state=LinkState.OFFLINE, last_error=why)
+        self._wake.set()
 
 
 def _error_message(response: httpx.Response) -> str:
