@@ -679,6 +679,10 @@ class CacheStore:
         if q.view == QueueView.MINE:
             clauses.append("owner = ?")
             params.append(user)
+        elif q.view == QueueView.TEAM and not team:
+            # No teams at this site (or none for this agent): the server shares every ticket
+            # without a team, and those are the team's (hotline_server.tickets.can_see).
+            clauses.append("team IS NULL")
         elif q.view == QueueView.TEAM:
             clauses.append("team = ?")
             params.append(team)
@@ -711,7 +715,9 @@ class CacheStore:
         view + sort walks one index and never sorts the table (see schema.py)."""
         order = {
             QueueSort.TIME: "call_started_at DESC, rowid DESC",
-            QueueSort.URGENCY: "red DESC, is_open DESC, call_started_at ASC, rowid ASC",
+            # Most urgent = least time left by the clocks (overdue first); finished tickets
+            # have no deadline and come last.
+            QueueSort.URGENCY: "deadline_key ASC, call_started_at ASC, rowid ASC",
             QueueSort.DEADLINE: "deadline_key ASC, call_started_at ASC, rowid ASC",
         }[query.sort]
         where, params = self._where(conn, query, with_sets=True)

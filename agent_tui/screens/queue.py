@@ -28,7 +28,8 @@ VIEWS = {
     "attention": QueueView.NEEDS_ATTENTION,
     "all": QueueView.ALL,
 }
-SORTS = (QueueSort.URGENCY, QueueSort.DEADLINE, QueueSort.TIME)
+# 按紧急 is by time left (the clocks' deadline), so a separate deadline sort would repeat it.
+SORTS = (QueueSort.URGENCY, QueueSort.TIME)
 
 
 class QueueScreen(DeskScreen):
@@ -54,8 +55,14 @@ class QueueScreen(DeskScreen):
         self.reload()
 
     def on_resize(self) -> None:
-        for header in self.query("#queue-header").results(Label):
-            header.update(header_line(self.size.width))
+        self.call_after_refresh(self._header)
+
+    def _header(self) -> None:
+        """Column titles over the table's rows: as wide as a row (the scrollbar, when the
+        rows need one, takes its cells from both)."""
+        for table in self.query(QueueTable):
+            for header in self.query("#queue-header").results(Label):
+                header.update(header_line(table.line_width))
 
     # ------------------------------------------------------------------ data
 
@@ -75,6 +82,7 @@ class QueueScreen(DeskScreen):
         for table in self.query(QueueTable):
             table.reload(total)
             self._summary(total)
+        self.call_after_refresh(self._header)
 
     def _summary(self, total: int) -> None:
         q = self.query_spec
