@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Input, Label
@@ -32,6 +34,17 @@ VIEWS = {
 SORTS = (QueueSort.URGENCY, QueueSort.TIME)
 
 
+class SearchBox(Input):
+    """The queue's search field: Escape goes back to the list (the filter stays), as Enter
+    does; without it Escape did nothing and the agent was stuck in the box."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", show=False)]
+
+    def action_leave(self) -> None:
+        for table in self.screen.query(QueueTable):
+            table.focus()
+
+
 class QueueScreen(DeskScreen):
     SCOPE = "queue"
 
@@ -43,7 +56,7 @@ class QueueScreen(DeskScreen):
         yield from self.compose_bars()
         with Horizontal(id="queue-top"):
             yield Label("", id="queue-summary")
-            yield Input(placeholder=t("queue.search.placeholder"), id="queue-search")
+            yield SearchBox(placeholder=t("queue.search.placeholder"), id="queue-search")
         yield Label("", id="queue-header")
         yield QueueTable(fetch=self._fetch, id="queue")
         yield from self.compose_footer()
