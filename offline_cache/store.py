@@ -116,6 +116,8 @@ from offline_cache.ticket_state import _ticket_columns, apply_local
 __all__ = ["CacheStore", "InvalidChange", "open_cache"]
 
 COUNT_CAP = 1000  # a text search's total stops here: the pager shows "1000+"
+# Attention rows the agent has not dismissed; dismissed ones stay, their kind prefixed "seen:".
+_OPEN_ATTENTION = "kind NOT LIKE 'seen:%'"
 
 
 class CacheStore:
@@ -862,15 +864,19 @@ class CacheStore:
             size, oldest = conn.execute("SELECT count(*), min(client_time) FROM outbox").fetchone()
             attention, rejected = conn.execute(
                 "SELECT count(*), coalesce(sum(kind = 'rejected'), 0) FROM attention"
+                f" WHERE {_OPEN_ATTENTION}"
             ).fetchone()
         return OutboxStats(size, _pt_opt(oldest), attention, rejected)
 
-    def needs_attention(self) -> list[Attention]:
-        """Rejected changes and lost conflicts, oldest first; nothing is dropped silently."""
+    def needs_attention(self, *, seen: bool = False) -> list[Attention]:
+        """Rejected changes and lost conflicts, oldest first; nothing is dropped silently.
+        ``seen=True``: the ones the agent has dismissed instead (kind ``seen:rejected``...),
+        kept as the ticket's record of what the server refused."""
+        where = "NOT " + _OPEN_ATTENTION if seen else _OPEN_ATTENTION
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT mutation_id, kind, name, args, ticket_id, reason, field, conflict, at"
-                " FROM attention ORDER BY mutation_id"
+                f" FROM attention WHERE {where} ORDER BY mutation_id"
             ).fetchall()
         return [
             Attention(
@@ -888,14 +894,18 @@ class CacheStore:
         ]
 
     def dismiss_attention(self, mutation_id: int) -> None:
-        """The agent has seen (and acted on) a rejected change or conflict."""
+        """The agent has seen (and acted on) a rejected change or conflict: it leaves the
+        needs-attention list but is kept, marked seen (``needs_attention(seen=True)``)."""
         with self._write() as conn:
             row = conn.execute(
-                "SELECT ticket_id FROM attention WHERE mutation_id = ?", (mutation_id,)
+                f"SELECT ticket_id FROM attention WHERE mutation_id = ? AND {_OPEN_ATTENTION}",
+                (mutation_id,),
             ).fetchone()
             if row is None:
                 return
-            conn.execute("DELETE FROM attention WHERE mutation_id = ?", (mutation_id,))
+            conn.execute(
+                "UPDATE attention SET kind = 'seen:' || kind WHERE mutation_id = ?", (mutation_id,)
+            )
             if row[0]:
                 conn.execute(
                     "UPDATE tickets SET attention = max(0, attention - 1) WHERE id = ?", (row[0],)
@@ -1120,7 +1130,8 @@ class CacheStore:
                 conn.execute("UPDATE tickets SET pending = ? WHERE id = ?", (count, entity_id))
                 self._rebase(conn, entity_id)
             attention = conn.execute(
-                "SELECT count(*) FROM attention WHERE ticket_id = ?", (entity_id,)
+                f"SELECT count(*) FROM attention WHERE ticket_id = ? AND {_OPEN_ATTENTION}",
+                (entity_id,),
             ).fetchone()[0]
             conn.execute(
                 "UPDATE tickets SET attention = ?, gen = ? WHERE id = ?",
