@@ -16,10 +16,13 @@ from rich.cells import cell_len
 
 from agent_tui.screens.signin import SignInScreen
 from agent_tui.widgets.queue_table import countdown
+from hotline.ids import uuid7
 from hotline.model import TicketFields
+from hotline.protocol import Entity
 from tests.support.server import free_port
 from tests.tui.conftest import make_app, run_in_thread, screen_text, until
 from tests.tui.test_desk_queue import FakeClock, queue_table
+from tests.unit.cache.test_cache_store import page, server_ticket
 
 FILLERS = 30  # accepted normal tickets without a clock: enough rows for a scrollbar
 
@@ -45,6 +48,41 @@ def seed(store: Any, now: datetime) -> None:
     make("agent2", "同事单", "normal", timedelta(minutes=3))
     store.set_identity("agent1", None, "agent")
 
+    # Two red tickets as the server sends them (its "overdue" is a stored flag that its
+    # escalation job sets and never clears): answered late, 40 minutes after the call, so
+    # no longer overdue until the 2-hour mark; and answered in time 3 hours ago, so overdue
+    # since the 2-hour mark, before the job has flagged it.
+    def pulled(name: str, ago: timedelta, answered: timedelta, flagged: bool) -> Any:
+        tid = uuid7()
+        call = (now - ago).isoformat()
+        return (
+            Entity.TICKET,
+            tid,
+            server_ticket(
+                tid,
+                caller_name=name,
+                urgency="red",
+                status="handling",
+                call_started_at=call,
+                created_at=call,
+                first_response_at=(now - ago + answered).isoformat(),
+                overdue=flagged,
+                team=None,
+                assignee="agent1",
+                created_by="agent1",
+            ),
+        )
+
+    store.apply_pull(
+        page(
+            [
+                pulled("红已复", timedelta(minutes=40), timedelta(minutes=35), True),
+                pulled("红迟3时", timedelta(hours=3), timedelta(minutes=10), False),
+            ],
+            cursor=1,
+        )
+    )
+
 
 def names(table: Any, first: int) -> list[str]:
     return [table.row_at(i).caller_name for i in range(first) if table.row_at(i)]
@@ -61,11 +99,11 @@ async def test_urgency_overdue_team_views_and_the_time_left_column() -> None:
         await run_in_thread(lambda: seed(app.desk.store, clock.now))
         await pilot.press("ctrl+o")  # app.queue
         table = await until(pilot, lambda: queue_table(app), "the queue")
-        mine = FILLERS + 5
+        mine = FILLERS + 7
 
         # 按紧急 (the default): least time left first, the month-late normal ticket first of
         # all, the ticket without a clock after every ticket with one.
-        urgent = ["普超月", "红超15", "红剩5", "红20分", "新咨询"]
+        urgent = ["普超月", "红迟3时", "红超15", "红剩5", "红20分"]
         await until(
             pilot,
             lambda: table.total == mine and table.loaded and names(table, 4) == urgent[:4],
@@ -75,7 +113,8 @@ async def test_urgency_overdue_team_views_and_the_time_left_column() -> None:
             lambda: [r.caller_name for r in app.desk.queue_page(app.screen.query_spec).rows]
         )
         assert ordered[:4] == urgent[:4]
-        assert set(ordered[4:]) == {"新咨询", *(f"填{i}" for i in range(FILLERS))}
+        assert ordered[4] == "红20分" and ordered[5] == "红已复"  # its 2-hour mark is next
+        assert set(ordered[6:]) == {"新咨询", *(f"填{i}" for i in range(FILLERS))}
 
         # The countdown column: whole, right of the address, left of the scrollbar.
         await pilot.pause(0.3)
@@ -94,7 +133,10 @@ async def test_urgency_overdue_team_views_and_the_time_left_column() -> None:
         await pilot.press("4")  # queue.view.overdue: only what the clocks call overdue
         await until(
             pilot,
-            lambda: table.loaded and sorted(names(table, table.total)) == ["普超月", "红超15"],
+            lambda: (
+                table.loaded
+                and sorted(names(table, table.total)) == sorted(["普超月", "红迟3时", "红超15"])
+            ),
             "the overdue view",
         )
 
