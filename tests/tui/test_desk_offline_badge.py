@@ -24,16 +24,25 @@ IDLE_PULL = 30.0  # the desk's default periodic pull: a badge waiting for it wou
 
 @pytest.fixture
 def proxy(tmp_path: Path) -> Iterator[tuple[RunningServer, FaultProxy]]:
-    running = start_server(f"sqlite:///{tmp_path / 'badge.db'}", tmp_path, users=USERS)
+    # Heartbeats every half second: a link that swallows bytes is found by their absence.
+    running = start_server(
+        f"sqlite:///{tmp_path / 'badge.db'}",
+        tmp_path,
+        users=USERS,
+        extra_env={"HOTLINE_LIVE_HEARTBEAT_SECONDS": "0.5"},
+    )
     fault = FaultProxy(running.port).start()
     yield running, fault
     fault.stop()
     running.stop()
 
 
+@pytest.mark.parametrize("cut", [Link.DOWN, Link.BLACKHOLE])
 async def test_offline_badge_shows_soon_after_the_link_drops_with_nothing_saved(
-    proxy: tuple[RunningServer, FaultProxy],
+    proxy: tuple[RunningServer, FaultProxy], cut: Link
 ) -> None:
+    """DOWN resets every connection; BLACKHOLE swallows bytes and answers nothing (a pulled
+    cable), found when two heartbeats and a second pass without a word."""
     _, fault = proxy
     settings = Settings(server=fault.url)
     desk = DeskServices(settings, sync_options={"pull_interval": IDLE_PULL})
@@ -44,14 +53,14 @@ async def test_offline_badge_shows_soon_after_the_link_drops_with_nothing_saved(
         await pilot.pause(1.5)  # the event stream opens after the first sync
         assert app.status.link == "online"
 
-        fault.set_link(Link.DOWN)
-        cut = time.monotonic()
+        fault.set_link(cut)
+        started = time.monotonic()
         # A generous bound: the point is that it no longer waits for a save or a pull.
         await until(pilot, lambda: app.status.link == "offline", "the offline badge", 5.0)
-        latency = time.monotonic() - cut
+        latency = time.monotonic() - started
         bar = str(app.screen.query_one(StatusBar).render())
         assert "离线" in bar
-        print(f"offline badge after {latency:.2f} s")
+        print(f"offline badge {latency:.2f} s after the link went {cut}")
 
         fault.set_link(Link.UP)
         await until(pilot, lambda: app.status.link == "online", "online again", 20.0)
