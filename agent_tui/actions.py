@@ -138,6 +138,7 @@ ACTIONS: tuple[DeskAction, ...] = (
     _A("ticket.escalate", "alt+e", "escalate", "ticket", "act.ticket.escalate", priority=True),
     _A("ticket.callback", "alt+c", "callback", "ticket", "act.ticket.callback", priority=True),
     _A("ticket.conflict", "alt+v", "resolve_conflict", "ticket", "act.ticket.conflict"),
+    _A("ticket.attention", "alt+k", "attention", "ticket", "act.ticket.attention", priority=True),
     _A("ticket.back", "escape", "back", "ticket", "act.ticket.back"),
     # knowledge base (a dialog over intake or a ticket)
     _A("kb.insert", "ctrl+b", "insert", "kb", "act.kb.insert", priority=True),

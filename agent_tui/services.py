@@ -31,6 +31,13 @@ HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 SyncCallback = Callable[[str, dict[str, Any]], None]
 
 
+def _change_name(name: str) -> str:
+    """A mutation's name in the UI language (``history.<name>``), else as it is."""
+    from agent_tui.i18n import has, t
+
+    return t(f"history.{name}") if has(f"history.{name}") else name
+
+
 class Unreachable(Exception):
     """The server could not be reached (no route, refused, timed out)."""
 
@@ -449,7 +456,32 @@ class DeskServices:
         for item in self.store.outbox(limit=1000):
             if item.ticket_id == ticket_id:
                 entries.append({"at": item.client_time, "what": item.name, "pending": True})
-        return entries
+        return entries + self.refused_history(ticket_id)
+
+    def refused_history(self, ticket_id: str) -> list[dict[str, Any]]:
+        """Changes of mine the server refused and I dismissed: kept on the ticket's record."""
+        return [
+            {"at": a.at, "what": "refused", "reason": f"{_change_name(a.name)}: {a.reason}"}
+            for a in self.store.needs_attention(seen=True)
+            if a.ticket_id == ticket_id
+        ]
+
+    def mutation_outcome(self, mutation_id: int) -> tuple[str, str]:
+        """What became of one of my changes: ``("pending", "")`` while it waits in the
+        outbox, ``("rejected", reason)`` when the server refused it, else ``("applied", "")``."""
+        waiting = self.store.outbox(limit=1000)
+        if any(item.mutation_id == mutation_id for item in waiting) or (
+            len(waiting) == 1000 and waiting[-1].mutation_id < mutation_id
+        ):
+            return "pending", ""
+        for item in self.store.needs_attention() + self.store.needs_attention(seen=True):
+            if item.mutation_id == mutation_id and item.kind.endswith("rejected"):
+                return "rejected", item.reason
+        return "applied", ""
+
+    def dismiss_attention(self, mutation_id: int) -> None:
+        """The agent has read a refusal: off the needs-attention list, kept on record."""
+        self.store.dismiss_attention(mutation_id)
 
     async def server_history(self, ticket_id: str) -> list[dict[str, Any]] | None:
         """The server's audit trail of the ticket, or None when it cannot be had (offline,

@@ -482,6 +482,7 @@ class Replicator:
 
         backoff = Backoff(base=1.0, cap=60.0)
         while not self._stopping.is_set():
+            connected = False
             try:
                 headers = self._headers()
                 timeout = httpx.Timeout(self._timeout.connect, read=90.0)
@@ -492,18 +493,19 @@ class Replicator:
                         raise NeedsSignIn("events: 401")
                     source.response.raise_for_status()
                     backoff.reset()
-                    async for sse in source.aiter_sse():
-                        if sse.event == "poke":
-                            self._wake.set()
-                        elif sse.event not in ("hello", "heartbeat") and self._on_event:
-                            try:
-                                data = json.loads(sse.data) if sse.data else {}
-                            except ValueError:
-                                data = {"raw": sse.data}
-                            try:
-                                self._on_event(sse.event, data)
-                            except Exception:
-                                log.exception("on_event callback failed")
+                    connected = True
+                    silence = STREAM_SILENCE
+                    loop = asyncio.get_running_loop()
+                    # A link that swallows bytes (no reset) is found by the server's heartbeats
+                    # missing: two beats and a second without any event end the stream.
+                    async with asyncio.timeout(silence) as quiet:
+                        async for sse in source.aiter_sse():
+                            if sse.event == "hello":
+                                silence = _silence_after(sse.data)
+                                if self._snapshot.state != LinkState.ONLINE:
+                                    self._wake.set()  # the server answers again: sync now
+                            quiet.reschedule(loop.time() + silence)
+                            self._dispatch(sse)
             except asyncio.CancelledError:
                 raise
             except NeedsSignIn:
@@ -511,7 +513,50 @@ class Replicator:
                 continue
             except Exception as exc:  # network, protocol: try again later
                 log.debug("events stream: %s", exc)
+                await self._link_lost(f"events: {type(exc).__name__}: {exc}")
+            else:
+                if connected:  # the server ended the stream: ask the sync loop how it is
+                    self._wake.set()
             await asyncio.sleep(backoff.next_delay())
+
+    def _dispatch(self, sse: Any) -> None:
+        """One event of the stream: a poke wakes the sync loop, others go to ``on_event``."""
+        if sse.event == "poke":
+            self._wake.set()
+        elif sse.event not in ("hello", "heartbeat") and self._on_event:
+            try:
+                data = json.loads(sse.data) if sse.data else {}
+            except ValueError:
+                data = {"raw": sse.data}
+            try:
+                self._on_event(sse.event, data)
+            except Exception:
+                log.exception("on_event callback failed")
+
+    async def _link_lost(self, why: str) -> None:
+        """The event stream broke (reset, refused, timed out): say offline now, not at the
+        next failed save or pull. The sync loop keeps its own pace (a try now would only show
+        "syncing" while it waits for its timeout); the stream, reconnecting, pokes it as soon
+        as the server answers again. A sync already running decides its own state."""
+        if self._lock.locked() or self._snapshot.state not in (
+            LinkState.ONLINE,
+            LinkState.SYNCING,
+        ):
+            return
+        await self._publish(state=LinkState.OFFLINE, last_error=why)
+
+
+STREAM_SILENCE = 90.0  # seconds without any event before the stream counts as dead
+
+
+def _silence_after(hello: str) -> float:
+    """How long the stream may stay silent: two of the server's heartbeats (its hello says
+    how often it sends them) and a second; the default when it does not say."""
+    try:
+        beat = float(json.loads(hello).get("heartbeat_seconds"))
+    except (ValueError, TypeError, AttributeError):
+        return STREAM_SILENCE
+    return min(STREAM_SILENCE, 2 * beat + 1.0) if beat > 0 else STREAM_SILENCE
 
 
 def _error_code(response: httpx.Response) -> str | None:

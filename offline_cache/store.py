@@ -119,6 +119,8 @@ from offline_cache.ticket_state import _ticket_columns, apply_local
 __all__ = ["CacheStore", "InvalidChange", "open_cache"]
 
 COUNT_CAP = 1000  # a text search's total stops here: the pager shows "1000+"
+# Attention rows the agent has not dismissed; dismissed ones stay, their kind prefixed "seen:".
+_OPEN_ATTENTION = "kind NOT LIKE 'seen:%'"
 
 
 class CacheStore:
@@ -707,6 +709,10 @@ class CacheStore:
         if q.view == QueueView.MINE:
             clauses.append("owner = ?")
             params.append(user)
+        elif q.view == QueueView.TEAM and not team:
+            # No teams at this site (or none for this agent): the server shares every ticket
+            # without a team, and those are the team's (hotline_server.tickets.can_see).
+            clauses.append("team IS NULL")
         elif q.view == QueueView.TEAM:
             clauses.append("team = ?")
             params.append(team)
@@ -739,7 +745,9 @@ class CacheStore:
         view + sort walks one index and never sorts the table (see schema.py)."""
         order = {
             QueueSort.TIME: "call_started_at DESC, rowid DESC",
-            QueueSort.URGENCY: "red DESC, is_open DESC, call_started_at ASC, rowid ASC",
+            # Most urgent = least time left by the clocks (overdue first); finished tickets
+            # have no deadline and come last.
+            QueueSort.URGENCY: "deadline_key ASC, call_started_at ASC, rowid ASC",
             QueueSort.DEADLINE: "deadline_key ASC, call_started_at ASC, rowid ASC",
         }[query.sort]
         where, params = self._where(conn, query, with_sets=True)
@@ -884,15 +892,19 @@ class CacheStore:
             size, oldest = conn.execute("SELECT count(*), min(client_time) FROM outbox").fetchone()
             attention, rejected = conn.execute(
                 "SELECT count(*), coalesce(sum(kind = 'rejected'), 0) FROM attention"
+                f" WHERE {_OPEN_ATTENTION}"
             ).fetchone()
         return OutboxStats(size, _pt_opt(oldest), attention, rejected)
 
-    def needs_attention(self) -> list[Attention]:
-        """Rejected changes and lost conflicts, oldest first; nothing is dropped silently."""
+    def needs_attention(self, *, seen: bool = False) -> list[Attention]:
+        """Rejected changes and lost conflicts, oldest first; nothing is dropped silently.
+        ``seen=True``: the ones the agent has dismissed instead (kind ``seen:rejected``...),
+        kept as the ticket's record of what the server refused."""
+        where = "NOT " + _OPEN_ATTENTION if seen else _OPEN_ATTENTION
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT mutation_id, kind, name, args, ticket_id, reason, field, conflict, at"
-                " FROM attention ORDER BY mutation_id"
+                f" FROM attention WHERE {where} ORDER BY mutation_id"
             ).fetchall()
         return [
             Attention(
@@ -910,14 +922,18 @@ class CacheStore:
         ]
 
     def dismiss_attention(self, mutation_id: int) -> None:
-        """The agent has seen (and acted on) a rejected change or conflict."""
+        """The agent has seen (and acted on) a rejected change or conflict: it leaves the
+        needs-attention list but is kept, marked seen (``needs_attention(seen=True)``)."""
         with self._write() as conn:
             row = conn.execute(
-                "SELECT ticket_id FROM attention WHERE mutation_id = ?", (mutation_id,)
+                f"SELECT ticket_id FROM attention WHERE mutation_id = ? AND {_OPEN_ATTENTION}",
+                (mutation_id,),
             ).fetchone()
             if row is None:
                 return
-            conn.execute("DELETE FROM attention WHERE mutation_id = ?", (mutation_id,))
+            conn.execute(
+                "UPDATE attention SET kind = 'seen:' || kind WHERE mutation_id = ?", (mutation_id,)
+            )
             if row[0]:
                 conn.execute(
                     "UPDATE tickets SET attention = max(0, attention - 1) WHERE id = ?", (row[0],)
@@ -1142,7 +1158,8 @@ class CacheStore:
                 conn.execute("UPDATE tickets SET pending = ? WHERE id = ?", (count, entity_id))
                 self._rebase(conn, entity_id)
             attention = conn.execute(
-                "SELECT count(*) FROM attention WHERE ticket_id = ?", (entity_id,)
+                f"SELECT count(*) FROM attention WHERE ticket_id = ? AND {_OPEN_ATTENTION}",
+                (entity_id,),
             ).fetchone()[0]
             conn.execute(
                 "UPDATE tickets SET attention = ?, gen = ? WHERE id = ?",

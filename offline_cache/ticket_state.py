@@ -25,15 +25,23 @@ NO_DEADLINE = "~"
 
 
 def _clock_deadline(data: Mapping[str, Any], now: datetime) -> datetime | None:
-    """The next deadline by the domain's clocks (the same rules the server's escalation clock
-    runs), so a ticket taken offline counts down from its call at once. None when the ticket
+    """When the ticket is (or becomes) overdue by the domain's clocks (the same rules the
+    server's escalation clock runs), so a ticket taken offline counts down from its call at
+    once, and "deadline before now" is exactly ``clocks.is_overdue``. None when the ticket
     cannot be read as one (a partial local preview) or no clock runs for it."""
     try:
         ticket = Ticket.model_validate(data)
     except ValidationError:
         return None
     due = clocks.next_deadline(ticket, now, dispatched_at=parse_time(data.get("dispatched_at")))
-    return due[1] if due else None
+    if due is None:
+        return None
+    ladder = clocks.red_ladder(ticket)
+    if ladder is not None and due[1] > ladder.supervision_start:
+        # Past the red window the later rungs are the supervisors' deadlines: the ticket
+        # itself has been overdue since the window closed.
+        return ladder.supervision_start
+    return due[1]
 
 
 def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -44,6 +52,9 @@ def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     deadline = parse_time(data.get("deadline_at") or data.get("next_deadline_at"))
     if deadline is None and status in OPEN_STATUSES:
         deadline = _clock_deadline(data, now)
+    # The server's "overdue" is a flag its escalation job sets and never clears (a red
+    # ticket answered late stays flagged): where the clocks give a deadline, they decide.
+    flagged = bool(data.get("overdue")) and deadline is None
     phone = str(data.get("phone") or "")
     is_open = status in OPEN_STATUSES
     return {
@@ -69,7 +80,7 @@ def _ticket_columns(data: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "closed_at": _norm_time(data.get("closed_at")),
         "deadline_at": utc_text(deadline) if deadline else None,
         "deadline_key": utc_text(deadline) if deadline else NO_DEADLINE,
-        "overdue": 1 if data.get("overdue") else 0,
+        "overdue": 1 if flagged else 0,
         "is_open": 1 if is_open else 0,
         "red": 1 if is_open and urgency == Urgency.RED.value else 0,
         "owner": data.get("assignee") or data.get("created_by"),

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Input, Label
@@ -28,7 +30,19 @@ VIEWS = {
     "attention": QueueView.NEEDS_ATTENTION,
     "all": QueueView.ALL,
 }
-SORTS = (QueueSort.URGENCY, QueueSort.DEADLINE, QueueSort.TIME)
+# 按紧急 is by time left (the clocks' deadline), so a separate deadline sort would repeat it.
+SORTS = (QueueSort.URGENCY, QueueSort.TIME)
+
+
+class SearchBox(Input):
+    """The queue's search field: Escape goes back to the list (the filter stays), as Enter
+    does; without it Escape did nothing and the agent was stuck in the box."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "leave", show=False)]
+
+    def action_leave(self) -> None:
+        for table in self.screen.query(QueueTable):
+            table.focus()
 
 
 class QueueScreen(DeskScreen):
@@ -42,7 +56,7 @@ class QueueScreen(DeskScreen):
         yield from self.compose_bars()
         with Horizontal(id="queue-top"):
             yield Label("", id="queue-summary")
-            yield Input(placeholder=t("queue.search.placeholder"), id="queue-search")
+            yield SearchBox(placeholder=t("queue.search.placeholder"), id="queue-search")
         yield Label("", id="queue-header")
         yield QueueTable(fetch=self._fetch, id="queue")
         yield from self.compose_footer()
@@ -54,8 +68,14 @@ class QueueScreen(DeskScreen):
         self.reload()
 
     def on_resize(self) -> None:
-        for header in self.query("#queue-header").results(Label):
-            header.update(header_line(self.size.width))
+        self.call_after_refresh(self._header)
+
+    def _header(self) -> None:
+        """Column titles over the table's rows: as wide as a row (the scrollbar, when the
+        rows need one, takes its cells from both)."""
+        for table in self.query(QueueTable):
+            for header in self.query("#queue-header").results(Label):
+                header.update(header_line(table.line_width))
 
     # ------------------------------------------------------------------ data
 
@@ -75,6 +95,7 @@ class QueueScreen(DeskScreen):
         for table in self.query(QueueTable):
             table.reload(total)
             self._summary(total)
+        self.call_after_refresh(self._header)
 
     def _summary(self, total: int) -> None:
         q = self.query_spec

@@ -115,6 +115,9 @@ class TicketScreen(DeskScreen):
         self.ticket_id = ticket_id
         self.ticket: LocalTicket | None = None
         self.deadline: datetime | None = None
+        # changes saved here whose outcome the agent waits for: mutation id -> (what, done text)
+        self._awaiting: dict[int, tuple[str, str]] = {}
+        self._attention: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bars()
@@ -159,7 +162,8 @@ class TicketScreen(DeskScreen):
         if entries is None:
             return
         pending = await asyncio.to_thread(self.app.desk.history, self.ticket_id)  # type: ignore[attr-defined]
-        self._show_history(entries + [e for e in pending if e.get("pending")])
+        kept = [e for e in pending if e.get("pending") or e.get("what") == "refused"]
+        self._show_history(entries + kept)
 
     @when_composed
     def _show(
@@ -212,6 +216,9 @@ class TicketScreen(DeskScreen):
                     problems.append(f"  {t('ticket.conflict.theirs')}: {pair.get('theirs')}\n")
             else:
                 problems.append(t("ticket.attention", reason=item.reason) + "\n", style="bold")
+        if any(item.kind == "rejected" for item in attention):
+            key = self.app.key_for("ticket.attention")  # type: ignore[attr-defined]
+            problems.append(t("ticket.attention.hint", key=key) + "\n", style="italic")
         attention_widget = self.query_one("#attention", Static)
         attention_widget.update(problems)
         attention_widget.display = bool(attention)
@@ -247,21 +254,52 @@ class TicketScreen(DeskScreen):
                 deadline = None
         if isinstance(deadline, datetime):
             self.sub_title = countdown(deadline, now)
+        if self._awaiting:
+            self._check_outcomes(dict(self._awaiting))
+
+    @work(thread=True, exclusive=True, group="ticket-outcome", exit_on_error=False)
+    def _check_outcomes(self, awaiting: dict[int, tuple[str, str]]) -> None:
+        """Say what the server made of a change only once it has said it: accepted, or
+        refused with its reason (the change then waits under needs attention)."""
+        desk = self.app.desk  # type: ignore[attr-defined]
+        for mutation_id, (what, done_text) in awaiting.items():
+            outcome, reason = desk.mutation_outcome(mutation_id)
+            if outcome != "pending":
+                self.app.call_from_thread(self._outcome, mutation_id, what, done_text, reason)
+
+    def _outcome(self, mutation_id: int, what: str, done_text: str, reason: str) -> None:
+        if self._awaiting.pop(mutation_id, None) is None:
+            return
+        if reason:
+            text = t("ticket.change.refused", what=t(f"act.ticket.{what}"), reason=reason)
+            self.notify(text, severity="error", timeout=30)
+            self.load()
+        else:
+            self.notify(done_text)
 
     # ------------------------------------------------------------------ actions
 
-    def _save(self, what: str, call: Any, done_text: str) -> None:
+    def _save(self, what: str, call: Any, done_text: str, confirmed: str | None = None) -> None:
+        """Save a change; ``confirmed`` given: ``done_text`` says it is queued, and
+        ``confirmed`` is said once the server accepts it (its refusal, if it refuses)."""
+
         @work(thread=True, group="ticket-save", exit_on_error=False)
         def run(screen: TicketScreen) -> None:
             try:
-                call()
+                saved = call()
             except (ValueError, CacheError) as exc:  # refused: the domain or the cache
                 doing = t(f"act.ticket.{what}") if has(f"act.ticket.{what}") else ""
                 doing = doing or t("ticket.answer.change")
                 text = t("ticket.refused", what=doing, reason=readable_error(exc))
                 screen.app.call_from_thread(screen.notify, text, severity="error", timeout=15)
                 return
-            screen.app.call_from_thread(screen.notify, done_text)
+            if done_text:
+                screen.app.call_from_thread(screen.notify, done_text)
+            if confirmed is not None and saved is not None:
+                awaiting = screen._awaiting
+                screen.app.call_from_thread(
+                    awaiting.__setitem__, saved.mutation_id, (what, confirmed)
+                )
             screen.app.call_from_thread(screen.app.post_message, _cache_changed())
             screen.app.call_from_thread(screen.app.poke_sync)  # type: ignore[attr-defined]
 
@@ -303,15 +341,60 @@ class TicketScreen(DeskScreen):
             t("ticket.status.changed", status=t(f"status.{value}")),
         )
 
-    def action_escalate(self) -> None:
-        self.app.push_screen(TextDialog(t("ticket.escalate.reason")), self._escalate)
+    def action_escalate(self, reason: str = "") -> None:
+        self.app.push_screen(TextDialog(t("ticket.escalate.reason"), reason), self._escalate)
 
     def _escalate(self, reason: str | None) -> None:
         if reason:
             desk = self.app.desk  # type: ignore[attr-defined]
             self._save(
-                "escalate", lambda: desk.escalate(self.ticket_id, reason), t("ticket.escalated")
+                "escalate",
+                lambda: desk.escalate(self.ticket_id, reason),
+                t("ticket.escalate.queued"),
+                confirmed=t("ticket.escalated"),
             )
+
+    # ------------------------------------------------------------------ refused changes
+
+    FIXABLE = ("add_note", "escalate", "change_status")  # changes this screen can redo
+
+    def action_attention(self) -> None:
+        """A change the server refused: dismiss it (kept on the ticket's record) or, for
+        the changes this screen makes, fix it and submit it again."""
+        refused = [a for a in self._attention if a.kind == "rejected"]
+        if not refused:
+            self.notify(t("ticket.attention.none"))
+            return
+        item = refused[0]
+        what = t(f"history.{item.name}") if has(f"history.{item.name}") else item.name
+        choices = [("dismiss", t("ticket.attention.dismiss"))]
+        if item.name in self.FIXABLE:
+            choices.insert(0, ("fix", t("ticket.attention.fix")))
+        title = t("ticket.attention.choose", what=what, reason=item.reason)
+
+        def chosen(choice: str | None) -> None:
+            if choice is not None:
+                self._deal_with(item, choice)
+
+        self.app.push_screen(ChoiceDialog(title, choices), chosen)
+
+    def _deal_with(self, item: Any, choice: str) -> None:
+        desk = self.app.desk  # type: ignore[attr-defined]
+        self._save(
+            "attention", lambda: desk.dismiss_attention(item.mutation_id), _dismissed(choice)
+        )
+        if choice != "fix":
+            return
+        if item.name == "add_note":
+            note = self.query_one("#note", Input)
+            note.value = str(item.args.get("body") or "")
+            note.focus()
+            key = self.app.key_for("ticket.note")  # type: ignore[attr-defined]
+            self.notify(t("ticket.attention.fix_note", key=key))
+        elif item.name == "escalate":
+            self.action_escalate(str(item.args.get("reason") or ""))
+        elif item.name == "change_status":
+            self.action_change_status()
 
     def action_callback(self) -> None:
         choices = [(str(n), f"{n} ★") for n in (5, 4, 3, 2, 1)] + [("0", t("intake.no"))]
@@ -379,6 +462,10 @@ class TicketScreen(DeskScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _dismissed(choice: str) -> str:
+    return t("ticket.attention.dismissed") if choice == "dismiss" else ""
 
 
 def _cache_changed():  # type: ignore[no-untyped-def]

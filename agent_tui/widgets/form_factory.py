@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from textual import events
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, TextArea
+from textual.widgets._select import SelectOverlay
 from textual.widgets.select import InvalidSelectValueError
 
 from hotline.forms import FormDef, FormField, district_choices
@@ -84,6 +86,23 @@ def field_specs(form: FormDef, lang: str = "zh") -> list[FieldSpec]:
     return [spec_for(f, lang) for f in form.fields]
 
 
+class DeskSelect(Select[Any]):
+    """A Select that a typed character opens, searching its choices with that character
+    ("徐" finds 徐汇区). A closed Select has no use for letters, so without this an agent
+    typing on into a choice field would see the keys silently dropped."""
+
+    def on_key(self, event: events.Key) -> None:
+        if self.expanded or not event.is_printable or not event.character:
+            return
+        if event.character == " ":  # space opens the list itself (Select's own binding)
+            return
+        event.stop()
+        event.prevent_default()
+        self.expanded = True
+        overlay = self.query_one(SelectOverlay)
+        overlay.post_message(events.Key(event.key, event.character))
+
+
 def make_widget(spec: FieldSpec) -> Widget:
     widget = _make(spec)
     if spec.help:
@@ -95,7 +114,7 @@ def _make(spec: FieldSpec) -> Widget:
     if spec.kind == "textarea":
         return TextArea(id=spec.widget_id, soft_wrap=True, show_line_numbers=False, compact=True)
     if spec.kind == "select":
-        return Select(
+        return DeskSelect(
             spec.options,
             id=spec.widget_id,
             prompt="—",

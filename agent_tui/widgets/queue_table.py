@@ -33,6 +33,7 @@ from offline_cache.records import TicketRow
 Fetch = Callable[[int, int], list[TicketRow]]
 
 PAGE = 100
+# "due" holds the longest countdown: "-99:59:59" (nine cells); days ("12d", "-130d") are shorter.
 WIDTHS = {"number": 17, "status": 6, "kind": 4, "caller": 8, "phone": 12, "due": 9}
 STATUSES = tuple(s.value for s in Status)
 KINDS = tuple(k.value for k in Kind)
@@ -47,6 +48,7 @@ def _widths(lang: str) -> dict[str, int]:
         widths["status"], *(cell_len(t(f"status.{s}", lang=lang)) for s in STATUSES)
     )
     widths["kind"] = max(widths["kind"], *(cell_len(t(f"kind.{k}", lang=lang)) for k in KINDS))
+    widths["due"] = max(widths["due"], cell_len(t("queue.col.due", lang=lang)))
     return widths
 
 
@@ -104,7 +106,7 @@ class QueueTable(ScrollView, can_focus=True):
     """Virtual list of queue rows; the screen sets ``fetch`` and ``total`` (attributes down)."""
 
     DEFAULT_CSS = """
-    QueueTable { height: 1fr; }
+    QueueTable { height: 1fr; overflow-x: hidden; }
     QueueTable > .queue--cursor { background: $accent; color: $text; text-style: bold; }
     QueueTable > .queue--red { color: $error; text-style: bold; }
     QueueTable > .queue--overdue { background: $error 30%; text-style: bold; }
@@ -158,11 +160,17 @@ class QueueTable(ScrollView, can_focus=True):
         self._ensure_rows()
         self.refresh()
 
+    @property
+    def line_width(self) -> int:
+        """Cells a row may use: the width left of the vertical scrollbar (a row drawn the
+        widget's full width would lose its last cells, the countdown, under the scrollbar)."""
+        return self.scrollable_content_region.width
+
     def watch_total(self, total: int) -> None:
-        self.virtual_size = Size(self.size.width, total)
+        self.virtual_size = Size(self.line_width, total)
 
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.total)
+        self.virtual_size = Size(self.line_width, self.total)
         self._ensure_rows()
 
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -218,7 +226,7 @@ class QueueTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
-        width = self.size.width
+        width = self.line_width
         if index >= self.total:
             return Strip.blank(width, self.rich_style)
         row = self._rows.get(index)

@@ -146,6 +146,12 @@ async def test_ticket_note_and_status_change_reach_the_server(server: RunningSer
         await pilot.pause(0.2)
         await pilot.press(*"居民反复投诉", "enter")
         await until(pilot, lambda: app.status.outbox == 0, "the sync")
+        # "escalated" only once the server has taken it (until then: waiting for it)
+        await until(
+            pilot,
+            lambda: "已升级督办" in [n.message for n in app._notifications],
+            "the server's acceptance",
+        )
         # the server's audit trail replaces the local one once it is there
         await until(pilot, lambda: "状态 → 已派单" in screen_text(app), "the server's history")
         await until(pilot, lambda: "升级督办（居民反复投诉）" in screen_text(app), "escalation")

@@ -56,7 +56,7 @@ async def test_views_mine_and_team_sort_and_search_by_name_and_address() -> None
         await until(pilot, lambda: shows(["钱二", "孙三", "王一"]), "my team's tickets")
         await pilot.press("6")  # queue.view.all
         await until(pilot, lambda: shows(["钱二", "孙三", "王一", "李四"]), "every ticket")
-        await pilot.press("s", "s")  # queue.sort: urgency -> deadline -> time (newest first)
+        await pilot.press("s")  # queue.sort: urgency (time left) -> time (newest first)
         await until(pilot, lambda: shows(["李四", "钱二", "王一", "孙三"]), "by time")
         assert screen.query_spec.sort.value == "time"
         summary = str(screen.query_one("#queue-summary").render())

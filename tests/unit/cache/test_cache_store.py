@@ -483,6 +483,12 @@ def test_rejected_mutation_is_kept_aside_with_reason(store: CacheStore) -> None:
     ]
     store.dismiss_attention(2)
     assert store.needs_attention() == []
+    assert store.outbox_stats().needs_attention == 0
+    assert store.queue_page(QueueQuery(view=QueueView.NEEDS_ATTENTION)).total == 0
+    # dismissed, not deleted: the refused change and the server's reason are kept
+    [seen] = store.needs_attention(seen=True)
+    assert seen.mutation_id == 2 and seen.kind == "seen:rejected"
+    assert seen.reason == "不能从受理直接到评价" and seen.args["to"] == "evaluated"
 
 
 def test_duplicate_answer_replaying_a_rejection_is_kept_aside(store: CacheStore) -> None:
