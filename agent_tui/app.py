@@ -455,6 +455,8 @@ class DeskApp(App[None]):
         self._drop_lead_mode()  # before anything else: nobody may see the panel signed out
         self.role = "agent"
         self._signed_in_as = None
+        self.incoming = None  # a call offered to this agent is not for whoever signs in next
+        self._show_incoming()
         await self.desk.sign_out()
         self.notify(t("signin.signed_out"))
         self.refresh_status()

@@ -153,7 +153,7 @@ async def test_an_offer_never_moves_the_agent_off_the_queue_mid_search(
         await until(pilot, lambda: intake.values().get("phone") == CALLER, "the number in")
 
 
-async def test_a_desk_nobody_signed_in_to_shows_no_offer(own_server: RunningServer) -> None:
+async def test_a_desk_nobody_is_signed_in_to_shows_no_offer(own_server: RunningServer) -> None:
     app = make_app(own_server.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.5)
@@ -163,3 +163,8 @@ async def test_a_desk_nobody_signed_in_to_shows_no_offer(own_server: RunningServ
         await sign_in(pilot)
         app.post_message(CallOffered(CALLER, "c-someone"))
         await until(pilot, lambda: app.incoming is not None, "the offer once signed in")
+        intake = app.screen
+        await until(pilot, lambda: CALLER in strip_text(intake), "the strip")
+        await pilot.press("alt+x")  # app.sign_out: the waiting call is not the next user's
+        await until(pilot, lambda: app.incoming is None, "the strip emptied at sign-out")
+        assert strip_text(intake) == ""
