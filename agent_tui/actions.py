@@ -53,6 +53,17 @@ ACTIONS: tuple[DeskAction, ...] = (
     ),
     _A("app.seat.break", "alt+3", "app.choose_break", APP, "act.app.seat.break", show=False),
     _A("app.sync", "ctrl+r", "app.sync_now", APP, "act.app.sync", show=False, priority=True),
+    # a call offer waits in the incoming strip until the agent takes it: from any screen,
+    # and whatever field has the focus (the typed form is kept as a draft)
+    _A(
+        "app.accept_call",
+        "alt+p",
+        "app.accept_call",
+        APP,
+        "act.app.accept_call",
+        show=False,  # the strip names the key when a call waits
+        priority=True,
+    ),
     _A("app.lead", "ctrl+l", "app.open_lead", APP, "act.app.lead", show=False),
     _A("app.sign_out", "alt+x", "app.sign_out", APP, "act.app.sign_out", show=False),
     _A("app.quit", "ctrl+q", "app.quit", APP, "act.app.quit", show=False, priority=True),
@@ -75,6 +86,15 @@ ACTIONS: tuple[DeskAction, ...] = (
     ),
     _A("intake.merge", "alt+m", "merge", "intake", "act.intake.merge", priority=True),
     _A("intake.discard", "alt+n", "discard", "intake", "act.intake.discard", show=False),
+    _A(
+        "intake.drafts",
+        "alt+d",
+        "drafts",
+        "intake",
+        "act.intake.drafts",
+        show=False,  # named when a form is set aside for a call
+        priority=True,
+    ),
     # desk-reported calls, for a site with no phone system connected
     _A(
         "intake.call_answered",

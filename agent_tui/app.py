@@ -29,6 +29,7 @@ from agent_tui.keys import KeymapError, ResolvedKeymap, resolve
 from agent_tui.messages import CacheChanged, CallOffered, SignedIn, StatusChanged
 from agent_tui.services import DeskServices, Unreachable
 from agent_tui.theme import THEMES
+from agent_tui.widgets.incoming import IncomingCall
 from agent_tui.widgets.status_bar import DeskStatus, StatusBar
 
 Clock = Callable[[], datetime]
@@ -67,6 +68,8 @@ class DeskApp(App[None]):
         self._signed_in_as: tuple[str, str] | None = None  # (user, role) of the last sign-in
         self._lead_token: str | None = None  # the token the lead mode was built with
         self._back_to_lead = False  # the same lead signing in again returns to the panel
+        self.incoming: IncomingCall | None = None  # a call offer waiting for the agent
+        self._taken_calls: set[str] = set()  # offers taken (a re-sent one is not shown again)
         self._install_app_bindings()
         self.title = t("app.title")
         for theme in THEMES:
@@ -351,17 +354,57 @@ class DeskApp(App[None]):
         self._push_status()
 
     def on_call_offered(self, message: CallOffered) -> None:
-        self.switch_mode("intake")
-        self.call_after_refresh(self._offer_to_intake, message)
+        """A call rings at this seat: it waits in the incoming strip on every screen until
+        the agent takes it (``app.accept_call``). Nothing else moves: not the mode, not the
+        focus, not the form being typed. Only a signed-in desk shows offers (the server
+        offers calls only to seats signed in and ready; this is the desk's safety net)."""
+        if self._signed_in_as is None:
+            log.info("call offer %s ignored: nobody is signed in", message.call_id)
+            return
+        if message.call_id and message.call_id in self._taken_calls:
+            return  # re-sent on reconnect, already taken
+        same = self.incoming is not None and self.incoming.call_id == message.call_id
+        received = self.incoming.received_at if same and self.incoming else self.clock()
+        self.incoming = IncomingCall(
+            message.caller_number, message.call_id, received, list(message.recent_tickets)
+        )
+        self._show_incoming()
+        if not same:
+            self.notify(t("intake.call_offer", number=message.caller_number or "-"))
 
-    def _offer_to_intake(self, message: CallOffered) -> None:
+    def _show_incoming(self) -> None:
+        for screen in self.screen_stack:
+            show = getattr(screen, "show_incoming", None)
+            if show is not None:
+                show()
+
+    def action_accept_call(self) -> None:
+        """Take the waiting call: intake comes up; a form with typed content is kept as a
+        draft first (one key away), then the call's form opens with the caller's number."""
+        call = self.incoming
+        if call is None:
+            self.notify(t("incoming.none"), severity="warning")
+            return
+        if self.current_mode != "intake":
+            self.switch_mode("intake")
+        self.call_after_refresh(self._take_in_intake, call)
+
+    def _take_in_intake(self, call: IncomingCall) -> None:
         # The intake screen may sit under a dialog (knowledge base, seat, restore offer):
-        # the offer goes to it there rather than being lost.
+        # the call goes to it there.
         for screen in reversed(self.screen_stack):
-            offer = getattr(screen, "offer_call", None)
-            if offer is not None:
-                offer(message.caller_number, message.recent_tickets)
+            take = getattr(screen, "take_call", None)
+            if take is not None:
+                take(call)
                 return
+
+    def call_taken(self, call: IncomingCall) -> None:
+        """Intake opened the call's form (the typed one is safe): the strip empties."""
+        if call.call_id:
+            self._taken_calls.add(call.call_id)
+        if self.incoming is not None and self.incoming.call_id == call.call_id:
+            self.incoming = None
+        self._show_incoming()
 
     def on_cache_changed(self, message: CacheChanged) -> None:
         for screen in self.screen_stack:
@@ -443,6 +486,8 @@ class DeskApp(App[None]):
         self._drop_lead_mode()  # before anything else: nobody may see the panel signed out
         self.role = "agent"
         self._signed_in_as = None
+        self.incoming = None  # a call offered to this agent is not for whoever signs in next
+        self._show_incoming()
         await self.desk.sign_out()
         self.notify(t("signin.signed_out"))
         self.refresh_status()

@@ -413,6 +413,10 @@ class DeskServices:
         drafts = self.store.list_drafts()
         return drafts[0] if drafts else None
 
+    def drafts(self) -> list[Any]:
+        """Every kept draft, newest first."""
+        return list(self.store.list_drafts())
+
     def delete_draft(self, draft_id: str) -> None:
         self.store.delete_draft(draft_id)
 

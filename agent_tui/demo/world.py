@@ -153,6 +153,11 @@ class DemoWorld:
             ]
             seeded = seed.seed_tickets(desks, self.tickets, datetime.now(UTC))
             self.seeded_numbers = seeded.numbers
+            # The demo agent starts with the seat signed in and ready, as after a shift's
+            # sign-in: the server offers calls to ready seats only, so the phone's calls
+            # reach the desk (and stop while the agent takes a break).
+            r = http.put("/api/v1/seats/me", json={"state": "ready"}, headers=desks[0].headers)
+            r.raise_for_status()
 
     def _start_simulator(self) -> None:
         argv = server_command(

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from agent_tui.actions import bindings_for
+from agent_tui.widgets.incoming import IncomingStrip
 from agent_tui.widgets.status_bar import StatusBar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -68,6 +69,20 @@ class DeskScreen(Screen[None]):
         bar = StatusBar()
         bar.status = self.app.status  # type: ignore[attr-defined]
         yield bar
+        strip = IncomingStrip()
+        self._show_incoming(strip)
+        yield strip
+
+    def _show_incoming(self, strip: IncomingStrip) -> None:
+        """The call waiting at this seat (the app's), drawn on this screen's strip."""
+        app: Any = self.app
+        strip.key = app.key_for("app.accept_call")
+        strip.now = app.clock()
+        strip.call = getattr(app, "incoming", None)
+
+    def show_incoming(self) -> None:
+        for strip in self.query(IncomingStrip):
+            self._show_incoming(strip)
 
     def compose_footer(self) -> ComposeResult:
         yield Footer()
@@ -75,9 +90,13 @@ class DeskScreen(Screen[None]):
     def on_screen_resume(self) -> None:
         for bar in self.query(StatusBar):
             bar.status = self.app.status  # type: ignore[attr-defined]
+        self.show_incoming()
 
     def tick(self, now: datetime) -> None:
         """Called every second by the app with its clock (countdowns)."""
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.show_incoming)  # the waited time counts up
 
     def cache_changed(self) -> None:
         """Called when a pull or a save changed the cache."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +36,7 @@ from agent_tui.widgets.form_factory import (
     read_value,
     write_value,
 )
+from agent_tui.widgets.incoming import IncomingCall
 from hotline.clocks import handling_deadline
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
@@ -76,6 +78,9 @@ class FieldRow(Horizontal):
 
 class IntakeScreen(DeskScreen):
     SCOPE = "intake"
+    # When the screen comes back (after the sign-in dialog, say) the focus goes to the first
+    # field, never to the scrolling container: keys typed right away land in the form.
+    AUTO_FOCUS = "#fields Select, #fields Input, #fields TextArea, #fields Checkbox"
 
     def __init__(self) -> None:
         super().__init__()
@@ -100,6 +105,14 @@ class IntakeScreen(DeskScreen):
         self._building = asyncio.Lock()
         self._forms_ready = False
         self._restore_checked = False
+        # Draft writes run in threads; one at a time, a ticket's draft keeps one id, and an
+        # older snapshot never overwrites a newer one (a call offer stashes the form while an
+        # autosave may be in flight).
+        self._draft_lock = threading.Lock()
+        self._draft_ids: dict[str, str] = {}  # ticket id -> its draft's id
+        self._draft_seq = 0
+        self._draft_written_seq: dict[str, int] = {}  # ticket id -> newest snapshot written
+        self._stashing = False  # a stash is being written: one call or draft at a time
 
     # ------------------------------------------------------------------ layout
 
@@ -320,12 +333,29 @@ class IntakeScreen(DeskScreen):
             return
         self._write_draft(self.form.id, dict(self.values()), self.draft_id, self.ticket_id)
 
-    @work(thread=True, exclusive=True, group="intake-draft", exit_on_error=False)
+    @work(thread=True, group="intake-draft", exit_on_error=False)
     def _write_draft(
         self, form_id: str, values: dict[str, Any], draft_id: str | None, ticket_id: str
     ) -> None:
-        draft = self.app.desk.save_draft(form_id, values, draft_id, ticket_id)  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._draft_written, draft.id, ticket_id)
+        draft_id = self._write_draft_now(form_id, values, draft_id, ticket_id, self._next_seq())
+        self.app.call_from_thread(self._draft_written, draft_id, ticket_id)
+
+    def _next_seq(self) -> int:
+        self._draft_seq += 1
+        return self._draft_seq
+
+    def _write_draft_now(
+        self, form_id: str, values: dict[str, Any], draft_id: str | None, ticket_id: str, seq: int
+    ) -> str:
+        """Write one snapshot of a form (in a worker thread); returns the draft's id."""
+        with self._draft_lock:
+            draft_id = draft_id or self._draft_ids.get(ticket_id)
+            if draft_id and seq < self._draft_written_seq.get(ticket_id, 0):
+                return draft_id  # a newer snapshot of this form is already on disk
+            draft = self.app.desk.save_draft(form_id, values, draft_id, ticket_id)  # type: ignore[attr-defined]
+            self._draft_ids[ticket_id] = draft.id
+            self._draft_written_seq[ticket_id] = seq
+            return str(draft.id)
 
     def _draft_written(self, draft_id: str, ticket_id: str) -> None:
         if ticket_id == self.ticket_id:  # not a late answer about a call already saved
@@ -335,6 +365,9 @@ class IntakeScreen(DeskScreen):
         if not restore:
             self._discard_draft(draft.id)
             return
+        if self._autosave is not None:
+            self._autosave.stop()
+        self._reset(rebuild=False)
         self.draft_id = draft.id
         if draft.ticket_id:
             self.ticket_id = draft.ticket_id
@@ -419,14 +452,122 @@ class IntakeScreen(DeskScreen):
                 )
             )
 
-    def offer_call(self, caller_number: str, recent: list[dict[str, Any]] | None = None) -> None:
-        """A call offer from the server: a fresh form with the number already in, and the
-        caller's recent tickets the server sent with the offer beside it."""
-        self.app.notify(t("intake.call_offer", number=caller_number))
+    # ------------------------------------------------------------------ calls and drafts
+
+    def _typed(self) -> bool:
+        """Whether the form holds anything the agent typed (not just the form's defaults)."""
+        if self.form is None:
+            return False
+        defaults = {f.id: f.default for f in self.form.fields}
+        return any(
+            value not in (None, "", False) and value != defaults.get(key)
+            for key, value in self.values().items()
+        )
+
+    def take_call(self, call: IncomingCall) -> None:
+        """The agent took the waiting call: keep what is typed as a draft (on disk before
+        the form is touched), then open the call's form with the caller's number."""
+        if self.form is None or self._stashing:
+            return  # the forms are still loading, or a stash is being written: still waiting
+        self._stash_then(lambda: self._open_call(call))
+
+    def _stash_then(self, then: Callable[[], None]) -> None:
+        """Run ``then`` once the form being typed (if anything was) is safely a draft."""
+        if not self._typed() or self.form is None:
+            then()
+            return
+        if self._autosave is not None:
+            self._autosave.stop()
+        self._stashing = True
+        values = dict(self.values())
+        self._write_stash(
+            self.form.id, values, self.draft_id, self.ticket_id, self._next_seq(), then
+        )
+
+    @work(thread=True, group="intake-stash", exit_on_error=False)
+    def _write_stash(
+        self,
+        form_id: str,
+        values: dict[str, Any],
+        draft_id: str | None,
+        ticket_id: str,
+        seq: int,
+        then: Callable[[], None],
+    ) -> None:
+        try:
+            kept = self._write_draft_now(form_id, values, draft_id, ticket_id, seq)
+        except Exception as exc:  # SaveFailed carries a readable message
+            text = exc.message(language()) if hasattr(exc, "message") else str(exc)
+            self.app.call_from_thread(self._stash_failed, text)
+            return
+        self.app.call_from_thread(self._stashed, form_id, values, kept, ticket_id, then)
+
+    def _stash_failed(self, text: str) -> None:
+        """Nothing replaced the form: it stays on screen, the call keeps waiting."""
+        self._stashing = False
+        self.notify(t("incoming.draft_failed", error=text), severity="error", timeout=30)
+
+    def _stashed(
+        self,
+        form_id: str,
+        values: dict[str, Any],
+        draft_id: str,
+        ticket_id: str,
+        then: Callable[[], None],
+    ) -> None:
+        self._stashing = False
+        if not self.is_attached or ticket_id != self.ticket_id:
+            return  # the form was saved or changed meanwhile; the call keeps waiting
+        now = dict(self.values())
+        if now != values:  # keys typed while the stash was written: they go in too
+            self._write_draft(form_id, now, draft_id, ticket_id)
+        self.notify(t("incoming.draft_kept", key=self.app.key_for("intake.drafts")))  # type: ignore[attr-defined]
+        then()
+
+    def _open_call(self, call: IncomingCall) -> None:
+        """A fresh form with the number already in, and the caller's recent tickets the
+        server sent with the offer beside it."""
+        if self._autosave is not None:
+            self._autosave.stop()
         self._reset(rebuild=False)
-        self._offer_recent = list(recent or [])
+        self._offer_recent = list(call.recent_tickets)
         self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
-        self.call_later(self._fill_offer, caller_number)
+        self.call_later(self._fill_offer, call.caller_number)
+        self.app.call_taken(call)  # type: ignore[attr-defined]
+
+    def action_drafts(self) -> None:
+        """The drafts kept on this desk (a form set aside for a call, or left by a crash)."""
+        self._list_drafts()
+
+    @work(thread=True, group="intake-drafts", exit_on_error=False)
+    def _list_drafts(self) -> None:
+        drafts = self.app.desk.drafts()  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._choose_draft, drafts)
+
+    @when_composed
+    def _choose_draft(self, drafts: list[Any]) -> None:
+        drafts = [d for d in drafts if d.ticket_id != self.ticket_id and self._worth_restoring(d)]
+        if not drafts:
+            self.notify(t("drafts.none"))
+            return
+        drafts = drafts[:9]  # the dialog's digits pick 1-9
+        by_id = {d.id: d for d in drafts}
+        self.app.push_screen(
+            ChoiceDialog(t("drafts.title"), [(d.id, self._draft_label(d)) for d in drafts]),
+            lambda chosen: self._draft_chosen(by_id.get(chosen or "")),
+        )
+
+    def _draft_label(self, draft: Any) -> str:
+        values = draft.values
+        when = draft.updated_at.astimezone().strftime("%H:%M")
+        parts = [str(values.get(k) or "").strip() for k in ("phone", "caller_name", "account")]
+        text = " · ".join(p for p in parts if p) or t("drafts.empty_values")
+        return f"{when}  {fit(text.replace(chr(10), ' '), 60).rstrip()}"
+
+    def _draft_chosen(self, draft: Any) -> None:
+        if draft is None or self._stashing:
+            return
+        self._stash_then(lambda: self._restore(draft, True))
 
     async def _fill_offer(self, caller_number: str) -> None:
         """Rebuild the form with the number in it (one coroutine: no race with the rebuild)."""
@@ -561,7 +702,7 @@ class IntakeScreen(DeskScreen):
                 ticket_id=self.ticket_id,
                 call_started_at=started,
                 disposition=disposition,
-                draft_id=self.draft_id,
+                draft_id=self.draft_id or self._draft_ids.get(self.ticket_id),
             )
             if merge_into is not None:
                 desk.merge(saved.ticket_id, merge_into.id)

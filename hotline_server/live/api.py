@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
@@ -220,12 +221,21 @@ async def events(
     seq = await asyncio.to_thread(core.current_seq, hub.engine)
     beat = hub.settings.heartbeat_seconds
 
+    touched = [0.0]  # monotonic time of this stream's last touch
+
     def touch() -> None:
         """An open stream is a sign of life from an agent's desk (leads have no seat). The
         hub writes the touches of all streams together, once a second: a stream never
         waits for the database, and pokes never queue behind seat writes."""
+        touched[0] = time.monotonic()
         if user.role == "agent":
             hub.touch_seat(user.username)
+
+    def touch_while_busy() -> None:
+        """A stream too busy for heartbeats (a burst of offers) is alive too: without this
+        its seat would be marked link-down mid-burst, and a link-down seat gets no offers."""
+        if time.monotonic() - touched[0] >= beat:
+            touch()
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         try:
@@ -259,6 +269,7 @@ async def events(
                     continue
                 if item is None:
                     return  # dropped (too slow) or the server is stopping
+                touch_while_busy()
                 yield ServerSentEvent(data=item.encode(), event=item.event, id=item.id)
         finally:
             broker.unsubscribe(sub)

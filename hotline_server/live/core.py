@@ -298,10 +298,21 @@ def pending_offer(hub: LiveHub, agent: str) -> dict[str, Any] | None:
     return None if call_id is None else build_offer(hub, agent, str(call_id))
 
 
+# A call is offered to a desk only while its seat is signed in and free: a seat signed out,
+# on a call, in after-call work, on a break or with its link down gets no offer (the phone
+# system's event is still recorded; the lead panel sees the call ringing there).
+OFFERABLE_SEAT_STATES = frozenset({"ready"})
+
+
 def build_offer(hub: LiveHub, agent: str, call_id: str) -> dict[str, Any] | None:
-    from hotline_server.live.store import get_call
+    """The offer for ``agent``'s desk, or None when there is no such call or the seat is
+    not available for one (see ``OFFERABLE_SEAT_STATES``)."""
+    from hotline_server.live.store import get_call, get_seat
 
     with hub.engine.connect() as conn:
+        seat = get_seat(conn, agent)
+        if seat is None or seat["state"] not in OFFERABLE_SEAT_STATES:
+            return None
         call = get_call(conn, call_id)
         if call is None:
             return None

@@ -151,9 +151,12 @@ def test_the_readme_demo_command_on_a_fresh_checkout(tmp_path: Path, pane: Pane)
 
     # The desk, signed in and online, with a call ringing at the demo agent's seat.
     pane.wait_for(lambda s: "在线" in s and "受理" in s, "the desk", INSTALL_AND_START_SECONDS)
-    # The offer: a toast for a few seconds, and the form with the caller's number in it and
+    # The offer: a toast for a few seconds and the incoming strip until the agent takes the
+    # call (alt+p, as the README says); then the form with the caller's number in it and
     # that number's recent tickets beside it (the demo phone rings with seeded callers).
     pane.wait_for(lambda s: bool(_offered(s)), "a call offer", STEP_SECONDS)
+    pane.wait_for(lambda s: "接听" in s, "the incoming strip", STEP_SECONDS)
+    pane.keys("M-p")
     pane.wait_for(_recent_tickets_shown, "the caller's recent tickets", STEP_SECONDS)
     assert control.is_file()
     (workdir,) = _demo_dirs(tmpdir)

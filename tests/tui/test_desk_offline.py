@@ -1,4 +1,4 @@
-"""Offline intake then sync when the server comes back; a call offer opening intake.
+"""Offline intake then sync when the server comes back; a call offer taken into intake.
 
 These need a server of their own (it is stopped and started, or given a telephony token).
 """
@@ -109,6 +109,8 @@ async def test_call_offer_opens_intake_with_the_number_and_the_callers_tickets(
         assert isinstance(screen, IntakeScreen)
         await until(pilot, lambda: screen.form is not None, "the form")
         await until(pilot, lambda: app.status.link == "online", "online")
+        await pilot.press("alt+1")  # app.seat.ready: calls are offered to ready seats only
+        await until(pilot, lambda: app.status.outbox == 0, "the seat change sent")
         # the caller's earlier tickets, taken by another agent (the server sends them with
         # the offer whether or not this desk's cache has them yet)
         earlier = [
@@ -144,6 +146,8 @@ async def test_call_offer_opens_intake_with_the_number_and_the_callers_tickets(
             )
         )
         assert answer.status_code == 200, answer.text
+        await until(pilot, lambda: app.incoming is not None, "the call in the incoming strip")
+        await pilot.press("alt+p")  # app.accept_call
         await until(
             pilot,
             lambda: screen.values().get("phone") == "13600003333",

@@ -261,6 +261,8 @@ async def test_event_stream_pokes_offers_and_resume(live: Live) -> None:
         mutation(1, "create_ticket", ticket_args("13700000007", NOW - timedelta(days=1))),
     ])  # fmt: skip
     token = await asyncio.to_thread(live.token, "amy")
+    with live.client("amy") as amy:  # calls are offered to ready seats only
+        assert amy.put("/api/v1/seats/me", json={"state": "ready"}).status_code == 200
     reader = asyncio.create_task(  # noqa: RUF006 - awaited below
         read_events(live.url, token, until=lambda got: any(k == "call_offer" for k, *_ in got))
     )

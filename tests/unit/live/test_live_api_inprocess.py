@@ -229,6 +229,9 @@ async def read_events(
 
 
 async def test_event_stream_offers_and_heartbeats(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as c:  # calls ring ready seats only
+        r = await c.put("/api/v1/seats/me", json={"state": "ready"}, headers=h("amy"))
+        assert r.is_success
     reader = asyncio.create_task(read_events(server, "amy", want=1))
     await asyncio.sleep(0.5)
     async with httpx.AsyncClient(base_url=server) as c:
@@ -264,6 +267,8 @@ async def test_two_instances_share_offers_and_pokes(servers: Servers, database_u
     reader = asyncio.create_task(read_events(a, "amy", want=2))
     await asyncio.sleep(0.5)
     async with httpx.AsyncClient(base_url=b) as c:
+        r = await c.put("/api/v1/seats/me", json={"state": "ready"}, headers=h("amy"))
+        assert r.is_success  # a seat change (a poke) on b; calls ring ready seats only
         body = {
             "events": [
                 ev("y1", "offered", "c7", 0, caller_number="13700000007"),
@@ -271,8 +276,6 @@ async def test_two_instances_share_offers_and_pokes(servers: Servers, database_u
             ]
         }
         assert (await c.post("/api/v1/telephony/events", json=body, headers=h("phone"))).is_success
-        r = await c.put("/api/v1/seats/me", json={"state": "ready"}, headers=h("amy"))
-        assert r.is_success
     got = await reader
     kinds = [k for k, _, _ in got if k not in ("hello", "heartbeat")]
     assert sorted(kinds) == ["call_offer", "poke"]
