@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -47,6 +48,8 @@ class DeskApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     # finds a command by its binding id too
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {DeskCommands}
+    # Where the lead panel writes its exports; None: the user's data dir at export time.
+    lead_export_dir: Path | None = None
 
     def __init__(
         self,
@@ -257,7 +260,9 @@ class DeskApp(App[None]):
         if "lead" in self._modes and token != self._lead_token:
             self._drop_lead_mode()
         if "lead" not in self._modes and token:
-            self.add_mode("lead", lead_mode(self.settings.server, token))
+            self.add_mode(
+                "lead", lead_mode(self.settings.server, token, export_dir=self.lead_export_dir)
+            )
             self._lead_token = token
 
     def _drop_lead_mode(self) -> None:
