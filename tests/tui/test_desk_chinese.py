@@ -123,6 +123,8 @@ async def test_every_screen_in_zh_shows_no_english(server: RunningServer) -> Non
         lead = screen_text(app)
         assert "血透" in lead
         assert english_in(lead) == [], lead
+        export = await palette_hits(pilot, "lead.export")
+        assert any("导出今日" in hit for hit in export), export
 
 
 async def test_the_palette_speaks_chinese_and_finds_binding_ids(server: RunningServer) -> None:
@@ -236,3 +238,34 @@ def test_the_servers_history_reasons_in_the_desks_language() -> None:
     assert reason_text("楼下噪音未解决") == "楼下噪音未解决"  # an agent's own words stay
     set_language("en")
     assert reason_text(overdue) == "overdue: no first response in time"
+
+
+async def test_a_merge_reason_from_the_server_is_shown_in_chinese(server: RunningServer) -> None:
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent1")
+        ids = []
+        for account in ("路灯不亮", "路灯还是不亮"):
+            fields = TicketFields(phone="13700002222", account=account, caller_name="陈亮")
+            saved = await run_in_thread(
+                lambda f=fields: app.desk.store.create_ticket(f, call_started_at=datetime.now(UTC))
+            )
+            ids.append(saved.ticket_id)
+        kept, repeat = ids
+        for tid in ids:
+            await until(
+                pilot, lambda t=tid: (app.desk.ticket(t).data.get("revision") or 0) >= 1, "synced"
+            )
+        await run_in_thread(lambda: app.desk.merge(repeat, kept))
+        await until(
+            pilot, lambda: app.desk.ticket(repeat).data.get("status") == "merged", "the merge"
+        )
+        await pilot.pause(1.0)  # the merge's push has reached the server
+        number = app.desk.ticket(repeat).display_number
+        app.push_screen(TicketScreen(kept))
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen), "the ticket view")
+        await until(
+            pilot, lambda: f"工单 {number} 已并入本单" in screen_text(app), "the merge reason"
+        )
+        text = screen_text(app)
+        assert "merged into" not in text and "srv." not in text, text
