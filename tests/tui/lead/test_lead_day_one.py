@@ -126,3 +126,13 @@ def test_the_answer_rate_alert_waits_for_enough_offered_calls() -> None:
     fewer = AlertSettings(min_offered=5)
     assert alerts(4, fewer) == []
     assert alerts(5, fewer) == ["lead.alert.answer_rate"]
+
+
+async def test_queues_and_categories_are_named_in_the_panels_language() -> None:
+    app = panel()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until_loaded(pilot)
+        queues = str(app.panel.query_one("#queues").content)  # type: ignore[attr-defined]
+        assert "综合：" in queues and "医疗：" in queues and "general" not in queues
+        red = app.panel.query_one("#red", KeyedTable)
+        assert red.get_cell("n1", "category").text == "住房"  # category code "housing"
