@@ -11,13 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.command import Provider
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -27,6 +30,7 @@ from agent_tui.config import Settings
 from agent_tui.i18n import t
 from agent_tui.keys import KeymapError, ResolvedKeymap, resolve
 from agent_tui.messages import CacheChanged, CallOffered, SignedIn, StatusChanged
+from agent_tui.palette import DeskCommands, translated
 from agent_tui.services import DeskServices, Unreachable
 from agent_tui.theme import THEMES
 from agent_tui.widgets.incoming import IncomingCall
@@ -45,6 +49,10 @@ class DeskApp(App[None]):
     TITLE = "12345"
     ENABLE_COMMAND_PALETTE = True
     _held = False  # the keyring dialog or the cache stop is up: only quit works
+    # finds a command by its binding id too
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {DeskCommands}
+    # Where the lead panel writes its exports; None: the user's data dir at export time.
+    lead_export_dir: Path | None = None
 
     def __init__(
         self,
@@ -89,6 +97,13 @@ class DeskApp(App[None]):
                 del keys[key]
         for binding in bindings_for(APP):
             self._bindings._add_binding(binding)
+        for key, found in keys.items():  # the palette's key, in the footer in our words
+            keys[key] = [
+                replace(b, description=t("palette.key"), tooltip=t("palette.tooltip"))
+                if b.action == "command_palette"
+                else b
+                for b in found
+            ]
 
     def _load_keymap(self) -> ResolvedKeymap | None:
         try:
@@ -141,7 +156,17 @@ class DeskApp(App[None]):
                 f"{action.id} · {self.key_for(action.id)}",
                 partial(self._run_from_palette, action.action, screen),
             )
-        yield from super().get_system_commands(screen)
+        more = getattr(screen, "palette_commands", None)  # a screen's own (the lead panel)
+        if callable(more):
+            yield from more()
+        yield from translated(super().get_system_commands(screen))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            placeholder = t("palette.placeholder")
+            self.push_screen(CommandPalette(placeholder=placeholder, id="--command-palette"))
 
     def _run_from_palette(self, action: str, screen: Screen[Any]) -> None:
         self.call_later(self.run_action, action, screen)
@@ -269,7 +294,9 @@ class DeskApp(App[None]):
         if "lead" in self._modes and token != self._lead_token:
             self._drop_lead_mode()
         if "lead" not in self._modes and token:
-            self.add_mode("lead", lead_mode(self.settings.server, token))
+            self.add_mode(
+                "lead", lead_mode(self.settings.server, token, export_dir=self.lead_export_dir)
+            )
             self._lead_token = token
 
     def _drop_lead_mode(self) -> None:

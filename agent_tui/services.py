@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from agent_tui.config import Settings, remember
+from agent_tui.neterrors import error_text
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.protocol import MutationName
@@ -320,7 +321,7 @@ class DeskServices:
             attention=stats.needs_attention,
             seat=self._current_seat(meta.user or "", stats.size) or "signed_out",
             user=meta.user or "",
-            detail=detail[:40],
+            detail=error_text(detail)[:40],
         )
 
     _seat: str = ""  # the seat state this desk set (or found pending), for ``_seat_user``

@@ -19,6 +19,7 @@ from agent_tui.demo.embedded import DemoError
 from agent_tui.demo.keys import use_demo_keyring
 from agent_tui.demo.world import AGENT, LEAD, DemoWorld
 from agent_tui.i18n import t
+from offline_cache.locations import locations
 
 DEMO_PROFILE = "demo"
 
@@ -37,6 +38,9 @@ def run_demo(*, role: str, keep: bool, lang: str, settings_template: object | No
     _say(t("demo.starting"))
     try:
         with DemoWorld(keep=keep) as world:
+            # The lead's exports go to the user's own data dir, not the demo's home, which
+            # is deleted on exit with everything in it.
+            export_dir = locations().data_dir / "exports"
             os.environ["AGENT_TUI_HOME"] = str(world.workdir / "home")
             for account in world.accounts.values():
                 _say(t("demo.account", user=account.username, password=account.password,
@@ -54,6 +58,7 @@ def run_demo(*, role: str, keep: bool, lang: str, settings_template: object | No
 
             asyncio.run(sign_in())
             app = DemoDeskApp(settings, desk, world=world)  # app.demo_world: the cut-link key
+            app.lead_export_dir = export_dir
             with QuitOnHangup(app.exit):
                 app.run()
             if keep:

@@ -62,13 +62,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{queue}: offered {offered} · answer rate {rate} · waiting {waiting}",
     ),
     "lead.queue.title": ("各队列", "Queues"),
-    # urgent medical sub-categories (hotline.model.UrgentSubcategory)
-    "lead.sub.dialysis": ("血透", "dialysis"),
-    "lead.sub.cancer_therapy": ("肿瘤放化疗", "cancer therapy"),
-    "lead.sub.maternity": ("孕产妇", "maternity"),
-    "lead.sub.rabies_vaccine": ("狂犬疫苗", "rabies vaccine"),
-    "lead.sub.fever": ("发烧", "fever"),
-    "lead.sub.other_medical": ("其他求医", "other medical"),
     # seats
     "lead.seats.title": ("坐席", "Seats"),
     "lead.seats.counts": (
@@ -118,6 +111,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lead.chart.volume": ("今日每15分钟 呼入/接通", "Offered vs answered per 15 min today"),
     "lead.chart.rate": ("今日接通率（目标 95%）", "Answer rate today (target 95%)"),
     "lead.chart.categories": ("今日工单类别", "Tickets by category today"),
+    "lead.chart.offered": ("呼入", "offered"),
+    "lead.chart.answered": ("接通", "answered"),
     # alerts
     "lead.alerts.none": ("无告警", "No alerts"),
     "lead.alert.answer_rate": (

@@ -18,11 +18,12 @@ refresh_seconds=1.0, fallback_seconds=10.0, live=True, owns_source=False)``:
   when it is unmounted, otherwise the caller does. Built with no source (e.g.
   ``add_mode("lead", LeadPanelScreen)``), the screen calls the app's ``lead_source()``
   method if it has one (and owns what it returns), else it says it has no connection;
-- ``alert_settings``: thresholds (answer-rate target 95 %, calls waiting > 10, red ticket
-  due within 5 min);
+- ``alert_settings``: thresholds (answer-rate target 95 % once at least ``min_offered`` = 20
+  calls were offered in the last 15 minutes, calls waiting > 10, red ticket due within 5 min);
 - ``clock``: returns an aware ``datetime`` (tests pass a fixed one);
 - ``export_dir``: where the daily CSV goes (default: ``offline_cache.locations().data_dir``
-  / ``exports``; the path is shown on the panel after each export);
+  / ``exports``; the desk passes ``DeskApp.lead_export_dir``, which the demo sets to the
+  user's data dir; the path is shown on the panel after each export);
 - ``live=False``: no event stream (the panel then refreshes every ``fallback_seconds``).
 
 If the server refuses the data (an agent's token: 403), the panel says so and shows nothing

@@ -4,7 +4,9 @@ The figures are the server's (METRICS.md); this module only compares them with t
 thresholds a lead set (``AlertSettings``), in one place without Textual so it is tested
 on its own and the screen stays free of rules:
 
-- the answer rate of the last 15 minutes is under target (95 %, GB/T 33358);
+- the answer rate of the last 15 minutes is under target (95 %, GB/T 33358), once at least
+  ``min_offered`` calls were offered in those minutes (two missed calls out of three at night
+  are not a falling answer rate);
 - calls waiting are over a threshold;
 - an open red ticket is within 5 minutes of its deadline (or past it); the deadline is the
   server's, or the domain's clock (``hotline.clocks``) when the server sends none.
@@ -30,6 +32,7 @@ class AlertSettings:
     answer_rate_target: float = 0.95
     waiting_threshold: int = 10
     deadline_warning: timedelta = timedelta(minutes=5)
+    min_offered: int = 20  # offered calls in the window before the answer rate can alert
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,9 @@ def compute_alerts(
     if last_15m:
         calls = last_15m.get("calls") or {}
         rate = calls.get("answer_rate")
-        if rate is not None and calls.get("offered") and rate < settings.answer_rate_target:
+        offered = int(calls.get("offered") or 0)
+        enough = offered > 0 and offered >= settings.min_offered
+        if rate is not None and enough and rate < settings.answer_rate_target:
             out.append(
                 Alert(
                     "lead.alert.answer_rate",

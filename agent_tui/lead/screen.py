@@ -11,21 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from agent_tui.i18n import has, language, t
+from agent_tui.i18n import language, t
+from agent_tui.labels import category_label, queue_label, subcategory_label
 from agent_tui.lead import fmt
 from agent_tui.lead.alerts import Alert, AlertSettings, compute_alerts, deadline_of, ticket_label
 from agent_tui.lead.dialogs import TextPrompt, TicketView
@@ -37,7 +39,8 @@ from agent_tui.lead.source import (
     NotSignedIn,
     Refused,
 )
-from agent_tui.lead.widgets import Cell, Chart, FigureTile, KeyedTable
+from agent_tui.lead.widgets import Cell, Chart, CountBars, FigureTile, KeyedTable
+from agent_tui.neterrors import exception_text
 
 WINDOWS = ("today", "60m", "15m")
 log = logging.getLogger("agent_tui.lead")
@@ -121,6 +124,12 @@ class LeadPanelScreen(Screen[None]):
     """The shift lead's live panel. ``LeadPanelScreen(source)``; see ``agent_tui.lead``."""
 
     CSS_PATH = "lead.tcss"
+    # Classes for small terminals (lead.tcss): 80x24 keeps the seats and the red tickets.
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"),
+        (120, "-wide"),
+    ]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-short"), (40, "-tall")]
     BINDINGS: ClassVar[list[Any]] = [
         Binding(key, action, description, show=show, id=binding_id)
         for binding_id, key, action, description, show in LEAD_BINDINGS
@@ -174,6 +183,17 @@ class LeadPanelScreen(Screen[None]):
         self._fetch_failures = 0
         self._skew = timedelta(0)
         self._known_alerts: set[str] = set()
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        """The panel's keys in the desk's command palette, found by title or binding id."""
+        keys = getattr(self.app, "keymap", None)
+        remapped: dict[str, str] = getattr(keys, "keys", None) or {}
+        for binding_id, key, action, text, _show in LEAD_BINDINGS:
+            yield SystemCommand(
+                t(text),
+                f"{binding_id} · {remapped.get(binding_id, key)}",
+                partial(self.app.call_later, self.run_action, action),
+            )
 
     # ------------------------------------------------------------ layout
 
@@ -235,12 +255,17 @@ class LeadPanelScreen(Screen[None]):
             with Horizontal(id="charts"):
                 yield Chart(id="chart-volume")
                 yield Chart(id="chart-rate")
-                yield Chart(id="chart-categories")
+                yield CountBars(id="chart-categories")
         yield Static("", id="status")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#chart-volume").border_title = t("lead.chart.volume")
+        volume = self.query_one("#chart-volume")
+        volume.border_title = t("lead.chart.volume")
+        # The legend in the border: plotext counts a Chinese character as one cell.
+        volume.border_subtitle = (
+            f"[blue]━━[/] {t('lead.chart.offered')}  [green]━━[/] {t('lead.chart.answered')}"
+        )
         self.query_one("#chart-rate").border_title = t("lead.chart.rate")
         self.query_one("#chart-categories").border_title = t("lead.chart.categories")
         self._render_window()
@@ -291,7 +316,7 @@ class LeadPanelScreen(Screen[None]):
             raise
         except Exception as exc:  # the source failed in a way it does not name: a link fault
             log.warning("lead fetch failed", exc_info=exc)
-            self._say(t("lead.fetch_failed", message=f"{type(exc).__name__}: {exc}"))
+            self._say(t("lead.fetch_failed", message=exception_text(exc)))
             self._link_lost(LeadSourceError(str(exc)))
         finally:
             if self.denied is None and self.is_attached:
@@ -446,7 +471,7 @@ class LeadPanelScreen(Screen[None]):
             self._safe("window", self._render_window)
             self._safe("link", self._render_link)
             self._safe("alerts", lambda: self._render_alerts(now))
-            self._safe("figures", self._render_figures)
+            self._safe("figures", lambda: self._render_figures(now))
             self._safe("queues", self._render_queues)
             self._safe("seats", lambda: self._render_seats(now))
             self._safe("red", lambda: self._render_red(now))
@@ -512,7 +537,7 @@ class LeadPanelScreen(Screen[None]):
     def _tile(self, key: str) -> FigureTile:
         return self.query_one(f"#fig-{key}", FigureTile)
 
-    def _render_figures(self) -> None:
+    def _render_figures(self, now: datetime) -> None:
         summary = self._summary()
         calls = summary.get("calls") or {}
         queue = summary.get("queue_now") or {}
@@ -551,18 +576,31 @@ class LeadPanelScreen(Screen[None]):
             fmt.pct(tickets.get("on_spot_rate")),
             t("lead.fig.tickets", value=fmt.count(tickets.get("created"))),
         )
+        red_open, red_overdue = self._red_counts(now, urgent)
         self._tile("red").show(
-            f"{fmt.count(urgent.get('open'))} / {fmt.count(urgent.get('overdue'))}",
+            f"{fmt.count(red_open)} / {fmt.count(red_overdue)}",
             t("lead.fig.red_sub"),
-            alarm=bool(urgent.get("overdue")),
+            alarm=bool(red_overdue),
         )
+
+    def _red_counts(self, now: datetime, urgent: dict[str, Any]) -> tuple[Any, Any]:
+        """Open / overdue red tickets as the list beside the figure shows them: the same
+        fetch, the same "now" and the same deadline rule, so the two never disagree (the
+        server's ``urgent`` counts its stored overdue flag, which the escalation job sets
+        later). The server's figure stands in only while the list is unavailable."""
+        if self.data.red_error is not None or self.data.fetched_at is None:
+            return urgent.get("open"), urgent.get("overdue")
+        zone = _site_zone(self._summary("today"))
+        red = [x for x in self.data.red if x.get("urgency") == "red"]
+        overdue = sum(1 for x in red if _red_clock(x, now, zone)[1])
+        return len(red), overdue
 
     def _render_queues(self) -> None:
         per_queue = self._summary().get("per_queue") or {}
         items = [
             t(
                 "lead.queue.item",
-                queue=name,
+                queue=queue_label(name),
                 offered=fmt.count(q.get("offered")),
                 rate=fmt.pct(q.get("answer_rate")),
                 waiting=fmt.count(q.get("calls_waiting")),
@@ -674,8 +712,7 @@ class LeadPanelScreen(Screen[None]):
         lang_index = 0 if language() == "zh" else 1
         zone = _site_zone(self._summary("today"))
         for ticket in self.data.red:
-            due = deadline_of(ticket, now, zone)
-            overdue = bool(ticket.get("overdue")) or (due is not None and due <= now)
+            due, overdue = _red_clock(ticket, now, zone)
             if overdue:
                 # most late first; overdue without a known deadline on top
                 late = (due - now).total_seconds() if due is not None else -1e9
@@ -725,10 +762,10 @@ class LeadPanelScreen(Screen[None]):
         self.query_one("#chart-rate", Chart).draw((volume[0], rates, target), _paint_rate)
         by_category = (today.get("tickets") or {}).get("by_category") or {}
         cats = sorted(
-            ((str(name), int(v.get("created") or 0)) for name, v in by_category.items()),
+            ((category_label(name), int(v.get("created") or 0)) for name, v in by_category.items()),
             key=lambda kv: (-kv[1], kv[0]),
         )[:8]
-        self.query_one("#chart-categories", Chart).draw(tuple(cats), _paint_categories)
+        self.query_one("#chart-categories", CountBars).draw(tuple(cats))
 
     def _render_status(self) -> None:
         bell = t("lead.bell.on") if self.bell_on else t("lead.bell.off")
@@ -889,11 +926,16 @@ class LeadPanelScreen(Screen[None]):
         self._say(t("lead.export.done", path=str(path)))
 
 
+def _red_clock(ticket: dict[str, Any], now: datetime, zone: tzinfo) -> tuple[datetime | None, bool]:
+    """The ticket's next deadline and whether it is overdue at ``now``: the one rule both
+    the red list and the headline count use."""
+    due = deadline_of(ticket, now, zone)
+    return due, bool(ticket.get("overdue")) or (due is not None and due <= now)
+
+
 def _category_label(ticket: dict[str, Any]) -> str:
     sub = ticket.get("urgent_subcategory")
-    if sub and has(f"lead.sub.{sub}"):
-        return t(f"lead.sub.{sub}")
-    return str(sub or ticket.get("category") or "")
+    return subcategory_label(sub) if sub else category_label(ticket.get("category"))
 
 
 def _write_file(path: Path, content: bytes, *, own_folder: bool) -> None:
@@ -915,14 +957,16 @@ def _paint_volume(plt: Any, data: Any) -> None:
     if not labels:
         return
     xs = list(range(len(labels)))
-    plt.plot(xs, list(offered), label="offered", color="blue")
-    plt.plot(xs, list(answered), label="answered", color="green")
+    plt.plot(xs, list(offered), color="blue")  # the legend is the border's subtitle
+    plt.plot(xs, list(answered), color="green")
     _hour_ticks(plt, labels)
+    _count_axis(plt, max([*offered, *answered, 0]), "y")
 
 
 def _paint_rate(plt: Any, data: Any) -> None:
     labels, rates, target = data
     plt.ylim(0, 100)
+    plt.yticks(list(range(0, 101, 20)), [f"{y}%" for y in range(0, 101, 20)])
     if labels:
         plt.xlim(0, max(1, len(labels) - 1))
         _hour_ticks(plt, labels)
@@ -931,10 +975,29 @@ def _paint_rate(plt: Any, data: Any) -> None:
         plt.plot([x for x, _ in rates], [y for _, y in rates], color="green", marker="dot")
 
 
-def _paint_categories(plt: Any, data: Any) -> None:
-    if not data:
-        return
-    plt.bar([name for name, _ in data], [n for _, n in data], orientation="horizontal")
+def count_ticks(top: int, most: int = 5) -> list[int]:
+    """Whole-number ticks from 0 up to at least ``top`` (at most ``most`` of them), in steps
+    of 1, 2, 5, 10, 20, 50 ...: a count of calls has no 2.5 and no -1."""
+    top = max(1, int(top))
+    step = 1
+    while -(-top // step) > most - 1:
+        step = _next_step(step)
+    last = -(-top // step) * step
+    return list(range(0, last + 1, step))
+
+
+def _next_step(step: int) -> int:
+    return step * 5 // 2 if str(step)[0] == "2" else step * 2
+
+
+def _count_axis(plt: Any, top: int, axis: str) -> None:
+    ticks = count_ticks(top)
+    if axis == "y":
+        plt.ylim(0, ticks[-1])
+        plt.yticks(ticks, [str(x) for x in ticks])
+    else:
+        plt.xlim(0, ticks[-1])
+        plt.xticks(ticks, [str(x) for x in ticks])
 
 
 def _hour_ticks(plt: Any, labels: tuple[str, ...]) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -149,3 +150,39 @@ class Chart(PlotextPlot):
         plt.clear_figure()
         painter(plt, data)
         self.refresh()
+
+
+class CountBars(Static):
+    """Horizontal bars of whole counts, drawn as text: plotext measures a label by its
+    characters, so Chinese names (two cells each) would push its frame out of line; here
+    each label is padded by its width on screen, and each bar ends in its count."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", **kwargs)
+        self._drawn: Any = object()
+        self.bars: tuple[tuple[str, int], ...] = ()
+
+    def draw(self, bars: tuple[tuple[str, int], ...]) -> None:
+        if bars == self._drawn:
+            return
+        self._drawn = self.bars = bars
+        self.update(self._text(max(10, self.content_size.width or 40)))
+
+    def on_resize(self) -> None:
+        self.update(self._text(max(10, self.content_size.width)))
+
+    def _text(self, width: int) -> Text:
+        out = Text()
+        if not self.bars:
+            return out
+        label_w = min(max(cell_len(name) for name, _ in self.bars), width // 3)
+        top = max(n for _, n in self.bars) or 1
+        number_w = len(str(top))
+        room = max(1, width - label_w - number_w - 3)
+        for i, (name, n) in enumerate(self.bars):
+            if i:
+                out.append("\n")
+            out.append(set_cell_size(name, label_w) + " ")
+            out.append("█" * round(room * max(0, n) / top), style="cyan")
+            out.append(f" {n}", style="bold")
+        return out

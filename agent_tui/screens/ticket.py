@@ -20,6 +20,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from agent_tui.i18n import has, language, t
+from agent_tui.labels import category_label, form_field_labels, subcategory_label
+from agent_tui.reasons import reason_text
 from agent_tui.screens.base import DeskScreen, when_composed
 from agent_tui.screens.dialogs import ChoiceDialog, TextDialog
 from agent_tui.widgets.queue_table import countdown
@@ -66,6 +68,10 @@ def shown_value(name: str, value: Any) -> str:
         return t(f"urgency.{value}")
     if name == "status":
         return t(f"status.{value}")
+    if name == "category":
+        return category_label(value)
+    if name == "urgent_subcategory":
+        return subcategory_label(value)
     if name == "district":
         return district_label(str(value), language())
     return str(value)
@@ -147,6 +153,7 @@ class TicketScreen(DeskScreen):
     @work(thread=True, exclusive=True, group="ticket-load", exit_on_error=False)
     def load(self) -> None:
         desk = self.app.desk  # type: ignore[attr-defined]
+        self._field_words = form_field_labels(desk.forms(), language())
         ticket = desk.ticket(self.ticket_id)
         notes = desk.notes(self.ticket_id) if ticket else []
         history = desk.history(self.ticket_id) if ticket else []
@@ -192,8 +199,14 @@ class TicketScreen(DeskScreen):
         for name in SHOWN_FIELDS:
             if name in data:
                 table.add_row(field_label(name), shown_value(name, data.get(name)))
+        words = getattr(self, "_field_words", {})
         for name, value in (data.get("extra") or {}).items():
-            table.add_row(str(name), shown_value(name, value))
+            known = words.get(str(name))
+            if known is None:
+                table.add_row(str(name), shown_value(name, value))
+            else:
+                choice = known.choices.get(str(value)) if value is not None else None
+                table.add_row(known.label, choice or shown_value(name, value))
         self.query_one("#fields", Static).update(table)
 
         self._show_history(history)
@@ -234,7 +247,7 @@ class TicketScreen(DeskScreen):
             if entry.get("status"):
                 lines.append(f" → {t('status.' + str(entry['status']))}", style="bold")
             if entry.get("reason"):
-                lines.append(f"（{entry['reason']}）")
+                lines.append(f"（{reason_text(str(entry['reason']))}）")
             if entry.get("by"):
                 lines.append(f"  {entry['by']}", style="dim")
             if entry.get("pending"):

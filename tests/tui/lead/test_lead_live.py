@@ -19,7 +19,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 from agent_tui.i18n import set_language
-from agent_tui.lead import HttpLeadSource, LeadPanelScreen
+from agent_tui.lead import AlertSettings, HttpLeadSource, LeadPanelScreen
 from agent_tui.lead.widgets import KeyedTable
 from hotline.ids import uuid7
 from tests.integration.live.conftest import LIVE_ENV, USERS, Live
@@ -157,7 +157,9 @@ def figures(screen: LeadPanelScreen) -> dict[str, tuple[str, str]]:
 
 async def test_figures_on_screen_equal_hand_computed_values(fed: Live, tmp_path: Path) -> None:
     source = HttpLeadSource(fed.url, fed.token("lee"))
-    screen = LeadPanelScreen(source, export_dir=tmp_path / "exports")
+    # five calls in the window: the answer-rate alert's minimum set to exactly five
+    alert_settings = AlertSettings(min_offered=5)
+    screen = LeadPanelScreen(source, export_dir=tmp_path / "exports", alert_settings=alert_settings)
     app = PanelApp(screen)
     try:
         async with app.run_test(size=(160, 48)) as pilot:

@@ -265,7 +265,7 @@ async def test_keys_work_while_a_fetch_is_under_way() -> None:
 
 
 async def test_the_bell_rings_once_for_each_new_alert() -> None:
-    app = panel_app(bell=True)
+    app = panel_app(bell=True, alert_settings=AlertSettings(min_offered=1))
     rings: list[int] = []
     app.bell = lambda: rings.append(1)  # type: ignore[method-assign]
     async with app.run_test(size=SIZE) as pilot:

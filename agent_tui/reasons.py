@@ -1,0 +1,78 @@
+"""The server's history reasons in the UI's language.
+
+The server writes a reason into a ticket's history as plain text in a fixed form (the
+escalation clock's "overdue: ...", "escalated to aggregation (汇总): ...", a merge's
+"merged into N (并单)"); several may be joined by "; ". Each known form is turned into an
+i18n text with its values (times, ticket numbers) kept; anything else (what an agent typed
+as a reason) is shown as written.
+"""
+
+from __future__ import annotations
+
+import re
+
+from agent_tui.i18n import language, t
+
+_TIME = r"(?P<{}>\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}})"
+
+# (pattern of one reason, i18n key); named groups become the text's parameters
+KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), key)
+    for pattern, key in (
+        (r"overdue: no first response within the deadline of a red ticket", "reason.overdue"),
+        (
+            r"escalated to aggregation \(汇总\): no first response by "
+            + _TIME.format("at")
+            + r"; handed to the district's ticket group",
+            "reason.aggregation",
+        ),
+        (
+            r"escalated to special supervision \(专人督办\): unresolved at "
+            + _TIME.format("start")
+            + r"; the handling unit reports by "
+            + _TIME.format("report"),
+            "reason.special_supervision",
+        ),
+        (
+            r"escalated to city supervision \(提级\): unresolved at the report deadline "
+            + _TIME.format("report")
+            + r"; submitted to the city supervision office by "
+            + _TIME.format("submit"),
+            "reason.city_supervision",
+        ),
+        (r"escalated to (?P<level>[a-z_ ]+) by the escalation clock", "reason.escalated_clock"),
+        (r"merged into (?P<number>\S+) \(并单\)", "reason.merged_into"),
+        (r"ticket (?P<number>\S+) merged into this one \(并单\)", "reason.merged_here"),
+    )
+)
+
+LEVELS = ("normal", "aggregation", "special_supervision", "city_supervision")
+
+
+def reason_text(reason: str) -> str:
+    """``reason`` in the current language when it is (a "; "-joined list of) known server
+    reasons; otherwise exactly as written."""
+    parts: list[str] = []
+    rest = reason.strip()
+    while rest:
+        for pattern, key in KNOWN:
+            found = pattern.match(rest)
+            if found is None:
+                continue
+            tail = rest[found.end() :]
+            if tail and not tail.startswith("; "):
+                continue
+            parts.append(t(key, **_params(found.groupdict())))
+            rest = tail[2:]
+            break
+        else:
+            return reason  # not (only) the server's own words: show them untouched
+    return ("；" if language() == "zh" else "; ").join(parts)
+
+
+def _params(groups: dict[str, str]) -> dict[str, str]:
+    level = groups.get("level")
+    if level is not None:
+        code = level.replace(" ", "_")
+        groups = {**groups, "level": t(f"reason.level.{code}") if code in LEVELS else level}
+    return groups
