@@ -179,6 +179,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "intake.no_forms": ("没有可用的受理表单", "No intake forms available"),
     "intake.discarded": ("表单已清空", "Form cleared"),
     "intake.save_failed": ("保存失败：{error}", "Could not save: {error}"),
+    "intake.saving": ("正在保存上一张工单…", "Saving the previous ticket…"),
+    "intake.set_aside": (
+        "已开始的下一张工单已存为草稿（{key} 取回）",
+        "The next ticket you had started is kept as a draft ({key} to bring it back)",
+    ),
     "intake.form": ("表单", "Form"),
     "intake.yes": ("是", "yes"),
     "intake.no": ("否", "no"),

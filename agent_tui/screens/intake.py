@@ -10,9 +10,11 @@ no network on this path. The provisional number shows until the server's arrives
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,8 +44,22 @@ from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, vi
 from hotline.ids import provisional_number, uuid7
 from hotline.model import Ticket
 from hotline.validators import FieldError
+from offline_cache.records import Draft
 
 AUTOSAVE_SECONDS = 0.5
+KEYS_LANDED_SECONDS = 5.0  # a bound, never reached in practice: a field drains in ms
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A ticket taken off the form by its submit key, on its way to the cache."""
+
+    form_id: str
+    values: dict[str, Any]
+    ticket_id: str
+    draft_id: str | None
+    call_started_at: datetime
 
 
 class FieldRow(Horizontal):
@@ -109,10 +125,12 @@ class IntakeScreen(DeskScreen):
         # older snapshot never overwrites a newer one (a call offer stashes the form while an
         # autosave may be in flight).
         self._draft_lock = threading.Lock()
+        self._save_lock = threading.Lock()
         self._draft_ids: dict[str, str] = {}  # ticket id -> its draft's id
         self._draft_seq = 0
         self._draft_written_seq: dict[str, int] = {}  # ticket id -> newest snapshot written
         self._stashing = False  # a stash is being written: one call or draft at a time
+        self._held: dict[str, Draft] = {}  # ticket id -> a form set aside the cache refused
 
     # ------------------------------------------------------------------ layout
 
@@ -368,7 +386,9 @@ class IntakeScreen(DeskScreen):
         if self._autosave is not None:
             self._autosave.stop()
         self._reset(rebuild=False)
-        self.draft_id = draft.id
+        held = self._held.pop(draft.ticket_id or "", None)
+        made_up = held is draft and draft.id not in self._draft_ids.values()
+        self.draft_id = None if made_up else draft.id  # a memory-only form has no draft yet
         if draft.ticket_id:
             self.ticket_id = draft.ticket_id
         self.call_started_at = draft.created_at
@@ -544,9 +564,19 @@ class IntakeScreen(DeskScreen):
         drafts = self.app.desk.drafts()  # type: ignore[attr-defined]
         self.app.call_from_thread(self._choose_draft, drafts)
 
+    def _with_held(self, drafts: list[Any]) -> list[Any]:
+        """The cache's drafts and, first, the forms set aside while it refused writes."""
+        on_disk = {d.ticket_id for d in drafts}
+        held = [d for d in self._held.values() if d.ticket_id not in on_disk]
+        return held + drafts
+
     @when_composed
     def _choose_draft(self, drafts: list[Any]) -> None:
-        drafts = [d for d in drafts if d.ticket_id != self.ticket_id and self._worth_restoring(d)]
+        drafts = [
+            d
+            for d in self._with_held(drafts)
+            if d.ticket_id != self.ticket_id and self._worth_restoring(d)
+        ]
         if not drafts:
             self.notify(t("drafts.none"))
             return
@@ -674,46 +704,99 @@ class IntakeScreen(DeskScreen):
             self.notify(exc.message(language()), severity="error")
             return None
 
-    def action_submit(self, disposition: str) -> None:
+    async def action_submit(self, disposition: str) -> None:
+        await self._typed_keys_landed()
+        self._submit(disposition)
+
+    async def _typed_keys_landed(self) -> None:
+        """Wait until the keys typed before this one have landed in their field. The submit
+        keys are priority bindings (a focused TextArea must not eat them), which the app runs
+        the moment it reads them, while the characters typed just before still wait in the
+        focused field's queue: at machine speed the submit would check a half-typed form.
+        While this waits the app reads no further key, so the keys typed after the submit
+        reach the next ticket's first field, not the field of the ticket being saved."""
+        focused = self.app.focused
+        if focused is None or focused is self:
+            return
+        landed = asyncio.Event()
+        focused.call_later(landed.set)
+        try:
+            await asyncio.wait_for(landed.wait(), KEYS_LANDED_SECONDS)
+        except TimeoutError:
+            log.warning("the focused field did not drain its keys; submitting what it holds")
+
+    def _submit(self, disposition: str) -> None:
         fields = self._check()
         if fields is None:
             return
-        self._save(fields, disposition, merge_into=None)
+        self._save(fields, disposition, None, self._hand_over())
 
-    def action_merge(self) -> None:
+    async def action_merge(self) -> None:
+        await self._typed_keys_landed()
         if self.duplicate is None:
             self.notify(t("intake.no_duplicate"), severity="warning")
             return
         fields = self._check()
         if fields is None:
             return
-        self._save(fields, "pending", merge_into=self.duplicate)
+        self._save(fields, "pending", self.duplicate, self._hand_over())
 
-    @work(thread=True, exclusive=True, group="intake-save", exit_on_error=False)
-    def _save(self, fields: Any, disposition: str, merge_into: Any) -> None:
+    def _hand_over(self) -> Submitted:
+        """Take the checked ticket off the form and clear the form in place, on this key
+        press: keys typed right after the submit key (an auto-typing tool, a fast agent) land
+        in the next ticket's first field instead of being wiped by a rebuild when the save
+        answers. The returned copy is what the save writes, and what comes back on failure."""
+        assert self.form is not None  # _check said so
+        clock = self.app.clock  # type: ignore[attr-defined]
+        if self._autosave is not None:
+            self._autosave.stop()
+        submitted = Submitted(
+            form_id=self.form.id,
+            values=dict(self.values()),
+            ticket_id=self.ticket_id,
+            draft_id=self.draft_id or self._draft_ids.get(self.ticket_id),
+            call_started_at=self.call_started_at or clock(),
+        )
+        self._reset(rebuild=False)
+        self.query_one("#intake-last", Static).update(Text(t("intake.saving")))
+        for spec in self.specs:
+            write_value(self._widget(spec.id), spec.default)
+        self._baseline = self.values()
+        self._refresh_form()
+        self._show_title()
+        first = next((r for r in self.query(FieldRow) if r.display), None)
+        if first is not None and not self.app.screen.is_modal:
+            self.app.set_focus(self._widget(first.spec.id))  # now, before the next key
+        return submitted
+
+    # Not exclusive: a second ticket submitted while the first is being written must never
+    # cancel the first one's save; the lock keeps them in the order they were submitted.
+    @work(thread=True, group="intake-save", exit_on_error=False)
+    def _save(self, fields: Any, disposition: str, merge_into: Any, submitted: Submitted) -> None:
         desk = self.app.desk  # type: ignore[attr-defined]
         clock = self.app.clock  # type: ignore[attr-defined]
-        started = self.call_started_at or clock()
+        started = submitted.call_started_at
         try:
-            if self._autosave is not None:
-                self._autosave.stop()
-            saved = desk.create_ticket(
-                fields,
-                ticket_id=self.ticket_id,
-                call_started_at=started,
-                disposition=disposition,
-                draft_id=self.draft_id or self._draft_ids.get(self.ticket_id),
-            )
-            if merge_into is not None:
-                desk.merge(saved.ticket_id, merge_into.id)
+            with self._save_lock:
+                saved = desk.create_ticket(
+                    fields,
+                    ticket_id=submitted.ticket_id,
+                    call_started_at=started,
+                    disposition=disposition,
+                    draft_id=submitted.draft_id,
+                )
+                if merge_into is not None:
+                    desk.merge(saved.ticket_id, merge_into.id)
         except Exception as exc:  # SaveFailed / InvalidChange carry readable messages
             text = exc.message(language()) if hasattr(exc, "message") else str(exc)
-            self.app.call_from_thread(self._save_failed, t("intake.save_failed", error=text))
+            self.app.call_from_thread(
+                self._save_failed, t("intake.save_failed", error=text), submitted
+            )
             return
         if merge_into is not None:
             how = t("intake.merged", number=merge_into.display_number)
         elif disposition == "dispatch":
-            deadline = self._deadline(fields, started, clock())
+            deadline = self._deadline(fields, submitted.ticket_id, started, clock())
             how = (
                 t("intake.saved.dispatch", deadline=deadline)
                 if deadline
@@ -723,12 +806,12 @@ class IntakeScreen(DeskScreen):
             how = t("intake.saved.on_spot")
         self.app.call_from_thread(self._saved, saved.display_number or "", how)
 
-    def _deadline(self, fields: Any, started: datetime, now: datetime) -> str:
+    def _deadline(self, fields: Any, ticket_id: str, started: datetime, now: datetime) -> str:
         """The handling deadline the clocks give this ticket if dispatched now."""
         try:
             ticket = Ticket(
                 **fields.model_dump(),
-                id=self.ticket_id,
+                id=ticket_id,
                 call_started_at=started,
                 created_at=now,
                 status="dispatched",
@@ -740,12 +823,45 @@ class IntakeScreen(DeskScreen):
         return when.strftime("%m-%d %H:%M")
 
     @when_composed
-    def _save_failed(self, message: str) -> None:
-        """Nothing was saved: say why (toast and beside the form); the form keeps every
-        value, so the same submit can be pressed again once the disk takes writes."""
-        self.last_error = message
+    def _save_failed(self, message: str, submitted: Submitted) -> None:
+        """Nothing was saved: say why (toast and beside the form) and put the ticket back in
+        the form with every value, so the same submit can be pressed again once the disk
+        takes writes. If the agent already started the next ticket, that one is set aside
+        as a draft first (kept in memory too while the disk refuses it): nothing is lost."""
         self.notify(message, severity="error", timeout=30)
+        if self._typed() and self.form is not None:
+            self._set_aside(self.form.id, dict(self.values()), self.ticket_id)
+        if self._autosave is not None:
+            self._autosave.stop()
+        self._reset(rebuild=False)
+        self.ticket_id = submitted.ticket_id
+        self.draft_id = submitted.draft_id
+        self.call_started_at = submitted.call_started_at
+        self.touched = {k for k, v in submitted.values.items() if v not in (None, "", False)}
+        self.call_later(self._put_back, submitted, message)
+
+    async def _put_back(self, submitted: Submitted, message: str) -> None:
+        await self._use_form(submitted.form_id, submitted.values)
+        self.last_error = message  # said once the form holds the ticket again
         self.query_one("#intake-last", Static).update(Text(message, style="bold red"))
+
+    def _set_aside(self, form_id: str, values: dict[str, Any], ticket_id: str) -> None:
+        """Keep a form that has to leave the screen: in memory at once (the drafts list
+        shows it), and on disk as a draft when the cache takes the write."""
+        now = self.app.clock()  # type: ignore[attr-defined]
+        draft_id = self._draft_ids.get(ticket_id) or uuid7()
+        self._held[ticket_id] = Draft(draft_id, form_id, values, ticket_id, now, now)
+        self.notify(t("intake.set_aside", key=self.app.key_for("intake.drafts")))  # type: ignore[attr-defined]
+        self._write_held(form_id, values, ticket_id, self._next_seq())
+
+    @work(thread=True, group="intake-draft", exit_on_error=False)
+    def _write_held(self, form_id: str, values: dict[str, Any], ticket_id: str, seq: int) -> None:
+        try:
+            self._write_draft_now(form_id, values, None, ticket_id, seq)
+        except Exception:  # the disk still refuses: the memory copy stays in the list
+            log.warning("a set-aside form stays in memory: the cache refused its draft")
+            return
+        self.app.call_from_thread(self._held.pop, ticket_id, None)
 
     @when_composed
     def _saved(self, number: str, how: str) -> None:
@@ -754,7 +870,6 @@ class IntakeScreen(DeskScreen):
         self.last_saved = message
         self.notify(message)
         self.query_one("#intake-last", Static).update(Text(message, style="bold"))
-        self._reset()
         from agent_tui.messages import CacheChanged
 
         self.app.post_message(CacheChanged())

@@ -55,3 +55,41 @@ async def test_a_burst_of_keys_right_after_sign_in_lands_whole_in_the_form(
         assert values["phone"] == PHONE
         assert values["address"] == ADDRESS
         assert values["account"] == ACCOUNT + PASTED
+
+
+NEXT_NAME = "司马小军"
+NEXT_PHONE = "13912340002"
+
+
+async def test_keys_typed_right_after_the_submit_key_start_the_next_ticket(
+    server: RunningServer,
+) -> None:
+    """An auto-typing tool types a ticket, presses 当场解答 (Ctrl+S) and goes straight on
+    with the next caller: the first ticket is saved whole, and every key after Ctrl+S lands
+    in the next ticket's form (before the fix the save's form rebuild wiped them)."""
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        screen = app.screen
+        assert isinstance(screen, IntakeScreen)
+        await until(pilot, lambda: screen.form is not None, "the form")
+        await until(pilot, lambda: app.focused is not None, "a focused widget")
+        first_ticket = screen.ticket_id
+        burst(
+            app,
+            ["tab", *NAME, "tab", *PHONE, "tab", "tab", *ADDRESS]
+            + ["tab"] * 4
+            + [*ACCOUNT, "ctrl+s", "tab", *NEXT_NAME, "tab", *NEXT_PHONE],
+        )
+        await until(
+            pilot, lambda: screen.values().get("phone") == NEXT_PHONE, "the next caller's phone"
+        )
+        await until(pilot, lambda: app.desk.ticket(first_ticket) is not None, "the first save")
+        saved = app.desk.ticket(first_ticket)
+        assert saved.data["caller_name"] == NAME
+        assert saved.data["phone"] == PHONE
+        assert saved.data["account"] == ACCOUNT
+        values = screen.values()
+        assert values["caller_name"] == NEXT_NAME
+        assert values["account"] == ""  # nothing of the first ticket is left in the form
+        assert screen.ticket_id != first_ticket
