@@ -1,6 +1,7 @@
 """The server's history reasons in the UI's language.
 
-The server writes a reason into a ticket's history as plain text in a fixed form (the
+The server writes a reason into a ticket's history (and a refusal of a desk's change) as
+plain text in a fixed form (the
 escalation clock's "overdue: ...", "escalated to aggregation (汇总): ...", a merge's
 "merged into N (并单)"); several may be joined by "; ". Each known form is turned into an
 i18n text with its values (times, ticket numbers) kept; anything else (what an agent typed
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from agent_tui.i18n import language, t
+from agent_tui.i18n import has, language, t
 
 _TIME = r"(?P<{}>\d{{4}}-\d{{2}}-\d{{2}} \d{{2}}:\d{{2}})"
 
@@ -43,6 +44,12 @@ KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"escalated to (?P<level>[a-z_ ]+) by the escalation clock", "reason.escalated_clock"),
         (r"merged into (?P<number>\S+) \(并单\)", "reason.merged_into"),
         (r"ticket (?P<number>\S+) merged into this one \(并单\)", "reason.merged_here"),
+        # why the server refused a desk's change (shown on the ticket and in its history)
+        (r"the ticket is already at the top of the escalation ladder", "refusal.top_of_ladder"),
+        (r"a (?P<status>[a-z_]+) ticket cannot be escalated", "refusal.cannot_escalate"),
+        (r"no ticket (?P<id>\S+) \(or not yours to change\)", "refusal.no_ticket"),
+        (r"a ticket cannot be merged into itself", "refusal.merge_itself"),
+        (r"only a shift lead can reassign a ticket", "refusal.lead_only"),
     )
 )
 
@@ -75,4 +82,7 @@ def _params(groups: dict[str, str]) -> dict[str, str]:
     if level is not None:
         code = level.replace(" ", "_")
         groups = {**groups, "level": t(f"reason.level.{code}") if code in LEVELS else level}
+    status = groups.get("status")
+    if status is not None and has(f"status.{status}"):
+        groups = {**groups, "status": t(f"status.{status}")}
     return groups

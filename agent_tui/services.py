@@ -20,6 +20,7 @@ import httpx
 
 from agent_tui.config import Settings, remember
 from agent_tui.neterrors import error_text
+from agent_tui.reasons import reason_text
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.protocol import MutationName
@@ -466,7 +467,11 @@ class DeskServices:
     def refused_history(self, ticket_id: str) -> list[dict[str, Any]]:
         """Changes of mine the server refused and I dismissed: kept on the ticket's record."""
         return [
-            {"at": a.at, "what": "refused", "reason": f"{_change_name(a.name)}: {a.reason}"}
+            {
+                "at": a.at,
+                "what": "refused",
+                "reason": f"{_change_name(a.name)}: {reason_text(a.reason)}",
+            }
             for a in self.store.needs_attention(seen=True)
             if a.ticket_id == ticket_id
         ]

@@ -58,6 +58,17 @@ TEXTS |= {
     "reason.level.city_supervision": ("市级督办", "city supervision"),
     "reason.merged_into": ("已并入 {number}", "merged into {number}"),
     "reason.merged_here": ("工单 {number} 已并入本单", "ticket {number} merged into this one"),
+    "refusal.top_of_ladder": (
+        "已是最高督办级别（市级督办），不能再升级",
+        "the ticket is already at the top of the escalation ladder",
+    ),
+    "refusal.cannot_escalate": (
+        "{status}的工单不能升级督办",
+        "a {status} ticket cannot be escalated",
+    ),
+    "refusal.no_ticket": ("没有工单 {id}（或无权修改）", "no ticket {id} (or not yours to change)"),
+    "refusal.merge_itself": ("工单不能并入自身", "a ticket cannot be merged into itself"),
+    "refusal.lead_only": ("只有班长可以改派工单", "only a shift lead can reassign a ticket"),
 }
 
 TEXTS |= {

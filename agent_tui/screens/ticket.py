@@ -228,7 +228,9 @@ class TicketScreen(DeskScreen):
                     problems.append(f"  {t('ticket.conflict.mine')}: {pair.get('mine')}\n")
                     problems.append(f"  {t('ticket.conflict.theirs')}: {pair.get('theirs')}\n")
             else:
-                problems.append(t("ticket.attention", reason=item.reason) + "\n", style="bold")
+                problems.append(
+                    t("ticket.attention", reason=reason_text(item.reason)) + "\n", style="bold"
+                )
         if any(item.kind == "rejected" for item in attention):
             key = self.app.key_for("ticket.attention")  # type: ignore[attr-defined]
             problems.append(t("ticket.attention.hint", key=key) + "\n", style="italic")
@@ -284,7 +286,9 @@ class TicketScreen(DeskScreen):
         if self._awaiting.pop(mutation_id, None) is None:
             return
         if reason:
-            text = t("ticket.change.refused", what=t(f"act.ticket.{what}"), reason=reason)
+            text = t(
+                "ticket.change.refused", what=t(f"act.ticket.{what}"), reason=reason_text(reason)
+            )
             self.notify(text, severity="error", timeout=30)
             self.load()
         else:
@@ -383,7 +387,7 @@ class TicketScreen(DeskScreen):
         choices = [("dismiss", t("ticket.attention.dismiss"))]
         if item.name in self.FIXABLE:
             choices.insert(0, ("fix", t("ticket.attention.fix")))
-        title = t("ticket.attention.choose", what=what, reason=item.reason)
+        title = t("ticket.attention.choose", what=what, reason=reason_text(item.reason))
 
         def chosen(choice: str | None) -> None:
             if choice is not None:

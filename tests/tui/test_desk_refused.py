@@ -17,6 +17,7 @@ from tests.tui.conftest import make_app, run_in_thread, sign_in, until
 from tests.tui.test_desk_queue import queue_table
 
 TOP = "the ticket is already at the top of the escalation ladder"  # the server's words
+TOP_ZH = "已是最高督办级别（市级督办），不能再升级"  # the same, as the Chinese desk says it
 
 
 def shown(screen: Any, part: str) -> str:
@@ -60,11 +61,14 @@ async def test_refused_escalation_is_shown_then_fixed_or_dismissed(server: Runni
         await until(pilot, lambda: isinstance(app.screen, TextDialog), "the reason dialog")
         await pilot.press(*"再次催办", "enter")
         await until(pilot, lambda: "升级督办已保存，等待服务器确认" in notes(app), "queued")
-        refused = f"升级督办被服务器拒绝：{TOP}"
+        refused = f"升级督办被服务器拒绝：{TOP_ZH}"
         await until(pilot, lambda: refused in notes(app), "the server's refusal")
         assert "已升级督办" not in notes(app)  # never claimed before the server answered
         await until(pilot, lambda: app.status.attention == 1, "one change needing attention")
-        await until(pilot, lambda: TOP in shown(screen, "attention"), "the refusal on the ticket")
+        await until(
+            pilot, lambda: TOP_ZH in shown(screen, "attention"), "the refusal on the ticket"
+        )
+        assert TOP not in shown(screen, "attention")  # never the server's English words
 
         # fix: the refused escalation comes back with its reason, ready to edit and resend
         await pilot.press("alt+k")  # ticket.attention
@@ -80,7 +84,7 @@ async def test_refused_escalation_is_shown_then_fixed_or_dismissed(server: Runni
 
         # kept on record: the refusal stays in the ticket's history, and in the cache
         await until(pilot, lambda: "服务器拒绝（已知悉）" in shown(screen, "history"), "on record")
-        assert TOP in shown(screen, "history") and not shown(screen, "attention")
+        assert TOP_ZH in shown(screen, "history") and not shown(screen, "attention")
         [kept] = await run_in_thread(lambda: store.needs_attention(seen=True))
         assert kept.name == "escalate" and kept.args["reason"] == "再次催办"
 
