@@ -173,45 +173,6 @@ def user() -> None:
     """Manage user accounts."""
 
 
-@user.command("add")
-@click.argument("name")
-@click.option("--role", type=click.Choice(["agent", "lead", "admin"]), required=True)
-@click.option("--team", default=None)
-@click.option("--display-name", default=None)
-@click.option("--replace", is_flag=True,
-              help="reset an existing user's password, role and team; signs them out")  # fmt: skip
-@click.option("--database", envvar="HOTLINE_DATABASE_URL", default=None, help=DB_HELP)
-def user_add(name: str, role: str, team: str | None, display_name: str | None, replace: bool,
-             database: str | None) -> None:  # fmt: skip
-    """Add a user; the password is read from stdin (one line)."""
-    import sqlalchemy.exc
-
-    from hotline_server.db.engine import make_engine
-    from hotline_server.db.migrate import is_up_to_date
-    from hotline_server.settings import resolve_database_url
-    from hotline_server.users import UserError, add_user
-
-    if sys.stdin.isatty():
-        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        engine = make_engine(resolve_database_url(database))
-        try:
-            if not is_up_to_date(engine):
-                fail("the database is not migrated: run `hotline-server migrate` first")
-            add_user(engine, name, password, role, team, display_name, replace=replace)
-        finally:
-            engine.dispose()
-    except ConfigError as exc:
-        fail(str(exc))
-    except UserError as exc:
-        fail(f"{exc.field}: {exc}")
-    except sqlalchemy.exc.SQLAlchemyError as exc:
-        fail(f"cannot write the user: {_db_error(exc)}")
-    click.echo(f"user {name} ({role}) saved")
-
-
 def _register_live() -> None:
     from hotline_server.live.cli import register_cli
 

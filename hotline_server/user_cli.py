@@ -1,6 +1,7 @@
-"""``hotline-server user passwd / disable / enable``: reset a password, stop or restore a
-user's sign-in. A reset and a disable revoke every token the user holds, so the desks signed
-in with them are signed out at their next request (an account taken over, a person who left).
+"""``hotline-server user add / passwd / disable / enable``: add a user, reset a password,
+stop or restore a user's sign-in. A reset and a disable revoke every token the user holds, so
+the desks signed in with them are signed out at their next request (an account taken over, a
+person who left).
 """
 
 from __future__ import annotations
@@ -41,6 +42,38 @@ def _on_user(database: str | None, action: Callable[..., int], *args: object) ->
     return revoked
 
 
+def _read_password(prompt: str) -> str:
+    """Asked twice, hidden, at a terminal; otherwise one line of stdin (scripts, tests)."""
+    if sys.stdin.isatty():
+        return str(click.prompt(prompt, hide_input=True, confirmation_prompt=True))
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@click.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["agent", "lead", "admin"]), required=True)
+@click.option("--team", default=None)
+@click.option("--display-name", default=None)
+@click.option("--replace", is_flag=True,
+              help="reset an existing user's password, role and team; signs them out")  # fmt: skip
+@click.option("--database", envvar="HOTLINE_DATABASE_URL", default=None, help=DB_HELP)
+def user_add(name: str, role: str, team: str | None, display_name: str | None, replace: bool,
+             database: str | None) -> None:  # fmt: skip
+    """Add a user; the password is read from stdin (one line)."""
+    from sqlalchemy.engine import Engine
+
+    from hotline_server.users import add_user
+
+    password = _read_password("password")
+
+    def add(engine: Engine) -> int:
+        add_user(engine, name, password, role, team, display_name, replace=replace)
+        return 0
+
+    _on_user(database, add)
+    click.echo(f"user {name} ({role}) saved")
+
+
 @click.command("passwd")
 @click.argument("name")
 @click.option("--database", envvar="HOTLINE_DATABASE_URL", default=None, help=DB_HELP)
@@ -48,11 +81,7 @@ def user_passwd(name: str, database: str | None) -> None:
     """Reset a user's password (read from stdin, one line) and sign them out everywhere."""
     from hotline_server.users import set_password
 
-    if sys.stdin.isatty():
-        password = click.prompt("new password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    revoked = _on_user(database, set_password, name, password)
+    revoked = _on_user(database, set_password, name, _read_password("new password"))
     click.echo(f"password of {name} reset; {revoked} sign-in(s) revoked")
 
 
@@ -80,5 +109,5 @@ def user_enable(name: str, database: str | None) -> None:
 
 def register_cli(group: click.Group) -> None:
     """Add these commands to ``hotline-server user``."""
-    for command in (user_passwd, user_disable, user_enable):
+    for command in (user_add, user_passwd, user_disable, user_enable):
         group.add_command(command)
