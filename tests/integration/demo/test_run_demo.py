@@ -39,6 +39,11 @@ def seen(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
                     break
                 await pilot.pause(0.1)
             if app.settings.mode == "agent":  # the demo phone's first call reaches intake
+                for _ in range(10_000):  # it waits in the incoming strip
+                    if app.incoming is not None or time.monotonic() > deadline:
+                        break
+                    await pilot.pause(0.1)
+                await pilot.press("alt+p")  # app.accept_call
                 for _ in range(10_000):
                     values = getattr(app.screen, "values", dict)()
                     if values.get("phone") or time.monotonic() > deadline:

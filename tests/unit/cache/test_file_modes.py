@@ -76,8 +76,9 @@ def test_a_cache_left_0644_by_an_older_version_is_tightened_when_opened() -> Non
 
 
 def test_an_unreadable_cache_moved_aside_stays_user_only() -> None:
+    open_cache("broken").close()  # a real cache with its key in the keyring
     db = locations().ensure().cache_path("broken")
-    db.write_bytes(b"not a database" * 512)
+    db.write_bytes(b"not a database" * 512)  # then its file is damaged
     os.chmod(db, 0o644)
     store = open_cache("broken")
     assert store.recovery is not None

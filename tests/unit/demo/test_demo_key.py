@@ -40,7 +40,13 @@ async def test_the_demo_key_cuts_the_link_and_says_so(
     world = FakeWorld()
     app = DemoDeskApp(settings, DeskServices(settings), world=world)
     async with app.run_test(size=(120, 36)) as pilot:
-        await pilot.pause(0.3)
+        from agent_tui.screens.signin import SignInScreen
+
+        for _ in range(200):  # bounded: the cache opens first (the desk's keys wait for it)
+            if isinstance(app.screen, SignInScreen):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(app.screen, SignInScreen)
         assert app.keymap_report == []
         await pilot.press(key)
         for _ in range(100):  # bounded: the action runs on the next message
