@@ -247,7 +247,10 @@ class IntakeScreen(DeskScreen):
         self._show_title()
         first = next((r for r in self.query(FieldRow) if r.display), None)
         if first is not None and not self.app.screen.is_modal:
-            self._widget(first.spec.id).focus()
+            # a row whose own widget is not mounted yet (the screen still starting) has
+            # nothing to focus: the screen's AUTO_FOCUS takes the first field then
+            for widget in first.query(f"#f-{first.spec.id}"):
+                widget.focus()
 
     def _widget(self, field_id: str) -> Widget:
         return self.query_one(f"#f-{field_id}")
