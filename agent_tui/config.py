@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from hotline.private_files import private_dir, write_private
 from offline_cache.locations import locations
-from offline_cache.private_files import private_dir, write_private
 
 LANGS = ("zh", "en")
 MODES = ("agent", "lead")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import platformdirs
 
-from offline_cache.private_files import private_dir
+from hotline.private_files import private_dir
 
 APP_NAME = "agent-tui"
 HOME_ENV = "AGENT_TUI_HOME"

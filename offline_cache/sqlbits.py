@@ -20,8 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from hotline.ids import provisional_number
 from hotline.model import Status
+from hotline.private_files import prepare_sqlite_file
 from offline_cache.errors import InvalidChange
-from offline_cache.private_files import prepare_sqlite_file
 from offline_cache.records import Draft, TicketRow
 
 Clock = Callable[[], datetime]

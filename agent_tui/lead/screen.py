@@ -943,7 +943,7 @@ def _write_file(path: Path, content: bytes, *, own_folder: bool) -> None:
     user-only: the report lists citizens' tickets. The default exports folder is the app's
     own and is made 0700; a folder the lead chose is created 0700 if missing, else left as
     it is."""
-    from offline_cache.private_files import private_dir, write_private
+    from hotline.private_files import private_dir, write_private
 
     if own_folder:
         private_dir(path.parent)

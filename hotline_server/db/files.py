@@ -15,21 +15,14 @@ already existed.
 
 from __future__ import annotations
 
-import os
-from contextlib import suppress
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-FILE_MODE = 0o600
-DIR_MODE = 0o700
+from hotline.private_files import prepare_sqlite_file as prepare_sqlite_path
+from hotline.private_files import private_dir
 
-
-def private_dir(path: Path) -> Path:
-    """Create the server's own folder ``path`` and make it 0700, also if it existed."""
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    os.chmod(path, DIR_MODE)
-    return path
+__all__ = ["prepare_sqlite_file", "private_dir", "sqlite_file"]
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -47,20 +40,8 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def prepare_sqlite_file(url: str) -> None:
-    """Before the first connection: create the database file empty as 0600 when missing,
-    else make it and any -wal/-shm beside it 0600. A folder that is missing or read-only is
-    left for SQLite to report in its own error."""
+    """Before the first connection: the database file of ``url`` created empty as 0600 when
+    missing, else it and any -wal/-shm beside it made 0600 (hotline.private_files)."""
     path = sqlite_file(url)
-    if path is None:
-        return
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
-    except FileExistsError:
-        pass
-    except OSError:
-        return
-    else:
-        os.close(fd)
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with suppress(OSError):
-            os.chmod(Path(str(path) + suffix), FILE_MODE)
+    if path is not None:
+        prepare_sqlite_path(path)

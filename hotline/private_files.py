@@ -1,5 +1,7 @@
-"""User-only files and folders for what the desk keeps: the cache holds citizens' personal
-data, config.toml the last user name, an export the day's tickets.
+"""User-only files and folders for what the desk and the server keep: the desk's cache and
+the server's database hold citizens' personal data (the server's also the password hashes),
+config.toml the last user name, an export the day's tickets. One module for both, so the
+desk's cache and the server's SQLite file are made private the same way.
 
 Files are 0600 and the app's own folders 0700 whatever the umask is (a mode given to
 ``open``/``mkdir`` is only a request that the umask narrows further; a folder that already
