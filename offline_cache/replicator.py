@@ -559,27 +559,31 @@ def _silence_after(hello: str) -> float:
     return min(STREAM_SILENCE, 2 * beat + 1.0) if beat > 0 else STREAM_SILENCE
 
 
-def _error_code(response: httpx.Response) -> str | None:
-    """The server's ErrorBody ``error`` code, if the answer has one."""
+def _error_body(response: httpx.Response) -> dict[str, Any] | str | None:
+    """The server's ErrorBody (top level or under ``detail``): a dict, FastAPI's plain
+    ``detail`` string, or None when the answer carries neither."""
     try:
         body = response.json()
     except ValueError:
         return None
-    inner = body.get("detail", body) if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return None
+    inner = body.get("detail", body)
+    return inner if isinstance(inner, dict | str) else None
+
+
+def _error_code(response: httpx.Response) -> str | None:
+    """The server's ErrorBody ``error`` code, if the answer has one."""
+    inner = _error_body(response)
     code = inner.get("error") if isinstance(inner, dict) else None
     return code if isinstance(code, str) else None
 
 
 def _error_message(response: httpx.Response) -> str:
     """The server's ErrorBody message (top level or under ``detail``), else the status text."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.reason_phrase or str(response.status_code)
-    if isinstance(body, dict):
-        inner = body.get("detail", body)
-        if isinstance(inner, dict) and "message" in inner:
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
+    inner = _error_body(response)
+    if isinstance(inner, dict) and "message" in inner:
+        return str(inner["message"])
+    if isinstance(inner, str):
+        return inner
     return response.reason_phrase or str(response.status_code)
