@@ -56,6 +56,11 @@ KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 LEVELS = ("normal", "aggregation", "special_supervision", "city_supervision")
 
 
+def change_name(name: str) -> str:
+    """A change's (mutation's) name in the UI language (``history.<name>``), else as it is."""
+    return t(f"history.{name}") if has(f"history.{name}") else name
+
+
 def reason_text(reason: str) -> str:
     """``reason`` in the current language when it is (a "; "-joined list of) known server
     reasons; otherwise exactly as written."""

@@ -20,7 +20,7 @@ import httpx
 
 from agent_tui.config import Settings, remember
 from agent_tui.neterrors import error_text
-from agent_tui.reasons import reason_text
+from agent_tui.reasons import change_name, reason_text
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.protocol import MutationName
@@ -31,13 +31,6 @@ from offline_cache.tls import shared_ssl_context
 
 HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
 SyncCallback = Callable[[str, dict[str, Any]], None]
-
-
-def _change_name(name: str) -> str:
-    """A mutation's name in the UI language (``history.<name>``), else as it is."""
-    from agent_tui.i18n import has, t
-
-    return t(f"history.{name}") if has(f"history.{name}") else name
 
 
 class Unreachable(Exception):
@@ -470,7 +463,7 @@ class DeskServices:
             {
                 "at": a.at,
                 "what": "refused",
-                "reason": f"{_change_name(a.name)}: {reason_text(a.reason)}",
+                "reason": f"{change_name(a.name)}: {reason_text(a.reason)}",
             }
             for a in self.store.needs_attention(seen=True)
             if a.ticket_id == ticket_id

@@ -21,7 +21,7 @@ from textual.widgets import Input, Label, Static
 
 from agent_tui.i18n import has, language, t
 from agent_tui.labels import category_label, form_field_labels, subcategory_label
-from agent_tui.reasons import reason_text
+from agent_tui.reasons import change_name, reason_text
 from agent_tui.screens.base import DeskScreen, when_composed
 from agent_tui.screens.dialogs import ChoiceDialog, TextDialog
 from agent_tui.widgets.queue_table import countdown
@@ -383,7 +383,7 @@ class TicketScreen(DeskScreen):
             self.notify(t("ticket.attention.none"))
             return
         item = refused[0]
-        what = t(f"history.{item.name}") if has(f"history.{item.name}") else item.name
+        what = change_name(item.name)
         choices = [("dismiss", t("ticket.attention.dismiss"))]
         if item.name in self.FIXABLE:
             choices.insert(0, ("fix", t("ticket.attention.fix")))
