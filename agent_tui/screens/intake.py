@@ -245,12 +245,18 @@ class IntakeScreen(DeskScreen):
                 choice.value = form.id  # its Changed event now matches self.form: no rebuild
         self._refresh_form()
         self._show_title()
+        first = self._first_field()
+        if first is not None:
+            first.focus()
+
+    def _first_field(self) -> Widget | None:
+        """The widget of the first shown field, to take the focus; None under a dialog, or
+        while that row's own widget is not mounted yet (the screen still starting: its
+        AUTO_FOCUS takes the first field then)."""
         first = next((r for r in self.query(FieldRow) if r.display), None)
-        if first is not None and not self.app.screen.is_modal:
-            # a row whose own widget is not mounted yet (the screen still starting) has
-            # nothing to focus: the screen's AUTO_FOCUS takes the first field then
-            for widget in first.query(f"#f-{first.spec.id}"):
-                widget.focus()
+        if first is None or self.app.screen.is_modal:
+            return None
+        return next(iter(first.query(f"#f-{first.spec.id}")), None)
 
     def _widget(self, field_id: str) -> Widget:
         return self.query_one(f"#f-{field_id}")
@@ -767,9 +773,9 @@ class IntakeScreen(DeskScreen):
         self._baseline = self.values()
         self._refresh_form()
         self._show_title()
-        first = next((r for r in self.query(FieldRow) if r.display), None)
-        if first is not None and not self.app.screen.is_modal:
-            self.app.set_focus(self._widget(first.spec.id))  # now, before the next key
+        first = self._first_field()
+        if first is not None:
+            self.app.set_focus(first)  # now, before the next key
         return submitted
 
     # Not exclusive: a second ticket submitted while the first is being written must never
