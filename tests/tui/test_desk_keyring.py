@@ -174,7 +174,10 @@ async def test_an_emptied_keyring_stops_the_desk_with_what_to_do(
         await until(pilot, lambda: isinstance(app.screen, CacheStopScreen), "the stop")
         message = str(app.screen.query_one("#cache-stop-message").render())
         assert "the keyring holds no key for it" in message and "Restore" in message
-        assert "The offline cache cannot be opened" in screen_text(app)
+        # the stop screen is drawn a frame after it is pushed: wait for its text (bounded)
+        await until(
+            pilot, lambda: "The offline cache cannot be opened" in screen_text(app), "its text"
+        )
         assert "Traceback" not in screen_text(app)
         assert not any(isinstance(s, SignInScreen) for s in app.screen_stack)
         await pilot.press("ctrl+q")
