@@ -7,6 +7,9 @@ can never commit seqs out of order: a reader that saw seq N has seen every seq b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,18 +27,81 @@ def lock_counter(conn: Connection) -> None:
         conn.execute(sa.select(seq_counter.c.value).where(seq_counter.c.id == 1).with_for_update())
 
 
-# Built once: the push path runs these for every mutation.
+# Built once: the push path runs these for every batch.
 _BUMP = (
     sa.update(seq_counter)
     .where(seq_counter.c.id == 1)
-    .values(value=seq_counter.c.value + 1)
+    .values(value=seq_counter.c.value + sa.bindparam("n", type_=sa.BigInteger))
     .returning(seq_counter.c.value)
 )
+_READ = sa.select(seq_counter.c.value).where(seq_counter.c.id == 1)
+_READ_LOCKED = _READ.with_for_update()
 _APPEND = change_log.insert()
+_BUFFER = "hotline_changelog_buffer"  # key in ``Connection.info`` while a batch runs
+
+
+@dataclass
+class ChangeBuffer:
+    """The change-log rows of one write batch, kept until :func:`batched` ends: their seqs
+    are handed out in order from the counter's value read once (under its lock), and the
+    counter is advanced once (``value = value + n``) and the rows inserted in one
+    ``executemany`` at the end, instead of an ``UPDATE ... RETURNING`` and an ``INSERT``
+    per change."""
+
+    base: int | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def mark(self) -> int:
+        """Where the buffer stands: :meth:`truncate` to it undoes what came after (a
+        mutation rolled back to its SAVEPOINT takes its changes and seqs with it)."""
+        return len(self.rows)
+
+    def truncate(self, mark: int) -> None:
+        del self.rows[mark:]
+
+    def reserve(self, conn: Connection) -> int:
+        if self.base is None:  # the counter's lock is taken here, as the old UPDATE did
+            q = _READ_LOCKED if conn.dialect.name == "postgresql" else _READ
+            self.base = int(conn.execute(q).scalar_one())
+        return self.base + len(self.rows) + 1
+
+    def flush(self, conn: Connection) -> None:
+        if not self.rows:
+            return
+        assert self.base is not None
+        top = int(conn.execute(_BUMP, {"n": len(self.rows)}).scalar_one())
+        if top != self.base + len(self.rows):  # the lock makes this impossible; never guess
+            raise RuntimeError(f"change-log counter moved under its lock ({top})")
+        conn.execute(_APPEND, self.rows)
+        self.rows.clear()
+        self.base = top
+
+
+@contextmanager
+def batched(conn: Connection) -> Iterator[ChangeBuffer]:
+    """Collect every change appended on ``conn`` inside the block and write them together
+    at its end (one counter bump, one insert). Re-entrant: an inner block joins the outer
+    one. Nothing inside the transaction may read ``change_log`` before the block ends
+    (nothing does: pull and the live side read committed rows). On an exception the rows
+    are dropped: the caller rolls the transaction (or its savepoint) back."""
+    outer = conn.info.get(_BUFFER)
+    if outer is not None:
+        yield outer
+        return
+    buffer = ChangeBuffer()
+    conn.info[_BUFFER] = buffer
+    try:
+        yield buffer
+        buffer.flush(conn)
+    finally:
+        conn.info.pop(_BUFFER, None)
 
 
 def next_seq(conn: Connection) -> int:
-    return int(conn.execute(_BUMP).scalar_one())
+    buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
+    if buffer is not None:
+        raise RuntimeError("next_seq inside a change-log batch: use append_change")
+    return int(conn.execute(_BUMP, {"n": 1}).scalar_one())
 
 
 def append_change(
@@ -52,21 +118,24 @@ def append_change(
     """Append one change inside the caller's transaction; returns its seq.
 
     ``team``/``owner`` decide who may pull it: both None means everyone signed in;
-    ``owner`` alone means that user (and leads/admins); ``team`` means that team."""
-    seq = next_seq(conn)
-    conn.execute(
-        _APPEND,
-        {
-            "seq": seq,
-            "entity": str(getattr(entity, "value", entity)),
-            "entity_id": entity_id,
-            "op": op,
-            "data": data,
-            "team": team,
-            "owner": owner,
-            "server_time": now,
-        },
-    )
+    ``owner`` alone means that user (and leads/admins); ``team`` means that team.
+    Inside :func:`batched` the row is written when the block ends."""
+    buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
+    seq = buffer.reserve(conn) if buffer is not None else next_seq(conn)
+    row = {
+        "seq": seq,
+        "entity": str(getattr(entity, "value", entity)),
+        "entity_id": entity_id,
+        "op": op,
+        "data": data,
+        "team": team,
+        "owner": owner,
+        "server_time": now,
+    }
+    if buffer is not None:
+        buffer.rows.append(row)
+    else:
+        conn.execute(_APPEND, row)
     return seq
 
 

@@ -8,6 +8,7 @@ ticket changes the same way whichever door the change used.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,6 +91,7 @@ def answer_data(
 _ROW_BY_ID = sa.select(tickets).where(tickets.c.id == sa.bindparam("ticket_id"))
 _ROW_BY_ID_LOCKED = _ROW_BY_ID.with_for_update()
 _INSERT_TICKET = tickets.insert()
+_ROWS_BY_IDS = sa.select(tickets).where(tickets.c.id.in_(sa.bindparam("ids", expanding=True)))
 _INSERT_HISTORY = ticket_history.insert()
 
 
@@ -232,7 +234,8 @@ def check_fields(fields: dict[str, Any], *, partial: bool = False) -> dict[str, 
 
 
 def _next_number_statement(dialect: str) -> Any:
-    """``INSERT ... ON CONFLICT (day) DO UPDATE value = value + 1 RETURNING value``."""
+    """``INSERT ... ON CONFLICT (day) DO UPDATE value = value + n RETURNING value``: ``n``
+    numbers of the day in one statement (the last one is returned)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -241,8 +244,9 @@ def _next_number_statement(dialect: str) -> Any:
         from sqlalchemy.dialects.sqlite import insert as lite_insert
 
         insert = lite_insert(ticket_numbers)
-    stmt = insert.values(day=sa.bindparam("day"), value=1).on_conflict_do_update(
-        index_elements=[ticket_numbers.c.day], set_={"value": ticket_numbers.c.value + 1}
+    stmt = insert.values(day=sa.bindparam("day"), value=sa.bindparam("n")).on_conflict_do_update(
+        index_elements=[ticket_numbers.c.day],
+        set_={"value": ticket_numbers.c.value + insert.excluded.value},
     )
     return stmt.returning(ticket_numbers.c.value)
 
@@ -250,18 +254,20 @@ def _next_number_statement(dialect: str) -> Any:
 _NEXT_NUMBER: dict[str, Any] = {}
 
 
-def _number(conn: Connection, now: datetime, tz: str) -> str:
+def _numbers(conn: Connection, now: datetime, tz: str, n: int) -> list[str]:
+    """The next ``n`` ticket numbers of the local day, in order."""
+    if n == 0:
+        return []
     day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
     dialect = conn.dialect.name
     stmt = _NEXT_NUMBER.get(dialect)
     if stmt is None:
         stmt = _NEXT_NUMBER[dialect] = _next_number_statement(dialect)
-    value = int(conn.execute(stmt, {"day": day}).scalar_one())
-    return f"{day}-{value:06d}"
+    top = int(conn.execute(stmt, {"day": day, "n": n}).scalar_one())
+    return [f"{day}-{value:06d}" for value in range(top - n + 1, top + 1)]
 
 
-def _history(
-    conn: Connection,
+def _history_values(
     row: dict[str, Any],
     actor: str,
     action: str,
@@ -272,22 +278,31 @@ def _history(
     conflict: dict[str, Any] | None = None,
     client_id: str | None = None,
     mutation_id: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "ticket_id": row["id"],
+        "revision": row["revision"],
+        "at": now,
+        "actor": actor,
+        "action": action,
+        "changes": _json(changes),
+        "reason": reason,
+        "conflict": _json(conflict) if conflict else None,
+        "client_id": client_id,
+        "mutation_id": mutation_id,
+    }
+
+
+def _history(
+    conn: Connection,
+    row: dict[str, Any],
+    actor: str,
+    action: str,
+    changes: dict[str, Any],
+    now: datetime,
+    **kw: Any,
 ) -> None:
-    conn.execute(
-        _INSERT_HISTORY,
-        {
-            "ticket_id": row["id"],
-            "revision": row["revision"],
-            "at": now,
-            "actor": actor,
-            "action": action,
-            "changes": _json(changes),
-            "reason": reason,
-            "conflict": _json(conflict) if conflict else None,
-            "client_id": client_id,
-            "mutation_id": mutation_id,
-        },
-    )
+    conn.execute(_INSERT_HISTORY, _history_values(row, actor, action, changes, now, **kw))
 
 
 def _json(value: Any) -> Any:
@@ -319,6 +334,11 @@ def publish(
     )
 
 
+class RepeatedId(ValueError):
+    """One ticket id twice in a :func:`create_many` call: the caller creates them one by one
+    (the second is then a repeat of the first, answered as done)."""
+
+
 def create(
     conn: Connection,
     args: CreateTicketArgs,
@@ -330,12 +350,104 @@ def create(
     mutation_id: int | None = None,
 ) -> tuple[dict[str, Any], int | None]:
     """Insert a new ticket; a repeat of an existing id by its creator is answered as done."""
-    existing = get_row(conn, args.id)
-    if existing is not None:
-        if existing["created_by"] == user.username:
-            return existing, None
-        raise Rejected(f"ticket id {args.id} is already taken", "id")
-    fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
+    (done,) = create_many(conn, [args], user, now, tz, client_id=client_id,
+                          mutation_ids=[mutation_id])  # fmt: skip
+    if isinstance(done, Rejected):
+        raise done
+    return done
+
+
+def create_many(
+    conn: Connection,
+    batch: Sequence[CreateTicketArgs],
+    user: User,
+    now: datetime,
+    tz: str,
+    *,
+    client_id: str | None = None,
+    mutation_ids: Sequence[int | None] | None = None,
+) -> list[tuple[dict[str, Any], int | None] | Rejected]:
+    """Insert new tickets, in order, with one statement per table for the whole batch: per
+    ticket what :func:`create` answers -- (row, change-log seq), (existing row, None) for a
+    repeat by its creator, or the :class:`Rejected` naming the field at fault (checked
+    before anything is written, so a rejected ticket writes nothing and takes no number).
+    Raises :class:`RepeatedId` when one id comes twice."""
+    ids = [args.id for args in batch]
+    if len(set(ids)) != len(ids):
+        raise RepeatedId("a ticket id comes twice in one batch")
+    mids: list[int | None] = list(mutation_ids) if mutation_ids is not None else [None] * len(batch)
+    existing = {r["id"]: dict(r) for r in conn.execute(_ROWS_BY_IDS, {"ids": ids}).mappings()}
+    out: list[tuple[dict[str, Any], int | None] | Rejected | None] = []
+    fresh: list[tuple[int, CreateTicketArgs, dict[str, Any]]] = []  # (position, args, fields)
+    for i, args in enumerate(batch):
+        found = existing.get(args.id)
+        if found is not None:
+            if found["created_by"] == user.username:
+                out.append((found, None))
+            else:
+                out.append(Rejected(f"ticket id {args.id} is already taken", "id"))
+            continue
+        try:
+            fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
+        except Rejected as exc:
+            out.append(exc)
+            continue
+        out.append(None)  # the new row's place, filled below
+        fresh.append((i, args, fields))
+    if fresh:
+        _insert_new(conn, fresh, out, user, now, tz, client_id, mids)
+    assert all(done is not None for done in out)
+    return out  # type: ignore[return-value]
+
+
+def _insert_new(
+    conn: Connection,
+    fresh: list[tuple[int, CreateTicketArgs, dict[str, Any]]],
+    out: list[tuple[dict[str, Any], int | None] | Rejected | None],
+    user: User,
+    now: datetime,
+    tz: str,
+    client_id: str | None,
+    mids: list[int | None],
+) -> None:
+    numbers = _numbers(conn, now, tz, len(fresh))
+    new_rows = [_new_row(args, fields, user, now, number)
+                for (_, args, fields), number in zip(fresh, numbers, strict=True)]  # fmt: skip
+    for same_keys in _by_keys(new_rows):  # executemany wants one set of keys
+        conn.execute(_INSERT_TICKET, same_keys)
+    read_back = conn.execute(_ROWS_BY_IDS, {"ids": [r["id"] for r in new_rows]}).mappings()
+    stored = {r["id"]: dict(r) for r in read_back}
+    rows = [stored.get(new["id"]) or new for new in new_rows]
+    conn.execute(_INSERT_HISTORY, [
+        _history_values(row, user.username, "create", {k: {"to": fields[k]} for k in fields},
+                        now, client_id=client_id, mutation_id=mids[i])
+        for (i, _, fields), row in zip(fresh, rows, strict=True)
+    ])  # fmt: skip
+    with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
+        for (i, _, _), row in zip(fresh, rows, strict=True):
+            out[i] = (row, publish(conn, row, now))
+
+
+_PLAIN_NULLABLE = frozenset(
+    c.name for c in tickets.columns if c.nullable and c.server_default is None and c.default is None
+)
+
+
+def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The rows as groups with the same keys: a column a row leaves out becomes NULL when
+    that is what leaving it out would give (nullable, no default); rows that leave out a
+    column with a default stay apart, so the database fills it in as a one-row insert would."""
+    keys = set().union(*rows)
+    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for row in rows:
+        filled = {**{k: None for k in keys - row.keys() if k in _PLAIN_NULLABLE}, **row}
+        groups.setdefault(frozenset(filled), []).append(filled)
+    return list(groups.values())
+
+
+def _new_row(
+    args: CreateTicketArgs, fields: dict[str, Any], user: User, now: datetime, number: str
+) -> dict[str, Any]:
     disposition = args.disposition
     status = Status.ACCEPTED
     values: dict[str, Any] = {}
@@ -345,11 +457,11 @@ def create(
     elif disposition == Disposition.DISPATCH:
         status = Status.DISPATCHED
         values.update(dispatched_at=args.created_at, first_response_at=args.created_at)
-    row: dict[str, Any] = {
+    return {
         **fields,
         **values,
         "id": args.id,
-        "number": _number(conn, now, tz),
+        "number": number,
         "revision": 1,
         "status": status.value,
         "disposition": disposition.value,
@@ -364,11 +476,6 @@ def create(
         "updated_at": now,
         "field_revisions": {},
     }
-    conn.execute(_INSERT_TICKET, row)
-    row = get_row(conn, args.id) or row
-    _history(conn, row, user.username, "create", {k: {"to": fields[k]} for k in fields}, now,
-             client_id=client_id, mutation_id=mutation_id)  # fmt: skip
-    return row, publish(conn, row, now)
 
 
 def same_create(conn: Connection, row: dict[str, Any], args: CreateTicketArgs) -> bool:

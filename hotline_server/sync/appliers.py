@@ -38,6 +38,18 @@ def create_ticket(ctx: ApplyContext, args: CreateTicketArgs) -> Applied:
     return _done(ctx, row, seq)
 
 
+def create_tickets(
+    ctxs: list[ApplyContext], batch: list[CreateTicketArgs]
+) -> list[Applied | Rejected]:
+    """Many ``create_ticket`` in one go (one statement per table), as :func:`create_ticket`
+    would apply them one by one."""
+    first = ctxs[0]
+    done = tickets.create_many(first.conn, batch, first.user, first.now, first.timezone,
+                               client_id=first.client_id,
+                               mutation_ids=[c.mutation_id for c in ctxs])  # fmt: skip
+    return [d if isinstance(d, Rejected) else _done(c, *d) for c, d in zip(ctxs, done, strict=True)]
+
+
 def update_ticket(ctx: ApplyContext, args: UpdateTicketArgs) -> Applied:
     row = _row(ctx, args.ticket_id)
     new, seq, conflict = tickets.update_fields(
@@ -127,7 +139,7 @@ def record_callback(ctx: ApplyContext, args: RecordCallbackArgs) -> Applied:
 
 
 def register_core() -> None:
-    register(MutationName.CREATE_TICKET, create_ticket)
+    register(MutationName.CREATE_TICKET, create_ticket, create_tickets)
     register(MutationName.UPDATE_TICKET, update_ticket)
     register(MutationName.CHANGE_STATUS, change_status)
     register(MutationName.ADD_NOTE, add_note)

@@ -38,7 +38,14 @@ from hotline_server.db.engine import write_transaction
 from hotline_server.db.schema import sync_clients, sync_results
 from hotline_server.errors import unstorable_field
 from hotline_server.sync import clients
-from hotline_server.sync.registry import ApplyContext, Rejected, applier_for, args_model
+from hotline_server.sync.registry import (
+    Applied,
+    ApplyContext,
+    Rejected,
+    applier_for,
+    args_model,
+    batch_applier_for,
+)
 
 log = logging.getLogger("hotline_server.sync")
 
@@ -100,16 +107,29 @@ def _check_order(mutations: Sequence[MutationEnvelope], last: int) -> None:
         expected += 1
 
 
-def _duplicate(conn: Connection, client_id: str, m: MutationEnvelope) -> MutationResult:
-    row = conn.execute(
-        sa.select(sync_results.c.result).where(
-            sync_results.c.client_id == client_id, sync_results.c.mutation_id == m.mutation_id
-        )
-    ).first()
-    first = dict(row[0]) if row else {}
-    first.pop("outcome", None)
-    first["mutation_id"] = m.mutation_id
-    return MutationResult(outcome=MutationOutcome.DUPLICATE, **first)
+_STORED_RESULTS = sa.select(sync_results.c.mutation_id, sync_results.c.result).where(
+    sync_results.c.client_id == sa.bindparam("client_id"),
+    sync_results.c.mutation_id.in_(sa.bindparam("ids", expanding=True)),
+)
+
+
+def _duplicates(
+    conn: Connection, client_id: str, repeated: Sequence[MutationEnvelope]
+) -> list[MutationResult]:
+    """The first answers of mutations already handled, read in one statement."""
+    if not repeated:
+        return []
+    ids = [m.mutation_id for m in repeated]
+    rows = conn.execute(_STORED_RESULTS, {"client_id": client_id, "ids": ids})
+    found = {int(r[0]): r[1] for r in rows}
+    out = []
+    for m in repeated:
+        stored = found.get(m.mutation_id)
+        first = dict(stored) if stored else {}
+        first.pop("outcome", None)
+        first["mutation_id"] = m.mutation_id
+        out.append(MutationResult(outcome=MutationOutcome.DUPLICATE, **first))
+    return out
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
@@ -172,19 +192,31 @@ def _well_formed(m: MutationEnvelope) -> Mutation | MutationResult:
         return _rejected(base, f"{name}: {err['msg']}", name)
 
 
-def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
-    """Apply one mutation in its own SAVEPOINT, or reject it with a reason: whatever the
-    mutation holds, the answer is a result (only a busy or lost database fails the batch)."""
+def _rejection(base: dict[str, Any], exc: Rejected) -> MutationResult:
+    field_ = f"args.{exc.field}" if exc.field and not exc.field.startswith("args") else exc.field
+    return _rejected(base, exc.reason, field_)
+
+
+def _applied(base: dict[str, Any], applied: Applied) -> MutationResult:
+    return MutationResult(**base, outcome=MutationOutcome.APPLIED,
+                          ticket_id=applied.ticket_id, ticket_number=applied.ticket_number,
+                          revision=applied.revision, conflict=applied.conflict)  # fmt: skip
+
+
+def _checked(
+    ctx: ApplyContext, envelope: MutationEnvelope
+) -> tuple[Mutation, Any] | MutationResult:
+    """The mutation and its validated args, or the rejection naming the field at fault
+    (nothing is written before this answers)."""
     base = {"mutation_id": envelope.mutation_id}
     checked = _well_formed(envelope)
     if isinstance(checked, MutationResult):
         return checked
     m = checked
-    fn = applier_for(m.name)
-    if fn is None:
+    if applier_for(m.name) is None:
         return _rejected(base, f"this server cannot apply {m.name.value}", "name")
     try:
-        args = args_model(m.name).model_validate(m.args)
+        return m, args_model(m.name).model_validate(m.args)
     except ValidationError as exc:
         err = exc.errors()[0]
         name = ".".join(str(p) for p in err["loc"]) or "args"
@@ -192,16 +224,32 @@ def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
     except Exception as exc:  # a validator's bug: the same as an applier's, below
         log.exception("mutation %s of %s: args unreadable", m.mutation_id, ctx.client_id)
         return _rejected(base, f"the server could not read its args ({type(exc).__name__})")
+
+
+def _database_gone(exc: BaseException) -> bool:
+    """A busy or lost database: the whole batch fails and the client retries it."""
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and bool(getattr(exc, "connection_invalidated", False))
+    )
+
+
+def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
+    """Apply one mutation in its own SAVEPOINT, or reject it with a reason: whatever the
+    mutation holds, the answer is a result (only a busy or lost database fails the batch)."""
+    base = {"mutation_id": envelope.mutation_id}
+    checked = _checked(ctx, envelope)
+    if isinstance(checked, MutationResult):
+        return checked
+    m, args = checked
+    fn = applier_for(m.name)
+    assert fn is not None  # _checked rejects a name without one
     try:
         with ctx.conn.begin_nested():
             applied = fn(ctx, args)
     except Rejected as exc:
-        field_ = (
-            f"args.{exc.field}" if exc.field and not exc.field.startswith("args") else exc.field
-        )
-        return _rejected(base, exc.reason, field_)
+        return _rejection(base, exc)
     except (OperationalError, DBAPIError) as exc:
-        if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+        if _database_gone(exc):
             raise  # the database is busy or gone: the whole batch is retried, nothing is lost
         log.exception("mutation %s of %s could not be stored", m.mutation_id, ctx.client_id)
         column = unstorable_field(exc) if isinstance(exc, DataError) else None
@@ -212,9 +260,56 @@ def apply_one(ctx: ApplyContext, envelope: MutationEnvelope) -> MutationResult:
     except Exception as exc:  # a bug must not block this client's outbox: reject, log
         log.exception("mutation %s of %s failed", m.mutation_id, ctx.client_id)
         return _rejected(base, f"the server could not apply it ({type(exc).__name__})")
-    return MutationResult(**base, outcome=MutationOutcome.APPLIED,
-                          ticket_id=applied.ticket_id, ticket_number=applied.ticket_number,
-                          revision=applied.revision, conflict=applied.conflict)  # fmt: skip
+    return _applied(base, applied)
+
+
+class _OneByOne(Exception):
+    """The batch raised: roll it back and apply it again, one mutation per SAVEPOINT."""
+
+
+def _apply_together(
+    ctxs: list[ApplyContext], mutations: Sequence[MutationEnvelope]
+) -> list[MutationResult]:
+    """The batch without savepoints: runs of one name through its batch applier (one
+    statement per table), the rest one by one. Rejections found before anything is written
+    are answered here; anything raised by an applier (a rejection after a write, a database
+    error, a bug) raises :class:`_OneByOne`, and the caller rolls everything back."""
+    checked = [_checked(ctx, m) for ctx, m in zip(ctxs, mutations, strict=True)]
+    results: list[MutationResult | None] = [c if isinstance(c, MutationResult) else None
+                                            for c in checked]  # fmt: skip
+    i = 0
+    while i < len(checked):
+        c = checked[i]
+        if isinstance(c, MutationResult):
+            i += 1
+            continue
+        name = c[0].name
+        batch_fn = batch_applier_for(name)
+        end = i + 1
+        if batch_fn is not None:
+            while end < len(checked):
+                nxt = checked[end]
+                if isinstance(nxt, MutationResult) or nxt[0].name != name:
+                    break
+                end += 1
+        run = range(i, end)
+        try:
+            if batch_fn is not None:
+                done = batch_fn([ctxs[k] for k in run], [checked[k][1] for k in run])  # type: ignore[index]
+            else:
+                fn = applier_for(name)
+                assert fn is not None
+                done = [fn(ctxs[i], c[1])]
+        except Exception as exc:
+            if _database_gone(exc):
+                raise
+            raise _OneByOne from exc
+        for k, d in zip(run, done, strict=True):
+            base = {"mutation_id": mutations[k].mutation_id}
+            results[k] = _rejection(base, d) if isinstance(d, Rejected) else _applied(base, d)
+        i = end
+    assert all(r is not None for r in results)
+    return results  # type: ignore[return-value]
 
 
 def push(
@@ -226,22 +321,52 @@ def push(
     timezone: str,
     teams_configured: bool,
 ) -> PushOutcome:
-    results: list[MutationResult] = []
+    """Apply the batch in one go (no savepoints, one statement per table for runs of
+    ``create_ticket``, one change-log counter bump); only if that raises, roll back and
+    apply it again in a fresh transaction, one mutation per SAVEPOINT, so the bad one gets
+    its own precise answer and the rest still apply (SYNC.md "Push")."""
+    try:
+        return _push(engine, user, request, now, timezone, teams_configured, one_by_one=False)
+    except _OneByOne as exc:
+        log.info("push of %s applied one by one (%s)", request.client_id,
+                 type(exc.__cause__).__name__)  # fmt: skip
+        return _push(engine, user, request, now, timezone, teams_configured, one_by_one=True)
+
+
+def _push(
+    engine: Engine,
+    user: User,
+    request: PushRequest,
+    now: datetime,
+    timezone: str,
+    teams_configured: bool,
+    *,
+    one_by_one: bool,
+) -> PushOutcome:
     seqs: list[int] = []
     after: list[Callable[[Any], None]] = []
-    stored: list[dict[str, Any]] = []  # the answers kept for replays, written together
-    with write_transaction(engine) as conn:
+    with write_transaction(engine) as conn, changelog.batched(conn) as changes:
         last = _lock_client(conn, request.client_id, user, now)
         changelog.lock_counter(conn)
         _check_order(request.mutations, last)
-        for m in request.mutations:
-            if m.mutation_id <= last:
-                results.append(_duplicate(conn, request.client_id, m))
-                continue
-            ctx = ApplyContext(conn=conn, user=user, now=now, client_id=request.client_id,
-                               mutation_id=m.mutation_id, timezone=timezone,
-                               teams_configured=teams_configured)  # fmt: skip
-            result = apply_one(ctx, m)
+        repeated = [m for m in request.mutations if m.mutation_id <= last]
+        fresh = [m for m in request.mutations if m.mutation_id > last]
+        results = _duplicates(conn, request.client_id, repeated)
+        ctxs = [ApplyContext(conn=conn, user=user, now=now, client_id=request.client_id,
+                             mutation_id=m.mutation_id, timezone=timezone,
+                             teams_configured=teams_configured)
+                for m in fresh]  # fmt: skip
+        if not one_by_one:
+            answers = _apply_together(ctxs, fresh)
+        else:
+            answers = []
+            for ctx, m in zip(ctxs, fresh, strict=True):
+                mark = changes.mark()
+                answers.append(apply_one(ctx, m))
+                if answers[-1].outcome != MutationOutcome.APPLIED:
+                    changes.truncate(mark)  # rolled back to its savepoint: its changes too
+        stored: list[dict[str, Any]] = []  # the answers kept for replays, written together
+        for ctx, m, result in zip(ctxs, fresh, answers, strict=True):
             if result.outcome == MutationOutcome.APPLIED:
                 seqs.extend(ctx.seqs)
                 after.extend(ctx.after_commit)
@@ -251,8 +376,8 @@ def push(
                  "username": user.username, "at": now,
                  "result": result.model_dump(mode="json", exclude={"mutation_id"})},
             )  # fmt: skip
-            results.append(result)
             last = m.mutation_id
+        results.extend(answers)
         if stored:  # one statement for the batch's answers (no mutation reads another's)
             conn.execute(_INSERT_RESULT, stored)
         conn.execute(

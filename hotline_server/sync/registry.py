@@ -1,8 +1,11 @@
 """Appliers: one function per mutation name, registered here by the core and the live side.
 
-An applier runs inside the push transaction (in its own SAVEPOINT), validates its args and
-either returns what it applied or raises :class:`Rejected` with a reason and the field at
-fault. It never commits; it may schedule work for after the commit (``ctx.after_commit``).
+An applier runs inside the push transaction, validates its args and either returns what it
+applied or raises :class:`Rejected` with a reason and the field at fault. Push first applies
+a batch without savepoints (runs of one name through its batch applier, when it has one);
+only if anything raises does it roll back and apply the batch again, each mutation in its
+own SAVEPOINT, so a bad mutation gets its own precise error and the rest still apply. An
+applier never commits; it may schedule work for after the commit (``ctx.after_commit``).
 """
 
 from __future__ import annotations
@@ -50,15 +53,28 @@ class ApplyContext:
 
 
 Applier = Callable[[ApplyContext, Any], Applied]
+# Many mutations of one name at once, in order (one context and args per mutation): an
+# ``Applied``, or the ``Rejected`` of a mutation refused before it wrote anything. Anything
+# it raises makes push apply the batch again one mutation per SAVEPOINT with ``Applier``.
+BatchApplier = Callable[[list[ApplyContext], list[Any]], list["Applied | Rejected"]]
 _appliers: dict[MutationName, Applier] = {}
+_batch_appliers: dict[MutationName, BatchApplier] = {}
 
 
-def register(name: MutationName, fn: Applier) -> None:
+def register(name: MutationName, fn: Applier, batch: BatchApplier | None = None) -> None:
     _appliers[name] = fn
+    if batch is not None:
+        _batch_appliers[name] = batch
+    else:
+        _batch_appliers.pop(name, None)
 
 
 def applier_for(name: MutationName) -> Applier | None:
     return _appliers.get(name)
+
+
+def batch_applier_for(name: MutationName) -> BatchApplier | None:
+    return _batch_appliers.get(name)
 
 
 def args_model(name: MutationName) -> type[BaseModel]:
