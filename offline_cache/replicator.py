@@ -312,37 +312,73 @@ class Replicator:
     # ------------------------------------------------------------ one round
 
     async def push(self) -> int:
-        """Push the whole outbox, batch after batch, in order. Returns mutations sent."""
+        """Push the whole outbox, batch after batch, in order. Returns mutations sent.
+
+        Pipelined one deep: while the server works on batch k+1, the answer to batch k is
+        being recorded in the store (a thread). Answers are recorded strictly in order, and
+        a mutation leaves the outbox only when its answer is recorded, so a failure at any
+        point leaves every unrecorded mutation in the outbox to be pushed again (the server
+        answers ``duplicate`` for what it already applied)."""
         sent = 0
         client_id = await asyncio.to_thread(lambda: self.store.client_id)
         resynced = False
-        for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
-            batch = await asyncio.to_thread(self.store.pending_mutations, limit=self.batch_size)
-            if not batch:
-                break
-            batch = fit_push_batch(client_id, batch)  # under the server's body limit
-            body = PushRequest(client_id=client_id, mutations=batch)
-            try:
-                raw = await self._request("POST", "/sync/push", json=body.model_dump(mode="json"))
-            except PushGap:
-                # The server expects an earlier mutation than our first pending one: it was
-                # restored from a backup that lost some acknowledged mutations. Learn its
-                # last_mutation_id, re-queue the lost ones from the sent log, push again.
-                if resynced:
-                    raise
-                resynced = True
-                await self._learn_last_mutation_id()
-                continue
-            answer = PushResponse.model_validate(raw)
-            await self._check_forgotten(answer.last_mutation_id)
-            cleared = await asyncio.to_thread(self.store.apply_push_result, answer)
-            sent += len(batch)
-            if cleared == 0:
-                raise ServerProblem(
-                    f"push not acknowledged (server last_mutation_id {answer.last_mutation_id},"
-                    f" first pending {batch[0].mutation_id})"
+        recording: asyncio.Future[int] | None = None  # the previous answer, being recorded
+        recording_first = 0  # its batch's first mutation id
+        after = 0  # the last mutation id sent whose answer is not recorded yet
+        try:
+            for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
+                batch = await asyncio.to_thread(
+                    self.store.pending_mutations, limit=self.batch_size, after=after
                 )
+                if recording is not None and not batch:
+                    await self._recorded(recording, recording_first)
+                    recording, after = None, 0
+                    continue  # read again: what was rejected or re-queued is settled
+                if not batch:
+                    break
+                batch = fit_push_batch(client_id, batch)  # under the server's body limit
+                body = PushRequest(client_id=client_id, mutations=batch)
+                try:
+                    raw = await self._request(
+                        "POST", "/sync/push", json=body.model_dump(mode="json")
+                    )
+                except PushGap:
+                    # The server expects an earlier mutation than our first pending one: it
+                    # was restored from a backup that lost some acknowledged mutations.
+                    # Learn its last_mutation_id, re-queue the lost ones from the sent log,
+                    # push again.
+                    if recording is not None:
+                        await self._recorded(recording, recording_first)
+                        recording, after = None, 0
+                    if resynced:
+                        raise
+                    resynced = True
+                    await self._learn_last_mutation_id()
+                    continue
+                answer = PushResponse.model_validate(raw)
+                if recording is not None:
+                    await self._recorded(recording, recording_first)
+                    recording = None
+                await self._check_forgotten(answer.last_mutation_id)
+                recording = asyncio.ensure_future(
+                    asyncio.to_thread(self.store.apply_push_result, answer)
+                )
+                recording_first, after = batch[0].mutation_id, batch[-1].mutation_id
+                sent += len(batch)
+            if recording is not None:
+                await self._recorded(recording, recording_first)
+                recording = None
+        finally:
+            if recording is not None:  # a failure while an answer was being recorded
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(recording)
         return sent
+
+    async def _recorded(self, recording: asyncio.Future[int], first: int) -> None:
+        """Wait for an answer to be recorded; it must have cleared something."""
+        cleared = await recording
+        if cleared == 0:
+            raise ServerProblem(f"push not acknowledged (first pending {first})")
 
     async def _check_forgotten(self, server_last: int) -> None:
         meta = await asyncio.to_thread(self.store.sync_meta)

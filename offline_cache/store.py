@@ -455,9 +455,22 @@ class CacheStore:
         )
 
     def _set_display(self, conn: Any, tid: str, data: dict[str, Any]) -> None:
+        """Write the ticket's display state. Only the columns whose value changed are set:
+        SQLite rewrites every index (18 on ``tickets``) and the full-text trigger re-indexes
+        the row for every column an UPDATE names, changed or not, and most display changes
+        (a number taken from the server, a status move) touch one or two of them."""
         cols = _ticket_columns(data, self.now())
-        sets = ", ".join(f"{n} = ?" for n in cols)
-        conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*cols.values(), tid])
+        current = conn.execute(
+            f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,)
+        ).fetchone()
+        if current is None:
+            changed = cols
+        else:
+            changed = {n: v for (n, v), old in zip(cols.items(), current, strict=True)
+                       if v != old or type(v) is not type(old)}  # fmt: skip
+        if changed:
+            sets = ", ".join(f"{n} = ?" for n in changed)
+            conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*changed.values(), tid])
         conn.execute("UPDATE ticket_docs SET data = ? WHERE id = ?", (_dumps(data), tid))
 
     def _ticket_change(
@@ -876,13 +889,14 @@ class CacheStore:
 
     # ------------------------------------------------------------ outbox and attention
 
-    def outbox(self, *, limit: int = 100) -> list[OutboxItem]:
-        """The oldest ``limit`` pending mutations, in mutation_id order (the push order)."""
+    def outbox(self, *, limit: int = 100, after: int = 0) -> list[OutboxItem]:
+        """The oldest ``limit`` pending mutations after mutation ``after``, in mutation_id
+        order (the push order)."""
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT mutation_id, name, args, client_time, schema_version, ticket_id"
-                " FROM outbox ORDER BY mutation_id LIMIT ?",
-                (limit,),
+                " FROM outbox WHERE mutation_id > ? ORDER BY mutation_id LIMIT ?",
+                (after, limit),
             ).fetchall()
         return [OutboxItem(r[0], r[1], json.loads(r[2]), _pt(r[3]), r[4], r[5]) for r in rows]
 
@@ -939,8 +953,9 @@ class CacheStore:
                     "UPDATE tickets SET attention = max(0, attention - 1) WHERE id = ?", (row[0],)
                 )
 
-    def pending_mutations(self, *, limit: int = 100) -> list[Mutation]:
-        """The next push batch as wire models (hotline.protocol.Mutation), in order."""
+    def pending_mutations(self, *, limit: int = 100, after: int = 0) -> list[Mutation]:
+        """The next push batch as wire models (hotline.protocol.Mutation), in order;
+        ``after``: the last mutation id already sent whose answer is still being recorded."""
         return [
             Mutation(
                 mutation_id=item.mutation_id,
@@ -949,7 +964,7 @@ class CacheStore:
                 client_time=item.client_time,
                 schema_version=item.schema_version,
             )
-            for item in self.outbox(limit=limit)
+            for item in self.outbox(limit=limit, after=after)
         ]
 
     def _acknowledge(
