@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ from hotline.metrics import site_tz
 from hotline.protocol import Entity, SeatState
 from hotline_server.errors import ERROR_RESPONSES
 from hotline_server.live import core, forms, kb, reports, store
+from hotline_server.live.broker import HEARTBEAT
 from hotline_server.live.hub import LiveHub
 from hotline_server.live.wire import (
     CallEventBatch,
@@ -205,8 +205,6 @@ def get_seats(user: Lead, hub: Hub) -> SeatsOut:
 
 # ---------------------------------------------------------------- events (SSE)
 
-_TIMED_OUT = object()  # no event within a heartbeat interval
-
 
 @router.get("/events", summary="Server-Sent Events: pokes, call offers, lead panel")
 async def events(
@@ -237,7 +235,7 @@ async def events(
         if time.monotonic() - touched[0] >= beat:
             touch()
 
-    async def stream() -> AsyncIterator[ServerSentEvent]:
+    async def stream() -> AsyncIterator[ServerSentEvent | bytes]:
         try:
             hello = {"seq": seq, "instance": broker.instance, "heartbeat_seconds": beat}
             yield ServerSentEvent(data=json.dumps(hello), event="hello")
@@ -245,7 +243,7 @@ async def events(
                 yield ServerSentEvent(data=json.dumps({"seq": seq}), event="poke")
             else:
                 for ev in replay:
-                    yield ServerSentEvent(data=ev.encode(), event=ev.event, id=ev.id)
+                    yield ev.frame
             touch()
             offer = await asyncio.to_thread(core.pending_offer, hub, user.username)
             if offer is not None:
@@ -253,24 +251,22 @@ async def events(
             if sub.is_lead and hub.panel_builder is not None:
                 panel = await asyncio.to_thread(hub.panel_builder)
                 yield ServerSentEvent(data=json.dumps(panel, default=str), event="panel")
+            sub.last_sent = time.monotonic()
             while True:
-                item: Any = _TIMED_OUT
-                if sub.queue.empty():
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(beat):
-                            item = await sub.queue.get()
-                else:
-                    item = sub.queue.get_nowait()  # no timer for an event already waiting
-                if item is _TIMED_OUT:
+                # No timer per stream: the hub's one heartbeat task puts HEARTBEAT in the
+                # queue of a stream idle for a heartbeat interval (Broker.heartbeats).
+                item = await sub.queue.get()
+                if item is None:
+                    return  # dropped (too slow) or the server is stopping
+                sub.last_sent = time.monotonic()
+                if item is HEARTBEAT:
                     touch()
                     yield ServerSentEvent(
                         data=json.dumps({"at": hub.clock().isoformat()}), event="heartbeat"
                     )
                     continue
-                if item is None:
-                    return  # dropped (too slow) or the server is stopping
                 touch_while_busy()
-                yield ServerSentEvent(data=item.encode(), event=item.event, id=item.id)
+                yield item.frame  # encoded once per event, whatever the number of streams
         finally:
             broker.unsubscribe(sub)
 

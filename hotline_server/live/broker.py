@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 DEFAULT_QUEUE_SIZE = 256
@@ -35,6 +37,18 @@ class Event:
     def encode(self) -> str:
         return json.dumps(self.data, ensure_ascii=False, separators=(",", ":"), default=str)
 
+    @cached_property
+    def frame(self) -> bytes:
+        """The event as SSE bytes on the wire, encoded once however many streams send it."""
+        from sse_starlette import ServerSentEvent
+
+        return ServerSentEvent(data=self.encode(), event=self.event, id=self.id).encode()
+
+
+# Put in a queue by :meth:`Broker.heartbeats` when a stream has sent nothing for a while: one
+# timer for all streams, instead of a timeout per stream around every wait for an event.
+HEARTBEAT = Event("", "heartbeat", {})
+
 
 @dataclass(eq=False)
 class Subscriber:
@@ -46,6 +60,7 @@ class Subscriber:
     queue: asyncio.Queue[Event | None]
     dropped: bool = False
     sent: int = 0
+    last_sent: float = field(default_factory=time.monotonic)  # monotonic; the stream sets it
 
     @property
     def is_lead(self) -> bool:
@@ -146,21 +161,38 @@ class Broker:
     def to_matching(
         self, event: str, data: dict[str, Any], accept: Callable[[Subscriber], bool]
     ) -> int:
-        """Send one event to every subscriber ``accept`` admits; return how many."""
+        """Send one event to every subscriber ``accept`` admits; return how many. One
+        :class:`Event` (one id, encoded once) goes to every stream and replay buffer."""
         n = 0
-        by_user: dict[str, Event] = {}
+        ev: Event | None = None
+        users: set[str] = set()
         for sub in list(self.subscribers):
             if not accept(sub):
                 continue
-            ev = by_user.get(sub.username)
             if ev is None:
-                ev = by_user[sub.username] = self.make(event, data)
+                ev = self.make(event, data)
+            if sub.username not in users:
+                users.add(sub.username)
                 self._remember(sub.username, ev)
             self._deliver(sub, ev)
             n += 1
         for username, known in self._known.items():  # disconnected: keep it for the resume
-            if username not in by_user and accept(known):
-                self._remember(username, self.make(event, data))
+            if username not in users and accept(known):
+                if ev is None:
+                    ev = self.make(event, data)
+                self._remember(username, ev)
+        return n
+
+    def heartbeats(self, idle: float, now: float | None = None) -> int:
+        """Ask every stream that has sent nothing for ``idle`` seconds to send a heartbeat
+        (a stream with events waiting is busy, not idle). Returns how many were asked."""
+        now = time.monotonic() if now is None else now
+        n = 0
+        for sub in self.subscribers:
+            if now - sub.last_sent >= idle and sub.queue.empty() and not sub.dropped:
+                sub.last_sent = now  # one heartbeat per idle interval
+                sub.queue.put_nowait(HEARTBEAT)
+                n += 1
         return n
 
     def poke(self, seq: int, visible: Callable[[Subscriber], bool] | None = None) -> int:

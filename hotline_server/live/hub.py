@@ -136,6 +136,7 @@ class LiveHub:
         self._tasks.append(asyncio.create_task(self._poker(), name="live-poker"))
         self._tasks.append(asyncio.create_task(self._toucher(), name="live-seat-touches"))
         self._tasks.append(asyncio.create_task(self._panel(), name="live-panel"))
+        self._tasks.append(asyncio.create_task(self._heartbeats(), name="live-heartbeats"))
         for interval, job in self.periodic:
             self._tasks.append(asyncio.create_task(self._every(interval, job)))
 
@@ -209,6 +210,15 @@ class LiveHub:
             else:
                 self.broker.poke(target, _visible_to(set(rows)))
             await asyncio.sleep(0.02)  # coalesce bursts of commits into one read
+
+    async def _heartbeats(self) -> None:
+        """One timer for every stream's heartbeat: a stream idle for a heartbeat interval
+        gets one within a quarter of an interval (at most a second) more."""
+        beat = self.settings.heartbeat_seconds
+        tick = min(1.0, beat / 4)
+        while True:
+            await asyncio.sleep(tick)
+            self.broker.heartbeats(beat)
 
     async def _panel(self) -> None:
         interval = self.settings.panel_interval_seconds

@@ -25,13 +25,17 @@ def test_good_mutations_apply_around_bad_ones_each_answered_alone(api: Api) -> N
         mutation(2, "create_ticket", good[1]),
         # refused inside its applier (after the batch started writing): the batch is
         # applied again one mutation at a time, and only this one is refused
-        mutation(3, "update_ticket", {"ticket_id": new_id(), "base_revision": 1,
-                                      "changes": {"address": "漕溪北路1号"}}),  # fmt: skip
+        mutation(
+            3,
+            "update_ticket",
+            {"ticket_id": new_id(), "base_revision": 1, "changes": {"address": "漕溪北路1号"}},
+        ),
         # refused before anything is written: a phone number that is none
         mutation(4, "create_ticket", ticket_args(phone="12")),
         mutation(5, "create_ticket", good[2]),
-        mutation(6, "change_status", {"ticket_id": good[0]["id"], "to": "dispatched",
-                                      "base_revision": 1}),  # fmt: skip
+        mutation(
+            6, "change_status", {"ticket_id": good[0]["id"], "to": "dispatched", "base_revision": 1}
+        ),
         mutation(7, "create_ticket", good[3]),
     ]
     r = api.push("amy", cid, batch)

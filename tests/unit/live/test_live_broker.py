@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hotline_server.live.broker import Broker
+from hotline_server.live.broker import HEARTBEAT, Broker
 from hotline_server.live.notify import _coalesce
 
 
@@ -74,3 +74,34 @@ async def test_an_event_missed_while_disconnected_is_replayed() -> None:
     assert broker.has_audience()
     resumed = broker.replay_after("amy", seen)
     assert resumed is not None and [(e.event, e.data) for e in resumed] == [("poke", {"seq": 42})]
+
+
+async def test_one_publish_is_one_event_for_every_stream_and_every_replay() -> None:
+    broker = Broker()
+    subs = [broker.subscribe(f"agent{i % 7}", "agent", None) for i in range(50)]
+    gone = broker.subscribe("gone", "agent", None)
+    broker.unsubscribe(gone)  # disconnected: the event is kept for its resume
+    assert broker.poke(42) == 50
+    events = [s.queue.get_nowait() for s in subs]
+    assert all(s.queue.empty() for s in subs)  # exactly once per stream
+    first = events[0]
+    assert first is not None and all(ev is first for ev in events)  # one object, one id
+    assert first.frame is first.frame  # encoded once, then reused
+    assert first.frame.decode().startswith(f"id: {first.id}")
+    assert b"event: poke" in first.frame and b'data: {"seq":42}' in first.frame
+    resumed = broker.replay_after("gone", f"{broker.instance}-0")
+    assert resumed == [first]
+
+
+async def test_heartbeats_go_to_idle_streams_only_once_per_interval() -> None:
+    broker = Broker()
+    idle = broker.subscribe("amy", "agent", None)
+    busy = broker.subscribe("bob", "agent", None)
+    fresh = broker.subscribe("cat", "agent", None)
+    idle.last_sent = busy.last_sent = 100.0
+    fresh.last_sent = 114.0
+    broker.to_user("bob", "call_offer", {"call": "c1"})  # bob has an event waiting
+    assert broker.heartbeats(15.0, now=115.0) == 1
+    assert idle.queue.get_nowait() is HEARTBEAT
+    assert busy.queue.qsize() == 1 and fresh.queue.empty()
+    assert broker.heartbeats(15.0, now=116.0) == 0  # not twice in one interval
