@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hotline.protocol import Entity
+from hotline_server.db.bulk import insert_many
 from hotline_server.db.schema import change_log, seq_counter, server_meta
 
 
@@ -72,7 +73,7 @@ class ChangeBuffer:
         top = int(conn.execute(_BUMP, {"n": len(self.rows)}).scalar_one())
         if top != self.base + len(self.rows):  # the lock makes this impossible; never guess
             raise RuntimeError(f"change-log counter moved under its lock ({top})")
-        conn.execute(_APPEND, self.rows)
+        insert_many(conn, change_log, self.rows)
         self.rows.clear()
         self.base = top
 

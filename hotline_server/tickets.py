@@ -33,6 +33,7 @@ from hotline.protocol import CreateTicketArgs, Entity
 from hotline.states import FINISHED_STATUSES, IllegalTransition, move
 from hotline_server import changelog
 from hotline_server.auth import User
+from hotline_server.db.bulk import insert_many
 from hotline_server.db.schema import notes, ticket_history, ticket_numbers, tickets, users
 from hotline_server.sync.registry import Rejected
 
@@ -90,7 +91,6 @@ def answer_data(
 # per call (``.values(...)``, ``== literal``) cost more CPU than running it (py-spy, drain).
 _ROW_BY_ID = sa.select(tickets).where(tickets.c.id == sa.bindparam("ticket_id"))
 _ROW_BY_ID_LOCKED = _ROW_BY_ID.with_for_update()
-_INSERT_TICKET = tickets.insert()
 _ROWS_BY_IDS = sa.select(tickets).where(tickets.c.id.in_(sa.bindparam("ids", expanding=True)))
 _INSERT_HISTORY = ticket_history.insert()
 
@@ -413,12 +413,11 @@ def _insert_new(
     numbers = _numbers(conn, now, tz, len(fresh))
     new_rows = [_new_row(args, fields, user, now, number)
                 for (_, args, fields), number in zip(fresh, numbers, strict=True)]  # fmt: skip
-    for same_keys in _by_keys(new_rows):  # executemany wants one set of keys
-        conn.execute(_INSERT_TICKET, same_keys)
-    read_back = conn.execute(_ROWS_BY_IDS, {"ids": [r["id"] for r in new_rows]}).mappings()
-    stored = {r["id"]: dict(r) for r in read_back}
+    stored: dict[str, dict[str, Any]] = {}
+    for same_keys in _by_keys(new_rows):  # one statement wants one set of keys
+        stored.update((r["id"], r) for r in insert_many(conn, tickets, same_keys, returning=True))
     rows = [stored.get(new["id"]) or new for new in new_rows]
-    conn.execute(_INSERT_HISTORY, [
+    insert_many(conn, ticket_history, [
         _history_values(row, user.username, "create", {k: {"to": fields[k]} for k in fields},
                         now, client_id=client_id, mutation_id=mids[i])
         for (i, _, fields), row in zip(fresh, rows, strict=True)

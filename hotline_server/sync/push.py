@@ -34,6 +34,7 @@ from hotline.protocol import (
 )
 from hotline_server import changelog
 from hotline_server.auth import User
+from hotline_server.db.bulk import insert_many
 from hotline_server.db.engine import write_transaction
 from hotline_server.db.schema import sync_clients, sync_results
 from hotline_server.errors import unstorable_field
@@ -48,8 +49,6 @@ from hotline_server.sync.registry import (
 )
 
 log = logging.getLogger("hotline_server.sync")
-
-_INSERT_RESULT = sync_results.insert()  # built once: one row per pushed mutation
 
 
 class Gap(ValueError):
@@ -379,7 +378,7 @@ def _push(
             last = m.mutation_id
         results.extend(answers)
         if stored:  # one statement for the batch's answers (no mutation reads another's)
-            conn.execute(_INSERT_RESULT, stored)
+            insert_many(conn, sync_results, stored)
         conn.execute(
             sa.update(sync_clients)
             .where(sync_clients.c.client_id == request.client_id)
