@@ -267,12 +267,16 @@ class _OneByOne(Exception):
 
 
 def _apply_together(
-    ctxs: list[ApplyContext], mutations: Sequence[MutationEnvelope]
+    ctxs: list[ApplyContext],
+    mutations: Sequence[MutationEnvelope],
+    changes: changelog.ChangeBuffer,
 ) -> list[MutationResult]:
-    """The batch without savepoints: runs of one name through its batch applier (one
-    statement per table), the rest one by one. Rejections found before anything is written
-    are answered here; anything raised by an applier (a rejection after a write, a database
-    error, a bug) raises :class:`_OneByOne`, and the caller rolls everything back."""
+    """The batch in one go: runs of one name through its batch applier (one statement per
+    table, no savepoint); a mutation whose name has none is applied alone in its own
+    SAVEPOINT as before (a rejection from such an applier then costs no retry of the batch).
+    Rejections found before anything is written are answered here; anything a batch applier
+    raises (a database error, a bug) raises :class:`_OneByOne`, and the caller rolls the
+    whole batch back to apply it again one mutation per SAVEPOINT."""
     checked = [_checked(ctx, m) for ctx, m in zip(ctxs, mutations, strict=True)]
     results: list[MutationResult | None] = [c if isinstance(c, MutationResult) else None
                                             for c in checked]  # fmt: skip
@@ -291,14 +295,16 @@ def _apply_together(
                 if isinstance(nxt, MutationResult) or nxt[0].name != name:
                     break
                 end += 1
+        if batch_fn is None:  # one mutation of its own: in its SAVEPOINT, as before
+            mark = changes.mark()
+            results[i] = apply_one(ctxs[i], mutations[i])
+            if results[i].outcome != MutationOutcome.APPLIED:  # type: ignore[union-attr]
+                changes.truncate(mark)  # rolled back to its savepoint: its changes too
+            i = end
+            continue
         run = range(i, end)
         try:
-            if batch_fn is not None:
-                done = batch_fn([ctxs[k] for k in run], [checked[k][1] for k in run])  # type: ignore[index]
-            else:
-                fn = applier_for(name)
-                assert fn is not None
-                done = [fn(ctxs[i], c[1])]
+            done = batch_fn([ctxs[k] for k in run], [checked[k][1] for k in run])  # type: ignore[index]
         except Exception as exc:
             if _database_gone(exc):
                 raise
@@ -356,7 +362,7 @@ def _push(
                              teams_configured=teams_configured)
                 for m in fresh]  # fmt: skip
         if not one_by_one:
-            answers = _apply_together(ctxs, fresh)
+            answers = _apply_together(ctxs, fresh, changes)
         else:
             answers = []
             for ctx, m in zip(ctxs, fresh, strict=True):

@@ -110,13 +110,25 @@ def test_bad_mutations_among_good_ones_are_answered_alone(engine: Engine) -> Non
     assert results[2].field == "args.ticket_id" and "no ticket" in (results[2].reason or "")
     assert results[3].field == "args.phone"
     assert outcome.response.last_mutation_id == 5
-    # the escalation raised inside its applier: the batch was rolled back and applied again,
-    # each mutation in its own SAVEPOINT; still one counter bump for what was kept
-    assert seen["SAVEPOINT"] >= 4
+    # the escalation (no batch applier) ran alone in its SAVEPOINT and was refused; the runs
+    # of creates around it took none; still one counter bump for what was kept
+    assert seen["SAVEPOINT"] == 1
     assert seen["UPDATE seq_counter"] == 1
     assert change_seqs(engine) == [1, 2, 3] and counter(engine) == 3
     numbers = [r.ticket_number for r in results if r.outcome == MutationOutcome.APPLIED]
     assert numbers == ["20261202-000001", "20261202-000002", "20261202-000003"]
+
+
+def test_a_batch_applier_that_raises_sends_the_batch_one_by_one(engine: Engine) -> None:
+    first = ticket(1)
+    batch = [first, ticket(2), {**ticket(3), "args": first["args"]}]  # one ticket id twice
+    outcome, seen = counted(engine, batch)
+    results = outcome.response.results
+    assert [r.outcome for r in results] == [MutationOutcome.APPLIED] * 3
+    assert results[0].ticket_number == results[2].ticket_number  # a repeat: the same ticket
+    assert seen["SAVEPOINT"] == 3  # applied again, one mutation per SAVEPOINT
+    assert seen["UPDATE seq_counter"] == 1
+    assert change_seqs(engine) == [1, 2] and counter(engine) == 2
 
 
 def test_the_same_batch_again_is_all_duplicates_and_writes_no_change(engine: Engine) -> None:
