@@ -368,6 +368,8 @@ class DeskApp(App[None]):
         self.call_from_thread(self._set_status, snapshot)
 
     def _set_status(self, status: DeskStatus) -> None:
+        if status == self.status:
+            return  # the once-a-second read found nothing new: no redraw, no message
         self.status = status
         self._push_status()
 

@@ -71,6 +71,7 @@ class DeskScreen(Screen[None]):
         yield bar
         strip = IncomingStrip()
         self._show_incoming(strip)
+        self._strip = strip
         yield strip
 
     def _show_incoming(self, strip: IncomingStrip) -> None:
@@ -80,9 +81,18 @@ class DeskScreen(Screen[None]):
         strip.now = app.clock()
         strip.call = getattr(app, "incoming", None)
 
+    _strip: IncomingStrip | None = None
+
     def show_incoming(self) -> None:
-        for strip in self.query(IncomingStrip):
-            self._show_incoming(strip)
+        """Redraw the strip (every second, and when a call comes or goes): the one composed
+        here, not a DOM query each time (the intake screen has ~100 widgets)."""
+        strip = self._strip
+        if strip is None or not strip.is_attached:
+            return
+        app: Any = self.app
+        if strip.call is None and getattr(app, "incoming", None) is None:
+            return  # nothing waits and nothing is shown: nothing to count up
+        self._show_incoming(strip)
 
     def compose_footer(self) -> ComposeResult:
         yield Footer()

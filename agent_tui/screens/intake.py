@@ -69,6 +69,13 @@ class FieldRow(Horizontal):
         super().__init__(id=f"row-{spec.id}", classes="field-row")
         self.spec = spec
         self._shown: str | None = None
+        self._widget: Widget | None = None
+
+    def field_widget(self) -> Widget | None:
+        """The field's own widget once mounted (looked up once: this runs on every key)."""
+        if self._widget is None:
+            self._widget = next(iter(self.query(f"#f-{self.spec.id}")), None)
+        return self._widget
 
     def compose(self) -> ComposeResult:
         mark = " *" if self.spec.required else ""
@@ -119,6 +126,9 @@ class IntakeScreen(DeskScreen):
         self._offer_recent: list[dict[str, Any]] = []
         self._baseline: dict[str, Any] = {}
         self._building = asyncio.Lock()
+        # The mounted field rows, in form order: read on every keystroke, so kept here
+        # instead of a DOM query per key (None: look them up again after a rebuild).
+        self._rows: list[FieldRow] | None = None
         self._forms_ready = False
         self._restore_checked = False
         # Draft writes run in threads; one at a time, a ticket's draft keeps one id, and an
@@ -232,8 +242,10 @@ class IntakeScreen(DeskScreen):
             specs = field_specs(form, language())
             holder = self.query_one("#fields", Vertical)
             self.specs = []
+            self._rows = None
             await holder.remove_children()
             await holder.mount_all([FieldRow(spec) for spec in specs])
+            self._rows = None
             self.form = form
             self.specs = specs
             for spec in specs:
@@ -253,7 +265,7 @@ class IntakeScreen(DeskScreen):
         """The widget of the first shown field, to take the focus; None under a dialog, or
         while that row's own widget is not mounted yet (the screen still starting: its
         AUTO_FOCUS takes the first field then)."""
-        first = next((r for r in self.query(FieldRow) if r.display), None)
+        first = next((r for r in self._field_rows() if r.display), None)
         if first is None or self.app.screen.is_modal:
             return None
         return next(iter(first.query(f"#f-{first.spec.id}")), None)
@@ -273,10 +285,19 @@ class IntakeScreen(DeskScreen):
 
     # ------------------------------------------------------------------ values
 
+    def _field_rows(self) -> list[FieldRow]:
+        if self._rows is None:
+            rows = list(self.query(FieldRow))
+            if not all(row.field_widget() is not None for row in rows):
+                return rows  # still mounting: not kept, looked up again next time
+            self._rows = rows
+        return self._rows
+
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for row in self.query(FieldRow):
-            for widget in row.query(f"#f-{row.spec.id}"):
+        for row in self._field_rows():
+            widget = row.field_widget()
+            if widget is not None:
                 out[row.spec.id] = read_value(widget)
         return out
 
@@ -286,12 +307,13 @@ class IntakeScreen(DeskScreen):
             return
         values = self.values()
         shown = {f.id for f in visible_fields(self.form, values)}
-        for row in self.query(FieldRow):
+        rows = self._field_rows()
+        for row in rows:
             if row.display != (row.spec.id in shown):
                 row.display = row.spec.id in shown
         self.errors = {e.field: e for e in validate_values(self.form, values)}
         lang = language()
-        for row in self.query(FieldRow):
+        for row in rows:
             error = self.errors.get(row.spec.id)
             visible_error = error is not None and (show_all or row.spec.id in self.touched)
             row.show_error(error.message(lang) if visible_error and error else None)

@@ -1,7 +1,10 @@
 """The queue: views (mine, team, red, overdue, needs attention, all), sort, search, countdowns.
 
 The screen only holds the query (view, sort, text); the cache answers it page by page and the
-``QueueTable`` draws what is visible. The count comes first (thread worker), then rows.
+``QueueTable`` draws what is visible. A new query costs one worker round trip: the total and
+the rows in view come back together from one store call; an answer to an older query is
+dropped. The search box applies its text once the agent stops typing (SEARCH_SETTLE_SECONDS),
+so a word typed key by key is looked up once, not once per key.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.widgets import Input, Label
 
 from agent_tui.i18n import t
 from agent_tui.screens.base import DeskScreen
-from agent_tui.widgets.queue_table import QueueTable, header_line
-from offline_cache.records import QueueQuery, QueueSort, QueueView
+from agent_tui.widgets.queue_table import PAGE, QueueTable, header_line
+from offline_cache.records import Page, QueueQuery, QueueSort, QueueView
 
 VIEWS = {
     "mine": QueueView.MINE,
@@ -32,6 +36,7 @@ VIEWS = {
 }
 # 按紧急 is by time left (the clocks' deadline), so a separate deadline sort would repeat it.
 SORTS = (QueueSort.URGENCY, QueueSort.TIME)
+SEARCH_SETTLE_SECONDS = 0.2  # the search text is applied this long after the last key
 
 
 class SearchBox(Input):
@@ -51,6 +56,11 @@ class QueueScreen(DeskScreen):
     query_spec: reactive[QueueQuery] = reactive(
         QueueQuery(view=QueueView.MINE, sort=QueueSort.URGENCY), init=False
     )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._load_seq = 0  # the newest load asked for; older answers are dropped
+        self._search_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bars()
@@ -83,18 +93,32 @@ class QueueScreen(DeskScreen):
         return self.app.desk.queue_page(replace(self.query_spec, offset=offset, limit=limit)).rows  # type: ignore[attr-defined]
 
     def watch_query_spec(self) -> None:
-        self.reload()
+        self.reload(top=True)
 
-    @work(thread=True, exclusive=True, group="queue-count", exit_on_error=False)
-    def reload(self) -> None:
-        page = self.app.desk.queue_page(replace(self.query_spec, offset=0, limit=1))  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._counted, page.total)
+    def reload(self, top: bool = False) -> None:
+        """Load the query's total and the rows in view in one worker. ``top``: a new query
+        (view, filter, sort) starts at its first row; a changed cache keeps the place."""
+        self._load_seq += 1
+        start = 0
+        if not top:
+            for table in self.query(QueueTable):
+                start = table.window_start()
+        self._load(self._load_seq, self.query_spec, start, top)
 
-    def _counted(self, total: int) -> None:
-        # The count comes back from a worker: the screen may be gone or not yet composed.
+    @work(thread=True, exclusive=True, group="queue-load", exit_on_error=False)
+    def _load(self, seq: int, query: QueueQuery, start: int, top: bool) -> None:
+        if seq != self._load_seq:
+            return  # a newer query was asked for before this worker started
+        page = self.app.desk.queue_page(replace(query, offset=start, limit=PAGE))  # type: ignore[attr-defined]
+        self.app.call_from_thread(self._loaded, seq, page, top)
+
+    def _loaded(self, seq: int, page: Page, top: bool) -> None:
+        if seq != self._load_seq:
+            return  # the answer to an older query: the newer one is on its way
+        # The answer comes back from a worker: the screen may be gone or not yet composed.
         for table in self.query(QueueTable):
-            table.reload(total)
-            self._summary(total)
+            table.reload(page.total, page.offset, page.rows, top=top)
+            self._summary(page.total)
         self.call_after_refresh(self._header)
 
     def _summary(self, total: int) -> None:
@@ -111,7 +135,7 @@ class QueueScreen(DeskScreen):
             summary.update(text)
 
     def cache_changed(self) -> None:
-        self.reload()
+        self.reload(top=False)
 
     def tick(self, now: datetime) -> None:
         # The app's one-second timer may land before compose or during teardown.
@@ -138,10 +162,22 @@ class QueueScreen(DeskScreen):
 
     @on(Input.Changed, "#queue-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self.query_spec = replace(self.query_spec, text=event.value.strip())
+        """Apply the text once the keys stop: a word typed key by key is one lookup."""
+        if self._search_timer is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_SETTLE_SECONDS, self._apply_search)
+
+    def _apply_search(self) -> None:
+        self._search_timer = None
+        text = self.query_one("#queue-search", Input).value.strip()
+        if text != self.query_spec.text:
+            self.query_spec = replace(self.query_spec, text=text)
 
     @on(Input.Submitted, "#queue-search")
     def _search_done(self) -> None:
+        if self._search_timer is not None:  # Enter: apply now, no wait
+            self._search_timer.stop()
+            self._apply_search()
         self.query_one(QueueTable).focus()
 
     def action_open_ticket(self) -> None:

@@ -150,15 +150,30 @@ class QueueTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ data
 
-    def reload(self, total: int) -> None:
-        """The query changed (view, filter, sort) or the cache did: drop rows, refetch."""
+    def reload(
+        self, total: int, start: int = 0, rows: list[TicketRow] | None = None, *, top: bool = False
+    ) -> None:
+        """The query changed (view, filter, sort) or the cache did: drop the rows held and
+        take ``rows`` (the page from ``start``, fetched with ``total`` in the same worker) so
+        the view needs no second round trip; rows still missing are fetched. ``top``: back to
+        the first row (a new filter or view), else the cursor stays where it was."""
         self._generation += 1
         self._rows.clear()
         self._pending = None
+        for offset, row in enumerate(rows or []):
+            self._rows[start + offset] = row
         self.total = total
+        if top:
+            self.cursor = 0
+            self.scroll_to(y=0, animate=False, immediate=True)
         self.cursor = min(self.cursor, max(0, total - 1))
         self._ensure_rows()
         self.refresh()
+
+    def window_start(self) -> int:
+        """The first row of the page a reload should bring to keep the view filled."""
+        top, _ = self._visible()
+        return max(0, top - PAGE // 2)
 
     @property
     def line_width(self) -> int:
