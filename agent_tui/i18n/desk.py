@@ -133,10 +133,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "intake.history": ("该号码近期工单", "Recent tickets of this number"),
     "intake.history.none": ("无近期工单", "No recent tickets"),
     "intake.duplicate": (
-        "可能重复：{number}（{status}）{address}。按 {key} 并单",
-        "Possible duplicate: {number} ({status}) {address}. Press {key} to merge",
+        "可能重复：{number}（{status}）{address}，来电人 {caller}。按 {key} 并单",
+        "Possible duplicate: {number} ({status}) {address}, caller {caller}. Press {key} to merge",
     ),
-    "intake.merged": ("已并入 {number}", "Merged into {number}"),
+    "intake.merged": (
+        "已并入 {number}（本次来电人 {mine} → 原单来电人 {theirs}）",
+        "Merged into {number} (this caller {mine} → that ticket's caller {theirs})",
+    ),
     "intake.no_duplicate": ("没有可并入的工单", "No open ticket to merge into"),
     "intake.restore": (
         "发现未提交的受理草稿（{when}）。恢复吗？",
