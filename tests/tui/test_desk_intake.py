@@ -125,9 +125,12 @@ async def test_duplicate_warning_offers_merge_into_the_open_ticket(
         await until(pilot, lambda: screen.duplicate is not None, "the duplicate warning")
         warning = str(screen.query_one("#intake-duplicate").render())
         assert "可能重复" in warning and "alt+m" in warning
+        assert "来电人 13900001111" in warning  # the open ticket's caller
         first_id = screen.duplicate.id
         await pilot.press("alt+m")  # intake.merge
         await until(pilot, lambda: "已并入" in screen.last_saved, "the merge")
+        # both callers named: this call's and the ticket it joined
+        assert "本次来电人 13900001111 → 原单来电人 13900001111" in screen.last_saved
 
         rows = await run_in_thread(lambda: app.desk.recent_for_phone("13900001111"))
         merged = [r for r in rows if r.id != first_id]
