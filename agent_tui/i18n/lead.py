@@ -65,8 +65,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lead.outcomes": (
         "满意率 {satisfaction}（评价 {evaluated} 单）· 红单平均响应 {red_avg} · "
         "30分钟内响应 {red_30}（{judged} 单中 {within}）· 类型 {kinds}",
-        "Satisfaction {satisfaction} ({evaluated} evaluated) · red first response avg "
-        "{red_avg} · within 30 min {red_30} ({within} of {judged}) · kinds {kinds}",
+        "Satisfaction {satisfaction} ({evaluated} evaluated) · red response avg {red_avg}"
+        " · in 30 min {red_30} ({within}/{judged}) · kinds {kinds}",
     ),
     # seats
     "lead.seats.title": ("坐席", "Seats"),

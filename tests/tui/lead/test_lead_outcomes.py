@@ -97,6 +97,6 @@ async def test_outcome_line_equals_hand_computed_values(live: Live, lang: str) -
         )
     else:
         assert line == (
-            "Satisfaction 50.0% (2 evaluated) · red first response avg 18:00 · within 30 min "
-            "66.7% (2 of 3) · kinds consult 0 help 3 complaint 1 report 1 suggest 0 praise 0"
+            "Satisfaction 50.0% (2 evaluated) · red response avg 18:00 · in 30 min 66.7% (2/3)"
+            " · kinds consult 0 help 3 complaint 1 report 1 suggest 0 praise 0"
         )
