@@ -140,10 +140,11 @@ def ticket_mutations(
     call_at: datetime,
     who: dict[str, str] | None = None,
     red_response: int | None = None,
+    now: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The mutations of one call (from ``who``, or a new caller): the intake, then where the
     ticket has got to since. ``red_response``: minutes from a red call to its dispatch (its
-    first response), else 2 to 6 like any other call."""
+    first response), else 2 to 6 like any other call; never later than ``now``."""
     red = [s for s in SITUATIONS if s[2] == "red"]
     normal = [s for s in SITUATIONS if s[2] != "red"]
     situation = rng.choice(red if rng.random() < RED_SHARE else normal)
@@ -153,6 +154,8 @@ def ticket_mutations(
     written = rng.randint(2, 6)
     if urgency == "red" and red_response is not None:
         written = red_response
+    if now is not None:  # a call of the last minutes was written by now, not in the future
+        written = min(written, int((now - call_at).total_seconds() // 60))
     args: dict[str, Any] = {
         "id": ticket_id,
         **(who if who is not None else caller(rng)),
@@ -234,7 +237,7 @@ def plan_tickets(
         desk = rng.choice(desks)
         who = rng.choice(regulars) if rng.random() < REGULAR_SHARE else None
         response = RED_RESPONSE_MINUTES[red_calls % len(RED_RESPONSE_MINUTES)]
-        mutations = list(ticket_mutations(desk, rng, call_at, who, response))
+        mutations = list(ticket_mutations(desk, rng, call_at, who, response, now))
         if mutations[0]["args"]["urgency"] == "red":
             red_calls += 1
         number = mutations[0]["args"]["phone"]
