@@ -219,6 +219,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "ticket.callback.evaluate": ("评价：来电人是否满意", "Evaluate: was the caller satisfied"),
     "ticket.callback.unreached": ("未联系上", "Not reached"),
+    "ticket.merged_into": ("并入工单", "Merged into"),
+    "ticket.merged_into.value": ("{number}（来电人 {caller}）", "{number} (caller {caller})"),
     "satisfaction.satisfied": ("满意", "satisfied"),
     "satisfaction.basically_satisfied": ("基本满意", "basically satisfied"),
     "satisfaction.dissatisfied": ("不满意", "dissatisfied"),

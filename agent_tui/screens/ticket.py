@@ -161,6 +161,8 @@ class TicketScreen(DeskScreen):
         notes = desk.notes(self.ticket_id) if ticket else []
         history = desk.history(self.ticket_id) if ticket else []
         attention = desk.attention_for(self.ticket_id) if ticket else []
+        into_id = ticket.data.get("merged_into") if ticket else None
+        self._merged_into = desk.ticket(str(into_id)) if into_id else None
         self.app.call_from_thread(self._show, ticket, notes, history, attention)
         if ticket is not None:
             self.app.call_from_thread(self.load_server_history)
@@ -202,6 +204,15 @@ class TicketScreen(DeskScreen):
         for name in SHOWN_FIELDS:
             if name in data and (name != "satisfaction" or data.get(name)):  # once evaluated
                 table.add_row(field_label(name), shown_value(name, data.get(name)))
+        into = getattr(self, "_merged_into", None)
+        if into is not None and data.get("merged_into") == into.id:  # 并单: both callers
+            caller = " ".join(
+                str(v) for v in (into.data.get("caller_name"), into.data.get("phone")) if v
+            )
+            table.add_row(
+                t("ticket.merged_into"), t("ticket.merged_into.value",
+                                           number=into.display_number, caller=caller or "-"),
+            )  # fmt: skip
         words = getattr(self, "_field_words", {})
         for name, value in (data.get("extra") or {}).items():
             known = words.get(str(name))
