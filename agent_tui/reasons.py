@@ -66,6 +66,15 @@ KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"no ticket (?P<id>\S+) \(or not yours to change\)", "refusal.no_ticket"),
         (r"a ticket cannot be merged into itself", "refusal.merge_itself"),
         (
+            r"Satisfaction: an evaluation \(评价\) needs the caller's score \(satisfied, "
+            r"basically satisfied or dissatisfied\): record it with record_callback",
+            "refusal.evaluate_needs_score",
+        ),
+        (
+            r"Satisfaction: the caller was not reached, so there is no score to record",
+            "refusal.score_unreached",
+        ),
+        (
             r"ticket (?P<number>\S+) is already (?P<status>[a-z_]+): a repeated request is not "
             r"merged into a finished ticket; save it as a new ticket \(or reopen that one first\)",
             "refusal.merge_finished",

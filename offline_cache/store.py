@@ -527,12 +527,8 @@ class CacheStore:
         reason: str | None = None,
         base_revision: int | None = None,
     ) -> Saved:
-        """Move the ticket along the closed loop; the server's state machine has the last word.
-
-        评价 (evaluated) is not a plain move: it records the caller's score, so it goes through
-        :meth:`record_callback`; asked here it is refused with a FieldError on ``satisfaction``."""
-        if str(to) == Status.EVALUATED.value:
-            raise FieldError("satisfaction", "satisfaction_required")
+        """Move the ticket along the closed loop; the server's state machine has the last word
+        (评价 records the caller's score: :meth:`record_callback`; the server refuses it here)."""
         base = self._base_revision(ticket_id) if base_revision is None else base_revision
         return self._ticket_change(
             MutationName.CHANGE_STATUS,

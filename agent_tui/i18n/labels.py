@@ -51,6 +51,15 @@ TEXTS |= {
         "已超时：承办单位未在办理时限内答复",
         "overdue: the handling unit has not replied by the handling deadline",
     ),
+    "refusal.evaluate_needs_score": (
+        "评价须记录满意度（满意、基本满意或不满意）：请用回访记录评价",
+        "an evaluation needs the caller's score (satisfied, basically satisfied or "
+        "dissatisfied): record it with the callback",
+    ),
+    "refusal.score_unreached": (
+        "满意度：未联系上来电人，不能记录评价",
+        "satisfaction: the caller was not reached, so there is no score to record",
+    ),
     "refusal.merge_finished": (
         "工单 {number} 状态为“{status}”，不能并入已结束的工单：请另建新单（或先重新办理该单）",
         "ticket {number} is already {status}: a repeated request is not merged into a "

@@ -15,7 +15,7 @@ from hotline.protocol import (
     RecordCallbackArgs,
     UpdateTicketArgs,
 )
-from hotline.states import FINISHED_STATUSES
+from hotline.states import FINISHED_STATUSES, can_move
 from hotline.validators import FieldError
 from hotline_server import tickets
 from hotline_server.sync.registry import Applied, ApplyContext, Rejected, register
@@ -59,8 +59,9 @@ def change_status(ctx: ApplyContext, args: ChangeStatusArgs) -> Applied:
     row = _row(ctx, args.ticket_id)
     if args.to == Status.MERGED:
         raise Rejected("use merge_ticket to merge a ticket (并单)", "to")
-    if args.to == Status.EVALUATED:
-        # 评价 records the caller's score: only record_callback carries one
+    if args.to == Status.EVALUATED and can_move(Status(row["status"]), args.to):
+        # 评价 records the caller's score: only record_callback carries one (an illegal move
+        # is refused by the state machine below, naming both states)
         missing = FieldError("satisfaction", "satisfaction_required")
         raise Rejected(f"{missing.message('en')}: record it with record_callback", "satisfaction")
     new, seq = tickets.change_status(

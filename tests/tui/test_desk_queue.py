@@ -337,11 +337,7 @@ async def test_evaluating_asks_for_the_score_and_names_it_when_missing(
             "the missing-score warning",
         )
         assert app.desk.ticket(tid).data.get("status") == "closed"
-        # the store refuses the plain move too, naming the field
-        refused = await run_in_thread(
-            lambda: _refusal(lambda: app.desk.change_status(tid, "evaluated"))
-        )
-        assert refused == missing
+        assert app.status.outbox == 0  # nothing was queued
         await pilot.press("ctrl+g")
         await pilot.pause(0.2)
         await pilot.press("3")
@@ -351,13 +347,3 @@ async def test_evaluating_asks_for_the_score_and_names_it_when_missing(
         await until(pilot, lambda: "基本满意" in screen_text(app), "the score on the ticket")
     remote = await run_in_thread(lambda: server_get(server, f"/api/v1/tickets/{tid}", "agent2"))
     assert (remote["status"], remote["satisfaction"]) == ("evaluated", "basically_satisfied")
-
-
-def _refusal(call: Any) -> str:
-    from hotline.validators import FieldError
-
-    try:
-        call()
-    except FieldError as exc:
-        return exc.message("zh")
-    return ""

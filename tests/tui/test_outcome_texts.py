@@ -43,3 +43,14 @@ def test_merge_into_a_finished_ticket_refusal_in_chinese() -> None:
     assert reason_text(reason) == (
         "工单 20260316-000001 状态为“已评价”，不能并入已结束的工单：请另建新单（或先重新办理该单）"
     )
+
+
+def test_score_refusals_in_chinese() -> None:
+    set_language("zh")
+    needs = (
+        "Satisfaction: an evaluation (评价) needs the caller's score (satisfied, basically "
+        "satisfied or dissatisfied): record it with record_callback"
+    )
+    assert reason_text(needs) == "评价须记录满意度（满意、基本满意或不满意）：请用回访记录评价"
+    unreached = "Satisfaction: the caller was not reached, so there is no score to record"
+    assert reason_text(unreached) == "满意度：未联系上来电人，不能记录评价"
