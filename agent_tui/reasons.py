@@ -22,6 +22,22 @@ KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     for pattern, key in (
         (r"overdue: no first response within the deadline of a red ticket", "reason.overdue"),
         (
+            r"overdue: no first response by "
+            + _TIME.format("at")
+            + r" \(a red ticket's first-response deadline\)",
+            "reason.overdue_no_response",
+        ),
+        (
+            r"overdue: first response given, but still unresolved at "
+            + _TIME.format("at")
+            + r" \(the end of a red ticket's handling window\)",
+            "reason.overdue_handling",
+        ),
+        (
+            r"overdue: the handling unit has not replied by the handling deadline",
+            "reason.overdue_unit",
+        ),
+        (
             r"escalated to aggregation \(汇总\): no first response by "
             + _TIME.format("at")
             + r"; handed to the district's ticket group",
@@ -49,6 +65,20 @@ KNOWN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"a (?P<status>[a-z_]+) ticket cannot be escalated", "refusal.cannot_escalate"),
         (r"no ticket (?P<id>\S+) \(or not yours to change\)", "refusal.no_ticket"),
         (r"a ticket cannot be merged into itself", "refusal.merge_itself"),
+        (
+            r"Satisfaction: an evaluation \(评价\) needs the caller's score \(satisfied, "
+            r"basically satisfied or dissatisfied\): record it with record_callback",
+            "refusal.evaluate_needs_score",
+        ),
+        (
+            r"Satisfaction: the caller was not reached, so there is no score to record",
+            "refusal.score_unreached",
+        ),
+        (
+            r"ticket (?P<number>\S+) is already (?P<status>[a-z_]+): a repeated request is not "
+            r"merged into a finished ticket; save it as a new ticket \(or reopen that one first\)",
+            "refusal.merge_finished",
+        ),
         (r"only a shift lead can reassign a ticket", "refusal.lead_only"),
     )
 )

@@ -530,7 +530,7 @@ class DeskServices:
     def escalate(self, ticket_id: str, reason: str) -> Saved:
         return self.store.escalate(ticket_id, reason)
 
-    def record_callback(self, ticket_id: str, reached: bool, satisfaction: int | None) -> Saved:
+    def record_callback(self, ticket_id: str, reached: bool, satisfaction: str | None) -> Saved:
         return self.store.record_callback(ticket_id, reached=reached, satisfaction=satisfaction)
 
     def update_ticket(

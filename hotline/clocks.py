@@ -29,8 +29,9 @@ escalation is never undone by the clock).
 
 Normal tickets have no ladder (only manual escalation). Once dispatched they must be handled
 (the unit replies) within N working days per kind (``handling_working_days``: consultation 3,
-help 5, complaint 10, suggestion 10, praise 3), counted from the day after dispatch and ending
-at 24:00 of the Nth working day (``WorkCalendar``: weekends, holidays, make-up workdays).
+help 5, complaint 10, report 10, suggestion 10, praise 3), counted from the day after
+dispatch and ending at 24:00 of the Nth working day
+(``WorkCalendar``: weekends, holidays, make-up workdays).
 
 Overdue is sticky: a red ticket is overdue while it has no first response after F, and from S
 on until it is finished; a dispatched normal ticket is overdue after its handling deadline
@@ -58,6 +59,7 @@ DEFAULT_HANDLING_WORKING_DAYS: dict[Kind, int] = {
     Kind.CONSULTATION: 3,
     Kind.HELP: 5,
     Kind.COMPLAINT: 10,
+    Kind.REPORT: 10,
     Kind.SUGGESTION: 10,
     Kind.PRAISE: 3,
 }
@@ -379,6 +381,35 @@ def is_overdue(
         return now > ladder.supervision_start
     deadline = _handling_deadline_now(ticket, policy, calendar or WorkCalendar(), tz, dispatched_at)
     return deadline is not None and now > deadline
+
+
+NO_FIRST_RESPONSE = "no_first_response"  # red: past F with no first response
+RED_HANDLING_LATE = "red_handling_late"  # red: responded, but unresolved past S
+HANDLING_LATE = "handling_late"  # normal: the unit has not replied by the handling deadline
+
+
+def overdue_cause(
+    ticket: Ticket,
+    now: datetime,
+    policy: EscalationPolicy | None = None,
+    calendar: WorkCalendar | None = None,
+    zone: tzinfo | str | None = None,
+    *,
+    dispatched_at: datetime | None = None,
+) -> str | None:
+    """Why ``is_overdue`` holds at ``now`` (None when it does not): a red ticket with no first
+    response past F is ``NO_FIRST_RESPONSE``; one that was answered in time (or late, after
+    F) but is still unresolved past S is ``RED_HANDLING_LATE``; a normal ticket past its
+    handling deadline is ``HANDLING_LATE``."""
+    if not is_overdue(ticket, now, policy, calendar, zone, dispatched_at=dispatched_at):
+        return None
+    now = _aware(now, "now")
+    ladder = red_ladder(ticket, policy or EscalationPolicy(), resolve_zone(zone))
+    if ladder is None:
+        return HANDLING_LATE
+    if now > ladder.first_response and not _responded_by(ticket, now):
+        return NO_FIRST_RESPONSE
+    return RED_HANDLING_LATE
 
 
 def next_deadline(

@@ -29,6 +29,7 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "promise": ("承诺事项", "Promise"),
     "channel": ("来源渠道", "Channel"),
     "extra": ("附加信息", "Additional answers"),
+    "satisfaction": ("满意度", "Satisfaction"),
 }
 
 # code -> (Chinese, English). ``{label}`` is the field's name in that language.
@@ -97,6 +98,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "extra_too_large": (
         "{label}过大：最多 {max} 字节（现有 {size} 字节）",
         "{label}: too large, at most {max} bytes (now {size})",
+    ),
+    "satisfaction_required": (
+        "评价须记录{label}（满意、基本满意或不满意）",
+        "{label}: an evaluation (评价) needs the caller's score "
+        "(satisfied, basically satisfied or dissatisfied)",
+    ),
+    "satisfaction_unreached": (
+        "{label}：未联系上来电人，不能记录评价",
+        "{label}: the caller was not reached, so there is no score to record",
     ),
     "yes_no_invalid": ("{label}应选择“是”或“否”", "{label}: answer yes or no"),
 }

@@ -23,7 +23,16 @@ hand-made records. Every figure follows exactly one definition from METRICS.md:
   tickets created (tickets without a caller number cannot be judged and are left out). An open
   ticket, or a merged one, is not a resolution whatever the calls; a ticket resolved less than
   7 days ago counts until a repeat call arrives;
-- resolution rate 解决率 = resolved / dispatched, per category;
+- resolution rate 解决率 = resolved / dispatched, per category (and per kind). A merged
+  ticket (并单) is not counted as dispatched: its matter is handled, and counted, as the ticket
+  it was merged into, so it never shows as dispatched-but-unresolved;
+- satisfaction rate 满意率 = (满意 + 基本满意) / tickets evaluated with a score (评价, the
+  three levels of hotline.model.Satisfaction), over the window's tickets;
+- red-ticket response: of the window's red tickets (merged ones left out), the mean time from
+  the call to the first response, and the share responded within 30 minutes (DOMAIN.md) of
+  those that can be judged: responded, or still without a response after 30 minutes;
+- daily outcomes: red tickets, red tickets overdue (the clock's sticky flag), tickets
+  escalated above the agent (escalation level > 0), among the day's tickets;
 - urgent open / overdue: red tickets not finished / past their deadline, now;
 - seats by state: signed in, ready, on call, after-call work, break, offline (link down).
 
@@ -43,6 +52,7 @@ DEFAULT_TZ = "Asia/Shanghai"
 DEFAULT_SERVICE_LEVEL_SECONDS = 15
 SHORT_ABANDON_SECONDS = 5
 FCR_REPEAT_DAYS = 7
+RED_RESPONSE_SECONDS = 30 * 60  # a red ticket's first response is due within 30 minutes
 SERIES_BUCKET_MINUTES = 15
 
 Window = Literal["today", "60m", "15m"]
@@ -53,6 +63,9 @@ SEAT_STATES = ("signed_out", "ready", "on_call", "after_call", "break", "link_do
 WORKING_SEAT_STATES = frozenset({"ready", "on_call", "after_call", "break"})
 FINISHED_TICKET_STATUSES = frozenset({"closed", "callback", "evaluated", "merged"})
 RESOLVED_TICKET_STATUSES = frozenset({"closed", "callback", "evaluated"})
+# hotline.model.Satisfaction values; the first two count as satisfied in 满意率.
+SATISFACTION_LEVELS = ("satisfied", "basically_satisfied", "dissatisfied")
+SATISFIED_LEVELS = frozenset({"satisfied", "basically_satisfied"})
 
 
 # ---------------------------------------------------------------- records
@@ -146,6 +159,10 @@ class TicketRecord:
     dispatched: bool = False  # ever dispatched (派单) to a handling unit
     overdue: bool = False
     created_by: str = ""
+    kind: str = "consultation"
+    first_response_at: datetime | None = None
+    satisfaction: str | None = None  # a hotline.model.Satisfaction value, once evaluated
+    escalation_level: int = 0
 
 
 # ---------------------------------------------------------------- windows
@@ -347,6 +364,21 @@ class TicketMeasures:
     resolved: int = 0
     resolution_rate: float | None = None
     by_category: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # 评价 / 满意率
+    evaluated: int = 0
+    satisfaction_counts: dict[str, int] = field(default_factory=dict)
+    satisfaction_rate: float | None = None
+    # red tickets: first response
+    red_created: int = 0
+    red_responded: int = 0
+    red_average_response: float | None = None  # seconds, call start -> first response
+    red_judged: int = 0  # responded, or 30 minutes past the call without a response
+    red_within_30m: int = 0
+    red_within_30m_rate: float | None = None
+    # daily outcomes
+    red_overdue: int = 0
+    escalated: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -375,20 +407,46 @@ def ticket_measures(
     cats: dict[str, dict[str, int]] = defaultdict(
         lambda: {"created": 0, "dispatched": 0, "resolved": 0}
     )
+    kinds: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"created": 0, "dispatched": 0, "resolved": 0}
+    )
+    scores: dict[str, int] = dict.fromkeys(SATISFACTION_LEVELS, 0)
+    red_waits: list[float] = []
     for t in tickets:
         if not _in(t.call_started_at, start, end):
             continue
         m.created += 1
         cat = cats[t.category]
         cat["created"] += 1
+        kind = kinds[t.kind]
+        kind["created"] += 1
         if t.disposition == "on_spot":
             m.on_spot += 1
-        if t.dispatched:
+        if t.dispatched and t.status != "merged":
             m.dispatched += 1
             cat["dispatched"] += 1
+            kind["dispatched"] += 1
             if t.status in RESOLVED_TICKET_STATUSES:
                 m.resolved += 1
                 cat["resolved"] += 1
+                kind["resolved"] += 1
+        if t.satisfaction in scores:
+            scores[t.satisfaction] += 1
+        if t.escalation_level > 0:
+            m.escalated += 1
+        if t.urgency == "red" and t.status != "merged":
+            m.red_created += 1
+            m.red_overdue += 1 if t.overdue else 0
+            wait = _red_response(t, end)
+            if wait is not None:
+                m.red_judged += 1
+                if wait <= RED_RESPONSE_SECONDS:
+                    m.red_within_30m += 1
+            if t.first_response_at is not None and t.first_response_at < end:
+                m.red_responded += 1
+                red_waits.append(
+                    max(0.0, (t.first_response_at - t.call_started_at).total_seconds())
+                )
         number = _norm_phone(t.phone)
         if number:
             m.fcr_eligible += 1
@@ -403,7 +461,26 @@ def ticket_measures(
         name: {**c, "resolution_rate": _ratio(c["resolved"], c["dispatched"])}
         for name, c in sorted(cats.items())
     }
+    m.by_kind = {
+        name: {**c, "resolution_rate": _ratio(c["resolved"], c["dispatched"])}
+        for name, c in sorted(kinds.items())
+    }
+    m.evaluated = sum(scores.values())
+    m.satisfaction_counts = scores
+    m.satisfaction_rate = _ratio(sum(scores[s] for s in SATISFIED_LEVELS), m.evaluated)
+    m.red_average_response = _mean(red_waits)
+    m.red_within_30m_rate = _ratio(m.red_within_30m, m.red_judged)
     return m
+
+
+def _red_response(t: TicketRecord, now: datetime) -> float | None:
+    """Seconds from the call to the first response, for the 30-minute share: the response
+    known by ``now``, or (none yet) the time waited so far once it is past 30 minutes; None
+    while a ticket without a response is still inside its 30 minutes (not judged yet)."""
+    if t.first_response_at is not None and t.first_response_at < now:
+        return max(0.0, (t.first_response_at - t.call_started_at).total_seconds())
+    waited = (now - t.call_started_at).total_seconds()
+    return waited if waited > RED_RESPONSE_SECONDS else None
 
 
 def _repeated(t: TicketRecord, call_times: list[datetime], others: list[TicketRecord]) -> bool:
@@ -528,10 +605,42 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "resolution_rate",
     "occupancy",
     "category",
+    # ticket outcomes (the ``all`` row): red tickets, overdue, escalated, 满意率, red response
+    "red_tickets",
+    "red_overdue",
+    "escalated",
+    "evaluated",
+    "satisfaction_rate",
+    "red_average_response",
+    "red_within_30m_rate",
 )
 """CSV columns of the daily report. A day's ``all`` row is followed by one row per ticket
 category (``category`` set; tickets_created, dispatched, resolved, resolution_rate filled):
 the per-category resolution rate 解决率 of METRICS.md. Other rows leave ``category`` empty."""
+
+
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "red_tickets",
+    "red_overdue",
+    "escalated",
+    "evaluated",
+    "satisfaction_rate",
+    "red_average_response",
+    "red_within_30m_rate",
+)
+
+
+def outcome_columns(tm: TicketMeasures) -> dict[str, Any]:
+    """The daily report's ticket outcomes of a day (its ``all`` row)."""
+    return {
+        "red_tickets": tm.red_created,
+        "red_overdue": tm.red_overdue,
+        "escalated": tm.escalated,
+        "evaluated": tm.evaluated,
+        "satisfaction_rate": tm.satisfaction_rate,
+        "red_average_response": tm.red_average_response,
+        "red_within_30m_rate": tm.red_within_30m_rate,
+    }
 
 
 def daily_report(
@@ -570,6 +679,7 @@ def daily_report(
                 occupancy=occ.overall if q == "all" else None,
                 by_category=tm.by_category if q == "all" else None,
             )
+            row.update(outcome_columns(tm) if q == "all" else dict.fromkeys(OUTCOME_COLUMNS))
             rows.append(row)
         day += timedelta(days=1)
     return rows

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class Kind(StrEnum):
@@ -19,8 +19,43 @@ class Kind(StrEnum):
     CONSULTATION = "consultation"  # 咨询
     HELP = "help"  # 求助
     COMPLAINT = "complaint"  # 投诉
+    REPORT = "report"  # 举报: reporting a violation (illegal building, pollution, fraud ...)
     SUGGESTION = "suggestion"  # 建议
     PRAISE = "praise"  # 表扬
+
+
+class Satisfaction(StrEnum):
+    """评价: the caller's verdict at the callback (回访), on the three-level scale of the
+    government hotlines (满意 / 基本满意 / 不满意). 满意率 counts 满意 and 基本满意 as
+    satisfied (hotline.metrics)."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+# Scores on the 1-5 scale that earlier desks sent (still in an outbox, or in old rows): read
+# as the three levels, so an upgrade with a full outbox replays (SYNC.md).
+LEGACY_SATISFACTION: dict[int, Satisfaction] = {
+    5: Satisfaction.SATISFIED,
+    4: Satisfaction.SATISFIED,
+    3: Satisfaction.BASICALLY_SATISFIED,
+    2: Satisfaction.DISSATISFIED,
+    1: Satisfaction.DISSATISFIED,
+}
+
+
+def _legacy_satisfaction(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value  # refused by the enum, with the field named
+    if isinstance(value, int) and value in LEGACY_SATISFACTION:
+        return LEGACY_SATISFACTION[value]
+    if isinstance(value, str) and value.strip().isdigit():
+        return LEGACY_SATISFACTION.get(int(value.strip()), value)
+    return value
+
+
+SatisfactionScore = Annotated[Satisfaction, BeforeValidator(_legacy_satisfaction)]
 
 
 class Urgency(StrEnum):
@@ -151,7 +186,7 @@ class Ticket(TicketFields):
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
     overdue: bool = False
-    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    satisfaction: SatisfactionScore | None = None
     updated_at: datetime | None = None  # server time of the last change
 
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from hotline.model import Disposition, Role, Status, TicketFields
+from hotline.model import Disposition, Role, SatisfactionScore, Status, TicketFields
 from hotline.times import ClientTime
 
 SCHEMA_VERSION = 1  # of mutation args; bumped with a replay rule when args change shape
@@ -90,9 +90,12 @@ class MergeTicketArgs(_Strict):
 
 
 class RecordCallbackArgs(_Strict):
+    """回访 and 评价: ``satisfaction`` given (the caller was reached and judged) moves the
+    ticket to evaluated; reached without it leaves it at callback."""
+
     ticket_id: UUIDStr
     reached: bool = True
-    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    satisfaction: SatisfactionScore | None = None
     note: str | None = Field(default=None, max_length=1000)
 
 

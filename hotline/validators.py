@@ -28,7 +28,16 @@ import phonenumbers
 
 from hotline.districts import District, as_districts, find_district
 from hotline.field_messages import Lang, render
-from hotline.model import EDITABLE_FIELDS, Channel, Kind, TicketFields, Urgency, UrgentSubcategory
+from hotline.model import (
+    EDITABLE_FIELDS,
+    LEGACY_SATISFACTION,
+    Channel,
+    Kind,
+    Satisfaction,
+    TicketFields,
+    Urgency,
+    UrgentSubcategory,
+)
 from hotline.protocol import FieldProblem
 
 
@@ -359,3 +368,33 @@ def validate_ticket_fields(
 ) -> list[FieldError]:
     """Every error in ``fields`` (empty list: valid). Same rules on the desk and the server."""
     return clean_ticket_fields(fields, districts=districts, required=required, partial=partial)[1]
+
+
+# 评价's three levels as people read them, in the order a dialog offers them.
+SATISFACTION_LABELS: dict[Satisfaction, tuple[str, str]] = {
+    Satisfaction.SATISFIED: ("满意", "satisfied"),
+    Satisfaction.BASICALLY_SATISFIED: ("基本满意", "basically satisfied"),
+    Satisfaction.DISSATISFIED: ("不满意", "dissatisfied"),
+}
+
+
+def validate_satisfaction(value: Any) -> Satisfaction:
+    """The score an evaluation (评价) records: one of the three levels (a legacy 1-5 score is
+    read as its level). Missing or anything else: a FieldError naming ``satisfaction``."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise FieldError("satisfaction", "satisfaction_required")
+    if isinstance(value, int) and not isinstance(value, bool) and value in LEGACY_SATISFACTION:
+        return LEGACY_SATISFACTION[value]
+    try:
+        return Satisfaction(str(value).strip())
+    except ValueError:
+        pass
+    raise FieldError(
+        "satisfaction",
+        "invalid_choice",
+        {
+            "value": str(value)[:40],
+            "choices_zh": [zh for zh, _ in SATISFACTION_LABELS.values()],
+            "choices_en": [en for _, en in SATISFACTION_LABELS.values()],
+        },
+    )

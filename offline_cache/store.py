@@ -52,6 +52,7 @@ from hotline.protocol import (
     RecordCallbackArgs,
     UpdateTicketArgs,
 )
+from hotline.validators import FieldError, validate_satisfaction
 from offline_cache import keycheck
 from offline_cache.errors import (
     CacheClosed,
@@ -539,7 +540,8 @@ class CacheStore:
         reason: str | None = None,
         base_revision: int | None = None,
     ) -> Saved:
-        """Move the ticket along the closed loop; the server's state machine has the last word."""
+        """Move the ticket along the closed loop; the server's state machine has the last word
+        (评价 records the caller's score: :meth:`record_callback`; the server refuses it here)."""
         base = self._base_revision(ticket_id) if base_revision is None else base_revision
         return self._ticket_change(
             MutationName.CHANGE_STATUS,
@@ -586,10 +588,16 @@ class CacheStore:
         ticket_id: str,
         *,
         reached: bool = True,
-        satisfaction: int | None = None,
+        satisfaction: str | None = None,
         note: str | None = None,
     ) -> Saved:
-        """回访: the callback to the citizen and their satisfaction (1-5)."""
+        """回访 and 评价: the callback to the citizen; reached and scored (``satisfaction``, one
+        of hotline.model.Satisfaction), the ticket is evaluated. A score that is not one of the
+        levels, or a score for a caller not reached, is a FieldError on ``satisfaction``."""
+        if satisfaction is not None:
+            if not reached:
+                raise FieldError("satisfaction", "satisfaction_unreached")
+            satisfaction = validate_satisfaction(satisfaction).value
         return self._ticket_change(
             MutationName.RECORD_CALLBACK,
             RecordCallbackArgs,

@@ -105,4 +105,5 @@ def apply_local(data: dict[str, Any], name: str, args: Mapping[str, Any]) -> dic
         out["merged_into"] = args["into_ticket_id"]
     elif name == MutationName.RECORD_CALLBACK and args.get("satisfaction") is not None:
         out["satisfaction"] = args["satisfaction"]
+        out["status"] = Status.EVALUATED.value  # 评价: scored
     return out

@@ -39,6 +39,32 @@ TEXTS: dict[str, tuple[str, str]] = {
 TEXTS |= {
     # history reasons the server writes (agent_tui.reasons)
     "reason.overdue": ("已超时：红色工单未在时限内首次响应", "overdue: no first response in time"),
+    "reason.overdue_no_response": (
+        "已超时：红色工单至 {at} 仍未首次响应",
+        "overdue: no first response by {at}",
+    ),
+    "reason.overdue_handling": (
+        "已超时：已首次响应，但至 {at}（紧急办理时限）仍未办结",
+        "overdue: responded, but still unresolved at {at} (end of the urgent handling window)",
+    ),
+    "reason.overdue_unit": (
+        "已超时：承办单位未在办理时限内答复",
+        "overdue: the handling unit has not replied by the handling deadline",
+    ),
+    "refusal.evaluate_needs_score": (
+        "评价须记录满意度（满意、基本满意或不满意）：请用回访记录评价",
+        "an evaluation needs the caller's score (satisfied, basically satisfied or "
+        "dissatisfied): record it with the callback",
+    ),
+    "refusal.score_unreached": (
+        "满意度：未联系上来电人，不能记录评价",
+        "satisfaction: the caller was not reached, so there is no score to record",
+    ),
+    "refusal.merge_finished": (
+        "工单 {number} 状态为“{status}”，不能并入已结束的工单：请另建新单（或先重新办理该单）",
+        "ticket {number} is already {status}: a repeated request is not merged into a "
+        "finished ticket; save it as a new ticket (or reopen that one first)",
+    ),
     "reason.aggregation": (
         "升级为汇总：{at} 前未首次响应，转区工单组",
         "escalated to aggregation: no first response by {at}; handed to the district group",

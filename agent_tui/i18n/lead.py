@@ -62,6 +62,12 @@ TEXTS: dict[str, tuple[str, str]] = {
         "{queue}: offered {offered} · answer rate {rate} · waiting {waiting}",
     ),
     "lead.queue.title": ("各队列", "Queues"),
+    "lead.outcomes": (
+        "满意率 {satisfaction}（评价 {evaluated} 单）· 红单平均响应 {red_avg} · "
+        "30分钟内响应 {red_30}（{judged} 单中 {within}）· 类型 {kinds}",
+        "Satisfaction {satisfaction} ({evaluated} evaluated) · red response avg {red_avg}"
+        " · in 30 min {red_30} ({within}/{judged}) · kinds {kinds}",
+    ),
     # seats
     "lead.seats.title": ("坐席", "Seats"),
     "lead.seats.counts": (

@@ -41,6 +41,7 @@ from agent_tui.lead.source import (
 )
 from agent_tui.lead.widgets import Cell, Chart, CountBars, FigureTile, KeyedTable
 from agent_tui.neterrors import exception_text
+from hotline.model import Kind
 
 WINDOWS = ("today", "60m", "15m")
 log = logging.getLogger("agent_tui.lead")
@@ -63,6 +64,7 @@ LEAD_BINDINGS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("lead.refresh", "f5", "refresh_now", "lead.key.refresh", False),
 )
 
+KIND_CODES = tuple(k.value for k in Kind)  # the breakdown's order: the domain's
 SEAT_COLUMNS = ("agent", "state", "in_state", "call", "tickets", "link", "unsynced")
 STATE_STYLE = {
     "on_call": "green",
@@ -220,6 +222,7 @@ class LeadPanelScreen(Screen[None]):
                 ):
                     yield FigureTile(t(label), id=f"fig-{key}")
             yield Static("", id="queues")
+            yield Static("", id="outcomes")
             with Horizontal(id="middle"):
                 with Vertical(id="seats-box"):
                     yield Static("", id="seat-counts")
@@ -473,6 +476,7 @@ class LeadPanelScreen(Screen[None]):
             self._safe("alerts", lambda: self._render_alerts(now))
             self._safe("figures", lambda: self._render_figures(now))
             self._safe("queues", self._render_queues)
+            self._safe("outcomes", self._render_outcomes)
             self._safe("seats", lambda: self._render_seats(now))
             self._safe("red", lambda: self._render_red(now))
             self._safe("charts", self._render_charts)
@@ -609,6 +613,26 @@ class LeadPanelScreen(Screen[None]):
         ]
         text = t("lead.queue.title") + "  ·  " + "   |   ".join(items) if items else ""
         self.query_one("#queues", Static).update(text)
+
+    def _render_outcomes(self) -> None:
+        """满意率, the red tickets' first response and the tickets by kind, in the window."""
+        tickets = self._summary().get("tickets") or {}
+        kinds = tickets.get("by_kind") or {}
+        by_kind = " ".join(
+            f"{t('kind.' + k)} {fmt.count((kinds.get(k) or {}).get('created') or 0)}"
+            for k in KIND_CODES
+        )
+        text = t(
+            "lead.outcomes",
+            satisfaction=fmt.pct(tickets.get("satisfaction_rate")),
+            evaluated=fmt.count(tickets.get("evaluated") or 0),
+            red_avg=fmt.duration(tickets.get("red_average_response")),
+            red_30=fmt.pct(tickets.get("red_within_30m_rate")),
+            within=fmt.count(tickets.get("red_within_30m") or 0),
+            judged=fmt.count(tickets.get("red_judged") or 0),
+            kinds=by_kind,
+        )
+        self.query_one("#outcomes", Static).update(text)
 
     def server_fetched_at(self) -> datetime:
         assert self.data.fetched_at is not None

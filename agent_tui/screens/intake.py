@@ -497,6 +497,7 @@ class IntakeScreen(DeskScreen):
                         number=self.duplicate.display_number,
                         status=t("status." + self.duplicate.status),
                         address=self.duplicate.address,
+                        caller=caller_text(self.duplicate.caller_name, self.duplicate.phone),
                         key=self.app.key_for("intake.merge"),  # type: ignore[attr-defined]
                     ),
                     style="bold",
@@ -825,7 +826,12 @@ class IntakeScreen(DeskScreen):
             )
             return
         if merge_into is not None:
-            how = t("intake.merged", number=merge_into.display_number)
+            how = t(
+                "intake.merged",
+                number=merge_into.display_number,
+                mine=caller_text(fields.caller_name, fields.phone),
+                theirs=caller_text(merge_into.caller_name, merge_into.phone),
+            )
         elif disposition == "dispatch":
             deadline = self._deadline(fields, submitted.ticket_id, started, clock())
             how = (
@@ -934,3 +940,9 @@ class IntakeScreen(DeskScreen):
                 write_value(widget, (current + "\n" + text).strip() if current else text)
                 self._changed(widget)
                 return
+
+
+def caller_text(name: str | None, phone: str | None) -> str:
+    """A caller as a merge names them: name and number, whichever are known."""
+    parts = [p for p in ((name or "").strip(), (phone or "").strip()) if p]
+    return " ".join(parts) or "-"

@@ -28,7 +28,7 @@ from agent_tui.widgets.queue_table import countdown
 from hotline.clocks import resolve_zone
 from hotline.districts import district_label
 from hotline.field_messages import FIELD_LABELS
-from hotline.model import Status
+from hotline.model import Satisfaction, Status
 from hotline.states import TRANSITIONS, IllegalTransition
 from hotline.validators import FieldError
 from offline_cache.errors import CacheError, InvalidChange
@@ -49,6 +49,7 @@ SHOWN_FIELDS = (
     "answer",
     "handling_unit",
     "promise",
+    "satisfaction",
 )
 
 
@@ -66,6 +67,8 @@ def shown_value(name: str, value: Any) -> str:
         return t(f"kind.{value}")
     if name == "urgency":
         return t(f"urgency.{value}")
+    if name == "satisfaction" and has(f"satisfaction.{value}"):
+        return t(f"satisfaction.{value}")
     if name == "status":
         return t(f"status.{value}")
     if name == "category":
@@ -158,6 +161,8 @@ class TicketScreen(DeskScreen):
         notes = desk.notes(self.ticket_id) if ticket else []
         history = desk.history(self.ticket_id) if ticket else []
         attention = desk.attention_for(self.ticket_id) if ticket else []
+        into_id = ticket.data.get("merged_into") if ticket else None
+        self._merged_into = desk.ticket(str(into_id)) if into_id else None
         self.app.call_from_thread(self._show, ticket, notes, history, attention)
         if ticket is not None:
             self.app.call_from_thread(self.load_server_history)
@@ -197,8 +202,17 @@ class TicketScreen(DeskScreen):
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
         for name in SHOWN_FIELDS:
-            if name in data:
+            if name in data and (name != "satisfaction" or data.get(name)):  # once evaluated
                 table.add_row(field_label(name), shown_value(name, data.get(name)))
+        into = getattr(self, "_merged_into", None)
+        if into is not None and data.get("merged_into") == into.id:  # 并单: both callers
+            caller = " ".join(
+                str(v) for v in (into.data.get("caller_name"), into.data.get("phone")) if v
+            )
+            table.add_row(
+                t("ticket.merged_into"), t("ticket.merged_into.value",
+                                           number=into.display_number, caller=caller or "-"),
+            )  # fmt: skip
         words = getattr(self, "_field_words", {})
         for name, value in (data.get("extra") or {}).items():
             known = words.get(str(name))
@@ -350,6 +364,9 @@ class TicketScreen(DeskScreen):
     def _status_chosen(self, value: str | None) -> None:
         if not value or self.ticket is None:
             return
+        if value == Status.EVALUATED.value:  # 评价 records the caller's score: ask for it
+            self.action_callback(evaluate=True)
+            return
         desk = self.app.desk  # type: ignore[attr-defined]
         revision = int(self.ticket.data.get("revision", 0))
         self._save(
@@ -413,18 +430,27 @@ class TicketScreen(DeskScreen):
         elif item.name == "change_status":
             self.action_change_status()
 
-    def action_callback(self) -> None:
-        choices = [(str(n), f"{n} ★") for n in (5, 4, 3, 2, 1)] + [("0", t("intake.no"))]
+    def action_callback(self, evaluate: bool = False) -> None:
+        """回访: the caller's verdict on the three-level scale (评价), or not reached.
+        ``evaluate``: asked for by moving to 评价, which needs a score (not reached is no
+        answer then)."""
+        choices = [(level.value, t(f"satisfaction.{level.value}")) for level in Satisfaction]
+        if not evaluate:
+            choices.append(("unreached", t("ticket.callback.unreached")))
+        title = t("ticket.callback.evaluate" if evaluate else "ticket.callback.satisfaction")
         self.app.push_screen(
-            ChoiceDialog(t("ticket.callback.satisfaction"), choices), self._callback
+            ChoiceDialog(title, choices), lambda value: self._callback(value, evaluate)
         )
 
-    def _callback(self, value: str | None) -> None:
+    def _callback(self, value: str | None, evaluate: bool = False) -> None:
         if value is None:
+            if evaluate:  # no score chosen: the ticket is not evaluated, and the agent knows why
+                missing = FieldError("satisfaction", "satisfaction_required")
+                self.notify(missing.message(language()), severity="warning")
             return
         desk = self.app.desk  # type: ignore[attr-defined]
-        reached = value != "0"
-        satisfaction = int(value) if reached else None
+        reached = value != "unreached"
+        satisfaction = value if reached else None
         self._save(
             "callback",
             lambda: desk.record_callback(self.ticket_id, reached, satisfaction),

@@ -100,7 +100,7 @@ tickets = sa.Table(
     sa.Column("dispatched_at", TS()),
     sa.Column("closed_at", TS()),
     sa.Column("overdue", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Column("satisfaction", sa.Integer),
+    sa.Column("satisfaction", sa.String(24)),  # hotline.model.Satisfaction (评价)
     sa.Column("callback_at", TS()),
     sa.Column("received_at", TS(), nullable=False),  # server time of the first apply
     sa.Column("updated_at", TS(), nullable=False),

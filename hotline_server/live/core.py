@@ -191,6 +191,7 @@ def _ticket_record(row: Any) -> TicketRecord:
         dispatched = True
     created = row.get("created_at") or row.get("call_started_at")
     started = row.get("call_started_at") or created
+    responded = row.get("first_response_at")
     return TicketRecord(
         id=str(row["id"]),
         created_at=as_utc(created),
@@ -203,7 +204,23 @@ def _ticket_record(row: Any) -> TicketRecord:
         dispatched=dispatched,
         overdue=bool(row.get("overdue") or False),
         created_by=str(row.get("created_by") or ""),
+        kind=str(row.get("kind") or "consultation"),
+        first_response_at=as_utc(responded) if responded is not None else None,
+        satisfaction=_satisfaction(row.get("satisfaction")),
+        escalation_level=int(row.get("escalation_level") or 0),
     )
+
+
+def _satisfaction(value: Any) -> str | None:
+    """The stored score as a level (a legacy 1-5 score read as its level)."""
+    if value is None:
+        return None
+    from hotline.model import LEGACY_SATISFACTION
+
+    if str(value).isdigit():
+        level = LEGACY_SATISFACTION.get(int(str(value)))
+        return level.value if level is not None else None
+    return str(value)
 
 
 def load_ticket_records(conn: Connection, start: datetime, end: datetime) -> list[TicketRecord]:

@@ -41,9 +41,14 @@ def run_escalation_once(
         for ticket in core.open_red_tickets(conn):
             changes: dict[str, Any] = {}
             reasons: list[str] = []
-            if not ticket.overdue and clocks.is_overdue(ticket, now, policy, calendar, zone):
+            cause = (
+                None
+                if ticket.overdue
+                else clocks.overdue_cause(ticket, now, policy, calendar, zone)
+            )
+            if cause is not None:
                 changes["overdue"] = True
-                reasons.append("overdue: no first response within the deadline of a red ticket")
+                reasons.append(_overdue_reason(cause, ticket, policy, zone))
             due = EscalationLevel(clocks.escalation_level_due(ticket, now, policy, calendar, zone))
             if due > ticket.escalation_level:
                 changes["escalation_level"] = int(due)
@@ -95,3 +100,21 @@ def _rung_reason(level: Any, ladder: Any) -> str:
         f"{hm(ladder.supervision_report)}; submitted to the city supervision office by "
         f"{hm(ladder.city_submission)}"
     )
+
+
+def _overdue_reason(cause: str, ticket: Any, policy: Any, zone: Any) -> str:
+    """What made the ticket overdue, as it happened: no first response by F, or a response
+    given but the matter still unresolved at the end of the red window S."""
+    from hotline import clocks
+
+    ladder = clocks.red_ladder(ticket, policy, zone)
+    if cause == clocks.NO_FIRST_RESPONSE and ladder is not None:
+        due = ladder.first_response.strftime("%Y-%m-%d %H:%M")
+        return f"overdue: no first response by {due} (a red ticket's first-response deadline)"
+    if cause == clocks.RED_HANDLING_LATE and ladder is not None:
+        due = ladder.supervision_start.strftime("%Y-%m-%d %H:%M")
+        return (
+            f"overdue: first response given, but still unresolved at {due} "
+            "(the end of a red ticket's handling window)"
+        )
+    return "overdue: the handling unit has not replied by the handling deadline"

@@ -15,6 +15,8 @@ from hotline.protocol import (
     RecordCallbackArgs,
     UpdateTicketArgs,
 )
+from hotline.states import FINISHED_STATUSES, can_move
+from hotline.validators import FieldError
 from hotline_server import tickets
 from hotline_server.sync.registry import Applied, ApplyContext, Rejected, register
 
@@ -69,6 +71,11 @@ def change_status(ctx: ApplyContext, args: ChangeStatusArgs) -> Applied:
     row = _row(ctx, args.ticket_id)
     if args.to == Status.MERGED:
         raise Rejected("use merge_ticket to merge a ticket (并单)", "to")
+    if args.to == Status.EVALUATED and can_move(Status(row["status"]), args.to):
+        # 评价 records the caller's score: only record_callback carries one (an illegal move
+        # is refused by the state machine below, naming both states)
+        missing = FieldError("satisfaction", "satisfaction_required")
+        raise Rejected(f"{missing.message('en')}: record it with record_callback", "satisfaction")
     new, seq = tickets.change_status(
         ctx.conn, row, args.to, ctx.user.username, ctx.now, reason=args.reason, **_audit(ctx)
     )
@@ -99,6 +106,12 @@ def merge_ticket(ctx: ApplyContext, args: MergeTicketArgs) -> Applied:
             f"ticket {into['number']} was itself merged into another; merge into that one",
             "into_ticket_id",
         )
+    if Status(into["status"]) in FINISHED_STATUSES:
+        raise Rejected(
+            f"ticket {into['number']} is already {into['status']}: a repeated request is not "
+            "merged into a finished ticket; save it as a new ticket (or reopen that one first)",
+            "into_ticket_id",
+        )
     row = _row(ctx, args.ticket_id)
     new, seq = tickets.change_status(
         ctx.conn, row, Status.MERGED, ctx.user.username, ctx.now,
@@ -123,13 +136,16 @@ def record_callback(ctx: ApplyContext, args: RecordCallbackArgs) -> Applied:
         raise Rejected(
             f"a callback (回访) follows a closed ticket; this one is {current.value}", "ticket_id"
         )
+    if not args.reached and args.satisfaction is not None:
+        unreached = FieldError("satisfaction", "satisfaction_unreached")
+        raise Rejected(unreached.message("en"), "satisfaction")
     changes: dict[str, Any] = {"callback_at": ctx.now}
     if args.reached:
         target = Status.EVALUATED if args.satisfaction is not None else Status.CALLBACK
         if target != current:
             changes["status"] = target.value
         if args.satisfaction is not None:
-            changes["satisfaction"] = args.satisfaction
+            changes["satisfaction"] = args.satisfaction.value
     reason = ("caller reached" if args.reached else "caller not reached") + (
         f": {args.note}" if args.note else ""
     )

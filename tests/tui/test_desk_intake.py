@@ -9,7 +9,7 @@ import httpx
 
 from agent_tui.screens.intake import IntakeScreen
 from tests.support.server import RunningServer
-from tests.tui.conftest import USERS, make_app, run_in_thread, sign_in, until
+from tests.tui.conftest import USERS, make_app, run_in_thread, screen_text, sign_in, until
 
 
 def server_get(server: RunningServer, path: str, user: str = "agent1") -> Any:
@@ -125,13 +125,27 @@ async def test_duplicate_warning_offers_merge_into_the_open_ticket(
         await until(pilot, lambda: screen.duplicate is not None, "the duplicate warning")
         warning = str(screen.query_one("#intake-duplicate").render())
         assert "可能重复" in warning and "alt+m" in warning
+        assert "来电人 13900001111" in warning  # the open ticket's caller
         first_id = screen.duplicate.id
         await pilot.press("alt+m")  # intake.merge
         await until(pilot, lambda: "已并入" in screen.last_saved, "the merge")
+        # both callers named: this call's and the ticket it joined
+        assert "本次来电人 13900001111 → 原单来电人 13900001111" in screen.last_saved
 
         rows = await run_in_thread(lambda: app.desk.recent_for_phone("13900001111"))
         merged = [r for r in rows if r.id != first_id]
         assert [r.status for r in merged] == ["merged"]
+        # the merged ticket's view names the ticket it joined and that ticket's caller
+        from agent_tui.screens.ticket import TicketScreen
+
+        first = next(r for r in rows if r.id == first_id)
+        await app.push_screen(TicketScreen(merged[0].id))
+        joined = ("并入工单", f"{first.display_number}（来电人", "13900001111）")  # may wrap
+        await until(
+            pilot,
+            lambda: all(part in screen_text(app) for part in joined),
+            "the ticket it joined",
+        )
         await until(pilot, lambda: app.status.outbox == 0, "the sync")
     remote = await run_in_thread(
         lambda: server_get(server, f"/api/v1/tickets/{merged[0].id}", "agent2")

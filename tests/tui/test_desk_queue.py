@@ -295,9 +295,55 @@ async def test_callback_records_the_callers_satisfaction(server: RunningServer) 
         await pilot.app.push_screen(TicketScreen(tid))
         screen = app.screen
         await until(pilot, lambda: screen.ticket is not None, "the ticket")
-        await pilot.press("alt+c")  # ticket.callback: satisfaction 5..1 or not reached
+        await pilot.press("alt+c")  # ticket.callback: 满意 / 基本满意 / 不满意 / not reached
         await pilot.pause(0.2)
-        await pilot.press("1")  # 5 ★
+        assert "1. 满意" in screen_text(app) and "4. 未联系上" in screen_text(app)
+        await pilot.press("1")  # 满意
         await until(pilot, lambda: app.status.outbox == 0, "the sync")
+        await until(pilot, lambda: "满意度" in screen_text(app), "the score on the ticket")
     remote = await run_in_thread(lambda: server_get(server, f"/api/v1/tickets/{tid}", "agent2"))
-    assert (remote["status"], remote["satisfaction"]) == ("evaluated", 5)
+    assert (remote["status"], remote["satisfaction"]) == ("evaluated", "satisfied")
+
+
+async def test_evaluating_asks_for_the_score_and_names_it_when_missing(
+    server: RunningServer,
+) -> None:
+    """评价 from the status list opens the three-level score; without one the agent is told
+    the field that is missing, and the ticket stays as it was."""
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent2")
+        fields = TicketFields(phone="13566668888", account="咨询居住证办理", answer="已当场解答")
+        saved = await run_in_thread(
+            lambda: app.desk.store.create_ticket(
+                fields, call_started_at=datetime.now(UTC), disposition="on_spot"
+            )
+        )
+        tid = saved.ticket_id
+        await until(pilot, lambda: app.desk.ticket(tid).data.get("status") == "closed", "closed")
+        await pilot.app.push_screen(TicketScreen(tid))
+        screen = app.screen
+        await until(pilot, lambda: screen.ticket is not None, "the ticket")
+        await pilot.press("ctrl+g")  # ticket.status: 办理 / 回访 / 已评价
+        await pilot.pause(0.2)
+        await pilot.press("3")  # 已评价: needs the caller's score
+        await until(pilot, lambda: "评价：来电人是否满意" in screen_text(app), "the score")
+        assert "未联系上" not in screen_text(app)  # an evaluation has a score
+        await pilot.press("escape")
+        missing = "评价须记录满意度（满意、基本满意或不满意）"
+        await until(
+            pilot,
+            lambda: missing in [str(n.message) for n in app._notifications],
+            "the missing-score warning",
+        )
+        assert app.desk.ticket(tid).data.get("status") == "closed"
+        assert app.status.outbox == 0  # nothing was queued
+        await pilot.press("ctrl+g")
+        await pilot.pause(0.2)
+        await pilot.press("3")
+        await until(pilot, lambda: "评价：来电人是否满意" in screen_text(app), "the score")
+        await pilot.press("2")  # 基本满意
+        await until(pilot, lambda: app.status.outbox == 0, "the sync")
+        await until(pilot, lambda: "基本满意" in screen_text(app), "the score on the ticket")
+    remote = await run_in_thread(lambda: server_get(server, f"/api/v1/tickets/{tid}", "agent2"))
+    assert (remote["status"], remote["satisfaction"]) == ("evaluated", "basically_satisfied")

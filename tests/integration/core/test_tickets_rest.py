@@ -220,6 +220,7 @@ def test_status_notes_escalation_merge_and_callback(api: Api) -> None:
         mutation(5, "escalate", {"ticket_id": one["id"], "reason": "跨部门"}),
         mutation(6, "merge_ticket", {"ticket_id": two["id"], "into_ticket_id": one["id"]}),
         mutation(7, "change_status", {"ticket_id": one["id"], "to": "closed", "base_revision": 1}),
+        # an old desk's 1-5 score: 5 is read as 满意 (satisfied)
         mutation(8, "record_callback", {"ticket_id": one["id"], "satisfaction": 5}),
         mutation(9, "update_ticket", {"ticket_id": one["id"], "base_revision": 1,
                                       "changes": {"promise": "三日内答复"}}),
@@ -231,7 +232,11 @@ def test_status_notes_escalation_merge_and_callback(api: Api) -> None:
     with api.client("amy") as c:
         t1 = c.get(f"/api/v1/tickets/{one['id']}").json()
         t2 = c.get(f"/api/v1/tickets/{two['id']}").json()
-    assert (t1["status"], t1["satisfaction"], t1["escalation_level"]) == ("evaluated", 5, 1)
+    assert (t1["status"], t1["satisfaction"], t1["escalation_level"]) == (
+        "evaluated",
+        "satisfied",
+        1,
+    )
     assert (t2["status"], t2["merged_into"]) == ("merged", one["id"])
     notes = [c for c in api.pull_all("amy") if c["entity"] == "note"]
     assert [n["entity_id"] for n in notes].count(note["note_id"]) == 1

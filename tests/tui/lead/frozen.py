@@ -54,6 +54,8 @@ def _calls() -> list[M.CallRecord]:
 
 
 CATEGORIES = ("epidemic", "medical", "transport", "housing", "other")
+KINDS = ("consultation", "help", "complaint", "report", "consultation", "suggestion", "praise")
+SCORES = ("satisfied", "satisfied", "basically_satisfied", "dissatisfied")
 
 
 def _tickets() -> list[M.TicketRecord]:
@@ -73,6 +75,11 @@ def _tickets() -> list[M.TicketRecord]:
                 dispatched=i % 4 == 0,
                 overdue=i == 0,
                 created_by=f"agent{i % 8:02d}",
+                # outcomes: kinds in turn; red answered 9, 15, 21, 27 min after the call (18
+                # on average), others at intake; every fourth closed ticket evaluated
+                kind=KINDS[i % len(KINDS)],
+                first_response_at=started + timedelta(minutes=9 + i if i % 6 == 0 else 4),
+                satisfaction=SCORES[(i // 4) % len(SCORES)] if i % 4 == 1 else None,
             )
         )
     return out

@@ -55,10 +55,10 @@ def test_every_shipped_form_loads_with_both_languages() -> None:
             assert f.label.zh and f.label.en
 
 
-def test_general_form_offers_the_five_kinds() -> None:
+def test_general_form_offers_the_six_kinds() -> None:
     kind = GENERAL.field("kind")
     assert kind.choice_values() == [k.value for k in Kind]
-    assert [c.zh for c in kind.choices] == ["咨询", "求助", "投诉", "建议", "表扬"]
+    assert [c.zh for c in kind.choices] == ["咨询", "求助", "投诉", "举报", "建议", "表扬"]
     ids = {f.id for f in GENERAL.fields}
     assert {"caller_name", "phone", "id_card", "address", "district", "community"} <= ids
     assert {"account", "answer", "handling_unit", "promise"} <= ids
