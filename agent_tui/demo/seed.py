@@ -19,6 +19,7 @@ import httpx
 from agent_tui.demo.seed_data import (
     ARTICLES,
     COMMUNITIES,
+    EVERYDAY_ARTICLES,
     GIVEN,
     HANDLING_UNITS,
     ROADS,
@@ -97,7 +98,7 @@ def login(http: httpx.Client, username: str, password: str) -> str:
 
 
 def write_articles(http: httpx.Client, lead_token: str) -> int:
-    for article in ARTICLES:
+    for article in ARTICLES + EVERYDAY_ARTICLES:
         r = http.post(
             "/api/v1/kb",
             json={
@@ -110,7 +111,7 @@ def write_articles(http: httpx.Client, lead_token: str) -> int:
         )
         if r.status_code != 201:
             raise SeedError(f"article {article.title!r} refused: {r.status_code} {r.text[:200]}")
-    return len(ARTICLES)
+    return len(ARTICLES) + len(EVERYDAY_ARTICLES)
 
 
 def caller(rng: random.Random) -> dict[str, str]:
