@@ -97,8 +97,11 @@ def login(http: httpx.Client, username: str, password: str) -> str:
     return str(r.json()["access_token"])
 
 
-def write_articles(http: httpx.Client, lead_token: str) -> int:
-    for article in ARTICLES + EVERYDAY_ARTICLES:
+def write_articles(http: httpx.Client, lead_token: str, lang: str = "zh") -> int:
+    """The demo's answer scripts, in ``lang`` where a version in it exists (English for the
+    everyday topics), else in Chinese."""
+    for source in ARTICLES + EVERYDAY_ARTICLES:
+        article = source.in_language(lang)
         r = http.post(
             "/api/v1/kb",
             json={

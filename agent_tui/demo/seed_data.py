@@ -17,6 +17,14 @@ class Article:
     category: str
     tags: tuple[str, ...]
     body: str
+    english: tuple[str, tuple[str, ...], str] | None = None  # title, tags, body (--lang en)
+
+    def in_language(self, lang: str) -> Article:
+        """This article as the demo writes it in ``lang``: English when there is a version."""
+        if lang != "en" or self.english is None:
+            return self
+        title, tags, body = self.english
+        return Article(title, self.category, tags, body)
 
 
 ARTICLES: tuple[Article, ...] = (
@@ -146,6 +154,18 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "材料不全的情况不要替窗口表态，可派单属地社区事务受理服务中心答复。\n"
         "答复口径：办理居住证请带身份证、租房合同或房产证明，到居住地的社区事务受理服务中心申请；"
         "居住证到期前30天内可以办理续签，也可以在“一网通办”线上办理。",
+        english=(
+            "Residence permit (居住证): applying and renewing",
+            ("residence permit", "居住证", "renewal"),
+            (
+                "Agent notes: ask whether it is a first application or a renewal, and in which "
+                "subdistrict the caller lives; do not promise what the service counter will "
+                "accept - dispatch to the local community affairs service centre if in doubt.\n"
+                "Caller script: Please bring your ID card and your tenancy contract or property "
+                "certificate to the community affairs service centre where you live. You can "
+                "renew within 30 days before the permit expires, at the counter or online."
+            ),
+        ),
     ),
     Article(
         "道路、小区积水",
@@ -156,6 +176,20 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "道路积水派单区水务局，小区内积水派单物业和街道。不要承诺抽排完成的时间。\n"
         "答复口径：您反映的积水情况我们已经记录，会马上转给排水部门安排抽排；"
         "积水较深时请不要涉水通行，注意用电安全。",
+        english=(
+            "Waterlogged roads and estates (积水)",
+            ("waterlogging", "积水", "flooding", "drainage"),
+            (
+                "Agent notes: record the exact place (road and number, or estate and building), "
+                "the depth, whether water entered homes and whether anyone is trapped; if someone"
+                " is trapped or there is an electrical danger, tell the caller to ring 110 or 119"
+                " first. Roads go to the district water authority, estates to the property "
+                "manager and subdistrict. Do not promise when pumping will be finished.\n"
+                "Caller script: We have recorded the waterlogging you reported and passed it to "
+                "the drainage department to pump it away. Please do not wade through deep water "
+                "and take care with electricity."
+            ),
+        ),
     ),
     Article(
         "噪音扰民",
@@ -165,6 +199,20 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "社会生活噪音（装修、广场舞、商铺外放）派单街道和公安派出所；正在发生的可建议同时拨打110。\n"
         "答复口径：您反映的噪音问题我们已经受理，会转交相关部门到现场核查处理，"
         "处理结果会在规定时间内答复您。",
+        english=(
+            "Noise nuisance (噪音)",
+            ("noise", "噪音", "construction", "night"),
+            (
+                "Agent notes: find out where the noise comes from: construction at night "
+                "(22:00-06:00) goes to the district environment bureau or building authority; "
+                "neighbourhood noise (renovation, square dancing, shop loudspeakers) to the "
+                "subdistrict and police station; if it is happening now, the caller may also ring"
+                " 110.\n"
+                "Caller script: We have accepted your report about the noise and will pass it to "
+                "the department concerned to check on site. You will hear the outcome within the "
+                "set time."
+            ),
+        ),
     ),
     Article(
         "冬季供暖与暖气不热",
@@ -174,6 +222,18 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "自装壁挂炉的属于个人设备，引导联系厂家售后。\n"
         "答复口径：您反映的暖气不热问题已登记，供热单位会联系您上门检查；"
         "检查前请确认家中暖气阀门已经打开。",
+        english=(
+            "Winter heating: radiators not warm (供暖)",
+            ("heating", "供暖", "radiator"),
+            (
+                "Agent notes: ask for the estate, building, indoor temperature and since when; "
+                "district heating goes to the heating company, a wall-hung boiler is the owner's "
+                "appliance - refer to the maker's service.\n"
+                "Caller script: We have recorded that your heating is not warm; the heating "
+                "company will contact you to come and check. Before that, please make sure the "
+                "radiator valves are open."
+            ),
+        ),
     ),
     Article(
         "物业服务纠纷",
@@ -183,6 +243,18 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "物业收费、维修不及时派单属地房管办事处和街道；不评价物业合同条款的对错。\n"
         "答复口径：您反映的物业问题我们已经记录，会转交房屋管理部门督促物业处理，"
         "处理情况会有人联系您。",
+        english=(
+            "Property management disputes (物业)",
+            ("property management", "物业", "lift", "repairs"),
+            (
+                "Agent notes: someone trapped in a lift is an emergency - tell the caller to use "
+                "the lift's emergency phone or ring 119. Fees and slow repairs go to the housing "
+                "office and subdistrict; do not judge the contract terms.\n"
+                "Caller script: We have recorded the problem with your property management and "
+                "will ask the housing department to press them to deal with it. Someone will "
+                "contact you about the outcome."
+            ),
+        ),
     ),
     Article(
         "社保缴费与查询",
@@ -192,6 +264,18 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "政策性问题可以当场解答，个人账户问题派单区人社局或医保局。\n"
         "答复口径：社保缴费记录可以在“随申办”或社保官方网站查询，"
         "也可以带身份证到就近的社区事务受理服务中心打印；灵活就业人员可以按月在线缴费。",
+        english=(
+            "Social security contributions (社保)",
+            ("social security", "社保", "pension", "medical insurance"),
+            (
+                "Agent notes: a person's contribution record is private - do not read out amounts"
+                " on the phone. Policy questions can be answered now; account problems go to the "
+                "district human resources and social security bureau.\n"
+                "Caller script: You can check your social security record in the city's service "
+                "app or on the social security website, or print it with your ID card at a "
+                "community affairs service centre. Flexible workers can pay monthly online."
+            ),
+        ),
     ),
     Article(
         "公交线路调整与投诉",
@@ -201,6 +285,18 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "派单区交通委转公交公司。\n"
         "答复口径：公交线路和站点的调整信息可以在公交公司官方网站或车站公告中查询；"
         "您反映的问题我们已经记录，会转交交通管理部门核实处理。",
+        english=(
+            "Bus routes and complaints (公交)",
+            ("bus", "公交", "route", "driver"),
+            (
+                "Agent notes: route changes can be answered now; for a complaint about a driver "
+                "record the route, plate number, time and stop, and dispatch to the district "
+                "transport commission for the bus company.\n"
+                "Caller script: Route and stop changes are published on the bus company's website"
+                " and at the stops. We have recorded your report and will pass it to the "
+                "transport department to look into it."
+            ),
+        ),
     ),
     Article(
         "停水停电",
@@ -211,6 +307,20 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "家中有依靠电力的医疗设备（制氧机等）的，按紧急工单受理。\n"
         "答复口径：您反映的停水停电情况我们已经转给供水供电单位抢修，恢复时间以他们的通知为准，"
         "期间请关好家中水龙头和电器开关。",
+        english=(
+            "Water or power cut (停水停电)",
+            ("water cut", "power cut", "停水", "停电", "outage"),
+            (
+                "Agent notes: ask whether the whole building or estate is affected or only the "
+                "caller's home (then it is usually inside the home: property manager or an "
+                "electrician). Planned cuts: answer from the notice; sudden ones go to the water "
+                "or power company. Someone at home relying on powered medical equipment (oxygen) "
+                "is an urgent ticket.\n"
+                "Caller script: We have passed the cut you reported to the water or power company"
+                " for repair; please follow their notice for when supply returns, and keep taps "
+                "and appliances switched off meanwhile."
+            ),
+        ),
     ),
     Article(
         "拖欠工资",
@@ -220,6 +330,19 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "备注写明并告知班长。派单区人社局劳动保障监察大队。\n"
         "答复口径：您反映的欠薪问题我们已经受理，会转交劳动保障监察部门调查处理；"
         "请保留好劳动合同、考勤和工资条等证据，也可以申请劳动仲裁。",
+        english=(
+            "Unpaid wages (拖欠工资)",
+            ("unpaid wages", "拖欠工资", "wages", "arbitration"),
+            (
+                "Agent notes: record the employer's name and address, since when and how much is "
+                "owed, and how many people; if many people are involved or tempers run high, say "
+                "so in the ticket and tell the shift lead. Dispatch to the district labour "
+                "inspection team.\n"
+                "Caller script: We have accepted your report about unpaid wages and will pass it "
+                "to the labour inspection department. Please keep your contract, attendance "
+                "records and pay slips; you can also apply for labour arbitration."
+            ),
+        ),
     ),
     Article(
         "违章建筑举报",
@@ -229,6 +352,18 @@ EVERYDAY_ARTICLES: tuple[Article, ...] = (
         "派单属地街镇城管中队。来电人要求保密的，在备注中写明，不向被反映人透露来电人信息。\n"
         "答复口径：您反映的违章搭建问题我们已经受理，会转交城管执法部门到现场核查，"
         "核查和处理结果会答复您。",
+        english=(
+            "Reporting an illegal structure (违章建筑)",
+            ("illegal structure", "违章建筑", "违建"),
+            (
+                "Agent notes: record where the structure is, when it was built, its size and "
+                "whether work is still going on; dispatch to the subdistrict's city management "
+                "team. If the caller asks for confidentiality, say so in the ticket and never "
+                "tell the party reported who called.\n"
+                "Caller script: We have accepted your report about the illegal structure and will"
+                " pass it to city management to check on site; you will be told the outcome."
+            ),
+        ),
     ),
 )
 

@@ -73,3 +73,23 @@ def test_the_demo_knowledge_base_finds_everyday_topics_by_chinese_keywords(live:
             script = split_script(found["articles"][0]["body"])
             assert script.caller and script.notes, title
             assert "派单" not in script.caller, title  # dispatch advice is for the agent only
+
+
+def test_the_english_demo_writes_english_scripts_found_by_english_and_chinese_words(
+    live: Live,
+) -> None:
+    import httpx
+
+    from agent_tui.demo import seed
+    from hotline.scripts import split_script
+
+    with httpx.Client(base_url=live.url, timeout=30) as http:
+        seed.write_articles(http, live.token("lee"), "en")
+    with live.client("amy") as amy:
+        for query in ("waterlogging", "积水"):
+            found = amy.get("/api/v1/kb", params={"q": query}).json()["articles"]
+            assert found and found[0]["title"] == "Waterlogged roads and estates (积水)", query
+        body = found[0]["body"]
+    script = split_script(body)
+    assert script.caller.startswith("We have recorded the waterlogging you reported")
+    assert "drainage" in script.caller and "119" not in script.caller  # the notes stay out
