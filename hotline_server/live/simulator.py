@@ -79,6 +79,7 @@ class SimSummary:
     tickets_applied: int = 0
     tickets_rejected: int = 0
     ticket_moves: int = 0  # status changes and evaluations pushed after intake
+    moves_applied: int = 0
     dispatched: int = 0
     resolved: int = 0
     evaluated: int = 0
@@ -115,7 +116,7 @@ class SimSummary:
             f"tickets pushed {self.tickets_pushed}, applied {self.tickets_applied}, "
             f"rejected {self.tickets_rejected}",
             f"ticket moves {self.ticket_moves}: dispatched {self.dispatched}, resolved "
-            f"{self.resolved}, evaluated {self.evaluated}",
+            f"{self.resolved}, evaluated {self.evaluated}; applied {self.moves_applied}",
             f"breaks: {breaks}; off the phones {shrink} of signed-in time",
             f"telephony events {self.events_sent}; requests {self.requests}, errors {self.errors}",
         ]
@@ -387,13 +388,20 @@ class Simulator:
                 return  # keep the outbox; the next tick retries, as a desk would
             body = resp.json()
             acked = int(body.get("last_mutation_id", 0))
+            creates = {m["mutation_id"] for m in batch if m["name"] == "create_ticket"}
+            s = self.summary
             for r in body.get("results", []):
+                created = r.get("mutation_id") in creates
                 if r.get("outcome") == "applied":
-                    self.summary.tickets_applied += 1
+                    if created:
+                        s.tickets_applied += 1
+                    else:
+                        s.moves_applied += 1
                 elif r.get("outcome") == "rejected":
-                    self.summary.tickets_rejected += 1
-                    if self.summary.tickets_rejected <= 3:
-                        self.out(f"simulate: ticket rejected: {r.get('reason')}")
+                    s.tickets_rejected += 1  # a refused move counts too: none should be
+                    if s.tickets_rejected <= 3:
+                        what = "ticket" if created else "ticket move"
+                        self.out(f"simulate: {what} rejected: {r.get('reason')}")
             agent.outbox = [m for m in agent.outbox if m["mutation_id"] > acked]
             agent.last_contact = time.monotonic()
 

@@ -79,13 +79,17 @@ def test_simulated_tickets_get_resolved_and_seats_take_breaks(live: Live) -> Non
     assert result.returncode == 0, result.stderr + result.stdout
     out = result.stdout
     tickets = re.search(r"tickets pushed (\d+), applied (\d+), rejected (\d+)", out)
-    moves = re.search(r"ticket moves (\d+): dispatched (\d+), resolved (\d+)", out)
+    moves = re.search(
+        r"ticket moves (\d+): dispatched (\d+), resolved (\d+), evaluated (\d+); applied (\d+)",
+        out,
+    )
     breaks = re.search(r"breaks: (.*); off the phones ([\d.]+)%", out)
     errors = re.search(r"requests (\d+), errors (\d+)", out)
     assert tickets and moves and breaks and errors, out
     assert int(tickets.group(3)) == 0, out  # no create, move or callback was refused
     assert int(errors.group(2)) == 0, out
     assert int(moves.group(1)) > 0 and int(moves.group(3)) > 0, out
+    assert int(moves.group(5)) == int(moves.group(1)), out  # every move was applied
     assert "short_break" in breaks.group(1) and 5 < float(breaks.group(2)) < 40, out
     with live.client("lee") as lead:
         r = lead.get("/api/v1/reports/daily", params={"date": day.isoformat()})
