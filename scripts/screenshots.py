@@ -87,7 +87,7 @@ def main() -> int:
 
     i18n.set_language(args.lang)
     use_demo_keyring()
-    with DemoWorld(simulate=False) as world:
+    with DemoWorld(simulate=False, lang=args.lang) as world:
         os.environ["AGENT_TUI_HOME"] = str(world.workdir / "home")
         for path in asyncio.run(_shoot(world, args.lang, args.out)):
             print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

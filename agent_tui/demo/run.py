@@ -37,7 +37,7 @@ def run_demo(*, role: str, keep: bool, lang: str, settings_template: object | No
     use_demo_keyring()
     _say(t("demo.starting"))
     try:
-        with DemoWorld(keep=keep) as world:
+        with DemoWorld(keep=keep, lang=lang) as world:
             # The lead's exports go to the user's own data dir, not the demo's home, which
             # is deleted on exit with everything in it.
             export_dir = locations().data_dir / "exports"

@@ -19,6 +19,7 @@ import httpx
 from agent_tui.demo.seed_data import (
     ARTICLES,
     COMMUNITIES,
+    EVERYDAY_ARTICLES,
     GIVEN,
     HANDLING_UNITS,
     ROADS,
@@ -101,8 +102,11 @@ def login(http: httpx.Client, username: str, password: str) -> str:
     return str(r.json()["access_token"])
 
 
-def write_articles(http: httpx.Client, lead_token: str) -> int:
-    for article in ARTICLES:
+def write_articles(http: httpx.Client, lead_token: str, lang: str = "zh") -> int:
+    """The demo's answer scripts, in ``lang`` where a version in it exists (English for the
+    everyday topics), else in Chinese."""
+    for source in ARTICLES + EVERYDAY_ARTICLES:
+        article = source.in_language(lang)
         r = http.post(
             "/api/v1/kb",
             json={
@@ -115,7 +119,7 @@ def write_articles(http: httpx.Client, lead_token: str) -> int:
         )
         if r.status_code != 201:
             raise SeedError(f"article {article.title!r} refused: {r.status_code} {r.text[:200]}")
-    return len(ARTICLES)
+    return len(ARTICLES) + len(EVERYDAY_ARTICLES)
 
 
 def caller(rng: random.Random) -> dict[str, str]:

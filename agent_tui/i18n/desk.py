@@ -255,6 +255,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "kb.search.placeholder": ("搜索知识库（可离线）", "Search the knowledge base (works offline)"),
     "kb.none": ("没有找到", "Nothing found"),
     "kb.inserted": ("已插入答复", "Inserted into the answer"),
+    "kb.part.caller": ("答复口径（插入答复）", "Say to the caller (inserted)"),
+    "kb.part.notes": ("内部提示（不插入）", "Notes for the agent (not inserted)"),
+    "kb.no_script": (
+        "本条目没有答复口径，未插入（内部提示不插入答复）",
+        "This article has no words for the caller; nothing inserted (agent notes never are)",
+    ),
     # ---------------------------------------------------------------- sign-in
     "signin.title": ("登录 {server}", "Sign in to {server}"),
     "signin.username": ("用户名", "User name"),

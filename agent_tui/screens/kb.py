@@ -1,7 +1,9 @@
 """Knowledge base over the screen of a call: search (offline, from the cache), read, insert.
 
 It is a modal dialog so the call's form stays underneath untouched; ``kb.insert`` closes it
-with the article's text, and the screen below puts that into its answer field.
+with the article's words for the caller (答复口径) only -- the notes for the agent (内部提示)
+are shown apart and never inserted (``hotline.scripts``) -- and the screen below puts them
+into its answer field.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from textual.widgets.option_list import Option
 
 from agent_tui.i18n import t
 from agent_tui.screens.base import install_bindings, when_composed
+from hotline.scripts import split_script
 
 
 class KnowledgeBaseScreen(ModalScreen[str | None]):
@@ -90,14 +93,22 @@ class KnowledgeBaseScreen(ModalScreen[str | None]):
     def _show_article(self, article: dict[str, Any] | None) -> None:
         if article is None:
             return
-        self._text = str(article.get("body", ""))
+        script = split_script(str(article.get("body", "")))
+        self._text = script.caller
         shown = Text(str(article.get("title", "")), style="bold")  # no markup: text is data
-        shown.append("\n\n" + self._text)
+        if script.caller:
+            shown.append("\n\n" + t("kb.part.caller") + "\n", style="bold")
+            shown.append(script.caller)
+        if script.notes:
+            shown.append("\n\n" + t("kb.part.notes") + "\n", style="bold")
+            shown.append(script.notes, style="italic")
         self.query_one("#kb-text", Static).update(shown)
 
     def action_insert(self) -> None:
         if self._text:
             self.dismiss(self._text)
+        elif self._hits:
+            self.notify(t("kb.no_script"), severity="warning")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,8 +4,11 @@ The call-centre model (:mod:`hotline_server.live.simmodel`) runs in simulated ti
 driver paces it against the wall clock at ``speed`` x and turns what happens into real
 requests: telephony events in batches to ``POST /api/v1/telephony/events`` (as the ACD
 would), and per agent ``POST /api/v1/sync/push`` with ``create_ticket`` mutations after each
-answered call (as the agent's desk would), plus seat heartbeats. Times on the wire are
-simulated times anchored at the start of the run, so the daily report of the run's date
+answered call (as the agent's desk would), then the ticket's later moves (``change_status``
+to handling, replied, closed; ``record_callback`` with a score when evaluated) as simulated
+time reaches them, plus seat heartbeats and the seat's breaks and sign-outs
+(``PUT /api/v1/seats/me``) as the model's shrinkage takes agents off the phones. Times on the
+wire are simulated times anchored at the start of the run, so the daily report of the run's date
 reads like the day that was simulated.
 
 Throughput: each tick sends one telephony batch and one push per agent with news, all
@@ -34,6 +37,8 @@ TICK_SECONDS = 0.25  # wall-clock pacing step
 HEARTBEAT_SECONDS = 20.0  # wall-clock seat heartbeat per agent
 MAX_EVENTS_PER_REQUEST = 1000
 MAX_MUTATIONS_PER_PUSH = 100
+LOGIN_CONCURRENCY = 8  # under the server's per-address limit of sign-ins in flight
+LOGIN_ATTEMPTS = 20  # a 429 is retried after 0.25 s, 0.5 s, ... (bounded)
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Agent:
     next_mutation: int = 1
     outbox: list[dict[str, Any]] = field(default_factory=list)
     last_contact: float = 0.0
+    seat: list[tuple[str, str | None]] = field(default_factory=list)  # states to send, in order
 
 
 @dataclass
@@ -72,6 +78,13 @@ class SimSummary:
     tickets_pushed: int = 0
     tickets_applied: int = 0
     tickets_rejected: int = 0
+    ticket_moves: int = 0  # status changes and evaluations pushed after intake
+    moves_applied: int = 0
+    dispatched: int = 0
+    resolved: int = 0
+    evaluated: int = 0
+    breaks: dict[str, int] = field(default_factory=dict)
+    off_phone_share: float | None = None  # of the agents' signed-in time
     urgent: int = 0
     by_subcategory: dict[str, int] = field(default_factory=dict)
     by_queue: dict[str, int] = field(default_factory=dict)
@@ -91,6 +104,8 @@ class SimSummary:
         rate = f"{self.answered / self.offered:.1%}" if self.offered else "n/a"
         subs = ", ".join(f"{k} {v}" for k, v in sorted(self.by_subcategory.items())) or "none"
         queues = ", ".join(f"{k} {v}" for k, v in sorted(self.by_queue.items()))
+        breaks = ", ".join(f"{k} {v}" for k, v in sorted(self.breaks.items())) or "none"
+        shrink = "n/a" if self.off_phone_share is None else f"{self.off_phone_share:.1%}"
         return [
             f"simulated {self.simulated_seconds / 3600:.2f} h in {self.wall_seconds:.1f} s wall "
             f"(achieved speed {self.achieved_speed:.1f}x, max lag {self.max_lag_seconds:.1f} s)",
@@ -100,6 +115,9 @@ class SimSummary:
             f"urgent medical {self.urgent}: {subs}",
             f"tickets pushed {self.tickets_pushed}, applied {self.tickets_applied}, "
             f"rejected {self.tickets_rejected}",
+            f"ticket moves {self.ticket_moves}: dispatched {self.dispatched}, resolved "
+            f"{self.resolved}, evaluated {self.evaluated}; applied {self.moves_applied}",
+            f"breaks: {breaks}; off the phones {shrink} of signed-in time",
             f"telephony events {self.events_sent}; requests {self.requests}, errors {self.errors}",
         ]
 
@@ -133,6 +151,20 @@ ACCOUNTS = {
     "other": "来电咨询其他事项。",
 }
 
+# 承办单位 by category (a dispatched ticket names its handling unit; district + unit).
+HANDLING_UNITS = {
+    "epidemic": "区疫情防控办",
+    "urgent_medical": "区卫健委",
+    "housing": "区房管局",
+    "transport": "区交通委",
+    "utilities": "区水务局",
+    "social_security": "区人社局",
+    "market_regulation": "区市场监管局",
+    "environment": "区生态环境局",
+    "public_security": "公安分局",
+    "other": "街道办事处",
+}
+
 
 def ticket_mutation(
     agent: Agent, prof: CallProfile, call_start: datetime, created: datetime, ticket_id: str
@@ -155,14 +187,34 @@ def ticket_mutation(
         args["urgent_subcategory"] = prof.urgent_subcategory
     if prof.disposition == "on_spot":
         args["answer"] = "已当场解答。"
+    elif prof.disposition == "dispatch":
+        args["handling_unit"] = prof.district + HANDLING_UNITS.get(prof.category, "街道办事处")
+    return _mutation(agent, "create_ticket", args, created)
+
+
+def _mutation(agent: Agent, name: str, args: dict[str, Any], at: datetime) -> dict[str, Any]:
     m = {
         "mutation_id": agent.next_mutation,
-        "name": "create_ticket",
+        "name": name,
         "args": args,
-        "client_time": created.isoformat(),
+        "client_time": at.isoformat(),
     }
     agent.next_mutation += 1
     return m
+
+
+def ticket_move(
+    agent: Agent, ticket_id: str, revision: int, state: str, score: int | None, at: datetime
+) -> dict[str, Any]:
+    """The desk's mutation for a later move of a ticket: a status change, or the callback
+    (回访) that evaluates it with the caller's score."""
+    if state == "evaluated":
+        args: dict[str, Any] = {"ticket_id": ticket_id, "reached": True, "satisfaction": score}
+        return _mutation(agent, "record_callback", args, at)
+    args = {"ticket_id": ticket_id, "to": state, "base_revision": revision}
+    if state == "dispatched":
+        args["reason"] = "转派承办单位"
+    return _mutation(agent, "change_status", args, at)
 
 
 class Simulator:
@@ -192,6 +244,7 @@ class Simulator:
         self._event_t: list[float] = []  # sim time of the oldest unsent event
         self._started: float | None = None
         self._call_start: dict[str, datetime] = {}
+        self._tickets: dict[str, tuple[str, int]] = {}  # call id -> (ticket id, revision)
         self._seq = 0
         self._rng = __import__("random").Random(cfg.seed ^ 0x5EED)
         self._sem = asyncio.Semaphore(cfg.concurrency)
@@ -254,9 +307,17 @@ class Simulator:
         self._events.append(body)
 
     def _handle(self, ev: SimEvent) -> None:
+        if ev.kind == "seat" or ev.kind == "ticket":
+            self._desk(ev)
+            return
         self._telephony(ev)
         if ev.kind == "answered":
             self._call_start[ev.call_id] = self.at(ev.t)
+            if ev.agent:
+                # Back from a break and straight into a call in the same tick: the seat's
+                # "ready" would reach the server after this event (seat changes follow the
+                # telephony batch) and hide the call; the answered call is the newer state.
+                self.agents[ev.agent].seat.clear()
         elif ev.kind == "ended" and ev.agent and ev.profile is not None:
             agent = self.agents[ev.agent]
             start = self._call_start.pop(ev.call_id, self.at(ev.t))
@@ -265,14 +326,47 @@ class Simulator:
             tid = uuid7_at(ms, self._rng.getrandbits(74))
             agent.outbox.append(ticket_mutation(agent, ev.profile, start, created, tid))
             self.summary.tickets_pushed += 1
+            if ev.profile.disposition != "on_spot":
+                self._tickets[ev.call_id] = (tid, 1)
+
+    def _desk(self, ev: SimEvent) -> None:
+        """What the agent's desk does outside calls: a seat state, or a ticket's next move."""
+        assert ev.agent is not None and ev.state is not None
+        agent = self.agents[ev.agent]
+        if ev.kind == "seat":
+            agent.seat.append((ev.state, ev.reason))
+            return
+        known = self._tickets.get(ev.call_id)
+        if known is None:  # created before this run (cannot happen) or already finished
+            return
+        tid, revision = known
+        agent.outbox.append(ticket_move(agent, tid, revision, ev.state, ev.score, self.at(ev.t)))
+        self.summary.ticket_moves += 1
+        if ev.reason == "last":
+            del self._tickets[ev.call_id]
+        else:
+            self._tickets[ev.call_id] = (tid, revision + 1)
 
     # ------------------------------------------------------------ I/O
 
-    async def _login(self, client: httpx.AsyncClient, agent: Agent) -> None:
-        resp = await client.post(
-            "/api/v1/auth/login",
-            json={"username": agent.username, "password": self.cfg.agent_password},
-        )
+    async def _login(
+        self, client: httpx.AsyncClient, agent: Agent, gate: asyncio.Semaphore
+    ) -> None:
+        """Sign one agent in. The server counts a sign-in in flight as a failure until its
+        password checks out, and refuses an address with too many of those (429), so the
+        agents sign in a few at a time (``LOGIN_CONCURRENCY``) and a refused one tries again
+        after a short, growing pause (``LOGIN_ATTEMPTS`` in all)."""
+        resp: httpx.Response | None = None
+        for attempt in range(LOGIN_ATTEMPTS):
+            async with gate:
+                resp = await client.post(
+                    "/api/v1/auth/login",
+                    json={"username": agent.username, "password": self.cfg.agent_password},
+                )
+            if resp.status_code != 429:
+                break
+            await asyncio.sleep(min(5.0, 0.25 * (attempt + 1)))
+        assert resp is not None
         if resp.status_code != 200:
             raise SimulationError(
                 f"agent {agent.username} cannot sign in ({resp.status_code}): create the "
@@ -294,25 +388,42 @@ class Simulator:
                 return  # keep the outbox; the next tick retries, as a desk would
             body = resp.json()
             acked = int(body.get("last_mutation_id", 0))
+            creates = {m["mutation_id"] for m in batch if m["name"] == "create_ticket"}
+            s = self.summary
             for r in body.get("results", []):
+                created = r.get("mutation_id") in creates
                 if r.get("outcome") == "applied":
-                    self.summary.tickets_applied += 1
+                    if created:
+                        s.tickets_applied += 1
+                    else:
+                        s.moves_applied += 1
                 elif r.get("outcome") == "rejected":
-                    self.summary.tickets_rejected += 1
-                    if self.summary.tickets_rejected <= 3:
-                        self.out(f"simulate: ticket rejected: {r.get('reason')}")
+                    s.tickets_rejected += 1  # a refused move counts too: none should be
+                    if s.tickets_rejected <= 3:
+                        what = "ticket" if created else "ticket move"
+                        self.out(f"simulate: {what} rejected: {r.get('reason')}")
             agent.outbox = [m for m in agent.outbox if m["mutation_id"] > acked]
             agent.last_contact = time.monotonic()
 
-    async def _seat(self, client: httpx.AsyncClient, agent: Agent, state: str) -> None:
-        await self._request(
-            client,
-            "PUT",
-            "/api/v1/seats/me",
-            token=agent.token,
-            json={"state": state, "unsynced": len(agent.outbox), "client_id": agent.client_id},
-        )
+    async def _seat(
+        self, client: httpx.AsyncClient, agent: Agent, state: str, reason: str | None = None
+    ) -> None:
+        body: dict[str, Any] = {
+            "state": state,
+            "unsynced": len(agent.outbox),
+            "client_id": agent.client_id,
+        }
+        if reason is not None:
+            body["reason"] = reason
+        await self._request(client, "PUT", "/api/v1/seats/me", token=agent.token, json=body)
         agent.last_contact = time.monotonic()
+
+    async def _seat_changes(self, client: httpx.AsyncClient, agent: Agent) -> None:
+        """The seat's latest state of this tick (break, signed_out or ready): what changed
+        before it in the same tick was replaced by it on the server anyway."""
+        changes, agent.seat = agent.seat, []
+        state, reason = changes[-1]
+        await self._seat(client, agent, state, reason)
 
     async def _heartbeat(self, client: httpx.AsyncClient, agent: Agent) -> None:
         await self._request(
@@ -350,6 +461,7 @@ class Simulator:
         await self._send_events(client)
         now = time.monotonic()
         jobs = [self._push(client, a) for a in self.agents.values() if a.outbox]
+        jobs += [self._seat_changes(client, a) for a in self.agents.values() if a.seat]
         jobs += [
             self._heartbeat(client, a)
             for a in self.agents.values()
@@ -369,7 +481,8 @@ class Simulator:
             resp = await client.get("/healthz")
             if resp.status_code != 200:
                 raise SimulationError(f"server at {cfg.server} is not healthy ({resp.status_code})")
-            await asyncio.gather(*(self._login(client, a) for a in self.agents.values()))
+            gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
+            await asyncio.gather(*(self._login(client, a, gate) for a in self.agents.values()))
             await asyncio.gather(*(self._seat(client, a, "ready") for a in self.agents.values()))
             started = time.monotonic()
             self._started = started
@@ -410,6 +523,12 @@ class Simulator:
             tot = self.model.totals
             s.offered, s.answered, s.abandoned = tot.offered, tot.answered, tot.abandoned
             s.urgent, s.by_subcategory, s.by_queue = tot.urgent, tot.by_subcategory, tot.by_queue
+            s.dispatched, s.resolved, s.evaluated = tot.dispatched, tot.resolved, tot.evaluated
+            s.breaks = dict(tot.breaks)
+            if t > 0:
+                s.off_phone_share = min(tot.off_phone_seconds, t * len(self.agents)) / (
+                    t * len(self.agents)
+                )
             s.average_wait_seconds = tot.wait_total / tot.answered if tot.answered else None
             return s
 

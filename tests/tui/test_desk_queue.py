@@ -215,6 +215,49 @@ async def test_knowledge_base_search_offline_and_insert_with_one_key(
         assert "预计今晚八点前恢复供水" in screen.values()["answer"]
 
 
+async def test_inserting_an_answer_script_puts_only_the_callers_words_into_the_form(
+    server: RunningServer,
+) -> None:
+    token = httpx.post(
+        server.url + "/api/v1/auth/login",
+        json={"username": "lead1", "password": USERS["lead1"][1]},
+        timeout=10,
+    ).json()["access_token"]
+    article = {
+        "title": "道路积水答复口径",
+        "body": "内部提示：派单区水务局，不要承诺抽排完成时间。\n"
+        "答复口径：您反映的积水情况已转交排水部门，请不要涉水通行。",
+        "tags": ["积水"],
+        "category": "environment",
+    }
+    created = httpx.post(
+        server.url + "/api/v1/kb",
+        json=article,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    app = make_app(server.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await sign_in(pilot, "agent1")
+        await until(pilot, lambda: app.desk.store.kb_search("积水"), "the article in the cache")
+        screen = app.screen
+        assert isinstance(screen, IntakeScreen)
+        await until(pilot, lambda: screen.form is not None, "the form")
+        await pilot.press("ctrl+f")  # app.kb
+        await until(pilot, lambda: app.screen is not screen, "the knowledge base")
+        await pilot.press(*"积水")
+        # the agent reads both parts, each under its own heading
+        await until(pilot, lambda: "不要承诺抽排完成时间" in screen_text(app), "the notes")
+        text = screen_text(app)
+        assert "答复口径（插入答复）" in text and "内部提示（不插入）" in text
+        await pilot.press("ctrl+b")  # kb.insert
+        await until(pilot, lambda: app.screen is screen, "back on intake")
+        answer = screen.values()["answer"]
+        assert answer == "您反映的积水情况已转交排水部门，请不要涉水通行。"
+        assert "水务局" not in answer and "内部提示" not in answer
+
+
 async def test_a_lost_conflict_is_shown_side_by_side_and_the_agent_chooses(
     server: RunningServer,
 ) -> None:

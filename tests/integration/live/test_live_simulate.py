@@ -54,3 +54,47 @@ def test_simulate_runs_a_bounded_day_and_stops_by_itself(live: Live) -> None:
     assert day["answered"] == n_answered
     assert day["tickets_created"] == n_applied
     assert {"sim001", "sim002", "sim003"} <= seats
+
+
+def test_simulated_tickets_get_resolved_and_seats_take_breaks(live: Live) -> None:
+    """Ten simulated hours: dispatched tickets move on (handling, replied, closed, some
+    evaluated) through the server's own rules, so the day's resolution rate is above 0."""
+    day = date(2026, 3, 18)
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "hotline_server", "simulate",
+            "--server", live.url,
+            "--calls-per-hour", "40", "--agents", "4", "--speed", "2400", "--flat",
+            "--duration", "10h", "--seed", "11",
+            "--start-at", f"{day.isoformat()}T08:00+0800",
+            "--create-agents", "--database", live.server.database_url,
+            "--agent-password", "simulated agent pw",
+            "--agent-prefix", "rs",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HOTLINE_TELEPHONY_TOKEN": TELEPHONY_TOKEN},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    out = result.stdout
+    tickets = re.search(r"tickets pushed (\d+), applied (\d+), rejected (\d+)", out)
+    moves = re.search(
+        r"ticket moves (\d+): dispatched (\d+), resolved (\d+), evaluated (\d+); applied (\d+)",
+        out,
+    )
+    breaks = re.search(r"breaks: (.*); off the phones ([\d.]+)%", out)
+    errors = re.search(r"requests (\d+), errors (\d+)", out)
+    assert tickets and moves and breaks and errors, out
+    assert int(tickets.group(3)) == 0, out  # no create, move or callback was refused
+    assert int(errors.group(2)) == 0, out
+    assert int(moves.group(1)) > 0 and int(moves.group(3)) > 0, out
+    assert int(moves.group(5)) == int(moves.group(1)), out  # every move was applied
+    assert "short_break" in breaks.group(1) and 5 < float(breaks.group(2)) < 40, out
+    with live.client("lee") as lead:
+        r = lead.get("/api/v1/reports/daily", params={"date": day.isoformat()})
+        assert r.status_code == 200, r.text
+        row = next(x for x in r.json()["rows"] if x["queue"] == "all")
+    assert row["dispatched"] > 0
+    assert row["resolved"] > 0
+    assert 0 < row["resolution_rate"] < 1

@@ -44,3 +44,42 @@ def test_ticket_mutations_follow_the_wire_protocol() -> None:
 def test_a_run_must_stop_by_itself() -> None:
     with pytest.raises(SimulationError, match="duration"):
         Simulator(SimConfig(server="http://x", calls_per_hour=1, agents=1))
+
+
+def test_breaks_and_ticket_moves_become_seat_states_and_desk_mutations() -> None:
+    from hotline.protocol import ChangeStatusArgs, RecordCallbackArgs
+    from hotline_server.live.simmodel import SimEvent
+
+    sim = Simulator(
+        SimConfig(server="http://x", calls_per_hour=400, agents=30, duration_seconds=86_400.0)
+    )
+    cc = sim.model
+    events = cc.advance(86_400.0, max_offered=2_000) + cc.advance(8 * 86_400.0)
+    for ev in events:
+        sim._handle(ev)
+    moves = [m for a in sim.agents.values() for m in a.outbox if m["name"] != "create_ticket"]
+    assert len(moves) == sim.summary.ticket_moves > 500
+    by_ticket: dict[str, list[int]] = {}
+    for m in sorted(moves, key=lambda m: m["client_time"]):
+        Mutation.model_validate(m)
+        if m["name"] == "change_status":
+            args = ChangeStatusArgs.model_validate(m["args"])
+            by_ticket.setdefault(args.ticket_id, []).append(args.base_revision)
+        else:
+            assert m["name"] == "record_callback"
+            cb = RecordCallbackArgs.model_validate(m["args"])
+            assert cb.reached and cb.satisfaction is not None
+    # each move is based on the revision the previous one made (intake is revision 1)
+    for revisions in by_ticket.values():
+        assert revisions == list(range(1, len(revisions) + 1))
+    assert not sim._tickets  # every finished ticket was forgotten
+    # the seat follows the breaks: the last state queued per agent is what gets sent
+    seat_events = [e for e in events if e.kind == "seat"]
+    assert seat_events
+    queued = {name: a.seat[-1] for name, a in sim.agents.items() if a.seat}
+    last: dict[str, SimEvent] = {}
+    for e in seat_events:
+        assert e.agent is not None
+        last[e.agent] = e
+    for name, (state, reason) in queued.items():
+        assert (state, reason) == (last[name].state, last[name].reason)
