@@ -20,7 +20,8 @@ hand-made records. Every figure follows exactly one definition from METRICS.md:
 - expired: offered calls the server ended without an answer because no end event came
   (``hotline.callbacks``): offered and not answered (the answer rate counts them against),
   not abandoned; ``longest_wait`` of a window is the longest queue wait of its offered calls
-  (answered, abandoned, expired or still waiting);
+  whose wait is over (answered, abandoned, ended or expired; a call still waiting is in
+  ``queue_now``'s longest wait instead);
 - callbacks 漏接回拨 (``callback_measures``): due = entries open at some moment of the window
   (missed before its end, not done before its start), done = entries closed in the window;
 - seats staffed: agents whose seat was signed in (ready, on call, after-call work, break)
@@ -247,7 +248,8 @@ def call_measures(
         if not _in(call.offered_at, start, end):
             continue
         m.offered += 1
-        longest.append(call.wait_seconds(max(end, call.offered_at)))
+        if call.answered_at or call.abandoned_at or call.ended_at or call.expired_at:
+            longest.append(call.wait_seconds(end))  # a wait that is over (see queue_now)
         if call.answered_at is not None:
             m.answered += 1
             wait = max(0.0, (call.answered_at - call.offered_at).total_seconds())
