@@ -211,6 +211,7 @@ class LeadPanelScreen(Screen[None]):
                     ("offered", "lead.fig.offered"),
                     ("answered", "lead.fig.answered"),
                     ("abandoned", "lead.fig.abandoned"),
+                    ("callbacks", "lead.fig.callbacks"),  # 漏接回拨, today
                     ("answer_rate", "lead.fig.answer_rate"),
                     ("service_level", "lead.fig.service_level"),
                     ("asa", "lead.fig.asa"),
@@ -557,6 +558,11 @@ class LeadPanelScreen(Screen[None]):
         self._tile("abandoned").show(
             fmt.count(calls.get("abandoned")),
             t("lead.fig.short_abandoned", value=fmt.count(calls.get("short_abandoned"))),
+        )
+        callbacks = summary.get("callbacks") or {}  # today's, whatever the window
+        self._tile("callbacks").show(
+            f"{fmt.count(callbacks.get('open_now'))} / {fmt.count(callbacks.get('done'))}",
+            t("lead.fig.callbacks_sub"),
         )
         self._tile("answer_rate").show(
             fmt.pct(rate),
