@@ -65,8 +65,17 @@ ACTIONS: tuple[DeskAction, ...] = (
         priority=True,
     ),
     _A("app.lead", "ctrl+l", "app.open_lead", APP, "act.app.lead", show=False),
-    # the missed-call callback list (漏接回拨), a dialog over any screen
-    _A("app.callbacks", "alt+b", "app.open_callbacks", APP, "act.app.callbacks", priority=True),
+    # the missed-call callback list (漏接回拨), a dialog over any screen (in the palette,
+    # not the footer: the footer of an 80-column desk is full)
+    _A(
+        "app.callbacks",
+        "alt+b",
+        "app.open_callbacks",
+        APP,
+        "act.app.callbacks",
+        show=False,
+        priority=True,
+    ),
     _A("app.sign_out", "alt+x", "app.sign_out", APP, "act.app.sign_out", show=False),
     _A("app.quit", "ctrl+q", "app.quit", APP, "act.app.quit", show=False, priority=True),
     # intake: the screen of a call (keys must survive a focused Input/TextArea)
