@@ -316,7 +316,7 @@ def callbacks_list(
     since = M.day_start(now, site_tz(hub.settings.timezone))
     with hub.engine.connect() as conn:
         rows = callbacks.list_callbacks(conn, state=state.value, since=since, limit=limit)
-        waiting = len(callbacks.list_callbacks(conn, state="open", since=since, limit=10_000))
+        waiting = callbacks.count_open(conn)
     return CallbackListOut(callbacks=[_callback_out(r) for r in rows], open=waiting)
 
 

@@ -27,7 +27,12 @@ from hotline.callbacks import (
 )
 from hotline.metrics import CallbackRecord, as_utc
 from hotline_server.live.calls import last_event_time, missed_call
-from hotline_server.live.schema import live_callback_attempts, live_callbacks, live_calls
+from hotline_server.live.schema import (
+    WAITING_CALL,
+    live_callback_attempts,
+    live_callbacks,
+    live_calls,
+)
 
 # ---------------------------------------------------------------- from calls to the list
 
@@ -174,12 +179,7 @@ def _close(
 # ---------------------------------------------------------------- calls the server ends
 
 
-_WAITING = sa.and_(
-    live_calls.c.answered_at.is_(None),
-    live_calls.c.abandoned_at.is_(None),
-    live_calls.c.ended_at.is_(None),
-    live_calls.c.expired_at.is_(None),
-)
+_WAITING = WAITING_CALL  # the partial index ix_live_calls_waiting covers exactly these
 
 
 def expire_stale_calls(conn: Connection, *, now: datetime, timeout: timedelta) -> list[str]:
@@ -378,6 +378,12 @@ def list_callbacks(
         )
         q = q.order_by(c.first_missed_at, c.id)
     return [dict(r) for r in conn.execute(q.limit(limit)).mappings()]
+
+
+def count_open(conn: Connection) -> int:
+    c = live_callbacks.c
+    q = sa.select(sa.func.count()).where(c.status != CallbackStatus.DONE.value)
+    return int(conn.execute(q).scalar() or 0)
 
 
 def load_callback_records(conn: Connection, start: datetime, end: datetime) -> list[CallbackRecord]:

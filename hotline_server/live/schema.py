@@ -38,6 +38,20 @@ live_calls = sa.Table(
 sa.Index("ix_live_calls_first_at", live_calls.c.first_at)
 sa.Index("ix_live_calls_caller_number", live_calls.c.caller_number)
 sa.Index("ix_live_calls_agent", live_calls.c.agent)
+# the calls still waiting (no outcome yet), which the expiry job reads every few seconds:
+# a partial index, so it never walks the table's history (0006_callbacks)
+WAITING_CALL = sa.and_(
+    live_calls.c.answered_at.is_(None),
+    live_calls.c.abandoned_at.is_(None),
+    live_calls.c.ended_at.is_(None),
+    live_calls.c.expired_at.is_(None),
+)
+sa.Index(
+    "ix_live_calls_waiting",
+    live_calls.c.first_at,
+    sqlite_where=WAITING_CALL,
+    postgresql_where=WAITING_CALL,
+)
 
 live_call_events = sa.Table(
     "live_call_events",

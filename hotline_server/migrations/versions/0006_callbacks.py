@@ -30,6 +30,18 @@ def upgrade() -> None:
     with op.batch_alter_table('live_calls') as batch:
         batch.add_column(sa.Column('expired_at', _ts(), nullable=True))
         batch.add_column(sa.Column('end_reason', sa.String(length=20), nullable=True))
+    waiting = sa.text(
+        'answered_at IS NULL AND abandoned_at IS NULL AND ended_at IS NULL '
+        'AND expired_at IS NULL'
+    )
+    op.create_index(
+        'ix_live_calls_waiting',
+        'live_calls',
+        ['first_at'],
+        unique=False,
+        sqlite_where=waiting,
+        postgresql_where=waiting,
+    )
     op.create_table('live_callbacks',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('caller_number', sa.String(length=20), nullable=False),
@@ -85,6 +97,7 @@ def downgrade() -> None:
     op.drop_index('ix_live_callbacks_done_at', table_name='live_callbacks')
     op.drop_index('ix_live_callbacks_status', table_name='live_callbacks')
     op.drop_table('live_callbacks')
+    op.drop_index('ix_live_calls_waiting', table_name='live_calls')
     with op.batch_alter_table('live_calls') as batch:
         batch.drop_column('end_reason')
         batch.drop_column('expired_at')
