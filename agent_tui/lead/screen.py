@@ -211,7 +211,6 @@ class LeadPanelScreen(Screen[None]):
                     ("offered", "lead.fig.offered"),
                     ("answered", "lead.fig.answered"),
                     ("abandoned", "lead.fig.abandoned"),
-                    ("callbacks", "lead.fig.callbacks"),  # 漏接回拨, today
                     ("answer_rate", "lead.fig.answer_rate"),
                     ("service_level", "lead.fig.service_level"),
                     ("asa", "lead.fig.asa"),
@@ -559,11 +558,6 @@ class LeadPanelScreen(Screen[None]):
             fmt.count(calls.get("abandoned")),
             t("lead.fig.short_abandoned", value=fmt.count(calls.get("short_abandoned"))),
         )
-        callbacks = summary.get("callbacks") or {}  # today's, whatever the window
-        self._tile("callbacks").show(
-            f"{fmt.count(callbacks.get('open_now'))} / {fmt.count(callbacks.get('done'))}",
-            t("lead.fig.callbacks_sub"),
-        )
         self._tile("answer_rate").show(
             fmt.pct(rate),
             t("lead.fig.target", value=fmt.pct(target, 0)),
@@ -614,6 +608,11 @@ class LeadPanelScreen(Screen[None]):
             for name, q in sorted(per_queue.items())
         ]
         text = t("lead.queue.title") + "  ·  " + "   |   ".join(items) if items else ""
+        callbacks = self._summary().get("callbacks")  # 漏接回拨, today's whatever the window
+        if callbacks is not None:
+            due = t("lead.callbacks", due=fmt.count(callbacks.get("open_now")),
+                    done=fmt.count(callbacks.get("done")))  # fmt: skip
+            text = f"{text}   ‖   {due}" if text else due
         self.query_one("#queues", Static).update(text)
 
     def server_fetched_at(self) -> datetime:
