@@ -17,7 +17,7 @@ from textual.binding import Binding
 from agent_tui.i18n import t
 
 APP = "app"
-SCOPES = ("app", "intake", "queue", "ticket", "kb", "signin", "demo")
+SCOPES = ("app", "intake", "queue", "ticket", "kb", "signin", "demo", "callbacks")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,17 @@ ACTIONS: tuple[DeskAction, ...] = (
         priority=True,
     ),
     _A("app.lead", "ctrl+l", "app.open_lead", APP, "act.app.lead", show=False),
+    # the missed-call callback list (漏接回拨), a dialog over any screen (in the palette,
+    # not the footer: the footer of an 80-column desk is full)
+    _A(
+        "app.callbacks",
+        "alt+b",
+        "app.open_callbacks",
+        APP,
+        "act.app.callbacks",
+        show=False,
+        priority=True,
+    ),
     _A("app.sign_out", "alt+x", "app.sign_out", APP, "act.app.sign_out", show=False),
     _A("app.quit", "ctrl+q", "app.quit", APP, "act.app.quit", show=False, priority=True),
     # intake: the screen of a call (keys must survive a focused Input/TextArea)
@@ -163,6 +174,11 @@ ACTIONS: tuple[DeskAction, ...] = (
     # knowledge base (a dialog over intake or a ticket)
     _A("kb.insert", "ctrl+b", "insert", "kb", "act.kb.insert", priority=True),
     _A("kb.close", "escape", "close", "kb", "act.kb.close"),
+    # the callback list (a dialog; no text field in it, so plain keys are safe)
+    _A("callbacks.take", "enter", "take", "callbacks", "act.callbacks.take", priority=True),
+    _A("callbacks.release", "u", "release", "callbacks", "act.callbacks.release"),
+    _A("callbacks.refresh", "g", "refresh", "callbacks", "act.callbacks.refresh"),
+    _A("callbacks.close", "escape", "close", "callbacks", "act.callbacks.close"),
     # sign-in dialog
     _A("signin.submit", "enter", "sign_in", "signin", "act.signin.submit", priority=True),
     _A("signin.offline", "escape", "work_offline", "signin", "act.signin.offline"),

@@ -454,6 +454,12 @@ class DeskApp(App[None]):
 
         self.push_screen(KnowledgeBaseScreen(), self._kb_chosen)
 
+    def action_open_callbacks(self) -> None:
+        from agent_tui.screens.callbacks import CallbacksScreen
+
+        if not isinstance(self.screen, CallbacksScreen):
+            self.push_screen(CallbacksScreen())
+
     def _kb_chosen(self, text: str | None) -> None:
         if not text:
             return

@@ -41,6 +41,14 @@ class SignInFailed(Exception):
     """The server answered and refused the sign-in; ``str()`` is its readable message."""
 
 
+class CallbackProblem(Exception):
+    """The server refused a callback action: ``status`` (404, 409, 422) and its message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class NotSignedIn(Exception):
     """This desk holds no live token for the server, so it cannot ask for anything signed in."""
 
@@ -548,6 +556,34 @@ class DeskServices:
             saved = self.store.update_ticket(ticket_id, {field: value})
         self.store.dismiss_attention(mutation_id)
         return saved
+
+    # ------------------------------------------------------------------ callbacks (漏接回拨)
+
+    async def callbacks_call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One exchange with the server's callback list (it lives there: two agents must
+        never ring the same caller, so taking one needs the server). ``NotSignedIn``,
+        ``Unreachable``, or ``CallbackProblem`` with the server's status and error body."""
+        token = await asyncio.to_thread(self.token)
+        if not token:
+            raise NotSignedIn()
+        try:
+            async with self._http() as client:
+                response = await client.request(
+                    method,
+                    f"/api/v1/callbacks{path}",
+                    json=body,
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+        except httpx.HTTPError as exc:
+            raise Unreachable(str(exc) or type(exc).__name__) from exc
+        if response.status_code == 401:
+            raise NotSignedIn()
+        if response.status_code != 200:
+            raise CallbackProblem(response.status_code, _error_message(response))
+        data: dict[str, Any] = response.json()
+        return data
 
     # ------------------------------------------------------------------ knowledge base
 

@@ -17,6 +17,15 @@ hand-made records. Every figure follows exactly one definition from METRICS.md:
 - occupancy = handle time / (handle time + ready time) from seat-state time in the window,
   where handle time is time on call plus after-call work;
 - calls waiting / longest wait: now, from calls offered and neither answered nor abandoned;
+- expired: offered calls the server ended without an answer because no end event came
+  (``hotline.callbacks``): offered and not answered (the answer rate counts them against),
+  not abandoned; ``longest_wait`` of a window is the longest queue wait of its offered calls
+  whose wait is over (answered, abandoned, ended or expired; a call still waiting is in
+  ``queue_now``'s longest wait instead);
+- callbacks 漏接回拨 (``callback_measures``): due = entries open at some moment of the window
+  (missed before its end, not done before its start), done = entries closed in the window;
+- seats staffed: agents whose seat was signed in (ready, on call, after-call work, break)
+  at some moment of the window;
 - on-the-spot answer rate 当场解答率 = tickets closed during the call / tickets created;
 - first-call resolution 首呼解决率 = tickets *resolved* (closed, callback, evaluated; an
   on-the-spot answer is closed) with no repeat call from the same number within 7 days /
@@ -85,10 +94,11 @@ class CallRecord:
     ended_at: datetime | None = None
     after_call_ended_at: datetime | None = None
     hold_seconds: float = 0.0
+    expired_at: datetime | None = None  # the server ended it: no end event came
 
     def wait_seconds(self, now: datetime) -> float:
-        """Queue wait: until answered, abandoned, or ``now`` while still queued."""
-        stop = self.answered_at or self.abandoned_at or self.ended_at or now
+        """Queue wait: until answered, abandoned, expired, or ``now`` while still queued."""
+        stop = self.answered_at or self.abandoned_at or self.ended_at or self.expired_at or now
         return max(0.0, (stop - self.offered_at).total_seconds())
 
     @property
@@ -99,12 +109,20 @@ class CallRecord:
     def is_abandoned(self) -> bool:
         return self.answered_at is None and self.abandoned_at is not None
 
+    @property
+    def is_expired(self) -> bool:
+        """Ended by the server, neither answered nor abandoned as far as anyone knows."""
+        return (
+            self.answered_at is None and self.abandoned_at is None and (self.expired_at is not None)
+        )
+
     def is_waiting(self, now: datetime) -> bool:
         return (
             self.offered_at <= now
             and (self.answered_at is None or self.answered_at > now)
             and (self.abandoned_at is None or self.abandoned_at > now)
             and (self.ended_at is None or self.ended_at > now)
+            and (self.expired_at is None or self.expired_at > now)
         )
 
     def talk_seconds(self) -> float | None:
@@ -224,6 +242,8 @@ class CallMeasures:
     average_speed_of_answer: float | None = None  # seconds
     handled: int = 0
     average_handle_time: float | None = None  # seconds
+    expired: int = 0  # offered, ended by the server unanswered (not abandoned)
+    longest_wait: float | None = None  # seconds, of the window's offered calls
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -240,10 +260,13 @@ def call_measures(
     m = CallMeasures(service_level_seconds=service_level_seconds)
     waits: list[float] = []
     handles: list[float] = []
+    longest: list[float] = []
     for call in calls:
         if not _in(call.offered_at, start, end):
             continue
         m.offered += 1
+        if call.answered_at or call.abandoned_at or call.ended_at or call.expired_at:
+            longest.append(call.wait_seconds(end))  # a wait that is over (see queue_now)
         if call.answered_at is not None:
             m.answered += 1
             wait = max(0.0, (call.answered_at - call.offered_at).total_seconds())
@@ -257,12 +280,15 @@ def call_measures(
             m.abandoned += 1
             if (call.abandoned_at - call.offered_at).total_seconds() < SHORT_ABANDON_SECONDS:
                 m.short_abandoned += 1
+        elif call.is_expired:
+            m.expired += 1
     m.answer_rate = _ratio(m.answered, m.offered)
     m.abandonment_rate = _ratio(m.abandoned, m.offered)
     m.service_level = _ratio(m.answered_within_sl, m.offered)
     m.average_speed_of_answer = _mean(waits)
     m.handled = len(handles)
     m.average_handle_time = _mean(handles)
+    m.longest_wait = max(longest) if longest else None
     return m
 
 
@@ -347,6 +373,56 @@ def seats_by_state(states: Iterable[str]) -> dict[str, int]:
         "offline": counts["link_down"],
         "signed_out": counts["signed_out"],
     }
+
+
+def seats_staffed(changes: Iterable[SeatChange], start: datetime, end: datetime) -> int:
+    """Agents whose seat was signed in (a working state) at some moment of [start, end)."""
+    return sum(
+        1
+        for totals in seat_time_by_state(changes, start, end).values()
+        if any(totals.get(s, 0.0) > 0 for s in WORKING_SEAT_STATES)
+    )
+
+
+# ---------------------------------------------------------------- callbacks (漏接回拨)
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    """What the measures need of a callback entry (``hotline.callbacks``)."""
+
+    id: str
+    first_missed_at: datetime
+    done_at: datetime | None = None
+    outcome: str | None = None
+
+
+@dataclass
+class CallbackMeasures:
+    due: int = 0  # open at some moment of the window
+    done: int = 0  # closed in the window
+    reached: int = 0  # closed in the window with the caller reached
+    open_now: int = 0  # open at the window's end
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def callback_measures(
+    callbacks: Iterable[CallbackRecord], start: datetime, end: datetime
+) -> CallbackMeasures:
+    m = CallbackMeasures()
+    for cb in callbacks:
+        if cb.first_missed_at >= end or (cb.done_at is not None and cb.done_at < start):
+            continue
+        m.due += 1
+        if cb.done_at is not None and cb.done_at < end:
+            m.done += 1
+            if cb.outcome == "reached":
+                m.reached += 1
+        else:
+            m.open_now += 1
+    return m
 
 
 # ---------------------------------------------------------------- tickets
@@ -613,6 +689,9 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "satisfaction_rate",
     "red_average_response",
     "red_within_30m_rate",
+    # the call side (漏接回拨, queue, seats): filled on a day's ``all`` row; longest_wait on
+    # every queue row
+    *("expired", "longest_wait", "callbacks_due", "callbacks_done", "seats_staffed"),
 )
 """CSV columns of the daily report. A day's ``all`` row is followed by one row per ticket
 category (``category`` set; tickets_created, dispatched, resolved, resolution_rate filled):
@@ -652,6 +731,7 @@ def daily_report(
     last: date,
     tz: tzinfo,
     service_level_seconds: int = DEFAULT_SERVICE_LEVEL_SECONDS,
+    callbacks: Sequence[CallbackRecord] = (),
 ) -> list[dict[str, Any]]:
     """One row per local day and queue (queue ``all`` first) from ``first`` to ``last``."""
     if last < first:
@@ -680,6 +760,14 @@ def daily_report(
                 by_category=tm.by_category if q == "all" else None,
             )
             row.update(outcome_columns(tm) if q == "all" else dict.fromkeys(OUTCOME_COLUMNS))
+            # the call side: callbacks due/done and seats staffed (longest_wait and expired
+            # come with the call measures)
+            cbm = callback_measures(callbacks, start, end) if q == "all" else None
+            row.update(
+                callbacks_due=cbm.due if cbm else None,
+                callbacks_done=cbm.done if cbm else None,
+                seats_staffed=seats_staffed(seat_changes, start, end) if q == "all" else None,
+            )
             rows.append(row)
         day += timedelta(days=1)
     return rows

@@ -46,6 +46,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lead.fig.answered": ("接通", "Answered"),
     "lead.fig.abandoned": ("放弃", "Abandoned"),
     "lead.fig.short_abandoned": ("其中<5秒 {value}", "<5 s: {value}"),
+    "lead.callbacks": (
+        "漏接回拨：待回拨 {due} · 今日已完成 {done}",
+        "Callbacks: due {due} · done today {done}",
+    ),
     "lead.fig.answer_rate": ("接通率", "Answer rate"),
     "lead.fig.target": ("目标 {value}", "target {value}"),
     "lead.fig.service_level": ("服务水平", "Service lvl"),

@@ -612,6 +612,11 @@ class LeadPanelScreen(Screen[None]):
             for name, q in sorted(per_queue.items())
         ]
         text = t("lead.queue.title") + "  ·  " + "   |   ".join(items) if items else ""
+        callbacks = self._summary().get("callbacks")  # 漏接回拨, today's whatever the window
+        if callbacks is not None:
+            due = t("lead.callbacks", due=fmt.count(callbacks.get("open_now")),
+                    done=fmt.count(callbacks.get("done")))  # fmt: skip
+            text = f"{text}   ‖   {due}" if text else due
         self.query_one("#queues", Static).update(text)
 
     def _render_outcomes(self) -> None:

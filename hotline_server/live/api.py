@@ -13,13 +13,20 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from hotline import metrics as M
+from hotline.callbacks import CallbackRefused, parse_outcome
 from hotline.metrics import site_tz
 from hotline.protocol import Entity, SeatState
 from hotline_server.errors import ERROR_RESPONSES
-from hotline_server.live import core, forms, kb, reports, store
+from hotline_server.live import callbacks, core, forms, kb, reports, store
 from hotline_server.live.broker import HEARTBEAT
 from hotline_server.live.hub import LiveHub
 from hotline_server.live.wire import (
+    CallbackAttemptOut,
+    CallbackListOut,
+    CallbackOut,
+    CallbackOutcomeIn,
+    CallbackState,
     CallEventBatch,
     CallEventBatchResult,
     CallEventResult,
@@ -275,6 +282,100 @@ async def events(
         ping=None,
         send_timeout=30.0,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+# ---------------------------------------------------------------- callbacks (漏接回拨)
+
+
+def _callback_out(row: dict[str, Any], history: list[dict[str, Any]] | None = None) -> CallbackOut:
+    out = CallbackOut.model_validate({k: row[k] for k in CallbackOut.model_fields if k in row})
+    if history is not None:
+        out.history = [CallbackAttemptOut.model_validate(h) for h in history]
+    return out
+
+
+def _refused(exc: CallbackRefused) -> HTTPException:
+    return core.problem(exc.status, str(exc), exc.field)
+
+
+@router.get("/callbacks", response_model=CallbackListOut, summary="The missed-call callback list")
+def callbacks_list(
+    user: User,
+    hub: Hub,
+    state: CallbackState = CallbackState.OPEN,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> CallbackListOut:
+    """``open``: waiting or being called back, oldest miss first; ``done``: closed today
+    (site time), latest first; ``all``: both."""
+    now = hub.clock()
+    since = M.day_start(now, site_tz(hub.settings.timezone))
+    with hub.engine.connect() as conn:
+        rows = callbacks.list_callbacks(conn, state=state.value, since=since, limit=limit)
+        waiting = callbacks.count_open(conn)
+    return CallbackListOut(callbacks=[_callback_out(r) for r in rows], open=waiting)
+
+
+@router.get("/callbacks/{callback_id}", response_model=CallbackOut, summary="One callback")
+def callback_get(callback_id: str, user: User, hub: Hub) -> CallbackOut:
+    with hub.engine.connect() as conn:
+        row = callbacks.get_callback(conn, callback_id)
+        if row is None:
+            raise core.problem(404, f"no callback {callback_id}", "id")
+        return _callback_out(row, callbacks.attempts_of(conn, callback_id))
+
+
+def _callback_write(hub: LiveHub, work: Any) -> CallbackOut:
+    now = hub.clock()
+    try:
+        with core.write(hub.engine) as conn:
+            row = work(conn, now)
+            out = _callback_out(row, callbacks.attempts_of(conn, row["id"]))
+    except CallbackRefused as exc:
+        raise _refused(exc) from exc
+    hub.signal({"k": "dirty"})  # the lead panel's callback figures
+    return out
+
+
+@router.post(
+    "/callbacks/{callback_id}/claim", response_model=CallbackOut, summary="Take a callback"
+)
+def callback_claim(callback_id: str, user: User, hub: Hub) -> CallbackOut:
+    """The entry is the caller's from now on: nobody else rings the same citizen (409 names
+    who holds it; a done entry is 409 too)."""
+    return _callback_write(
+        hub, lambda conn, now: callbacks.claim(conn, callback_id, user.username, now=now)
+    )
+
+
+@router.post(
+    "/callbacks/{callback_id}/release",
+    response_model=CallbackOut,
+    summary="Give a taken callback back to the list",
+)
+def callback_release(callback_id: str, user: User, hub: Hub) -> CallbackOut:
+    return _callback_write(
+        hub, lambda conn, now: callbacks.release(conn, callback_id, user.username, now=now)
+    )
+
+
+@router.post(
+    "/callbacks/{callback_id}/outcome",
+    response_model=CallbackOut,
+    summary="Record how a callback went (against the missed call)",
+)
+def callback_outcome(
+    callback_id: str, body: CallbackOutcomeIn, user: User, hub: Hub
+) -> CallbackOut:
+    try:
+        outcome = parse_outcome(body.outcome)
+    except CallbackRefused as exc:
+        raise _refused(exc) from exc
+    return _callback_write(
+        hub,
+        lambda conn, now: callbacks.record_outcome(
+            conn, callback_id, user.username, outcome, body.note, now=now
+        ),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from hotline.callbacks import MissedCall, MissReason
 from hotline.metrics import CallRecord, as_utc
 from hotline_server.live.wire import CallEvent, CallEventType
 
@@ -67,11 +68,14 @@ def first_known_time(row: dict[str, Any]) -> datetime | None:
 
 
 def call_status(row: dict[str, Any]) -> str:
-    """queued | ringing | answered | ended | abandoned, from the filled columns."""
+    """queued | ringing | answered | ended | abandoned | expired, from the filled columns
+    (an event from the phone system always wins over the server's own expiry)."""
     if row.get("answered_at") is not None:
         return "ended" if row.get("ended_at") is not None else "answered"
     if row.get("abandoned_at") is not None or row.get("ended_at") is not None:
         return "abandoned"
+    if row.get("expired_at") is not None:
+        return "expired"
     if row.get("seat_offered_at") is not None:
         return "ringing"
     return "queued"
@@ -98,4 +102,30 @@ def to_record(row: dict[str, Any]) -> CallRecord | None:
         ended_at=ended,
         after_call_ended_at=_utc(row.get("after_call_ended_at")),
         hold_seconds=float(row.get("hold_seconds") or 0.0),
+        expired_at=_utc(row.get("expired_at")),
     )
+
+
+def missed_call(row: dict[str, Any]) -> MissedCall | None:
+    """The call as a callback needs it, when it was missed (abandoned, or ended unanswered,
+    or expired by the server) and has a number to call back; else None."""
+    if row.get("answered_at") is not None or not row.get("caller_number"):
+        return None
+    abandoned = _utc(row.get("abandoned_at")) or _utc(row.get("ended_at"))
+    missed_at = abandoned or _utc(row.get("expired_at"))
+    offered = _utc(row.get("offered_at")) or first_known_time(row)
+    if missed_at is None or offered is None:
+        return None
+    return MissedCall(
+        call_id=str(row["call_id"]),
+        caller_number=str(row["caller_number"]),
+        queue=str(row.get("queue") or "default"),
+        offered_at=offered,
+        missed_at=missed_at,
+        reason=MissReason.ABANDONED if abandoned is not None else MissReason.EXPIRED,
+    )
+
+
+def last_event_time(row: dict[str, Any]) -> datetime | None:
+    times = [as_utc(row[c]) for c in TIME_COLUMNS if row.get(c) is not None]
+    return max(times) if times else None

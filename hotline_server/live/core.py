@@ -308,6 +308,7 @@ def pending_offer(hub: LiveHub, agent: str) -> dict[str, Any] | None:
                 live_calls.c.answered_at.is_(None),
                 live_calls.c.abandoned_at.is_(None),
                 live_calls.c.ended_at.is_(None),
+                live_calls.c.expired_at.is_(None),
             )
             .order_by(live_calls.c.seat_offered_at.desc())
             .limit(1)

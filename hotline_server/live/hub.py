@@ -62,6 +62,8 @@ class LiveSettings:
     escalation_interval_seconds: float = 30.0
     timezone: str = "Asia/Shanghai"
     service_level_seconds: int = 15
+    # a waiting call with no event for this long is expired (hotline.callbacks)
+    call_expiry_seconds: float = 3600.0
 
     @classmethod
     def from_env(cls) -> LiveSettings:
@@ -81,6 +83,9 @@ class LiveSettings:
             timezone=_check_tz(tz),  # the core's zone: figures and clocks agree with it
             service_level_seconds=int(
                 _env_number("HOTLINE_SERVICE_LEVEL_SECONDS", 15, minimum=1, whole=True)
+            ),
+            call_expiry_seconds=_env_number(
+                "HOTLINE_LIVE_CALL_EXPIRY_SECONDS", 3600.0, minimum=1.0
             ),
         )
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hotline import metrics as M
-from hotline_server.live import store
+from hotline_server.live import callbacks, store
 from hotline_server.live.schema import live_calls
 
 TicketLoader = Callable[[Connection, datetime, datetime], Sequence[M.TicketRecord]]
@@ -62,6 +62,7 @@ def summary(
     out["urgent"] = M.urgent_now(load_open_red(conn)).__dict__
     out["seats_table"] = seats_table(conn, now=now, tz=tz, tickets_today=tickets_today)
     out["seats"] = M.seats_by_state(s["state"] for s in out["seats_table"])
+    out["callbacks"] = callbacks_today(conn, now=now, tz=tz)  # 漏接回拨
     out["link_down_after_seconds"] = link_down_seconds
     out["service_level_seconds"] = service_level_seconds
     return out
@@ -127,7 +128,17 @@ def panel(
         "queue_now": M.queue_now(calls, now).__dict__,
         "seats": M.seats_by_state(s["state"] for s in seats),
         "urgent": M.urgent_now(load_open_red(conn)).__dict__,
+        "callbacks": callbacks_today(conn, now=now, tz=tz),  # 漏接回拨
     }
+
+
+def callbacks_today(conn: Connection, *, now: datetime, tz: tzinfo) -> dict[str, Any]:
+    """The lead's callback figures: ``open_now`` (due: waiting for a callback now), and for
+    today ``due`` (open at some moment today) and ``done`` / ``reached`` (closed today)."""
+    day0 = M.day_start(now, tz)
+    end = now + timedelta(seconds=1)
+    records = callbacks.load_callback_records(conn, day0, end)
+    return M.callback_measures(records, day0, end).as_dict()
 
 
 def daily_report(
@@ -144,6 +155,7 @@ def daily_report(
     calls = store.load_call_records(conn, start, end + timedelta(days=M.FCR_REPEAT_DAYS))
     seat_changes = store.load_seat_changes(conn, start, end)
     tickets = list(load_tickets(conn, start, end))
+    missed = callbacks.load_callback_records(conn, start, end)  # the call side's lines
     return M.daily_report(
         calls,
         seat_changes,
@@ -152,6 +164,7 @@ def daily_report(
         last=last,
         tz=tz,
         service_level_seconds=service_level_seconds,
+        callbacks=missed,
     )
 
 

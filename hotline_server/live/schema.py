@@ -30,10 +30,28 @@ live_calls = sa.Table(
     sa.Column("first_at", TS(), nullable=False),
     sa.Column("source", sa.String(16), nullable=False),  # telephony | desk
     sa.Column("updated_at", TS(), nullable=False),
+    # migration 0006_callbacks: a call that never got an end event is ended by the server
+    # (expired: the phone system stopped sending; or the seat that held it signed out)
+    sa.Column("expired_at", TS()),
+    sa.Column("end_reason", sa.String(20)),
 )
 sa.Index("ix_live_calls_first_at", live_calls.c.first_at)
 sa.Index("ix_live_calls_caller_number", live_calls.c.caller_number)
 sa.Index("ix_live_calls_agent", live_calls.c.agent)
+# the calls still waiting (no outcome yet), which the expiry job reads every few seconds:
+# a partial index, so it never walks the table's history (0006_callbacks)
+WAITING_CALL = sa.and_(
+    live_calls.c.answered_at.is_(None),
+    live_calls.c.abandoned_at.is_(None),
+    live_calls.c.ended_at.is_(None),
+    live_calls.c.expired_at.is_(None),
+)
+sa.Index(
+    "ix_live_calls_waiting",
+    live_calls.c.first_at,
+    sqlite_where=WAITING_CALL,
+    postgresql_where=WAITING_CALL,
+)
 
 live_call_events = sa.Table(
     "live_call_events",
@@ -105,6 +123,53 @@ live_form_sets = sa.Table(
     sa.Column("updated_by", sa.String(64), nullable=False),
 )
 
+# ---------------------------------------------------------------- callbacks (0006_callbacks)
+
+# 漏接回拨: one entry per caller number while open (``open_number`` is the number while the
+# entry is open, NULL once done: the unique index allows one open entry per number).
+live_callbacks = sa.Table(
+    "live_callbacks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("caller_number", sa.String(20), nullable=False),
+    sa.Column("open_number", sa.String(20), unique=True),
+    sa.Column("status", sa.String(12), nullable=False),  # open | claimed | done
+    sa.Column("reason", sa.String(16), nullable=False),  # abandoned | expired
+    sa.Column("queue", sa.String(40)),
+    sa.Column("first_call_id", sa.String(64), nullable=False),
+    sa.Column("last_call_id", sa.String(64), nullable=False),
+    sa.Column("missed_calls", sa.Integer, nullable=False),
+    sa.Column("first_missed_at", TS(), nullable=False),
+    sa.Column("last_missed_at", TS(), nullable=False),
+    sa.Column("last_wait_seconds", sa.Float, nullable=False),
+    sa.Column("longest_wait_seconds", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_at", TS()),
+    sa.Column("outcome", sa.String(20)),
+    sa.Column("done_at", TS()),
+    sa.Column("done_by", sa.String(64)),
+    sa.Column("created_at", TS(), nullable=False),
+    sa.Column("updated_at", TS(), nullable=False),
+)
+sa.Index("ix_live_callbacks_status", live_callbacks.c.status)
+sa.Index("ix_live_callbacks_done_at", live_callbacks.c.done_at)
+sa.Index("ix_live_callbacks_first_missed_at", live_callbacks.c.first_missed_at)
+
+# Every callback attempt, recorded against the missed call it answers.
+live_callback_attempts = sa.Table(
+    "live_callback_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("callback_id", sa.String(36), nullable=False),
+    sa.Column("call_id", sa.String(64), nullable=False),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("note", sa.String(500)),
+    sa.Column("at", TS(), nullable=False),
+)
+sa.Index("ix_live_callback_attempts_callback_id", live_callback_attempts.c.callback_id)
+
 LIVE_TABLES = (
     live_calls,
     live_call_events,
@@ -112,4 +177,6 @@ LIVE_TABLES = (
     live_seat_changes,
     kb_articles,
     live_form_sets,
+    live_callbacks,
+    live_callback_attempts,
 )

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from hotline.metrics import CallRecord, SeatChange, as_utc
+from hotline_server.live import callbacks
 from hotline_server.live.calls import SEAT_EFFECT, first_known_time, merge_event, to_record
 from hotline_server.live.schema import live_call_events, live_calls, live_seat_changes, live_seats
 from hotline_server.live.wire import (
@@ -126,8 +127,13 @@ def set_seat_state(
     than the newest one recorded (out of order) is kept in history but does not move the
     seat backwards. A seat the server made on hearing from the desk (a heartbeat before any
     report) holds no report, so the desk's first report moves it whatever its time stamp.
-    Returns True if the seat's current state changed."""
+    Returns True if the seat's current state changed. A sign-out ends the calls the seat
+    held or was offered before it (``callbacks.end_seat_calls``)."""
     at = as_utc(at)
+    # calls first, as the telephony path locks them (calls, then seats)
+    ended = state == "signed_out" and callbacks.end_seat_calls(conn, agent, at=at, now=now)
+    if ended and effects is not None:
+        effects.calls_changed = True
     insert_ignore(conn, live_seats, {"agent": agent, "state": "signed_out", "since": at})
     seat = get_seat(conn, agent, lock=True)
     assert seat is not None
@@ -338,6 +344,8 @@ def record_call_events(
         r["call_id"]: dict(r)
         for r in conn.execute(_LOCK_CALLS, {"ids": sorted(new_calls)}).mappings()
     }
+    # the rows as they were, for the callback list (漏接回拨)
+    before: dict[str, dict[str, Any] | None] = {k: dict(v) for k, v in calls.items()}
     seat_work: list[tuple[str, str, datetime, str]] = []  # (agent, state, at, call_id)
     for i in fresh:
         ev, at = events[i], ats[i]
@@ -357,6 +365,7 @@ def record_call_events(
         [{"b_call_id": k, **{f"b_{c}": row[c] for c in _CALL_COLUMNS}} for k, row in calls.items()],
     )
     effects.calls_changed = True
+    callbacks.calls_changed(conn, before, calls, now=now)
     if seat_work:
         _move_seats(conn, seat_work, now=now, source=source, effects=effects)
     return [
@@ -438,6 +447,7 @@ def load_call_records(conn: Connection, start: datetime, end: datetime) -> list[
                     live_calls.c.answered_at.is_(None),
                     live_calls.c.abandoned_at.is_(None),
                     live_calls.c.ended_at.is_(None),
+                    live_calls.c.expired_at.is_(None),
                     live_calls.c.first_at >= start - timedelta(hours=6),
                 ),
             )

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from hotline.metrics import site_tz
-from hotline_server.live import core, reports, store
+from hotline_server.live import callbacks, core, reports, store
 from hotline_server.live.escalation import run_escalation_once
 from hotline_server.live.hub import LiveHub
 
@@ -109,6 +109,7 @@ def wire_hub(hub: LiveHub) -> None:
         effects = store.Effects()
         with core.write(engine) as conn:
             store.mark_links_down(conn, now=now, timeout=hub.link_timeout, effects=effects)
+        expire_calls(hub, now)
         if effects.seat_moves:
             hub.signal({"k": "dirty"})
         seq = escalate(hub, now)
@@ -121,6 +122,17 @@ def wire_hub(hub: LiveHub) -> None:
     interval = min(hub.settings.escalation_interval_seconds, hub.settings.link_down_seconds / 3)
     hub.periodic.append((max(0.2, interval), job))
     hub.leadership = leader  # type: ignore[attr-defined]
+
+
+def expire_calls(hub: LiveHub, now: datetime) -> list[str]:
+    """Phantom waiting calls: no event for ``call_expiry_seconds`` ends them (expired)."""
+    timeout = timedelta(seconds=hub.settings.call_expiry_seconds)
+    with core.write(hub.engine) as conn:
+        expired = callbacks.expire_stale_calls(conn, now=now, timeout=timeout)
+    if expired:
+        log.info("expired %d waiting call(s) with no event for %s", len(expired), timeout)
+        hub.signal({"k": "dirty"})
+    return expired
 
 
 def escalate(hub: LiveHub, now: datetime) -> int | None:

@@ -68,7 +68,7 @@ class CallOut(BaseModel):
     call_id: str
     queue: str
     caller_number: str
-    status: Literal["queued", "ringing", "answered", "ended", "abandoned"]
+    status: Literal["queued", "ringing", "answered", "ended", "abandoned", "expired"]
     agent: str | None
     offered_at: AwareDatetime | None
     answered_at: AwareDatetime | None
@@ -162,6 +162,60 @@ class FormsOut(BaseModel):
 
 class FormsIn(_Strict):
     forms: dict[str, Any] = Field(min_length=1)
+
+
+# ---------------------------------------------------------------- callbacks (漏接回拨)
+
+
+class CallbackAttemptOut(BaseModel):
+    call_id: str
+    agent: str
+    outcome: str
+    note: str | None
+    at: AwareDatetime
+
+
+class CallbackOut(BaseModel):
+    """One entry of the callback list: who called, when, how long they waited."""
+
+    id: str
+    caller_number: str
+    status: Literal["open", "claimed", "done"]
+    reason: Literal["abandoned", "expired"]
+    queue: str | None
+    first_call_id: str
+    last_call_id: str
+    missed_calls: int
+    first_missed_at: AwareDatetime
+    last_missed_at: AwareDatetime
+    last_wait_seconds: float
+    longest_wait_seconds: float
+    attempts: int
+    claimed_by: str | None
+    claimed_at: AwareDatetime | None
+    outcome: str | None
+    done_at: AwareDatetime | None
+    done_by: str | None
+    history: list[CallbackAttemptOut] | None = None
+
+
+class CallbackListOut(BaseModel):
+    callbacks: list[CallbackOut]
+    open: int
+
+
+class CallbackOutcomeIn(_Strict):
+    """``POST /api/v1/callbacks/{id}/outcome``: how the callback went."""
+
+    outcome: str = Field(min_length=1, max_length=20, description="reached | no_answer | busy | "
+                         "wrong_number")  # fmt: skip
+    note: str | None = Field(default=None, max_length=500)
+
+
+class CallbackState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    ALL = "all"
 
 
 # ---------------------------------------------------------------- metrics

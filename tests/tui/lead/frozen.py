@@ -127,6 +127,15 @@ def _summary(window: str) -> dict[str, Any]:
     changes = [M.SeatChange(s["agent"], s["state"], _at(s["m"])) for s in SEATS]
     out = M.summary(calls, changes, tickets, window=window, now=NOW, tz=TZ)
     out["urgent"] = M.urgent_now(tickets).__dict__
+    # 漏接回拨: every abandon is an entry; the first three were called back 20 minutes later
+    missed = [c for c in calls if c.is_abandoned and c.abandoned_at is not None]
+    entries = [
+        M.CallbackRecord(c.call_id, c.abandoned_at,
+                         done_at=c.abandoned_at + timedelta(minutes=20) if i < 3 else None,
+                         outcome="reached" if i < 3 else None)
+        for i, c in enumerate(missed) if c.abandoned_at is not None
+    ]  # fmt: skip
+    out["callbacks"] = M.callback_measures(entries, M.day_start(NOW, TZ), NOW).as_dict()
     out["seats_table"] = _seats_table()
     out["seats"] = M.seats_by_state(s["state"] for s in SEATS)
     out["link_down_after_seconds"] = 90.0

@@ -177,6 +177,9 @@ async def test_figures_on_screen_equal_hand_computed_values(fed: Live, tmp_path:
             assert got["waiting"][0] == "1"
             assert got["on_spot"] == ("50.0%", "工单 2")
             assert got["red"][0] == "2 / 0"
+            # 漏接回拨: the two abandons (c3, c4) wait for a callback, none done yet
+            queues = str(screen.query_one("#queues").content)  # type: ignore[attr-defined]
+            assert "漏接回拨：待回拨 2 · 今日已完成 0" in queues
             alerts = str(screen.query_one("#alerts").content)  # type: ignore[attr-defined]
             assert "近15分钟接通率 40.0%，低于目标 95%" in alerts
             assert "红色工单 20" in alerts and "距时限仅剩 " in alerts  # RED_DUE: under 5 min
