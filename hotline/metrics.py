@@ -140,6 +140,7 @@ class TicketRecord:
     call_started_at: datetime
     phone: str = ""
     category: str = "other"
+    topic: str = ""  # 诉求分类 (hotline.topics); '' when intake gave none
     urgency: str = "normal"
     status: str = "accepted"
     disposition: str = "pending"
@@ -347,9 +348,14 @@ class TicketMeasures:
     resolved: int = 0
     resolution_rate: float | None = None
     by_category: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the same counts by topic (诉求分类); tickets without a topic count under "unclassified"
+    by_topic: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+UNCLASSIFIED_TOPIC = "unclassified"
 
 
 def _norm_phone(p: str) -> str:
@@ -375,20 +381,27 @@ def ticket_measures(
     cats: dict[str, dict[str, int]] = defaultdict(
         lambda: {"created": 0, "dispatched": 0, "resolved": 0}
     )
+    topics: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"created": 0, "dispatched": 0, "resolved": 0}
+    )
     for t in tickets:
         if not _in(t.call_started_at, start, end):
             continue
         m.created += 1
         cat = cats[t.category]
         cat["created"] += 1
+        top = topics[t.topic or UNCLASSIFIED_TOPIC]
+        top["created"] += 1
         if t.disposition == "on_spot":
             m.on_spot += 1
         if t.dispatched:
             m.dispatched += 1
             cat["dispatched"] += 1
+            top["dispatched"] += 1
             if t.status in RESOLVED_TICKET_STATUSES:
                 m.resolved += 1
                 cat["resolved"] += 1
+                top["resolved"] += 1
         number = _norm_phone(t.phone)
         if number:
             m.fcr_eligible += 1
@@ -402,6 +415,10 @@ def ticket_measures(
     m.by_category = {
         name: {**c, "resolution_rate": _ratio(c["resolved"], c["dispatched"])}
         for name, c in sorted(cats.items())
+    }
+    m.by_topic = {
+        name: {**c, "resolution_rate": _ratio(c["resolved"], c["dispatched"])}
+        for name, c in sorted(topics.items())
     }
     return m
 

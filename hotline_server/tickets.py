@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection, RowMapping
 
-from hotline import clocks
+from hotline import clocks, validators
 from hotline.model import (
     EDITABLE_FIELDS,
     Disposition,
@@ -197,10 +197,6 @@ def overdue_clause(
 def domain_clean(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Normalize with the shared validators (hotline.validators: the desk runs the same
     rules); raise Rejected naming the first bad field."""
-    try:
-        from hotline import validators
-    except ImportError:  # pragma: no cover - the domain module ships with the package
-        return fields
     cleaned, problems = validators.clean_ticket_fields(fields, partial=partial)
     if problems:
         first = problems[0]
@@ -337,6 +333,9 @@ def create(
         raise Rejected(f"ticket id {args.id} is already taken", "id")
     fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
     disposition = args.disposition
+    outcome = validators.outcome_problem(fields.get("answer"), disposition.value)
+    if outcome is not None:
+        raise Rejected(outcome.message("en"), outcome.field)
     status = Status.ACCEPTED
     values: dict[str, Any] = {}
     if disposition == Disposition.ON_SPOT:
@@ -532,6 +531,10 @@ def change_status(
         move(current, to)
     except IllegalTransition as exc:
         raise Rejected(str(exc), "to") from None
+    if to == Status.REPLIED:
+        missing = validators.reply_problem(row.get("answer"))
+        if missing is not None:
+            raise Rejected(missing.message("en"), missing.field)
     changes: dict[str, Any] = {"status": to.value}
     if to == Status.DISPATCHED and row.get("dispatched_at") is None:
         changes["dispatched_at"] = now

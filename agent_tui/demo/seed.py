@@ -177,12 +177,23 @@ def ticket_mutations(
     if urgency == "red":
         recent = call_at > datetime.now(UTC) - timedelta(hours=3)
         later = () if recent else (CLOSED_PATH if rng.random() < 0.83 else ("handling",))
-    for revision, status in enumerate(later, start=1):
+    revision = 1
+    for step, status in enumerate(later, start=1):
+        at = call_at + timedelta(hours=step)
+        if status == "replied":  # 答复内容 is required before a ticket is marked replied
+            changes = {"answer": "承办单位已处理并电话告知来电人处理结果"}
+            yield desk.mutation(
+                "update_ticket",
+                {"ticket_id": ticket_id, "base_revision": revision, "changes": changes},
+                at - timedelta(minutes=5),
+            )
+            revision += 1
         yield desk.mutation(
             "change_status",
             {"ticket_id": ticket_id, "to": status, "base_revision": revision},
-            call_at + timedelta(hours=revision),
+            at,
         )
+        revision += 1
 
 
 @dataclass(frozen=True)

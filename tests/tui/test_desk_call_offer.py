@@ -104,6 +104,7 @@ async def test_an_offer_mid_typing_keeps_the_form_and_both_tickets_reach_the_ser
         assert [d.values["account"] for d in kept] == ["楼道灯坏了三天了"]
 
         await type_into(pilot, "account", "来电询问停水时间")
+        await type_into(pilot, "answer", "已告知恢复供水时间")
         await pilot.press("ctrl+s")  # intake.on_spot
         await until(pilot, lambda: screen.last_saved, "the call's ticket saved")
         call_ticket = (await run_in_thread(lambda: app.desk.recent_for_phone(CALLER)))[0].id
@@ -117,6 +118,7 @@ async def test_an_offer_mid_typing_keeps_the_form_and_both_tickets_reach_the_ser
         )
         assert screen.values()["account"] == "楼道灯坏了三天了"
         screen.last_saved = ""
+        await type_into(pilot, "answer", "已转告物业维修")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.last_saved, "the typed ticket saved")
         await until(pilot, lambda: app.status.outbox == 0, "both sent")
