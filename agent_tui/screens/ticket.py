@@ -28,8 +28,9 @@ from agent_tui.widgets.queue_table import countdown
 from hotline.clocks import resolve_zone
 from hotline.districts import district_label
 from hotline.field_messages import FIELD_LABELS
-from hotline.model import Status
+from hotline.model import CALLER_FIELDS, Status
 from hotline.states import TRANSITIONS, IllegalTransition
+from hotline.topics import topic_label
 from hotline.validators import FieldError
 from offline_cache.errors import CacheError, InvalidChange
 from offline_cache.records import LocalTicket
@@ -37,18 +38,25 @@ from offline_cache.records import LocalTicket
 SHOWN_FIELDS = (
     "caller_name",
     "phone",
+    "caller_number",
     "id_card",
     "address",
     "district",
+    "street",
     "community",
+    "privacy",
     "kind",
     "category",
+    "topic",
     "urgent_subcategory",
     "urgency",
+    "respondent",
     "account",
     "answer",
     "handling_unit",
     "promise",
+    "reply_needed",
+    "reply_method",
 )
 
 
@@ -62,6 +70,12 @@ def field_label(name: str) -> str:
 def shown_value(name: str, value: Any) -> str:
     if value is None or value == "":
         return "-"
+    if name == "topic":
+        return topic_label(str(value), language())
+    if name in ("privacy", "reply_method"):
+        return t(f"{name}.{value}")
+    if isinstance(value, bool):
+        return t("answer.yes" if value else "answer.no")
     if name == "kind":
         return t(f"kind.{value}")
     if name == "urgency":
@@ -196,9 +210,13 @@ class TicketScreen(DeskScreen):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
+        hidden = bool(data.get("caller_hidden"))  # 保密/匿名: not this agent's to see
         for name in SHOWN_FIELDS:
             if name in data:
-                table.add_row(field_label(name), shown_value(name, data.get(name)))
+                value = shown_value(name, data.get(name))
+                if hidden and name in CALLER_FIELDS:
+                    value = t("ticket.caller_hidden")
+                table.add_row(field_label(name), value)
         words = getattr(self, "_field_words", {})
         for name, value in (data.get("extra") or {}).items():
             known = words.get(str(name))

@@ -10,6 +10,7 @@ import keyring
 import pytest
 
 from agent_tui.screens.intake import IntakeScreen
+from agent_tui.screens.ticket import TicketScreen
 from agent_tui.widgets.form_factory import write_value
 from tests.support.keyring_backend import MemoryKeyring
 from tests.support.server import RunningServer
@@ -94,3 +95,10 @@ async def test_anonymous_and_confidential_callers(
         await until(pilot, lambda: number in screen_text(app2), "the queue row")
         text = screen_text(app2)
         assert NAME not in text and PHONE not in text
+
+        await app2.push_screen(TicketScreen(secret_id))  # the ticket view
+        await until(pilot, lambda: "举报隔壁群租" in screen_text(app2), "the ticket view")
+        text = screen_text(app2)
+        assert "保密，仅受理人和班长可见" in text
+        assert NAME not in text and PHONE not in text
+        assert "徐家汇街道" in text  # where it happened is not the caller's identity
