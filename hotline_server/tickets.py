@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection, RowMapping
 
-from hotline import clocks, validators
+from hotline import clocks, privacy, validators
 from hotline.model import (
     EDITABLE_FIELDS,
     Disposition,
@@ -32,7 +32,14 @@ from hotline.protocol import CreateTicketArgs, Entity
 from hotline.states import FINISHED_STATUSES, IllegalTransition, move
 from hotline_server import changelog
 from hotline_server.auth import User
-from hotline_server.db.schema import notes, ticket_history, ticket_numbers, tickets, users
+from hotline_server.db.schema import (
+    change_log,
+    notes,
+    ticket_history,
+    ticket_numbers,
+    tickets,
+    users,
+)
 from hotline_server.sync.registry import Rejected
 
 SERVER_FIELDS = (
@@ -422,9 +429,29 @@ def write_changes(
     values = {**changes, "revision": revision, "updated_at": now, "field_revisions": field_revs}
     conn.execute(sa.update(tickets).where(tickets.c.id == row["id"]).values(values))
     new = {**row, **values}
+    if privacy.hides_caller(new) and not privacy.hides_caller(row):
+        _redact_feed(conn, row["id"])
     _history(conn, new, actor, action, diff, now, reason=reason, conflict=conflict,
              client_id=client_id, mutation_id=mutation_id)  # fmt: skip
     return new, publish(conn, new, now, lost=lost)
+
+
+def _redact_feed(conn: Connection, ticket_id: str) -> None:
+    """A ticket just made confidential: its earlier entries in the change log held the
+    caller in plain view; they lose the caller fields, so a desk pulling from an old cursor
+    never receives them (the next entry, with the caller, is filtered per viewer on pull)."""
+    rows = conn.execute(
+        sa.select(change_log.c.seq, change_log.c.data).where(
+            change_log.c.entity == Entity.TICKET.value, change_log.c.entity_id == ticket_id
+        )
+    ).all()
+    for seq, data in rows:
+        if isinstance(data, dict) and not data.get("caller_hidden"):
+            conn.execute(
+                sa.update(change_log)
+                .where(change_log.c.seq == seq)
+                .values(data=privacy.redact_caller(data))
+            )
 
 
 def update_fields(

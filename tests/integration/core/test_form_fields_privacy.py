@@ -123,3 +123,24 @@ def test_another_agent_never_sees_a_confidential_caller(api: Api) -> None:
     # the export (the daily report a lead downloads) holds no caller data
     assert csv.status_code == 200
     assert not any(secret_text in csv.text for secret_text in caller)
+
+
+def test_a_ticket_made_confidential_later_leaves_no_caller_in_the_feed(api: Api) -> None:
+    name, phone = "后来保密的李先生", "13733334444"
+    ticket = ticket_args(phone=phone, caller_name=name)
+    tid = ticket["id"]
+    made = _results(api, "amy", [
+        mutation(1, "create_ticket", ticket),
+        mutation(2, "update_ticket", {"ticket_id": tid, "base_revision": 1,
+                                      "changes": {"promise": "三日内回复"}}),
+        mutation(3, "update_ticket", {"ticket_id": tid, "base_revision": 2,
+                                      "changes": {"privacy": "confidential"}}),
+    ])  # fmt: skip
+    assert [r["outcome"] for r in made] == ["applied"] * 3
+    # a desk pulling from the start (a new laptop) gets every entry of the ticket, none
+    # with the caller: the entries from before it was made confidential were cleared too
+    feed = [ch["data"] for ch in api.pull_all("bob") if ch["entity_id"] == tid]
+    assert len(feed) == 3
+    assert all(d["caller_name"] == "" and d["phone"] == "" for d in feed)
+    owner_feed = [ch["data"] for ch in api.pull_all("amy") if ch["entity_id"] == tid]
+    assert owner_feed[-1]["caller_name"] == name  # the owner's latest state keeps it
