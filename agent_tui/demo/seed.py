@@ -37,6 +37,16 @@ REGULAR_CALLERS = 12
 REGULAR_SHARE = 0.3
 RED_SHARE = 0.15  # urgent medical share of the calls in the demo
 CLOSED_PATH = ("handling", "replied", "closed")
+# the topic (诉求分类, hotline.topics) of each demo situation's category: the lead panel's
+# figures by topic then have something to count
+TOPIC_OF = {
+    "urgent_medical": "health",
+    "epidemic": "epidemic",
+    "supplies": "epidemic",
+    "community": "housing",
+    "transport": "transport",
+    "market": "market",
+}
 # Where a dispatched ticket has got to, and how often (the rest stay where intake left them).
 LATER_STATUSES: tuple[tuple[tuple[str, ...], float], ...] = (
     ((), 0.35),
@@ -157,6 +167,8 @@ def ticket_mutations(
     }
     if sub is not None:
         args["urgent_subcategory"] = sub
+    if category in TOPIC_OF:
+        args["topic"] = TOPIC_OF[category]
     if on_spot:
         args["answer"] = answer
     else:

@@ -98,6 +98,7 @@ async def test_an_offer_mid_typing_keeps_the_form_and_both_tickets_reach_the_ser
         await pilot.press("alt+p")  # app.accept_call
         await until(pilot, lambda: screen.values().get("phone") == CALLER, "the call's form")
         assert screen.values()["caller_name"] == "" and screen.ticket_id != typed_ticket
+        assert screen.values()["caller_number"] == CALLER  # the caller ID, kept on its own
         await until(pilot, lambda: strip_text(screen) == "", "the strip to empty")
         drafts = await run_in_thread(app.desk.drafts)
         kept = [d for d in drafts if d.ticket_id == typed_ticket]
