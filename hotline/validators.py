@@ -26,8 +26,14 @@ from typing import Any
 
 import phonenumbers
 
-from hotline.districts import District, as_districts, district_label, find_district, find_street
-from hotline.districts import streets_of as _streets_of
+from hotline.districts import (
+    District,
+    as_districts,
+    district_label,
+    find_district,
+    find_street,
+    streets_of,
+)
 from hotline.field_messages import Lang, render
 from hotline.model import (
     EDITABLE_FIELDS,
@@ -40,6 +46,7 @@ from hotline.model import (
     UrgentSubcategory,
 )
 from hotline.protocol import FieldProblem
+from hotline.topics import TOPICS, find_topic
 
 
 class FieldError(ValueError):
@@ -224,7 +231,7 @@ def validate_street(
     value = _nfkc(s)
     if not value:
         raise FieldError(field, "required")
-    known = _streets_of(district_id)
+    known = streets_of(district_id)
     if not known:
         return value
     found = find_street(value, district_id)
@@ -242,8 +249,6 @@ def validate_street(
 
 def validate_topic(s: str, *, field: str = "topic") -> str:
     """The topic's id (``hotline.topics``) for an id or a name."""
-    from hotline.topics import TOPICS, find_topic
-
     value = _nfkc(s)
     found = find_topic(value)
     if found is None:
