@@ -483,11 +483,15 @@ def _clean_all(
             errors.append(exc)
     _check_streets(form, shown, cleaned, errors, districts)
     if disposition is not None:
-        for f in shown:
-            if f.maps_to == "answer" and f.id not in {e.field for e in errors}:
-                problem = outcome_problem(cleaned.get(f.id), disposition)
-                if problem is not None:
-                    errors.append(problem.with_field(f.id, f.label.model_dump()))
+        answer = next((f for f in shown if f.maps_to == "answer"), None)
+        if answer is None:  # a form without the field still cannot answer on the spot
+            problem = outcome_problem(form.ticket.get("answer"), disposition)
+            if problem is not None:
+                errors.append(problem)
+        elif answer.id not in {e.field for e in errors}:
+            problem = outcome_problem(cleaned.get(answer.id), disposition)
+            if problem is not None:
+                errors.append(problem.with_field(answer.id, answer.label.model_dump()))
     return cleaned, errors
 
 

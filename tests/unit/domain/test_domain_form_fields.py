@@ -124,3 +124,11 @@ def test_resolution_rate_by_topic() -> None:
     assert m.by_topic["transport"]["resolution_rate"] == 1.0
     assert m.by_topic["unclassified"] == {"created": 1, "dispatched": 0, "resolved": 0,
                                           "resolution_rate": None}  # fmt: skip
+
+
+def test_every_shipped_form_can_take_the_answer_an_on_the_spot_call_needs() -> None:
+    for form in load_shipped_forms().values():
+        assert any(f.maps_to == "answer" for f in form.fields), form.id
+    bare = GENERAL.model_copy(update={"fields": [f for f in GENERAL.fields if f.id != "answer"]})
+    [problem] = [e for e in validate_values(bare, BASE, disposition="on_spot")]
+    assert (problem.field, problem.code) == ("answer", "answer_required_on_spot")
