@@ -102,3 +102,21 @@ async def test_anonymous_and_confidential_callers(
         assert "保密，仅受理人和班长可见" in text
         assert NAME not in text and PHONE not in text
         assert "徐家汇街道" in text  # where it happened is not the caller's identity
+
+
+def test_the_factory_builds_pickers_for_topics_and_the_unit_directory() -> None:
+    from agent_tui.widgets.form_factory import field_specs
+    from hotline.forms import load_shipped_forms
+    from hotline.units import Unit
+
+    general = load_shipped_forms()["general"]
+    specs = {s.id: s for s in field_specs(general, "en")}
+    assert specs["topic"].kind == "select"
+    assert ("Water supply, drainage and flooding", "water_drainage") in specs["topic"].options
+    assert (specs["street"].kind, specs["street"].max_length) == ("input", 40)
+    assert specs["handling_unit"].kind == "select"
+    assert ("Municipal Water Authority", "市水务局") in specs["handling_unit"].options
+    # the directory the desk fetched (and cached) replaces the shipped one
+    fetched = (Unit("u1", "某街道办事处", "A street office"),)
+    chosen = {s.id: s for s in field_specs(general, "zh", fetched)}["handling_unit"]
+    assert chosen.options == [("某街道办事处", "某街道办事处")]
