@@ -24,6 +24,7 @@ from agent_tui.reasons import change_name, reason_text
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.protocol import MutationName
+from hotline.units import SHIPPED_UNITS, Unit, parse_units
 from offline_cache import credentials
 from offline_cache.errors import CacheError
 from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
@@ -389,6 +390,15 @@ class DeskServices:
                     forms = parse_forms(mirrored["forms"])
             self._forms = forms or load_shipped_forms()
         return self._forms
+
+    def units(self) -> tuple[Unit, ...]:
+        """The handling-unit directory: the server's copy kept in the cache (fetched by the
+        replicator, so it is there offline), else the shipped one. Read in a worker thread."""
+        cached = None
+        if self.store is not None:
+            with contextlib.suppress(Exception):
+                cached = self.store.units()
+        return parse_units(cached) or SHIPPED_UNITS
 
     def create_ticket(
         self,

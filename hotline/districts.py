@@ -93,3 +93,40 @@ def district_label(
         if district.id == value:
             return district.label(lang)
     return value
+
+
+# 街道/镇 of the districts whose lists are recorded here. A street typed for one of these
+# districts must be one of its own (the unit that handles a ticket is chosen by it); for the
+# other districts the street is kept as typed, until their lists are added.
+STREETS: dict[str, tuple[str, ...]] = {
+    "huangpu": (
+        "南京东路街道", "外滩街道", "半淞园路街道", "小东门街道", "豫园街道",
+        "老西门街道", "五里桥街道", "打浦桥街道", "淮海中路街道", "瑞金二路街道",
+    ),
+    "xuhui": (
+        "天平路街道", "湖南路街道", "斜土路街道", "枫林路街道", "长桥街道", "田林街道",
+        "虹梅路街道", "康健新村街道", "徐家汇街道", "凌云路街道", "龙华街道",
+        "漕河泾街道", "华泾镇",
+    ),
+    "jingan": (
+        "江宁路街道", "石门二路街道", "南京西路街道", "静安寺街道", "曹家渡街道",
+        "天目西路街道", "北站街道", "宝山路街道", "共和新路街道", "大宁路街道",
+        "彭浦新村街道", "临汾路街道", "芷江西路街道", "彭浦镇",
+    ),
+}  # fmt: skip
+
+
+def streets_of(district_id: str) -> tuple[str, ...]:
+    """The recorded streets/towns of a district ('' or an unrecorded district: none)."""
+    return STREETS.get(district_id, ())
+
+
+def find_street(text: str, district_id: str) -> str | None:
+    """The street of ``district_id`` that ``text`` names, with or without 街道/镇."""
+    key = text.strip().replace(" ", "")
+    if not key:
+        return None
+    for street in streets_of(district_id):
+        if key == street or key == street.removesuffix("街道").removesuffix("镇"):
+            return street
+    return None

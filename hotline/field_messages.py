@@ -28,6 +28,13 @@ FIELD_LABELS: dict[str, tuple[str, str]] = {
     "handling_unit": ("承办单位", "Handling unit"),
     "promise": ("承诺事项", "Promise"),
     "channel": ("来源渠道", "Channel"),
+    "street": ("街道/镇", "Street / town"),
+    "caller_number": ("来电号码", "Caller ID number"),
+    "reply_needed": ("是否需要回复", "Reply needed"),
+    "reply_method": ("回复方式", "Reply method"),
+    "respondent": ("被反映对象", "Party complained about"),
+    "topic": ("诉求分类", "Topic"),
+    "privacy": ("保密/匿名", "Confidential / anonymous"),
     "extra": ("附加信息", "Additional answers"),
     "satisfaction": ("满意度", "Satisfaction"),
 }
@@ -109,6 +116,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{label}: the caller was not reached, so there is no score to record",
     ),
     "yes_no_invalid": ("{label}应选择“是”或“否”", "{label}: answer yes or no"),
+    "street_unknown": (
+        "{label}“{value}”不是{district}的街道/镇（可选：{choices}）",
+        '{label}: "{value}" is not a street or town of {district} ({choices})',
+    ),
+    "topic_unknown": (
+        "{label}“{value}”不在诉求分类中（可选：{choices}）",
+        '{label}: "{value}" is not one of the topics ({choices})',
+    ),
+    "answer_required_on_spot": (
+        "{label}为必填项：当场解答的工单须写明答复内容",
+        "{label}: required when the call is answered on the spot",
+    ),
+    "answer_required_replied": (
+        "{label}为必填项：标记为已答复前须写明答复内容",
+        "{label}: required before the ticket is marked replied",
+    ),
 }
 
 

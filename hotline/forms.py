@@ -47,17 +47,30 @@ from hotline.resources import shipped_dir
 from hotline.validators import (
     FieldError,
     max_lengths,
+    outcome_problem,
     validate_district,
     validate_id_card,
     validate_phone,
+    validate_street,
+    validate_topic,
 )
 
 FieldType = Literal[
-    "text", "long_text", "phone", "id_card", "choice", "district", "datetime", "yes_no"
+    "text",
+    "long_text",
+    "phone",
+    "id_card",
+    "choice",
+    "district",
+    "datetime",
+    "yes_no",
+    "street",  # 街道/镇: checked against the district answer's recorded streets
+    "topic",  # 诉求分类: one of hotline.topics
+    "unit",  # 承办单位: one of the server's directory (hotline.units)
 ]
 Answer = str | bool
 
-DEFAULT_MAX_LENGTH: dict[str, int] = {"text": 200, "long_text": 4000}
+DEFAULT_MAX_LENGTH: dict[str, int] = {"text": 200, "long_text": 4000, "street": 40, "unit": 60}
 _TICKET_LIMITS = max_lengths()
 _YES = frozenset({"yes", "true", "1", "y", "是", "有"})
 _NO = frozenset({"no", "false", "0", "n", "否", "无"})
@@ -109,6 +122,7 @@ class FormField(BaseModel):
     max_length: int | None = Field(default=None, ge=1, le=4000)
     choices: list[Choice] = Field(default_factory=list)
     show_if: ShowIf | None = None
+    optional_if: ShowIf | None = None  # required, except while that field has these answers
     red_if: list[Answer] = Field(default_factory=list)
     maps_to: str = ""  # a TicketFields attribute; empty: the answer goes to ``extra``
     default: Answer | None = None
@@ -192,16 +206,18 @@ class FormDef(BaseModel):
                 if f.maps_to in self.ticket:
                     raise ValueError(f"field {f.id!r} maps to {f.maps_to}, fixed in [ticket]")
                 mapped[f.maps_to] = f.id
-            if f.show_if is not None:
-                source = by_id.get(f.show_if.field)
+            for key, rule in (("show_if", f.show_if), ("optional_if", f.optional_if)):
+                if rule is None:
+                    continue
+                source = by_id.get(rule.field)
                 if source is None or source.id == f.id:
                     raise ValueError(
-                        f"field {f.id!r}: show_if.field {f.show_if.field!r} is not another "
+                        f"field {f.id!r}: {key}.field {rule.field!r} is not another "
                         "field of this form"
                     )
-                for answer in f.show_if.values:
+                for answer in rule.values:
                     try:
-                        _check_answer_fits(source, answer, "show_if")
+                        _check_answer_fits(source, answer, key)
                     except ValueError as exc:
                         raise ValueError(f"field {f.id!r}: {exc}") from None
         for f in self.fields:  # show_if chains must end: a cycle would hide fields forever
@@ -402,7 +418,7 @@ def _clean(
     """One answer checked and normalized; raises ``FieldError`` under the form field's id."""
     labels = {"zh": f.label.zh, "en": f.label.en}
     try:
-        if f.type in ("text", "long_text"):
+        if f.type in ("text", "long_text", "street", "unit"):
             if not isinstance(value, str):
                 raise FieldError(f.id, "not_text")
             text = value.strip()
@@ -429,6 +445,8 @@ def _clean(
             return validate_id_card(value, field=f.id)
         if f.type == "district":
             return validate_district(value, districts, field=f.id)
+        if f.type == "topic":
+            return validate_topic(value, field=f.id)
         # choice
         text = value.strip()
         if text not in f.choice_values():
@@ -448,20 +466,65 @@ def _clean_all(
     values: Mapping[str, Any],
     districts: Iterable[District | str] | None,
     zone: tzinfo | None,
+    disposition: str | None = None,
 ) -> tuple[dict[str, Any], list[FieldError]]:
     cleaned: dict[str, Any] = {}
     errors: list[FieldError] = []
-    for f in visible_fields(form, values):
+    shown = visible_fields(form, values)
+    for f in shown:
         value = values.get(f.id)
         if _blank(value):
-            if f.required:
+            if f.required and not _excused(form, f, values):
                 errors.append(FieldError(f.id, "required", labels=f.label.model_dump()))
             continue
         try:
             cleaned[f.id] = _clean(f, value, districts, zone)
         except FieldError as exc:
             errors.append(exc)
+    _check_streets(form, shown, cleaned, errors, districts)
+    if disposition is not None:
+        answer = next((f for f in shown if f.maps_to == "answer"), None)
+        if answer is None:  # a form without the field still cannot answer on the spot
+            problem = outcome_problem(form.ticket.get("answer"), disposition)
+            if problem is not None:
+                errors.append(problem)
+        elif answer.id not in {e.field for e in errors}:
+            problem = outcome_problem(cleaned.get(answer.id), disposition)
+            if problem is not None:
+                errors.append(problem.with_field(answer.id, answer.label.model_dump()))
     return cleaned, errors
+
+
+def _excused(form: FormDef, f: FormField, values: Mapping[str, Any]) -> bool:
+    """A required field whose ``optional_if`` holds (a phone, for an anonymous caller)."""
+    rule = f.optional_if
+    if rule is None:
+        return False
+    source = form.field(rule.field)
+    answer = _comparable(source, values.get(source.id))
+    return answer is not None and answer in rule.values
+
+
+def _check_streets(
+    form: FormDef,
+    shown: list[FormField],
+    cleaned: dict[str, Any],
+    errors: list[FieldError],
+    districts: Iterable[District | str] | None,
+) -> None:
+    """A street answer must be a street of the district answer (where its list is known)."""
+    district_field = next((f for f in shown if f.type == "district"), None)
+    if district_field is None or district_field.id not in cleaned:
+        return
+    failed = {e.field for e in errors}
+    for f in shown:
+        if f.type == "street" and f.id in cleaned and f.id not in failed:
+            try:
+                cleaned[f.id] = validate_street(
+                    cleaned[f.id], cleaned[district_field.id], districts, field=f.id
+                )
+            except FieldError as exc:
+                errors.append(exc.with_field(f.id, f.label.model_dump()))
 
 
 def validate_values(
@@ -469,9 +532,12 @@ def validate_values(
     values: Mapping[str, Any],
     *,
     districts: Iterable[District | str] | None = None,
+    disposition: str | None = None,
 ) -> list[FieldError]:
-    """Every problem with the shown fields' answers; errors carry the form field's id and label."""
-    return _clean_all(form, values, districts, None)[1]
+    """Every problem with the shown fields' answers; errors carry the form field's id and label.
+    ``disposition`` (how intake ends, ``on_spot`` / ``dispatch``) adds the outcome rules:
+    答复内容 is required for an answer on the spot."""
+    return _clean_all(form, values, districts, None, disposition)[1]
 
 
 def is_red(form: FormDef, values: Mapping[str, Any]) -> bool:
@@ -492,6 +558,7 @@ def to_ticket_fields(
     *,
     districts: Iterable[District | str] | None = None,
     zone: tzinfo | None = None,
+    disposition: str | None = None,
 ) -> TicketFields:
     """The ticket these answers make. Raises the first ``FieldError`` if any answer is wrong.
 
@@ -499,7 +566,7 @@ def to_ticket_fields(
     field id; ``[ticket]`` of the form fills fixed fields; red answers make ``urgency`` red.
     A date-time typed without a zone is taken in ``zone`` (default Asia/Shanghai).
     """
-    cleaned, errors = _clean_all(form, values, districts, zone or resolve_zone())
+    cleaned, errors = _clean_all(form, values, districts, zone or resolve_zone(), disposition)
     if errors:
         raise errors[0]
     data: dict[str, Any] = dict(form.ticket)

@@ -171,6 +171,7 @@ class TicketRecord:
     call_started_at: datetime
     phone: str = ""
     category: str = "other"
+    topic: str = ""  # 诉求分类 (hotline.topics); '' when intake gave none
     urgency: str = "normal"
     status: str = "accepted"
     disposition: str = "pending"
@@ -455,9 +456,14 @@ class TicketMeasures:
     # daily outcomes
     red_overdue: int = 0
     escalated: int = 0
+    # the same counts by topic (诉求分类); tickets without a topic count under "unclassified"
+    by_topic: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+UNCLASSIFIED_TOPIC = "unclassified"
 
 
 def _norm_phone(p: str) -> str:
@@ -488,6 +494,9 @@ def ticket_measures(
     )
     scores: dict[str, int] = dict.fromkeys(SATISFACTION_LEVELS, 0)
     red_waits: list[float] = []
+    topics: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"created": 0, "dispatched": 0, "resolved": 0}
+    )
     for t in tickets:
         if not _in(t.call_started_at, start, end):
             continue
@@ -496,16 +505,20 @@ def ticket_measures(
         cat["created"] += 1
         kind = kinds[t.kind]
         kind["created"] += 1
+        top = topics[t.topic or UNCLASSIFIED_TOPIC]
+        top["created"] += 1
         if t.disposition == "on_spot":
             m.on_spot += 1
         if t.dispatched and t.status != "merged":
             m.dispatched += 1
             cat["dispatched"] += 1
             kind["dispatched"] += 1
+            top["dispatched"] += 1
             if t.status in RESOLVED_TICKET_STATUSES:
                 m.resolved += 1
                 cat["resolved"] += 1
                 kind["resolved"] += 1
+                top["resolved"] += 1
         if t.satisfaction in scores:
             scores[t.satisfaction] += 1
         if t.escalation_level > 0:
@@ -546,6 +559,10 @@ def ticket_measures(
     m.satisfaction_rate = _ratio(sum(scores[s] for s in SATISFIED_LEVELS), m.evaluated)
     m.red_average_response = _mean(red_waits)
     m.red_within_30m_rate = _ratio(m.red_within_30m, m.red_judged)
+    m.by_topic = {
+        name: {**c, "resolution_rate": _ratio(c["resolved"], c["dispatched"])}
+        for name, c in sorted(topics.items())
+    }
     return m
 
 

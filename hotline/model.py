@@ -82,6 +82,23 @@ class Channel(StrEnum):
     LETTER = "letter"
 
 
+class Privacy(StrEnum):
+    """保密/匿名: who may see the caller's identity (name, phones, address)."""
+
+    NORMAL = "normal"
+    CONFIDENTIAL = "confidential"  # 保密: only the agent who owns the ticket (and leads)
+    ANONYMOUS = "anonymous"  # 匿名: the caller gives no identity; no phone is needed
+
+
+class ReplyMethod(StrEnum):
+    """回复方式: how the citizen wants the outcome."""
+
+    PHONE = "phone"  # 电话
+    SMS = "sms"  # 短信
+    WECHAT = "wechat"  # 微信
+    LETTER = "letter"  # 书面
+
+
 class Status(StrEnum):
     """The closed loop (国办发〔2020〕53号) plus merge (并单)."""
 
@@ -136,11 +153,22 @@ EDITABLE_FIELDS: tuple[str, ...] = (
     "handling_unit",
     "promise",
     "channel",
+    "street",
+    "caller_number",
+    "reply_needed",
+    "reply_method",
+    "respondent",
+    "topic",
+    "privacy",
     "extra",
 )
 
 # Fields that identify a person: encrypted at rest in the client cache.
-PERSONAL_FIELDS: tuple[str, ...] = ("caller_name", "phone", "id_card", "address")
+PERSONAL_FIELDS: tuple[str, ...] = ("caller_name", "phone", "id_card", "address", "caller_number")
+
+# What a confidential or anonymous ticket hides from everyone but its owner (and leads):
+# the caller's name, both phone numbers, ID-card number and address.
+CALLER_FIELDS: tuple[str, ...] = ("caller_name", "phone", "caller_number", "id_card", "address")
 
 
 class TicketFields(BaseModel):
@@ -163,6 +191,13 @@ class TicketFields(BaseModel):
     handling_unit: str | None = Field(default=None, max_length=60)
     promise: str | None = Field(default=None, max_length=500)
     channel: Channel = Channel.PHONE
+    street: str | None = Field(default=None, max_length=40)  # 街道/镇
+    caller_number: str | None = Field(default=None, max_length=20)  # 来电号码 (caller ID)
+    reply_needed: bool | None = None  # 是否需要回复
+    reply_method: ReplyMethod | None = None  # 回复方式
+    respondent: str | None = Field(default=None, max_length=100)  # 被反映对象
+    topic: str | None = Field(default=None, max_length=40)  # 诉求分类 (hotline.topics)
+    privacy: Privacy = Privacy.NORMAL  # 保密/匿名
     extra: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -26,19 +26,29 @@ from typing import Any
 
 import phonenumbers
 
-from hotline.districts import District, as_districts, find_district
+from hotline.districts import (
+    District,
+    as_districts,
+    district_label,
+    find_district,
+    find_street,
+    streets_of,
+)
 from hotline.field_messages import Lang, render
 from hotline.model import (
     EDITABLE_FIELDS,
     LEGACY_SATISFACTION,
     Channel,
     Kind,
+    Privacy,
+    ReplyMethod,
     Satisfaction,
     TicketFields,
     Urgency,
     UrgentSubcategory,
 )
 from hotline.protocol import FieldProblem
+from hotline.topics import TOPICS, find_topic
 
 
 class FieldError(ValueError):
@@ -208,6 +218,68 @@ def validate_district(
     return found.id
 
 
+# ---------------------------------------------------------------- street, topic
+
+
+def validate_street(
+    s: str,
+    district_id: str,
+    districts: Iterable[District | str] | None = None,
+    *,
+    field: str = "street",
+) -> str:
+    """The street/town as recorded for ``district_id``; a district without a recorded list
+    keeps the text as typed (``hotline.districts.STREETS``)."""
+    value = _nfkc(s)
+    if not value:
+        raise FieldError(field, "required")
+    known = streets_of(district_id)
+    if not known:
+        return value
+    found = find_street(value, district_id)
+    if found is None:
+        listed = as_districts(districts)
+        params = {
+            "value": value,
+            "district_zh": district_label(district_id, "zh", listed),
+            "district_en": district_label(district_id, "en", listed),
+            "choices": list(known),
+        }
+        raise FieldError(field, "street_unknown", params)
+    return found
+
+
+def validate_topic(s: str, *, field: str = "topic") -> str:
+    """The topic's id (``hotline.topics``) for an id or a name."""
+    value = _nfkc(s)
+    found = find_topic(value)
+    if found is None:
+        params = {
+            "value": value,
+            "choices_zh": [t.zh for t in TOPICS],
+            "choices_en": [t.en for t in TOPICS],
+        }
+        raise FieldError(field, "topic_unknown", params)
+    return found.id
+
+
+# ---------------------------------------------------------------- outcome rules
+
+
+def outcome_problem(answer: Any, disposition: str) -> FieldError | None:
+    """答复内容 is required when the call is answered on the spot (当场解答)."""
+    if disposition == "on_spot" and _blank(answer):
+        return FieldError("answer", "answer_required_on_spot")
+    return None
+
+
+def reply_problem(answer: Any) -> FieldError | None:
+    """答复内容 is required before a ticket is marked replied (已答复)."""
+    if _blank(answer):
+        return FieldError("answer", "answer_required_replied")
+    return None
+
+
 # ---------------------------------------------------------------- whole ticket
 
 DEFAULT_REQUIRED: tuple[str, ...] = ("phone", "account")
@@ -217,6 +289,8 @@ _ENUMS: dict[str, list[str]] = {
     "urgency": [e.value for e in Urgency],
     "urgent_subcategory": [e.value for e in UrgentSubcategory],
     "channel": [e.value for e in Channel],
+    "reply_method": [e.value for e in ReplyMethod],
+    "privacy": [e.value for e in Privacy],
 }
 
 
@@ -253,6 +327,8 @@ def clean_ticket_fields(
     listed = as_districts(districts)
     cleaned: dict[str, Any] = {}
     errors: list[FieldError] = []
+    if fields.get("privacy") == Privacy.ANONYMOUS.value:  # 匿名: no phone to call back
+        required = [name for name in required if name != "phone"]
     for name in required:
         if name not in fields:
             if not partial:
@@ -272,6 +348,12 @@ def clean_ticket_fields(
                     errors.append(problem)
                 else:
                     cleaned[name] = dict(value)
+            continue
+        if name == "reply_needed":
+            if value is None or isinstance(value, bool):
+                cleaned[name] = value
+            else:
+                errors.append(FieldError(name, "yes_no_invalid"))
             continue
         if _blank(value):
             if name in _ENUMS and name not in _NULLABLE:  # kind, urgency, channel: never blank
@@ -300,6 +382,10 @@ def clean_ticket_fields(
                 text = validate_id_card(text)
             elif name == "district":
                 text = validate_district(text, listed)
+            elif name == "caller_number":  # caller ID shows what the network sends
+                text = validate_phone(text, field=name, allow_service=True)
+            elif name == "topic":
+                text = validate_topic(text, field=name)
         except FieldError as exc:
             errors.append(exc)
             continue
@@ -308,6 +394,14 @@ def clean_ticket_fields(
             errors.append(FieldError(name, "too_long", {"max": limit, "length": len(text)}))
             continue
         cleaned[name] = text
+    street = cleaned.get("street")
+    if street and not any(e.field in ("street", "district") for e in errors):
+        district = cleaned.get("district")
+        if isinstance(district, str) and district:
+            try:
+                cleaned["street"] = validate_street(street, district, listed)
+            except FieldError as exc:
+                errors.append(exc)
     return cleaned, errors
 
 

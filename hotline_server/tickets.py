@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection, RowMapping
 
-from hotline import clocks
+from hotline import clocks, privacy, validators
 from hotline.model import (
     EDITABLE_FIELDS,
     Disposition,
@@ -34,7 +34,14 @@ from hotline.states import FINISHED_STATUSES, IllegalTransition, move
 from hotline_server import changelog
 from hotline_server.auth import User
 from hotline_server.db.bulk import insert_many
-from hotline_server.db.schema import notes, ticket_history, ticket_numbers, tickets, users
+from hotline_server.db.schema import (
+    change_log,
+    notes,
+    ticket_history,
+    ticket_numbers,
+    tickets,
+    users,
+)
 from hotline_server.sync.registry import Rejected
 
 SERVER_FIELDS = (
@@ -199,10 +206,6 @@ def overdue_clause(
 def domain_clean(fields: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     """Normalize with the shared validators (hotline.validators: the desk runs the same
     rules); raise Rejected naming the first bad field."""
-    try:
-        from hotline import validators
-    except ImportError:  # pragma: no cover - the domain module ships with the package
-        return fields
     cleaned, problems = validators.clean_ticket_fields(fields, partial=partial)
     if problems:
         first = problems[0]
@@ -448,6 +451,9 @@ def _new_row(
     args: CreateTicketArgs, fields: dict[str, Any], user: User, now: datetime, number: str
 ) -> dict[str, Any]:
     disposition = args.disposition
+    outcome = validators.outcome_problem(fields.get("answer"), disposition.value)
+    if outcome is not None:
+        raise Rejected(outcome.message("en"), outcome.field)
     status = Status.ACCEPTED
     values: dict[str, Any] = {}
     if disposition == Disposition.ON_SPOT:
@@ -529,9 +535,29 @@ def write_changes(
     values = {**changes, "revision": revision, "updated_at": now, "field_revisions": field_revs}
     conn.execute(sa.update(tickets).where(tickets.c.id == row["id"]).values(values))
     new = {**row, **values}
+    if privacy.hides_caller(new) and not privacy.hides_caller(row):
+        _redact_feed(conn, row["id"])
     _history(conn, new, actor, action, diff, now, reason=reason, conflict=conflict,
              client_id=client_id, mutation_id=mutation_id)  # fmt: skip
     return new, publish(conn, new, now, lost=lost)
+
+
+def _redact_feed(conn: Connection, ticket_id: str) -> None:
+    """A ticket just made confidential: its earlier entries in the change log held the
+    caller in plain view; they lose the caller fields, so a desk pulling from an old cursor
+    never receives them (the next entry, with the caller, is filtered per viewer on pull)."""
+    rows = conn.execute(
+        sa.select(change_log.c.seq, change_log.c.data).where(
+            change_log.c.entity == Entity.TICKET.value, change_log.c.entity_id == ticket_id
+        )
+    ).all()
+    for seq, data in rows:
+        if isinstance(data, dict) and not data.get("caller_hidden"):
+            conn.execute(
+                sa.update(change_log)
+                .where(change_log.c.seq == seq)
+                .values(data=privacy.redact_caller(data))
+            )
 
 
 def update_fields(
@@ -638,6 +664,10 @@ def change_status(
         move(current, to)
     except IllegalTransition as exc:
         raise Rejected(str(exc), "to") from None
+    if to == Status.REPLIED:
+        missing = validators.reply_problem(row.get("answer"))
+        if missing is not None:
+            raise Rejected(missing.message("en"), missing.field)
     changes: dict[str, Any] = {"status": to.value}
     if to == Status.DISPATCHED and row.get("dispatched_at") is None:
         changes["dispatched_at"] = now

@@ -192,6 +192,7 @@ class Replicator:
         self.heartbeat_interval = 15.0
         self._last_heartbeat = float("-inf")
         self._backing_off = False  # the last sync found the server unreachable
+        self._units_fetched = False  # the handling-unit directory, once per run
 
     # ------------------------------------------------------------ state for the UI
 
@@ -462,6 +463,23 @@ class Replicator:
         await self.pull()
         if await self.push():  # what was saved (or re-queued) while we pulled
             await self.pull()  # ... and the server's word on it (numbers)
+        if not self._units_fetched:
+            await self.fetch_units()
+
+    async def fetch_units(self) -> bool:
+        """Fetch the handling-unit directory once per run and keep it in the cache (the
+        intake picker offers it offline). A server without the directory is not an outage."""
+        try:
+            raw = await self._request("GET", "/directory/units")
+        except ServerProblem as exc:
+            log.info("handling-unit directory not fetched: %s", exc)
+            return False
+        units = raw.get("units") if isinstance(raw, dict) else None
+        if not isinstance(units, list):
+            return False
+        await asyncio.to_thread(self.store.set_units, units)
+        self._units_fetched = True
+        return True
 
     # ------------------------------------------------------------ forever
 

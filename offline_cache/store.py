@@ -889,6 +889,19 @@ class CacheStore:
             value = _meta(conn, "forms")
         return json.loads(value) if value else None
 
+    def units(self) -> list[dict[str, Any]] | None:
+        """The handling-unit directory last fetched from the server, or None (then the desk
+        offers the shipped directory, ``hotline.units``)."""
+        with self._read() as conn:
+            value = _meta(conn, "units")
+        data = json.loads(value) if value else None
+        return data if isinstance(data, list) else None
+
+    def set_units(self, units: list[dict[str, Any]]) -> None:
+        """Keep the server's handling-unit directory for offline use."""
+        with self._write() as conn:
+            _set_meta(conn, "units", _dumps(units))
+
     def seats(self) -> list[dict[str, Any]]:
         """Seat states last pulled (leads see which desks are offline)."""
         with self._read() as conn:

@@ -43,6 +43,16 @@ RED_SHARE = 0.15  # urgent medical share of the calls in the demo
 # (past the 30-minute rule): the panel's share within 30 minutes is about 7/8.
 RED_RESPONSE_MINUTES = (12, 24, 16, 20, 2, 34, 18, 18)
 CLOSED_PATH = ("handling", "replied", "closed")
+# the topic (诉求分类, hotline.topics) of each demo situation's category: the lead panel's
+# figures by topic then have something to count
+TOPIC_OF = {
+    "urgent_medical": "health",
+    "epidemic": "epidemic",
+    "supplies": "epidemic",
+    "community": "housing",
+    "transport": "transport",
+    "market": "market",
+}
 # Where a dispatched ticket has got to, and how often (the rest stay where intake left them).
 LATER_STATUSES: tuple[tuple[tuple[str, ...], float], ...] = (
     ((), 0.35),
@@ -174,6 +184,8 @@ def ticket_mutations(
     }
     if sub is not None:
         args["urgent_subcategory"] = sub
+    if category in TOPIC_OF:
+        args["topic"] = TOPIC_OF[category]
     if on_spot:
         args["answer"] = answer
     else:
@@ -194,12 +206,23 @@ def ticket_mutations(
     if urgency == "red":
         recent = call_at > datetime.now(UTC) - timedelta(hours=3)
         later = () if recent else (CLOSED_PATH if rng.random() < 0.83 else ("handling",))
-    for revision, status in enumerate(later, start=1):
+    revision = 1
+    for step, status in enumerate(later, start=1):
+        at = call_at + timedelta(hours=step)
+        if status == "replied":  # 答复内容 is required before a ticket is marked replied
+            changes = {"answer": "承办单位已处理并电话告知来电人处理结果"}
+            yield desk.mutation(
+                "update_ticket",
+                {"ticket_id": ticket_id, "base_revision": revision, "changes": changes},
+                at - timedelta(minutes=5),
+            )
+            revision += 1
         yield desk.mutation(
             "change_status",
             {"ticket_id": ticket_id, "to": status, "base_revision": revision},
-            call_at + timedelta(hours=revision),
+            at,
         )
+        revision += 1
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ class IntakeScreen(DeskScreen):
         self.last_error: str = ""  # why the last submit saved nothing ("" after a save)
         self._autosave: Timer | None = None
         self._phone_looked_up = ""
+        self._units: Any = None  # the handling-unit directory, read with the forms
         self._offer_recent: list[dict[str, Any]] = []
         self._baseline: dict[str, Any] = {}
         self._building = asyncio.Lock()
@@ -169,6 +170,7 @@ class IntakeScreen(DeskScreen):
     @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
     def load_forms(self) -> None:
         forms = self.app.desk.forms()  # type: ignore[attr-defined]
+        self._units = self.app.desk.units()  # type: ignore[attr-defined]
         self.app.call_from_thread(self._forms_loaded, forms)
 
     def cache_opened(self) -> None:
@@ -239,7 +241,7 @@ class IntakeScreen(DeskScreen):
         if form is None:
             return
         async with self._building:  # one rebuild at a time; values() reads mounted rows only
-            specs = field_specs(form, language())
+            specs = field_specs(form, language(), self._units)
             holder = self.query_one("#fields", Vertical)
             self.specs = []
             self._rows = None
@@ -301,7 +303,7 @@ class IntakeScreen(DeskScreen):
                 out[row.spec.id] = read_value(widget)
         return out
 
-    def _refresh_form(self, show_all: bool = False) -> None:
+    def _refresh_form(self, show_all: bool = False, disposition: str | None = None) -> None:
         """Visibility, red banner and messages from the current answers (pure domain calls)."""
         if self.form is None:
             return
@@ -311,7 +313,9 @@ class IntakeScreen(DeskScreen):
         for row in rows:
             if row.display != (row.spec.id in shown):
                 row.display = row.spec.id in shown
-        self.errors = {e.field: e for e in validate_values(self.form, values)}
+        self.errors = {
+            e.field: e for e in validate_values(self.form, values, disposition=disposition)
+        }
         lang = language()
         for row in rows:
             error = self.errors.get(row.spec.id)
@@ -636,7 +640,8 @@ class IntakeScreen(DeskScreen):
         form_id = self.form.id if self.form is not None else next(iter(self.forms), None)
         if form_id is None:
             return
-        await self._use_form(form_id, {"phone": caller_number})
+        # the caller ID is kept as it came; the contact number starts as it and may change
+        await self._use_form(form_id, {"phone": caller_number, "caller_number": caller_number})
         if not self.is_attached or not self.is_mounted:
             return  # the desk quit while the offer was landing
         if self._offer_recent:
@@ -717,12 +722,13 @@ class IntakeScreen(DeskScreen):
 
     # ------------------------------------------------------------------ submit
 
-    def _check(self) -> Any:
-        """The ticket fields, or None after showing every problem next to its field."""
+    def _check(self, disposition: str = "pending") -> Any:
+        """The ticket fields, or None after showing every problem next to its field (the
+        outcome's own rules too: 答复内容 for an answer on the spot)."""
         if self.form is None:
             return None
         values = self.values()
-        self._refresh_form(show_all=True)
+        self._refresh_form(show_all=True, disposition=disposition)
         if self.errors:
             self.notify(t("intake.invalid", n=len(self.errors)), severity="error")
             for spec in self.specs:
@@ -731,7 +737,7 @@ class IntakeScreen(DeskScreen):
                     break
             return None
         try:
-            return to_ticket_fields(self.form, values)
+            return to_ticket_fields(self.form, values, disposition=disposition)
         except FieldError as exc:
             self.notify(exc.message(language()), severity="error")
             return None
@@ -758,7 +764,7 @@ class IntakeScreen(DeskScreen):
             log.warning("the focused field did not drain its keys; submitting what it holds")
 
     def _submit(self, disposition: str) -> None:
-        fields = self._check()
+        fields = self._check(disposition)
         if fields is None:
             return
         self._save(fields, disposition, None, self._hand_over())

@@ -28,8 +28,9 @@ from agent_tui.widgets.queue_table import countdown
 from hotline.clocks import resolve_zone
 from hotline.districts import district_label
 from hotline.field_messages import FIELD_LABELS
-from hotline.model import Satisfaction, Status
+from hotline.model import CALLER_FIELDS, Satisfaction, Status
 from hotline.states import TRANSITIONS, IllegalTransition
+from hotline.topics import topic_label
 from hotline.validators import FieldError
 from offline_cache.errors import CacheError, InvalidChange
 from offline_cache.records import LocalTicket
@@ -37,19 +38,26 @@ from offline_cache.records import LocalTicket
 SHOWN_FIELDS = (
     "caller_name",
     "phone",
+    "caller_number",
     "id_card",
     "address",
     "district",
+    "street",
     "community",
+    "privacy",
     "kind",
     "category",
+    "topic",
     "urgent_subcategory",
     "urgency",
+    "respondent",
     "account",
     "answer",
     "handling_unit",
     "promise",
     "satisfaction",
+    "reply_needed",
+    "reply_method",
 )
 
 
@@ -63,6 +71,12 @@ def field_label(name: str) -> str:
 def shown_value(name: str, value: Any) -> str:
     if value is None or value == "":
         return "-"
+    if name == "topic":
+        return topic_label(str(value), language())
+    if name in ("privacy", "reply_method"):
+        return t(f"{name}.{value}")
+    if isinstance(value, bool):
+        return t("answer.yes" if value else "answer.no")
     if name == "kind":
         return t(f"kind.{value}")
     if name == "urgency":
@@ -201,9 +215,13 @@ class TicketScreen(DeskScreen):
         table = Table.grid(padding=(0, 1))
         table.add_column(style="bold", no_wrap=True)
         table.add_column(overflow="fold")
+        hidden = bool(data.get("caller_hidden"))  # 保密/匿名: not this agent's to see
         for name in SHOWN_FIELDS:
             if name in data and (name != "satisfaction" or data.get(name)):  # once evaluated
-                table.add_row(field_label(name), shown_value(name, data.get(name)))
+                value = shown_value(name, data.get(name))
+                if hidden and name in CALLER_FIELDS:
+                    value = t("ticket.caller_hidden")
+                table.add_row(field_label(name), value)
         into = getattr(self, "_merged_into", None)
         if into is not None and data.get("merged_into") == into.id:  # 并单: both callers
             caller = " ".join(

@@ -18,6 +18,8 @@ from textual.widgets._select import SelectOverlay
 from textual.widgets.select import InvalidSelectValueError
 
 from hotline.forms import FormDef, FormField, district_choices
+from hotline.topics import TOPICS
+from hotline.units import Unit, unit_choices
 
 # field type -> widget kind
 WIDGET_KINDS = {
@@ -29,6 +31,9 @@ WIDGET_KINDS = {
     "choice": "select",
     "district": "select",
     "yes_no": "checkbox",
+    "street": "input",
+    "topic": "select",
+    "unit": "select",
 }
 
 PLACEHOLDERS = {
@@ -57,11 +62,15 @@ class FieldSpec:
         return f"f-{self.id}"
 
 
-def spec_for(f: FormField, lang: str) -> FieldSpec:
+def spec_for(f: FormField, lang: str, units: tuple[Unit, ...] | None = None) -> FieldSpec:
     if f.type == "choice":
         options = [(c.label(lang), c.value) for c in f.choices]
     elif f.type == "district":
         options = [(label, value) for value, label in district_choices(lang=lang)]
+    elif f.type == "topic":
+        options = [(t.label(lang), t.id) for t in TOPICS]
+    elif f.type == "unit":
+        options = [(label, value) for value, label in unit_choices(units, lang)]
     else:
         options = []
     placeholder = PLACEHOLDERS.get(f.type, ("", ""))[0 if lang == "zh" else 1]
@@ -80,10 +89,13 @@ def spec_for(f: FormField, lang: str) -> FieldSpec:
     )
 
 
-def field_specs(form: FormDef, lang: str = "zh") -> list[FieldSpec]:
+def field_specs(
+    form: FormDef, lang: str = "zh", units: tuple[Unit, ...] | None = None
+) -> list[FieldSpec]:
     """Every field of ``form`` as a widget spec, in form order (hidden ones too: the screen
-    toggles them with ``hotline.forms.visible_fields`` as answers change)."""
-    return [spec_for(f, lang) for f in form.fields]
+    toggles them with ``hotline.forms.visible_fields`` as answers change). ``units``: the
+    handling-unit directory the desk has (default: the shipped one)."""
+    return [spec_for(f, lang, units) for f in form.fields]
 
 
 class DeskSelect(Select[Any]):

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel
 
-from hotline.model import Status, Ticket, Urgency
+from hotline import privacy
+from hotline.model import CALLER_FIELDS, Status, Ticket, Urgency
 from hotline.protocol import CreateTicketArgs
 from hotline_server import auth, changelog, tickets
 from hotline_server.db.engine import write_transaction
@@ -31,6 +32,7 @@ class TicketOut(Ticket):
     dispatched_at: datetime | None = None
     callback_at: datetime | None = None
     received_at: datetime | None = None
+    caller_hidden: bool = False  # 保密/匿名: the caller fields are not this user's to see
 
 
 class TicketList(BaseModel):
@@ -76,6 +78,23 @@ def _visible_clause(user: auth.User, teams: bool) -> sa.ColumnElement[bool]:
     if user.team is None:
         return mine
     return sa.or_(mine, t.c.team == user.team)
+
+
+def _shown(data: dict[str, Any], user: auth.User) -> dict[str, Any]:
+    """The ticket as this user may see it (hotline.privacy: a confidential caller)."""
+    return privacy.for_viewer(data, user.username, user.role.value)
+
+
+def _caller_search_allowed(user: auth.User) -> sa.ColumnElement[bool]:
+    """Text found in a hidden caller's fields finds the ticket only for who may see them."""
+    t = tickets_table
+    if user.role.value in ("lead", "admin"):
+        return sa.true()
+    return sa.or_(
+        t.c.privacy.not_in(sorted(privacy.HIDDEN_PRIVACY)),
+        t.c.created_by == user.username,
+        t.c.assignee == user.username,
+    )
 
 
 def _request_hash(body: CreateTicketArgs) -> str:
@@ -202,9 +221,16 @@ def list_tickets(
             conds.append(late if overdue else sa.not_(late))
         if text:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            caller = sa.or_(
+                *(
+                    t.c[c].like(like, escape="\\")
+                    for c in ("caller_name", "phone", "caller_number", "address")
+                )
+            )
             conds.append(
                 sa.or_(*(t.c[c].like(like, escape="\\") for c in
-                         ("number", "caller_name", "phone", "address", "account", "community")))
+                         ("number", "account", "community")),
+                       sa.and_(caller, _caller_search_allowed(user)))
             )  # fmt: skip
         where = sa.and_(*conds)
         total = int(
@@ -215,7 +241,9 @@ def list_tickets(
             .limit(limit).offset(offset)
         ).mappings().all()  # fmt: skip
     now, zone = auth.now_of(request), auth.settings_of(request).timezone
-    found = [TicketOut.model_validate(tickets.answer_data(r, now, zone)) for r in rows]
+    found = [
+        TicketOut.model_validate(_shown(tickets.answer_data(r, now, zone), user)) for r in rows
+    ]
     return TicketList(tickets=found, total=total, limit=limit, offset=offset)
 
 
@@ -231,7 +259,8 @@ def _visible(request: Request, user: auth.User, ticket_id: str) -> dict[str, Any
 @router.get("/{ticket_id}", response_model=TicketOut, summary="One ticket")
 def get_ticket(ticket_id: str, request: Request, user: auth.CurrentUser) -> dict[str, Any]:
     row = _visible(request, user, ticket_id)
-    return tickets.answer_data(row, auth.now_of(request), auth.settings_of(request).timezone)
+    data = tickets.answer_data(row, auth.now_of(request), auth.settings_of(request).timezone)
+    return _shown(data, user)
 
 
 @router.get("/{ticket_id}/history", response_model=TicketHistory, summary="Audit trail")
@@ -244,5 +273,19 @@ def get_history(ticket_id: str, request: Request, user: auth.CurrentUser) -> Tic
             .mappings()
             .all()
         )
-    entries = [HistoryEntry.model_validate(dict(r)) for r in rows]
+    hidden = not privacy.may_see_caller(row, user.username, user.role.value)
+    entries = [HistoryEntry.model_validate(_history_shown(dict(r), hidden)) for r in rows]
     return TicketHistory(ticket_id=ticket_id, number=row["number"], entries=entries)
+
+
+def _history_shown(entry: dict[str, Any], hidden: bool) -> dict[str, Any]:
+    """An audit entry without the caller's values when the caller is hidden from this user."""
+    if not hidden:
+        return entry
+    for key in ("changes", "conflict"):
+        value = entry.get(key)
+        if isinstance(value, dict):
+            entry[key] = {
+                k: ({"hidden": True} if k in CALLER_FIELDS else v) for k, v in value.items()
+            }
+    return entry

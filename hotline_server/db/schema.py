@@ -89,6 +89,14 @@ tickets = sa.Table(
     sa.Column("promise", sa.String(500)),
     sa.Column("channel", sa.String(16), nullable=False),
     sa.Column("extra", sa.JSON, nullable=False),
+    # the fields of migration 0007_form_fields (issue 13's norms)
+    sa.Column("street", sa.String(40)),
+    sa.Column("caller_number", sa.String(20)),
+    sa.Column("reply_needed", sa.Boolean),
+    sa.Column("reply_method", sa.String(16)),
+    sa.Column("respondent", sa.String(100)),
+    sa.Column("topic", sa.String(40)),
+    sa.Column("privacy", sa.String(16), nullable=False, server_default="normal"),
     # server-kept
     sa.Column("call_started_at", TS(), nullable=False),
     sa.Column("created_at", TS(), nullable=False),  # as the agent saw it
@@ -107,7 +115,7 @@ tickets = sa.Table(
     # {field: revision that last changed it}: what "changed since base_revision" reads
     sa.Column("field_revisions", sa.JSON, nullable=False),
 )
-for _c in ("status", "urgency", "category", "district", "assignee", "created_by", "phone"):
+for _c in ("status", "urgency", "category", "district", "assignee", "created_by", "phone", "topic"):
     sa.Index(f"ix_tickets_{_c}", tickets.c[_c])
 sa.Index("ix_tickets_call_started_at", tickets.c.call_started_at)
 sa.Index("ix_tickets_team", tickets.c.team)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -512,6 +514,16 @@ def kb_post(body: KbArticleIn, user: Lead, hub: Hub) -> KbArticleOut:
 
 
 # ---------------------------------------------------------------- forms
+
+
+@router.get("/directory/units", summary="The handling-unit directory (承办单位) for intake")
+def directory_units(user: User) -> dict[str, Any]:
+    """The units a ticket can be dispatched to; desks keep the last copy for offline use."""
+    from hotline.units import SHIPPED_UNITS, units_as_json
+
+    units = units_as_json(SHIPPED_UNITS)
+    canon = json.dumps(units, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {"version": hashlib.sha256(canon.encode()).hexdigest()[:16], "units": units}
 
 
 @router.get("/forms", response_model=FormsOut, summary="Current ticket-entry forms")

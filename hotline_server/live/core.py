@@ -198,6 +198,7 @@ def _ticket_record(row: Any) -> TicketRecord:
         call_started_at=as_utc(started),
         phone=str(row.get("phone") or ""),
         category=str(row.get("category") or "other"),
+        topic=str(row.get("topic") or ""),
         urgency=str(row.get("urgency") or "normal"),
         status=status,
         disposition=disposition,

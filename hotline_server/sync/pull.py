@@ -17,6 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from hotline import privacy
+from hotline.model import CALLER_FIELDS
 from hotline.protocol import Change, Entity, PullResponse
 from hotline_server import changelog
 from hotline_server.auth import User
@@ -82,13 +84,22 @@ def pull(
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = int(rows[-1]["seq"]) if has_more else max(cursor, high)
-    changes = [_change(r, client_id) for r in rows]
+    changes = [_change(r, client_id, user) for r in rows]
     return PullResponse(changes=changes, cursor=next_cursor, has_more=has_more,
                         last_mutation_id=last, epoch=epoch)  # fmt: skip
 
 
-def _change(row: Any, client_id: str | None) -> Change:
+def _change(row: Any, client_id: str | None, user: User) -> Change:
     data = row["data"]
+    if (
+        row["entity"] == Entity.TICKET.value
+        and isinstance(data, dict)
+        and not privacy.may_see_caller(data, user.username, user.role.value)
+    ):  # 保密/匿名: another agent's desk never receives the caller's identity
+        data = privacy.redact_caller(data)
+        if isinstance(data.get("lost_values"), dict):
+            lost = {k: v for k, v in data["lost_values"].items() if k not in CALLER_FIELDS}
+            data["lost_values"] = lost
     if isinstance(data, dict) and isinstance(data.get("lost_values"), dict):
         data = {**data, "lost_values": own_ids_only(data["lost_values"], client_id)}
     return Change(seq=row["seq"], entity=Entity(row["entity"]), entity_id=row["entity_id"],

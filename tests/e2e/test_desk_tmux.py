@@ -35,6 +35,7 @@ PHONE = "13812340001"
 TELEPHONY = "telephony-e2e-token"
 CALLER = "13600007777"
 CALL_ACCOUNT = "来电询问小区停水什么时候恢复"
+ANSWER = "已告知办理进度"
 
 
 _tokens: dict[str, str] = {}
@@ -234,6 +235,9 @@ def test_type_a_chinese_ticket_in_tmux_and_read_it_back_from_the_server(
             tmux.keys("Tab")
         tmux.text(ACCOUNT)
         tmux.wait_for("请尽快处理")
+        tmux.keys("Tab", "Tab")  # past the topic, to the answer (当场解答 needs one)
+        tmux.text(ANSWER)
+        tmux.wait_for(ANSWER)
         tmux.keys("C-s")  # intake.on_spot
         tmux.wait_for("已保存")
         # The status bar may still show the outbox as it was before the save, so ask the
@@ -302,6 +306,9 @@ def test_a_call_offered_mid_typing_waits_and_both_tickets_reach_the_server(
             tmux.keys("Tab")
         tmux.text(CALL_ACCOUNT)
         tmux.wait_for("恢复")
+        tmux.keys("Tab", "Tab")  # past the topic, to the answer
+        tmux.text(ANSWER)
+        tmux.wait_for(ANSWER)
         tmux.keys("C-s")  # intake.on_spot: the call's ticket
         assert server_total(server, CALLER) == 1
 
@@ -310,6 +317,10 @@ def test_a_call_offered_mid_typing_waits_and_both_tickets_reach_the_server(
         tmux.keys("1")
         tmux.wait_gone("选择后继续填写")
         tmux.wait_for(ADDRESS)  # the typed form is back (the list named only phone and name)
+        for _ in range(10):  # from 类型 to the answer
+            tmux.keys("Tab")
+        tmux.text(ANSWER)
+        tmux.wait_for(ANSWER)
         tmux.keys("C-s")  # the ticket typed before the call
         assert server_total(server, PHONE) == 1
         tmux.wait_for("待上传 0")

@@ -167,6 +167,8 @@ def test_the_readme_demo_command_on_a_fresh_checkout(tmp_path: Path, pane: Pane)
     pane.wait_for(lambda s: "需要修改" in s, "the form's refusal", STEP_SECONDS)
     account = "小区封控第五天，家中老人缺少降压药，请协助配药"
     pane.type(account)
+    pane.keys("Tab", "Tab")  # past the topic, to the answer: 当场解答 needs one
+    pane.type("已告知社区卫生服务中心配药电话")
     time.sleep(1.0)
     pane.keys("C-s")
     saved = pane.wait_for(lambda s: "已保存" in s, "the saved message", STEP_SECONDS)

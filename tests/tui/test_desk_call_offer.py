@@ -98,12 +98,14 @@ async def test_an_offer_mid_typing_keeps_the_form_and_both_tickets_reach_the_ser
         await pilot.press("alt+p")  # app.accept_call
         await until(pilot, lambda: screen.values().get("phone") == CALLER, "the call's form")
         assert screen.values()["caller_name"] == "" and screen.ticket_id != typed_ticket
+        assert screen.values()["caller_number"] == CALLER  # the caller ID, kept on its own
         await until(pilot, lambda: strip_text(screen) == "", "the strip to empty")
         drafts = await run_in_thread(app.desk.drafts)
         kept = [d for d in drafts if d.ticket_id == typed_ticket]
         assert [d.values["account"] for d in kept] == ["楼道灯坏了三天了"]
 
         await type_into(pilot, "account", "来电询问停水时间")
+        await type_into(pilot, "answer", "已告知恢复供水时间")
         await pilot.press("ctrl+s")  # intake.on_spot
         await until(pilot, lambda: screen.last_saved, "the call's ticket saved")
         call_ticket = (await run_in_thread(lambda: app.desk.recent_for_phone(CALLER)))[0].id
@@ -117,6 +119,7 @@ async def test_an_offer_mid_typing_keeps_the_form_and_both_tickets_reach_the_ser
         )
         assert screen.values()["account"] == "楼道灯坏了三天了"
         screen.last_saved = ""
+        await type_into(pilot, "answer", "已转告物业维修")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.last_saved, "the typed ticket saved")
         await until(pilot, lambda: app.status.outbox == 0, "both sent")

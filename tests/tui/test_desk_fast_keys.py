@@ -58,6 +58,7 @@ async def test_a_burst_of_keys_right_after_sign_in_lands_whole_in_the_form(
 
 
 NEXT_NAME = "司马小军"
+ANSWER = "已告知清运时间"
 NEXT_PHONE = "13912340002"
 
 
@@ -79,7 +80,8 @@ async def test_keys_typed_right_after_the_submit_key_start_the_next_ticket(
             app,
             ["tab", *NAME, "tab", *PHONE, "tab", "tab", *ADDRESS]
             + ["tab"] * 4
-            + [*ACCOUNT, "ctrl+s", "tab", *NEXT_NAME, "tab", *NEXT_PHONE],
+            + [*ACCOUNT, "tab", "tab", *ANSWER]  # past 诉求分类 to 答复内容 (当场解答 needs it)
+            + ["ctrl+s", "tab", *NEXT_NAME, "tab", *NEXT_PHONE],
         )
         await until(
             pilot, lambda: screen.values().get("phone") == NEXT_PHONE, "the next caller's phone"
@@ -89,6 +91,7 @@ async def test_keys_typed_right_after_the_submit_key_start_the_next_ticket(
         assert saved.data["caller_name"] == NAME
         assert saved.data["phone"] == PHONE
         assert saved.data["account"] == ACCOUNT
+        assert saved.data["answer"] == ANSWER
         values = screen.values()
         assert values["caller_name"] == NEXT_NAME
         assert values["account"] == ""  # nothing of the first ticket is left in the form

@@ -53,6 +53,7 @@ async def test_validation_as_you_type_then_a_saved_ticket_reaches_the_server(
         await until(pilot, lambda: "联系电话" in message(screen, "phone"), "the phone message")
         await pilot.press("ctrl+s")  # intake.on_spot: refused, every problem shown
         await until(pilot, lambda: "诉求内容" in message(screen, "account"), "account required")
+        assert "当场解答" in message(screen, "answer")  # 答复内容 is required on the spot
         assert screen.query_one("#f-phone").has_focus  # the first field at fault
 
         await pilot.press(*["backspace"] * 5, *"13812345678")
@@ -61,6 +62,7 @@ async def test_validation_as_you_type_then_a_saved_ticket_reaches_the_server(
         await type_into(pilot, "address", "徐汇区漕溪北路100号")
         await type_into(pilot, "account", "小区门口的垃圾三天没有清运")
         await until(pilot, lambda: message(screen, "account") == "", "the account message")
+        await type_into(pilot, "answer", "已联系环卫所今日清运")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.last_saved, "the saved message")
         assert "当场解答" in screen.last_saved

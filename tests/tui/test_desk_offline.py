@@ -48,6 +48,7 @@ async def test_offline_intake_is_saved_then_synced_when_the_server_is_back(
         await until(pilot, lambda: screen.form is not None, "the form")
         await type_into(pilot, "phone", "13700002222")
         await type_into(pilot, "account", "停电了 询问什么时候恢复供电")
+        await type_into(pilot, "answer", "已告知预计恢复供电时间")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.last_saved, "saved with no server")
         assert app.status.outbox == 1 or await until(

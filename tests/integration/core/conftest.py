@@ -113,6 +113,8 @@ def ticket_args(phone: str = "13800138000", **kw: Any) -> dict[str, Any]:
         "phone": phone,
         "district": "徐汇区",
         "account": "来电咨询核酸检测点开放时间。",
+        # 答复内容: required when answered on the spot (an explicit answer= wins)
+        **({"answer": "已告知开放时间。"} if kw.get("disposition") == "on_spot" else {}),
         **kw,
     }
 

@@ -61,6 +61,8 @@ def ticket_args(phone: str, started: datetime, **kw: Any) -> dict[str, Any]:
         "phone": phone,
         "district": "徐汇区",
         "account": "来电咨询核酸检测点开放时间。",
+        # 答复内容: required to answer on the spot and to mark a ticket replied
+        "answer": "已告知就近核酸检测点及开放时间。",
         **kw,
     }
 
