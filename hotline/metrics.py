@@ -146,6 +146,10 @@ class TicketRecord:
     dispatched: bool = False  # ever dispatched (派单) to a handling unit
     overdue: bool = False
     created_by: str = ""
+    topic: str = ""  # the form's topic classification, when the form has one
+
+
+TOP_TOPICS = 5
 
 
 # ---------------------------------------------------------------- windows
@@ -433,6 +437,20 @@ def urgent_now(tickets: Iterable[TicketRecord]) -> UrgentNow:
     return u
 
 
+def top_topics(
+    tickets: Iterable[TicketRecord], start: datetime, end: datetime, limit: int = TOP_TOPICS
+) -> list[dict[str, Any]]:
+    """The most frequent topics of the tickets created in [start, end) (by the call's start),
+    most first, ties by name: a ticket's ``topic`` when the form gave one, else its
+    ``category``. ``[{"topic": name, "tickets": n}, ...]``, at most ``limit`` entries."""
+    counts: dict[str, int] = defaultdict(int)
+    for t in tickets:
+        if _in(t.call_started_at, start, end):
+            counts[t.topic or t.category or "other"] += 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"topic": name, "tickets": n} for name, n in ranked]
+
+
 # ---------------------------------------------------------------- series and summaries
 
 
@@ -528,6 +546,8 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "resolution_rate",
     "occupancy",
     "category",
+    # the day's most frequent topics ("name:count; ..."), on the ``all`` row (top_topics)
+    "top_topics",
 )
 """CSV columns of the daily report. A day's ``all`` row is followed by one row per ticket
 category (``category`` set; tickets_created, dispatched, resolved, resolution_rate filled):
@@ -570,6 +590,8 @@ def daily_report(
                 occupancy=occ.overall if q == "all" else None,
                 by_category=tm.by_category if q == "all" else None,
             )
+            if q == "all":
+                row["top_topics"] = top_topics(tickets, start, end)
             rows.append(row)
         day += timedelta(days=1)
     return rows

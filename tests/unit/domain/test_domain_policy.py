@@ -86,8 +86,9 @@ def test_empty_text_is_the_shipped_defaults() -> None:
 
 def test_the_holiday_moves_a_handling_deadline() -> None:
     """A consultation dispatched on Wednesday 2026-09-30: 3 working days. Without the
-    holiday the days are Thu 10-01, Fri 10-02, Mon 10-05 -> due 10-06 00:00; with 国庆 (10-01..07 off, 10-10 a
-    workday) the days are 10-08 (Thu), 10-09 (Fri), 10-10 (Sat, 调休) -> due 10-11 00:00."""
+    holiday the days are Thu 10-01, Fri 10-02, Mon 10-05 -> due 10-06 00:00; with 国庆
+    (10-01..07 off, 10-10 a workday) the days are Thu 10-08, Fri 10-09 and Sat 10-10
+    (调休) -> due 10-11 00:00."""
     t = make_ticket(kind=Kind.CONSULTATION)
     dispatched = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Shanghai
     plain = clocks.handling_deadline(t, dispatched)
@@ -141,11 +142,13 @@ def test_surge_puts_a_normal_ticket_on_the_red_clock() -> None:
         ),
         ("[[holidays]]\nname = '国庆'\n", [("holidays[0].from", 1)]),
         (
-            "[[holidays]]\nname = 'a'\nfrom = 2026-01-01\n[[holidays]]\nname = 'b'\nfrom = '2026-13-01'\n",
+            "[[holidays]]\nname = 'a'\nfrom = 2026-01-01\n"
+            "[[holidays]]\nname = 'b'\nfrom = '2026-13-01'\n",
             [("holidays[1].from", 6)],
         ),
         (
-            "[[holidays]]\nname = 'x'\nfrom = 2026-10-01\nto = 2026-10-03\nworkdays = [2026-10-02]\n",
+            "[[holidays]]\nname = 'x'\nfrom = 2026-10-01\nto = 2026-10-03\n"
+            "workdays = [2026-10-02]\n",
             [("holidays[0].workdays[0]", 5)],
         ),
         ("[[holidays]]\nname = 'x'\nfrom = 2026-01-01\nto = 2026-06-01\n", [("holidays[0].to", 4)]),
