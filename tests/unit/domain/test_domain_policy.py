@@ -177,3 +177,13 @@ def test_a_ticket_rule_is_looked_up_through_the_parsed_categories() -> None:
     site = parse_policy("[categories.noise]\nfirst_response_minutes = 10\n")
     t: Ticket = make_ticket(category="noise", urgency=Urgency.RED)
     assert site.escalation.rule_for(t).first_response == timedelta(minutes=10)
+
+
+def test_the_documented_example_file_is_valid() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).parents[3] / "docs" / "policy.example.toml").read_text("utf-8")
+    site = parse_policy(text)
+    assert site.escalation.categories["rabies_vaccine"].first_response == timedelta(minutes=15)
+    assert not site.calendar.is_working_day(date(2026, 10, 1))
+    assert site.calendar.is_working_day(date(2026, 10, 10))
