@@ -184,6 +184,9 @@ class TicketRecord:
     escalation_level: int = 0
 
 
+TOP_TOPICS = 5
+
+
 # ---------------------------------------------------------------- windows
 
 
@@ -603,6 +606,20 @@ def urgent_now(tickets: Iterable[TicketRecord]) -> UrgentNow:
     return u
 
 
+def top_topics(
+    tickets: Iterable[TicketRecord], start: datetime, end: datetime, limit: int = TOP_TOPICS
+) -> list[dict[str, Any]]:
+    """The most frequent topics of the tickets created in [start, end) (by the call's start),
+    most first, ties by name: a ticket's ``topic`` when the form gave one, else its
+    ``category``. ``[{"topic": name, "tickets": n}, ...]``, at most ``limit`` entries."""
+    counts: dict[str, int] = defaultdict(int)
+    for t in tickets:
+        if _in(t.call_started_at, start, end):
+            counts[t.topic or t.category or "other"] += 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [{"topic": name, "tickets": n} for name, n in ranked]
+
+
 # ---------------------------------------------------------------- series and summaries
 
 
@@ -709,6 +726,8 @@ REPORT_COLUMNS: tuple[str, ...] = (
     # the call side (漏接回拨, queue, seats): filled on a day's ``all`` row; longest_wait on
     # every queue row
     *("expired", "longest_wait", "callbacks_due", "callbacks_done", "seats_staffed"),
+    # the day's most frequent topics ("name:count; ..."), on the ``all`` row (top_topics)
+    "top_topics",
 )
 """CSV columns of the daily report. A day's ``all`` row is followed by one row per ticket
 category (``category`` set; tickets_created, dispatched, resolved, resolution_rate filled):
@@ -785,6 +804,8 @@ def daily_report(
                 callbacks_done=cbm.done if cbm else None,
                 seats_staffed=seats_staffed(seat_changes, start, end) if q == "all" else None,
             )
+            if q == "all":
+                row["top_topics"] = top_topics(tickets, start, end)
             rows.append(row)
         day += timedelta(days=1)
     return rows

@@ -55,12 +55,20 @@ def create_app(
     app.state.engine = engine
     app.state.settings = settings
     app.state.clock = clock
+    from hotline_server.policy import PolicyHolder, load_file
+
+    app.state.policy = PolicyHolder(engine)
+    if settings.policy_file:  # a bad file is a ConfigError: the server does not start
+        from datetime import UTC
+
+        now = clock() if clock is not None else datetime.now(UTC)
+        app.state.policy.set(load_file(engine, settings.policy_file, now))
     errors.install(app)
     from hotline_server.limits import RequestLimits
 
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
 
-    from hotline_server.api import auth_routes, health, sync_routes, ticket_routes
+    from hotline_server.api import auth_routes, health, policy_routes, sync_routes, ticket_routes
     from hotline_server.sync.appliers import register_core
 
     register_core()
@@ -68,6 +76,7 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(sync_routes.router)
     app.include_router(ticket_routes.router)
+    app.include_router(policy_routes.router)
     if live:
         from hotline_server import live as live_side
 

@@ -77,16 +77,62 @@ def main() -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]))  # fmt: skip
-def serve(database: str | None, host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--policy",
+    "policy_file",
+    default=None,
+    metavar="FILE",
+    help="clock policy file (TOML, docs/policy.md) loaded at start [env HOTLINE_POLICY_FILE]",
+)
+@click.option(
+    "--report-dir",
+    default=None,
+    metavar="DIR",
+    help="write the daily report here every day [env HOTLINE_REPORT_DIR]",
+)
+@click.option(
+    "--report-at",
+    default=None,
+    metavar="HH:MM",
+    help="site time the daily report is written [env HOTLINE_REPORT_AT; 06:00]",
+)
+@click.option(
+    "--report-format",
+    default=None,
+    metavar="csv,md",
+    help="daily report files [env HOTLINE_REPORT_FORMATS; csv,md]",
+)
+def serve(
+    database: str | None,
+    host: str,
+    port: int,
+    log_level: str,
+    policy_file: str | None,
+    report_dir: str | None,
+    report_at: str | None,
+    report_format: str | None,
+) -> None:
     """Run the HTTP server."""
+    import dataclasses
+
     import sqlalchemy.exc
     import uvicorn
 
     from hotline_server.app import NotMigrated, create_app
-    from hotline_server.settings import Settings
+    from hotline_server.settings import Settings, parse_report_at, parse_report_formats
 
     try:
         settings = Settings.from_env(database)
+        chosen: dict[str, Any] = {}
+        if policy_file:
+            chosen["policy_file"] = policy_file
+        if report_dir:
+            chosen["report_dir"] = report_dir
+        if report_at:
+            chosen["report_at"] = parse_report_at(report_at, "--report-at")
+        if report_format:
+            chosen["report_formats"] = parse_report_formats(report_format, "--report-format")
+        settings = dataclasses.replace(settings, **chosen)
         app = create_app(settings)
     except (ConfigError, NotMigrated) as exc:
         fail(str(exc))
@@ -166,6 +212,34 @@ def new_epoch_command(database: str | None) -> None:
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail(f"cannot write the epoch: {_db_error(exc)}")
     click.echo(f"new epoch {value}: clients will refetch everything on their next pull")
+
+
+@main.group()
+def policy() -> None:
+    """The clock policy: holidays, surge mode, category rules (docs/policy.md)."""
+
+
+@policy.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def policy_check(file: str) -> None:
+    """Check a policy file without loading it: every problem with its key and line."""
+    from hotline.policy import PolicyError, parse_policy
+
+    try:
+        with open(file, encoding="utf-8") as fh:
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        site = parse_policy(text)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(f"hotline-server: {file}: {problem}", err=True)
+        sys.exit(2)
+    days = len(site.calendar.holidays)
+    rules = len(site.escalation.categories)
+    surge = "on" if site.surge else "off"
+    click.echo(f"{file}: valid; surge {surge}, {rules} category rule(s), {days} holiday day(s)")
 
 
 @main.group()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import time
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,28 @@ DEFAULT_LOGIN_USER_WINDOW_SECONDS = 3600
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message says which and why."""
+
+
+REPORT_FORMATS = ("csv", "md")
+DEFAULT_REPORT_AT = "06:00"
+
+
+def parse_report_at(raw: str, name: str = "HOTLINE_REPORT_AT") -> time:
+    """The site-time hour the daily report is written at: ``HH:MM``."""
+    try:
+        hour, minute = (int(part) for part in raw.strip().split(":"))
+        return time(hour, minute)
+    except ValueError:
+        raise ConfigError(f"{name} must be a time of day HH:MM (e.g. 06:00), got {raw!r}") from None
+
+
+def parse_report_formats(raw: str, name: str = "HOTLINE_REPORT_FORMATS") -> tuple[str, ...]:
+    """``csv``, ``md`` or both (``csv,md``)."""
+    chosen = tuple(dict.fromkeys(p.strip().lower() for p in raw.split(",") if p.strip()))
+    bad = [f for f in chosen if f not in REPORT_FORMATS]
+    if bad or not chosen:
+        raise ConfigError(f"{name} must be csv, md or csv,md, got {raw!r}")
+    return chosen
 
 
 def default_database_url() -> str:
@@ -116,6 +139,13 @@ class Settings:
         default_factory=lambda: parse_trusted(DEFAULT_TRUSTED)
     )
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    # The clock policy file (hotline.policy, docs/policy.md), loaded at start when given.
+    policy_file: str | None = None
+    # The scheduled daily report: written to ``report_dir`` (none: not scheduled) at
+    # ``report_at`` site time, for the day before, in ``report_formats``.
+    report_dir: str | None = None
+    report_at: time = time(6, 0)
+    report_formats: tuple[str, ...] = REPORT_FORMATS
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -142,4 +172,10 @@ class Settings:
             ),
             trusted_proxies=_trusted_proxies(),
             max_body_bytes=_max_body_bytes(),
+            policy_file=os.environ.get("HOTLINE_POLICY_FILE") or None,
+            report_dir=os.environ.get("HOTLINE_REPORT_DIR") or None,
+            report_at=parse_report_at(os.environ.get("HOTLINE_REPORT_AT") or DEFAULT_REPORT_AT),
+            report_formats=parse_report_formats(
+                os.environ.get("HOTLINE_REPORT_FORMATS") or ",".join(REPORT_FORMATS)
+            ),
         )

@@ -29,6 +29,7 @@ from hotline.model import (
     TicketFields,
     Urgency,
 )
+from hotline.policy import DEFAULT_POLICY, SitePolicy
 from hotline.protocol import CreateTicketArgs, Entity
 from hotline.states import FINISHED_STATUSES, IllegalTransition, move
 from hotline_server import changelog
@@ -77,20 +78,34 @@ def ticket_data(row: RowMapping | dict[str, Any], ticket: Ticket | None = None) 
 
 
 def answer_data(
-    row: RowMapping | dict[str, Any], now: datetime, zone: tzinfo | str | None
+    row: RowMapping | dict[str, Any],
+    now: datetime,
+    zone: tzinfo | str | None,
+    policy: SitePolicy | None = None,
 ) -> dict[str, Any]:
     """The ticket as a REST answer: ``overdue`` is what the clocks say at ``now`` (as the
     ``?overdue=`` filter counts), not the stored flag, which the escalation job keeps for red
-    tickets only: a late normal ticket found by the filter says so in its answer too."""
+    tickets only: a late normal ticket found by the filter says so in its answer too.
+
+    ``next_deadline`` (``{"what", "when"}``, ``hotline.clocks.next_deadline``) and
+    ``deadline_at`` (when the ticket is or becomes overdue, as the desk's queue counts it)
+    are the clocks' under the site's policy in force (holidays, surge, category rules)."""
+    policy = policy or DEFAULT_POLICY
     ticket = to_ticket(row)
     data = ticket_data(row, ticket)
-    dispatched = row.get("dispatched_at")
+    raw = row.get("dispatched_at")
+    dispatched = raw if isinstance(raw, datetime) else None
+    rules, calendar = policy.escalation, policy.calendar
     data["overdue"] = clocks.is_overdue(
-        ticket,
-        now,
-        zone=zone,
-        dispatched_at=dispatched if isinstance(dispatched, datetime) else None,
+        ticket, now, rules, calendar, zone=zone, dispatched_at=dispatched
     )
+    due = clocks.next_deadline(ticket, now, rules, calendar, zone, dispatched_at=dispatched)
+    data["next_deadline"] = None if due is None else {"what": due[0], "when": due[1].isoformat()}
+    deadline = None if due is None else due[1]
+    ladder = clocks.red_ladder(ticket, rules, zone)
+    if deadline is not None and ladder is not None and deadline > ladder.supervision_start:
+        deadline = ladder.supervision_start  # overdue since the red window closed
+    data["deadline_at"] = None if deadline is None else deadline.isoformat()
     return data
 
 

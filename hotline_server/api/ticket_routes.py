@@ -19,6 +19,7 @@ from hotline_server.db.engine import write_transaction
 from hotline_server.db.schema import idempotency_keys, ticket_history
 from hotline_server.db.schema import tickets as tickets_table
 from hotline_server.errors import ERROR_RESPONSES, problem
+from hotline_server.policy import policy_of
 from hotline_server.sync.pull import teams_configured
 from hotline_server.sync.registry import Rejected
 
@@ -26,13 +27,23 @@ KEEP_KEYS = timedelta(days=7)
 router = APIRouter(prefix="/api/v1/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
 
 
+class NextDeadline(BaseModel):
+    what: str  # hotline.clocks: first_response, resolution, supervision_report, ...
+    when: datetime
+
+
 class TicketOut(Ticket):
-    """A ticket as the REST view and the pull feed show it (server-kept times included)."""
+    """A ticket as the REST view and the pull feed show it (server-kept times included).
+
+    ``next_deadline`` and ``deadline_at`` come from the clocks under the site's policy in
+    force (docs/policy.md), at the time of the answer (REST answers only)."""
 
     dispatched_at: datetime | None = None
     callback_at: datetime | None = None
     received_at: datetime | None = None
     caller_hidden: bool = False  # 保密/匿名: the caller fields are not this user's to see
+    next_deadline: NextDeadline | None = None
+    deadline_at: datetime | None = None
 
 
 class TicketList(BaseModel):
@@ -217,7 +228,13 @@ def list_tickets(
         if overdue is not None:
             # from the deadlines (hotline.clocks) at this moment, for every urgency: the
             # stored flag is the escalation job's, set for red tickets only
-            late = tickets.overdue_clause(auth.now_of(request), auth.settings_of(request).timezone)
+            rules = policy_of(request.app)
+            late = tickets.overdue_clause(
+                auth.now_of(request),
+                auth.settings_of(request).timezone,
+                rules.escalation,
+                rules.calendar,
+            )
             conds.append(late if overdue else sa.not_(late))
         if text:
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -241,8 +258,10 @@ def list_tickets(
             .limit(limit).offset(offset)
         ).mappings().all()  # fmt: skip
     now, zone = auth.now_of(request), auth.settings_of(request).timezone
+    rules = policy_of(request.app)
     found = [
-        TicketOut.model_validate(_shown(tickets.answer_data(r, now, zone), user)) for r in rows
+        TicketOut.model_validate(_shown(tickets.answer_data(r, now, zone, rules), user))
+        for r in rows
     ]
     return TicketList(tickets=found, total=total, limit=limit, offset=offset)
 
@@ -259,7 +278,9 @@ def _visible(request: Request, user: auth.User, ticket_id: str) -> dict[str, Any
 @router.get("/{ticket_id}", response_model=TicketOut, summary="One ticket")
 def get_ticket(ticket_id: str, request: Request, user: auth.CurrentUser) -> dict[str, Any]:
     row = _visible(request, user, ticket_id)
-    data = tickets.answer_data(row, auth.now_of(request), auth.settings_of(request).timezone)
+    data = tickets.answer_data(
+        row, auth.now_of(request), auth.settings_of(request).timezone, policy_of(request.app)
+    )
     return _shown(data, user)
 
 

@@ -55,6 +55,9 @@ def start_hub(app: FastAPI, clock: Callable[[], Any] | None = None) -> Any:
         else LiveHub(engine, url, settings, clock=clock)
     )
     wire_hub(hub)
+    from hotline_server.live.scheduled import wire_site
+
+    wire_site(hub, app)
     app.state.live = hub
     return hub
 

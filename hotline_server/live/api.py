@@ -388,7 +388,7 @@ def callback_outcome(
 def metrics_summary(user: Lead, hub: Hub, window: Window = Window.TODAY) -> dict[str, Any]:
     now = hub.clock()
     with hub.engine.connect() as conn:
-        return reports.summary(
+        out = reports.summary(
             conn,
             window=window.value,
             now=now,
@@ -399,6 +399,34 @@ def metrics_summary(user: Lead, hub: Hub, window: Window = Window.TODAY) -> dict
             service_level_seconds=hub.settings.service_level_seconds,
             link_down_seconds=hub.settings.link_down_seconds,
         )
+        out["policy"] = policy_figures(conn, hub, now)
+    return out
+
+
+def policy_figures(conn: Any, hub: LiveHub, now: datetime) -> dict[str, Any]:
+    """The clock policy in force and what it makes of the tickets now: ``overdue_now`` is
+    every ticket past a deadline under that policy (holidays, surge, category rules)."""
+    import sqlalchemy as sa
+
+    from hotline_server.db.schema import tickets as t
+    from hotline_server.tickets import overdue_clause
+
+    loaded = hub.site_policy_loaded() if hasattr(hub, "site_policy_loaded") else None
+    site = loaded.policy if loaded is not None else None
+    clause = overdue_clause(
+        now,
+        hub.settings.timezone,
+        site.escalation if site else None,
+        site.calendar if site else None,
+    )
+    overdue = int(
+        conn.execute(sa.select(sa.func.count()).select_from(t).where(clause)).scalar_one()
+    )
+    return {
+        "version": loaded.version if loaded is not None else 0,
+        "surge": bool(site and site.surge),
+        "overdue_now": overdue,
+    }
 
 
 REPORT_FIRST_DAY = date(1900, 1, 1)

@@ -376,15 +376,17 @@ def system_update_ticket(
     return seq
 
 
-def open_red_tickets(conn: Connection) -> list[Any]:
-    """Open red tickets as ``hotline.model.Ticket`` (what hotline.clocks reads)."""
+def open_red_tickets(conn: Connection, *, surge: bool = False) -> list[Any]:
+    """Open red tickets as ``hotline.model.Ticket`` (what hotline.clocks reads); in a surge
+    (the policy's ``surge``: every ticket on the red clock) every open ticket."""
     from hotline.states import OPEN_STATUSES
     from hotline_server import tickets
     from hotline_server.db.schema import tickets as t
 
-    rows = conn.execute(
-        sa.select(t).where(t.c.urgency == "red", t.c.status.in_([s.value for s in OPEN_STATUSES]))
-    ).mappings()
+    where: list[sa.ColumnElement[bool]] = [t.c.status.in_([s.value for s in OPEN_STATUSES])]
+    if not surge:
+        where.append(t.c.urgency == "red")
+    rows = conn.execute(sa.select(t).where(*where)).mappings()
     return [tickets.to_ticket(r) for r in rows]
 
 

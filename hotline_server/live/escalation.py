@@ -38,7 +38,7 @@ def run_escalation_once(
     calendar = calendar if calendar is not None else core.work_calendar()
     last_seq: int | None = None
     with core.write(engine) as conn:
-        for ticket in core.open_red_tickets(conn):
+        for ticket in core.open_red_tickets(conn, surge=bool(getattr(policy, "surge", False))):
             changes: dict[str, Any] = {}
             reasons: list[str] = []
             cause = (

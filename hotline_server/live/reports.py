@@ -196,6 +196,8 @@ def _csv_row(row: dict[str, Any]) -> dict[str, str]:
 
 
 def _fmt(v: Any) -> str:
+    if isinstance(v, list):  # top_topics: "name:count; name:count"
+        return "; ".join(f"{t['topic']}:{t['tickets']}" for t in v)
     if isinstance(v, float):
         return f"{v:.4f}"
     return str(v)

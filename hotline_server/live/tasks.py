@@ -136,4 +136,12 @@ def expire_calls(hub: LiveHub, now: datetime) -> list[str]:
 
 
 def escalate(hub: LiveHub, now: datetime) -> int | None:
-    return run_escalation_once(hub.engine, now, tz=hub.settings.timezone)
+    """One escalation pass under the site's policy in force (``hub.site_policy``, set by
+    ``live.start_hub``; the shipped defaults without one)."""
+    source = getattr(hub, "site_policy", None)
+    site = source() if source is not None else None
+    if site is None:
+        return run_escalation_once(hub.engine, now, tz=hub.settings.timezone)
+    return run_escalation_once(
+        hub.engine, now, tz=hub.settings.timezone, policy=site.escalation, calendar=site.calendar
+    )
