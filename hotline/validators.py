@@ -22,14 +22,16 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
 from hotline.districts import District, as_districts, find_district
 from hotline.field_messages import Lang, render
 from hotline.model import EDITABLE_FIELDS, Channel, Kind, TicketFields, Urgency, UrgentSubcategory
-from hotline.protocol import FieldProblem
+
+if TYPE_CHECKING:  # the wire protocol's models: imported on use (the desk's form needs none)
+    from hotline.protocol import FieldProblem
 
 
 class FieldError(ValueError):
@@ -58,6 +60,8 @@ class FieldError(ValueError):
 
     def as_problem(self, lang: Lang = "zh") -> FieldProblem:
         """For ``hotline.protocol.ErrorBody.fields``."""
+        from hotline.protocol import FieldProblem
+
         return FieldProblem(field=self.field, message=self.message(lang))
 
     def __repr__(self) -> str:

@@ -30,7 +30,6 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
-from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.widgets.form_factory import (
     FieldSpec,
     field_specs,
@@ -39,7 +38,6 @@ from agent_tui.widgets.form_factory import (
     write_value,
 )
 from agent_tui.widgets.incoming import IncomingCall
-from hotline.clocks import handling_deadline
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
 from hotline.model import Ticket
@@ -135,6 +133,15 @@ class IntakeScreen(DeskScreen):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # The form is built here, from the shipped forms (or the cache's mirror when the
+        # cache is already open): the first field has the focus on the first frame, so keys
+        # typed while the desk is still opening its cache and signing in land in the form.
+        self.forms = self.app.desk.forms()  # type: ignore[attr-defined]
+        lang = language()
+        form = next(iter(self.forms.values()), None)
+        if form is not None:
+            self.form = form
+            self.specs = field_specs(form, lang)
         yield from self.compose_bars()
         with Horizontal(id="intake-head"):
             yield Label("", id="intake-title")
@@ -142,8 +149,15 @@ class IntakeScreen(DeskScreen):
         yield Static("", id="intake-red")
         with Horizontal(id="intake-body"):
             with VerticalScroll(id="intake-form"):
-                yield Select([], id="form-choice", prompt=t("intake.form"), compact=True)
-                yield Vertical(id="fields")
+                yield Select(
+                    [(f.title.get(lang), f.id) for f in self.forms.values()],
+                    id="form-choice",
+                    prompt=t("intake.form"),
+                    value=form.id if form is not None else Select.NULL,
+                    compact=True,
+                )
+                with Vertical(id="fields"):
+                    yield from (FieldRow(spec) for spec in self.specs)
             with VerticalScroll(id="intake-side"):
                 yield Static("", id="intake-duplicate")
                 yield Label(t("intake.history"), classes="section")
@@ -154,16 +168,29 @@ class IntakeScreen(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#intake-red").display = False
         self.query_one("#intake-duplicate").display = False
-        self.load_forms()
-
-    @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
-    def load_forms(self) -> None:
-        forms = self.app.desk.forms()  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._forms_loaded, forms)
+        if self.form is None:
+            self.notify(t("intake.no_forms"), severity="error")
+            return
+        self._baseline = self.values()  # what the widgets announce on mount is no change
+        self._refresh_form()
+        self._show_title()
+        first = self._first_field()
+        if first is not None and self.focused is None:
+            self.set_focus(first)  # now: the first key typed lands in the first field
+        self._forms_ready = True
+        self._maybe_offer_restore()
 
     def cache_opened(self) -> None:
-        """The app opened the cache (it may do so after this screen mounted)."""
+        """The app opened the cache (after this screen mounted): its mirror of the server's
+        forms may differ from the shipped ones; then the draft offer."""
+        self._load_mirrored_forms()
         self._maybe_offer_restore()
+
+    @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
+    def _load_mirrored_forms(self) -> None:
+        forms = self.app.desk.forms()  # type: ignore[attr-defined]
+        if forms != self.forms:
+            self.app.call_from_thread(self._forms_loaded, forms)
 
     def _maybe_offer_restore(self) -> None:
         """Once both the forms and the cache are there, offer the newest draft once."""
@@ -184,6 +211,9 @@ class IntakeScreen(DeskScreen):
     def _offer_restore(self, draft: Any) -> None:
         if not self._worth_restoring(draft):
             return
+
+        from agent_tui.screens.dialogs import ChoiceDialog
+
         when = draft.updated_at.astimezone().strftime("%H:%M")
         self.app.push_screen(
             ChoiceDialog(
@@ -195,17 +225,22 @@ class IntakeScreen(DeskScreen):
 
     @when_composed
     def _forms_loaded(self, forms: dict[str, FormDef]) -> None:
+        """The cache holds the server's own forms: offered from now on; the form on screen
+        is rebuilt with them only while nothing is typed in it (never under the agent's
+        fingers: a typed form keeps its fields, the next ticket gets the new ones)."""
         self.forms = forms
         choice = self.query_one("#form-choice", Select)
         lang = language()
         choice.set_options([(f.title.get(lang), f.id) for f in forms.values()])
         if not forms:
-            self.notify(t("intake.no_forms"), severity="error")
             return
-        first = next(iter(forms))
-        self.call_later(self._use_form, first)
-        self._forms_ready = True
-        self._maybe_offer_restore()
+        if self.form is not None and self.form.id in forms:
+            if choice.value != self.form.id:
+                choice.value = self.form.id
+            if not self._typed() and forms[self.form.id] != self.form:
+                self.call_later(self._use_form, self.form.id)
+        elif not self._typed():
+            self.call_later(self._use_form, next(iter(forms)))
 
     def _worth_restoring(self, draft: Any) -> bool:
         """Only a draft with something the agent typed (not just the form's defaults)."""
@@ -590,6 +625,8 @@ class IntakeScreen(DeskScreen):
             self.notify(t("drafts.none"))
             return
         drafts = drafts[:9]  # the dialog's digits pick 1-9
+        from agent_tui.screens.dialogs import ChoiceDialog
+
         by_id = {d.id: d for d in drafts}
         self.app.push_screen(
             ChoiceDialog(t("drafts.title"), [(d.id, self._draft_label(d)) for d in drafts]),
@@ -817,6 +854,8 @@ class IntakeScreen(DeskScreen):
 
     def _deadline(self, fields: Any, ticket_id: str, started: datetime, now: datetime) -> str:
         """The handling deadline the clocks give this ticket if dispatched now."""
+        from hotline.clocks import handling_deadline
+
         try:
             ticket = Ticket(
                 **fields.model_dump(),
