@@ -61,21 +61,21 @@ class Submitted:
 
 
 class FieldRow(Horizontal):
-    """Label, widget, and the field's message (error or help) right below the widget."""
+    """Label, widget, and the field's message (error or help) right below the widget. The
+    message line is made the first time the field has something to say: most fields of a
+    ticket never do, and every widget less is less to style and lay out at start."""
 
     def __init__(self, spec: FieldSpec) -> None:
         super().__init__(id=f"row-{spec.id}", classes="field-row")
         self.spec = spec
         self._shown: str | None = None
+        self._message: Label | None = None
 
     def compose(self) -> ComposeResult:
         mark = " *" if self.spec.required else ""
         yield Label(fit(self.spec.label + mark, 16).rstrip(), classes="field-label")
         with Vertical(classes="field-box"):
             yield make_widget(self.spec)
-            message = Label("", id=f"msg-{self.spec.id}", classes="field-help")
-            message.display = False
-            yield message
 
     def show_error(self, message: str | None) -> None:
         """The problem with this field, right below it; nothing when it is fine (the field's
@@ -84,7 +84,12 @@ class FieldRow(Horizontal):
         if message == self._shown:
             return
         self._shown = message
-        label = self.query_one(f"#msg-{self.spec.id}", Label)
+        label = self._message
+        if label is None:
+            if not message:
+                return
+            label = self._message = Label("", id=f"msg-{self.spec.id}", classes="field-help")
+            self.query_one(".field-box", Vertical).mount(label)
         label.set_class(bool(message), "field-error")
         label.update(message or "")
         label.display = bool(message)
