@@ -200,11 +200,8 @@ def lead_actions() -> tuple[DeskAction, ...]:
     """The lead panel's bindings (agent_tui.lead owns them), so one keymap, one ``keys``
     listing and one clash check cover the whole app. Its two dialogs' Esc keys live in
     scopes of their own: they are never open together."""
-    try:
-        from agent_tui.lead import LEAD_BINDING_IDS
-        from agent_tui.lead.screen import LEAD_BINDINGS
-    except ImportError:
-        return ()
+    from agent_tui.lead_keys import LEAD_BINDING_IDS, LEAD_BINDINGS
+
     described = {bid: text for bid, _key, _action, text, _show in LEAD_BINDINGS}
     found = []
     for bid, key in LEAD_BINDING_IDS.items():

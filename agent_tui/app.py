@@ -37,6 +37,11 @@ from agent_tui.widgets.incoming import IncomingCall
 from agent_tui.widgets.status_bar import DeskStatus, StatusBar
 
 Clock = Callable[[], datetime]
+# The desk's own app-wide actions (queue, knowledge base, seat, sync, sign-out...): they
+# work on the cache, so not before it is open. Quitting always works.
+_NEEDS_CACHE = frozenset(
+    a.action.removeprefix("app.").split("(")[0] for a in ACTIONS if a.scope == APP
+) - {"quit", "open_intake"}
 log = logging.getLogger("agent_tui")
 
 
@@ -178,23 +183,26 @@ class DeskApp(App[None]):
 
     def on_mount(self) -> None:
         from agent_tui.screens.intake import IntakeScreen
-        from agent_tui.screens.queue import QueueScreen
 
         self.add_mode("intake", IntakeScreen)
-        self.add_mode("queue", QueueScreen)
+        self.add_mode("queue", _queue_screen)  # imported when the agent first opens it
         for message in self.keymap_report:
             self.notify(message, severity="error", timeout=30)
-        self.switch_mode("intake")
+        self.switch_mode("intake")  # the form is built in its compose: typing works at once
         self.start_session()
         self.set_interval(self.tick_seconds, self._tick)
 
     @work(exclusive=True, group="session", exit_on_error=False)
     async def start_session(self) -> None:
-        """Open the cache, then sign in silently or ask; an unreachable server means offline."""
+        """Open the cache, then sign in silently or ask; an unreachable server means offline.
+
+        The form is up before this is done: keys typed meanwhile land in it, and what needs
+        the cache (a save, a draft, a lookup) waits for it in its thread (``open_store``)."""
         from agent_tui.screens.signin import SignInScreen
 
         if not await self._open_cache():
             return
+        self.refresh_status()  # who last signed in here, from the cache, before the network
         for screen in list(self.screen_stack):
             opened = getattr(screen, "cache_opened", None)
             if opened is not None:
@@ -227,14 +235,15 @@ class DeskApp(App[None]):
         from agent_tui.screens.keyring import CacheStopScreen, KeyringPasswordScreen
         from offline_cache.errors import CacheError
 
-        self._held = True
         try:
             locked = await asyncio.to_thread(self.desk.keyring_to_unlock)
             if locked is not None:
                 backend, new = locked
+                self._held = True  # the password dialog is up: only quit works
                 await self.push_screen_wait(KeyringPasswordScreen(backend, new=new))
             await self.desk.open_cache()
         except CacheError as exc:
+            self._held = True
             log.error("the cache cannot be opened: %s", exc.message("en"))
             self.push_screen(CacheStopScreen(exc.message(i18n.language())))
             return False
@@ -243,8 +252,12 @@ class DeskApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the keyring is locked or the cache cannot open, the desk's own actions
-        (queue, knowledge base, seat...) have nothing to work on: only quitting is left."""
+        (queue, knowledge base, seat...) have nothing to work on: only quitting is left.
+        While the cache is still opening, only those wait; moving between fields (Tab is
+        ``app.focus_next``) and typing work from the first frame."""
         if self._held and action != "quit":
+            return False
+        if self.desk.store is None and action in _NEEDS_CACHE:
             return False
         return super().check_action(action, parameters)
 
@@ -533,6 +546,12 @@ class DeskApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.desk.close()
+
+
+def _queue_screen() -> Screen[Any]:
+    from agent_tui.screens.queue import QueueScreen
+
+    return QueueScreen()
 
 
 def build_app(settings: Settings, *, desk: DeskServices | None = None, **kwargs: Any) -> DeskApp:

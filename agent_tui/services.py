@@ -11,27 +11,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from agent_tui.config import Settings, remember
 from agent_tui.neterrors import error_text
 from agent_tui.reasons import change_name, reason_text
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
-from hotline.protocol import MutationName
 from hotline.units import SHIPPED_UNITS, Unit, parse_units
 from offline_cache import credentials
 from offline_cache.errors import CacheError
 from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
-from offline_cache.tls import shared_ssl_context
 
-HTTP_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+if TYPE_CHECKING:
+    import httpx
+
+# httpx, the TLS context and the wire protocol are imported on first use: the desk's first
+# frame needs none of them (the sign-in check and the replicator come after it).
+HTTP_TIMEOUT_SECONDS = 5.0
+HTTP_CONNECT_SECONDS = 3.0
 SyncCallback = Callable[[str, dict[str, Any]], None]
+# How long a blocking call (a save, a draft, a lookup: always in a thread worker) waits for a
+# cache that is still being opened at start, before it says so instead of writing.
+CACHE_OPEN_WAIT_SECONDS = 30.0
 
 
 class Unreachable(Exception):
@@ -97,6 +103,12 @@ class DeskServices:
         self.link = "signed_out"
         self.last_error = ""
         self._forms: dict[str, FormDef] | None = None
+        self._shipped_forms: dict[str, FormDef] | None = None
+        # Set once the cache open has ended (opened or failed): the desk shows its form
+        # before the cache is open, and what the agent does meanwhile waits for it here.
+        self._open_settled = threading.Event()
+        if store is not None:
+            self._open_settled.set()
         # The session's token, read from the keyring once (a password-protected keyring
         # spends ~0.6 s of Argon2 on every read), then kept here; sign-in and sign-out keep
         # it up to date. None with _token_read: nobody is signed in.
@@ -110,8 +122,24 @@ class DeskServices:
     # ------------------------------------------------------------------ cache
 
     async def open_cache(self) -> None:
+        try:
+            if self.store is None:
+                self.store = await asyncio.to_thread(self._open)
+        finally:
+            self._open_settled.set()
+
+    def open_store(self) -> Any:
+        """The cache, for a blocking call made while the desk may still be opening it (the
+        form shows first): waits, bounded, for the open; a CacheError saying so if the cache
+        is not open by then (a keyring password still asked for, a cache that cannot open):
+        the caller keeps what it was about to write and says why."""
         if self.store is None:
-            self.store = await asyncio.to_thread(self._open)
+            self._open_settled.wait(CACHE_OPEN_WAIT_SECONDS)
+        if self.store is None:
+            from agent_tui.i18n import t
+
+            raise CacheError(t("cache.not_open", lang="zh"), t("cache.not_open", lang="en"))
+        return self.store
 
     def _open(self) -> Any:
         from offline_cache.store import open_cache
@@ -173,6 +201,8 @@ class DeskServices:
 
     async def resume_session(self) -> UserInfo | None:
         """Sign in silently with the stored token. None: ask. ``Unreachable``: work offline."""
+        import httpx
+
         token = await asyncio.to_thread(self.token)
         if not token:
             return None
@@ -199,6 +229,8 @@ class DeskServices:
         return info
 
     async def sign_in(self, username: str, password: str) -> UserInfo:
+        import httpx
+
         try:
             async with self._http() as client:
                 response = await client.post(
@@ -227,6 +259,8 @@ class DeskServices:
             remember(self.settings, username=info.username)
 
     async def sign_out(self) -> None:
+        import httpx
+
         await self.stop_sync()
         token = await asyncio.to_thread(self.token)
         if token:
@@ -245,6 +279,8 @@ class DeskServices:
         desk), then this desk signs out. Nothing is claimed unless the server confirmed it:
         ``NotSignedIn``, ``Unreachable`` or ``SignInFailed`` leave this desk as it was, so the
         command can be run again."""
+        import httpx
+
         token = await asyncio.to_thread(self.token)
         if not token:
             raise NotSignedIn()
@@ -332,7 +368,9 @@ class DeskServices:
     _outbox_seat_checked: str = ""  # the user whose pending seat change was looked up
 
     def set_seat(self, state: str, reason: str | None, now: datetime) -> Saved:
-        saved = self.store.record(
+        from hotline.protocol import MutationName
+
+        saved = self.open_store().record(
             MutationName.SET_SEAT_STATE, {"state": state, "reason": reason, "at": now}
         )
         self._seat, self._seat_user = state, self.store.sync_meta().user or ""
@@ -340,8 +378,14 @@ class DeskServices:
 
     def _http(self) -> httpx.AsyncClient:
         """A client for one exchange with the server (the TLS context is shared)."""
+        import httpx
+
+        from offline_cache.tls import shared_ssl_context
+
         return httpx.AsyncClient(
-            base_url=self.server, timeout=HTTP_TIMEOUT, verify=shared_ssl_context()
+            base_url=self.server,
+            timeout=httpx.Timeout(HTTP_TIMEOUT_SECONDS, connect=HTTP_CONNECT_SECONDS),
+            verify=shared_ssl_context(),
         )
 
     def _current_seat(self, user: str, outbox_size: int) -> str:
@@ -353,6 +397,8 @@ class DeskServices:
         if self._seat and self._seat_user == user:
             return self._seat
         if outbox_size and self._outbox_seat_checked != user:
+            from hotline.protocol import MutationName
+
             # Once per user: a pending change can only come from before this desk started
             # (what this desk sets is remembered above), so re-reading the outbox every status
             # tick would cost up to 1,000 rows for nothing.
@@ -373,7 +419,9 @@ class DeskServices:
     def report_call(self, event: str, call_id: str, caller_number: str, at: datetime) -> Saved:
         """A call seen by the desk itself (no phone system connected): ``answered`` from a
         number, then ``ended``; queued in the outbox like every change, so offline works."""
-        return self.store.record(
+        from hotline.protocol import MutationName
+
+        return self.open_store().record(
             MutationName.REPORT_CALL,
             {"event": event, "call_id": call_id, "caller_number": caller_number[:20], "at": at},
         )
@@ -381,14 +429,20 @@ class DeskServices:
     # ------------------------------------------------------------------ forms + intake
 
     def forms(self) -> dict[str, FormDef]:
-        """The server's forms as mirrored in the cache, else the shipped ``forms/``."""
+        """The server's forms as mirrored in the cache, else the shipped ``forms/``; the
+        shipped ones while the cache is not open yet (the intake form is built from them at
+        once, and looks again when the cache is open)."""
         if self._forms is None:
-            mirrored = self.store.forms() if self.store is not None else None
+            if self.store is None:
+                if self._shipped_forms is None:
+                    self._shipped_forms = load_shipped_forms()
+                return self._shipped_forms
+            mirrored = self.store.forms()
             forms: dict[str, FormDef] | None = None
             if mirrored and isinstance(mirrored.get("forms"), dict):
                 with contextlib.suppress(ValueError):
                     forms = parse_forms(mirrored["forms"])
-            self._forms = forms or load_shipped_forms()
+            self._forms = forms or self._shipped_forms or load_shipped_forms()
         return self._forms
 
     def units(self) -> tuple[Unit, ...]:
@@ -409,7 +463,7 @@ class DeskServices:
         disposition: str,
         draft_id: str | None,
     ) -> Saved:
-        return self.store.create_ticket(
+        return self.open_store().create_ticket(
             fields,
             call_started_at=call_started_at,
             ticket_id=ticket_id,
@@ -420,34 +474,34 @@ class DeskServices:
     def save_draft(
         self, form_id: str, values: dict[str, Any], draft_id: str | None, ticket_id: str | None
     ) -> Any:
-        return self.store.save_draft(form_id, values, draft_id=draft_id, ticket_id=ticket_id)
+        return self.open_store().save_draft(form_id, values, draft_id=draft_id, ticket_id=ticket_id)
 
     def latest_draft(self) -> Any:
-        drafts = self.store.list_drafts()
+        drafts = self.open_store().list_drafts()
         return drafts[0] if drafts else None
 
     def drafts(self) -> list[Any]:
         """Every kept draft, newest first."""
-        return list(self.store.list_drafts())
+        return list(self.open_store().list_drafts())
 
     def delete_draft(self, draft_id: str) -> None:
-        self.store.delete_draft(draft_id)
+        self.open_store().delete_draft(draft_id)
 
     def open_for_phone(self, phone: str) -> list[Any]:
-        return list(self.store.open_tickets_for_phone(phone))
+        return list(self.open_store().open_tickets_for_phone(phone))
 
     def recent_for_phone(self, phone: str, limit: int = 8) -> list[Any]:
-        return list(self.store.queue_page(QueueQuery(text=phone, limit=limit)).rows)
+        return list(self.open_store().queue_page(QueueQuery(text=phone, limit=limit)).rows)
 
     def open_for_address(self, address: str) -> list[Any]:
         """Open tickets at exactly this address; short fragments (under 4 characters, e.g.
         a district name being typed) warn of nothing."""
         if len(address.strip()) < 4:
             return []
-        return list(self.store.open_tickets_at_address(address))
+        return list(self.open_store().open_tickets_at_address(address))
 
     def merge(self, ticket_id: str, into_ticket_id: str) -> Saved:
-        return self.store.merge_ticket(ticket_id, into_ticket_id)
+        return self.open_store().merge_ticket(ticket_id, into_ticket_id)
 
     # ------------------------------------------------------------------ queue + ticket
 
@@ -507,6 +561,8 @@ class DeskServices:
     async def server_history(self, ticket_id: str) -> list[dict[str, Any]] | None:
         """The server's audit trail of the ticket, or None when it cannot be had (offline,
         not signed in, not on the server yet): the view then shows what the cache knows."""
+        import httpx
+
         token = await asyncio.to_thread(self.token)
         if not token:
             return None

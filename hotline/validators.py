@@ -22,7 +22,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 
@@ -47,8 +47,10 @@ from hotline.model import (
     Urgency,
     UrgentSubcategory,
 )
-from hotline.protocol import FieldProblem
 from hotline.topics import TOPICS, find_topic
+
+if TYPE_CHECKING:  # the wire protocol's models: imported on use (the desk's form needs none)
+    from hotline.protocol import FieldProblem
 
 
 class FieldError(ValueError):
@@ -77,6 +79,8 @@ class FieldError(ValueError):
 
     def as_problem(self, lang: Lang = "zh") -> FieldProblem:
         """For ``hotline.protocol.ErrorBody.fields``."""
+        from hotline.protocol import FieldProblem
+
         return FieldProblem(field=self.field, message=self.message(lang))
 
     def __repr__(self) -> str:

@@ -48,53 +48,119 @@ Syncing::
 Thread-safety: a store holds one connection behind a lock; any thread may call it.
 """
 
-from offline_cache.credentials import delete_token, load_token, save_token
-from offline_cache.errors import (
-    CacheClosed,
-    CacheError,
-    CacheKeyMismatch,
-    CacheKeyMissing,
-    InvalidChange,
-    KeyringPasswordWrong,
-    KeyringUnavailable,
-    SaveFailed,
-    UnknownTicket,
-)
-from offline_cache.keyring_unlock import is_new_keyring, locked_keyring, unlock_keyring
-from offline_cache.keys import (
-    EphemeralKeyProvider,
-    KeyProvider,
-    KeyringKeyProvider,
-    usable_keyring,
-)
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+# Imported when first asked for (PEP 562): the desk's first screen needs the locations and
+# the credentials, not the store's SQLCipher nor the replicator's HTTP client, so ``import
+# offline_cache.locations`` no longer pulls the whole package in. ``locations`` is bound here
+# at once: it is also a submodule's name, and a later ``import offline_cache.locations``
+# must find the function, not the module, under ``offline_cache.locations``.
 from offline_cache.locations import DEFAULT_PROFILE, Locations, locations
-from offline_cache.records import (
-    Attention,
-    Counts,
-    Draft,
-    KbHit,
-    LocalTicket,
-    NoteRow,
-    OutboxItem,
-    OutboxStats,
-    Page,
-    QueueQuery,
-    QueueSort,
-    QueueView,
-    Recovery,
-    Saved,
-    SyncMeta,
-    TicketRow,
-)
-from offline_cache.replicator import (
-    LinkState,
-    NeedsSignIn,
-    Replicator,
-    ServerProblem,
-    SyncOutcome,
-    SyncSnapshot,
-)
-from offline_cache.store import CacheStore, open_cache
+
+if TYPE_CHECKING:
+    from offline_cache.credentials import delete_token, load_token, save_token
+    from offline_cache.errors import (
+        CacheClosed,
+        CacheError,
+        CacheKeyMismatch,
+        CacheKeyMissing,
+        InvalidChange,
+        KeyringPasswordWrong,
+        KeyringUnavailable,
+        SaveFailed,
+        UnknownTicket,
+    )
+    from offline_cache.keyring_unlock import is_new_keyring, locked_keyring, unlock_keyring
+    from offline_cache.keys import (
+        EphemeralKeyProvider,
+        KeyProvider,
+        KeyringKeyProvider,
+        usable_keyring,
+    )
+    from offline_cache.records import (
+        Attention,
+        Counts,
+        Draft,
+        KbHit,
+        LocalTicket,
+        NoteRow,
+        OutboxItem,
+        OutboxStats,
+        Page,
+        QueueQuery,
+        QueueSort,
+        QueueView,
+        Recovery,
+        Saved,
+        SyncMeta,
+        TicketRow,
+    )
+    from offline_cache.replicator import (
+        LinkState,
+        NeedsSignIn,
+        Replicator,
+        ServerProblem,
+        SyncOutcome,
+        SyncSnapshot,
+    )
+    from offline_cache.store import CacheStore, open_cache
+
+_WHERE: dict[str, str] = {
+    "delete_token": "offline_cache.credentials",
+    "load_token": "offline_cache.credentials",
+    "save_token": "offline_cache.credentials",
+    "CacheClosed": "offline_cache.errors",
+    "CacheError": "offline_cache.errors",
+    "CacheKeyMismatch": "offline_cache.errors",
+    "CacheKeyMissing": "offline_cache.errors",
+    "InvalidChange": "offline_cache.errors",
+    "KeyringPasswordWrong": "offline_cache.errors",
+    "KeyringUnavailable": "offline_cache.errors",
+    "SaveFailed": "offline_cache.errors",
+    "UnknownTicket": "offline_cache.errors",
+    "is_new_keyring": "offline_cache.keyring_unlock",
+    "locked_keyring": "offline_cache.keyring_unlock",
+    "unlock_keyring": "offline_cache.keyring_unlock",
+    "EphemeralKeyProvider": "offline_cache.keys",
+    "KeyProvider": "offline_cache.keys",
+    "KeyringKeyProvider": "offline_cache.keys",
+    "usable_keyring": "offline_cache.keys",
+    "Attention": "offline_cache.records",
+    "Counts": "offline_cache.records",
+    "Draft": "offline_cache.records",
+    "KbHit": "offline_cache.records",
+    "LocalTicket": "offline_cache.records",
+    "NoteRow": "offline_cache.records",
+    "OutboxItem": "offline_cache.records",
+    "OutboxStats": "offline_cache.records",
+    "Page": "offline_cache.records",
+    "QueueQuery": "offline_cache.records",
+    "QueueSort": "offline_cache.records",
+    "QueueView": "offline_cache.records",
+    "Recovery": "offline_cache.records",
+    "Saved": "offline_cache.records",
+    "SyncMeta": "offline_cache.records",
+    "TicketRow": "offline_cache.records",
+    "LinkState": "offline_cache.replicator",
+    "NeedsSignIn": "offline_cache.replicator",
+    "Replicator": "offline_cache.replicator",
+    "ServerProblem": "offline_cache.replicator",
+    "SyncOutcome": "offline_cache.replicator",
+    "SyncSnapshot": "offline_cache.replicator",
+    "CacheStore": "offline_cache.store",
+    "open_cache": "offline_cache.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'offline_cache' has no attribute {name!r}")
+    value = getattr(import_module(where), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_PROFILE",

@@ -314,6 +314,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "A background task failed ({what}): {error}",
     ),
     "sync.failed": ("同步失败：{error}", "Sync failed: {error}"),
+    "cache.not_open": (
+        "本地缓存尚未打开，什么也没写入；表单仍在，请稍后再试",
+        "The local cache is not open yet: nothing was written; the form is kept, try again",
+    ),
     "sync.done": ("同步完成", "Synced"),
     "lead.only": ("只有班长可以打开班长面板", "Only shift leads can open the lead panel"),
     "dialog.ok": ("确定", "OK"),

@@ -36,7 +36,7 @@ Every binding has a dotted id for keymaps: :data:`LEAD_BINDING_IDS` maps id -> d
 from __future__ import annotations
 
 from agent_tui.lead.alerts import AlertSettings
-from agent_tui.lead.screen import LEAD_BINDINGS, LeadPanelScreen, lead_mode
+from agent_tui.lead.screen import LeadPanelScreen, lead_mode
 from agent_tui.lead.source import (
     AccessDenied,
     HttpLeadSource,
@@ -45,13 +45,7 @@ from agent_tui.lead.source import (
     LinkDown,
     NotSignedIn,
 )
-
-#: Binding id -> default key, for keymaps (``App.set_keymap``) and ``agent-tui keys``.
-LEAD_BINDING_IDS: dict[str, str] = {
-    **{bid: key for bid, key, *_ in LEAD_BINDINGS},
-    "lead.dialog_cancel": "escape",  # the escalate/reassign prompt
-    "lead.dialog_close": "escape",  # the ticket view
-}
+from agent_tui.lead_keys import LEAD_BINDING_IDS
 
 __all__ = [
     "LEAD_BINDING_IDS",

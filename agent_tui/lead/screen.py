@@ -40,29 +40,12 @@ from agent_tui.lead.source import (
     Refused,
 )
 from agent_tui.lead.widgets import Cell, Chart, CountBars, FigureTile, KeyedTable
+from agent_tui.lead_keys import LEAD_BINDINGS
 from agent_tui.neterrors import exception_text
 from hotline.model import Kind
 
 WINDOWS = ("today", "60m", "15m")
 log = logging.getLogger("agent_tui.lead")
-
-# (binding id, key, action, i18n key of the footer text, shown in the footer)
-LEAD_BINDINGS: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("lead.window_next", "w", "window_next", "lead.key.window_next", True),
-    ("lead.window_today", "1", "window('today')", "lead.key.window_today", False),
-    ("lead.window_60m", "2", "window('60m')", "lead.key.window_60m", False),
-    ("lead.window_15m", "3", "window('15m')", "lead.key.window_15m", False),
-    ("lead.sort", "s", "sort", "lead.key.sort", True),
-    ("lead.sort_reverse", "S", "sort_reverse", "lead.key.sort_reverse", False),
-    ("lead.filter", "f", "filter", "lead.key.filter", True),
-    ("lead.open", "o", "open_ticket", "lead.key.open", True),
-    ("lead.escalate", "e", "escalate", "lead.key.escalate", True),
-    ("lead.reassign", "r", "reassign", "lead.key.reassign", True),
-    ("lead.export", "x", "export('today')", "lead.key.export", True),
-    ("lead.export_yesterday", "X", "export('yesterday')", "lead.key.export_yesterday", False),
-    ("lead.bell", "b", "bell", "lead.key.bell", True),
-    ("lead.refresh", "f5", "refresh_now", "lead.key.refresh", False),
-)
 
 KIND_CODES = tuple(k.value for k in Kind)  # the breakdown's order: the domain's
 SEAT_COLUMNS = ("agent", "state", "in_state", "call", "tickets", "link", "unsynced")

@@ -30,7 +30,6 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
-from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.widgets.form_factory import (
     FieldSpec,
     field_specs,
@@ -39,7 +38,6 @@ from agent_tui.widgets.form_factory import (
     write_value,
 )
 from agent_tui.widgets.incoming import IncomingCall
-from hotline.clocks import handling_deadline
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
 from hotline.model import Ticket
@@ -63,7 +61,9 @@ class Submitted:
 
 
 class FieldRow(Horizontal):
-    """Label, widget, and the field's message (error or help) right below the widget."""
+    """Label, widget, and the field's message (error or help) right below the widget. The
+    message line is made the first time the field has something to say: most fields of a
+    ticket never do, and every widget less is less to style and lay out at start."""
 
     def __init__(self, spec: FieldSpec) -> None:
         super().__init__(id=f"row-{spec.id}", classes="field-row")
@@ -76,15 +76,13 @@ class FieldRow(Horizontal):
         if self._widget is None:
             self._widget = next(iter(self.query(f"#f-{self.spec.id}")), None)
         return self._widget
+        self._message: Label | None = None
 
     def compose(self) -> ComposeResult:
         mark = " *" if self.spec.required else ""
         yield Label(fit(self.spec.label + mark, 16).rstrip(), classes="field-label")
         with Vertical(classes="field-box"):
             yield make_widget(self.spec)
-            message = Label("", id=f"msg-{self.spec.id}", classes="field-help")
-            message.display = False
-            yield message
 
     def show_error(self, message: str | None) -> None:
         """The problem with this field, right below it; nothing when it is fine (the field's
@@ -93,7 +91,12 @@ class FieldRow(Horizontal):
         if message == self._shown:
             return
         self._shown = message
-        label = self.query_one(f"#msg-{self.spec.id}", Label)
+        label = self._message
+        if label is None:
+            if not message:
+                return
+            label = self._message = Label("", id=f"msg-{self.spec.id}", classes="field-help")
+            self.query_one(".field-box", Vertical).mount(label)
         label.set_class(bool(message), "field-error")
         label.update(message or "")
         label.display = bool(message)
@@ -146,6 +149,16 @@ class IntakeScreen(DeskScreen):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # The form is built here, from the shipped forms (or the cache's mirror when the
+        # cache is already open): the first field has the focus on the first frame, so keys
+        # typed while the desk is still opening its cache and signing in land in the form.
+        self.forms = self.app.desk.forms()  # type: ignore[attr-defined]
+        self._units = self.app.desk.units()  # type: ignore[attr-defined]
+        lang = language()
+        form = next(iter(self.forms.values()), None)
+        if form is not None:
+            self.form = form
+            self.specs = field_specs(form, lang, self._units)
         yield from self.compose_bars()
         with Horizontal(id="intake-head"):
             yield Label("", id="intake-title")
@@ -153,8 +166,15 @@ class IntakeScreen(DeskScreen):
         yield Static("", id="intake-red")
         with Horizontal(id="intake-body"):
             with VerticalScroll(id="intake-form"):
-                yield Select([], id="form-choice", prompt=t("intake.form"), compact=True)
-                yield Vertical(id="fields")
+                yield Select(
+                    [(f.title.get(lang), f.id) for f in self.forms.values()],
+                    id="form-choice",
+                    prompt=t("intake.form"),
+                    value=form.id if form is not None else Select.NULL,
+                    compact=True,
+                )
+                with Vertical(id="fields"):
+                    yield from (FieldRow(spec) for spec in self.specs)
             with VerticalScroll(id="intake-side"):
                 yield Static("", id="intake-duplicate")
                 yield Label(t("intake.history"), classes="section")
@@ -165,17 +185,32 @@ class IntakeScreen(DeskScreen):
     def on_mount(self) -> None:
         self.query_one("#intake-red").display = False
         self.query_one("#intake-duplicate").display = False
-        self.load_forms()
-
-    @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
-    def load_forms(self) -> None:
-        forms = self.app.desk.forms()  # type: ignore[attr-defined]
-        self._units = self.app.desk.units()  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._forms_loaded, forms)
+        if self.form is None:
+            self.notify(t("intake.no_forms"), severity="error")
+            return
+        self._baseline = self.values()  # what the widgets announce on mount is no change
+        self._refresh_form()
+        self._show_title()
+        first = self._first_field()
+        if first is not None and self.focused is None:
+            self.set_focus(first)  # now: the first key typed lands in the first field
+        self._forms_ready = True
+        self._maybe_offer_restore()
 
     def cache_opened(self) -> None:
-        """The app opened the cache (it may do so after this screen mounted)."""
+        """The app opened the cache (after this screen mounted): its mirror of the server's
+        forms may differ from the shipped ones; then the draft offer."""
+        self._load_mirrored_forms()
         self._maybe_offer_restore()
+
+    @work(thread=True, exclusive=True, group="intake-forms", exit_on_error=False)
+    def _load_mirrored_forms(self) -> None:
+        forms = self.app.desk.forms()  # type: ignore[attr-defined]
+        units = self.app.desk.units()  # type: ignore[attr-defined]
+        units_changed = units != self._units
+        if forms != self.forms or units_changed:
+            self._units = units
+            self.app.call_from_thread(self._forms_loaded, forms, units_changed)
 
     def _maybe_offer_restore(self) -> None:
         """Once both the forms and the cache are there, offer the newest draft once."""
@@ -196,6 +231,9 @@ class IntakeScreen(DeskScreen):
     def _offer_restore(self, draft: Any) -> None:
         if not self._worth_restoring(draft):
             return
+
+        from agent_tui.screens.dialogs import ChoiceDialog
+
         when = draft.updated_at.astimezone().strftime("%H:%M")
         self.app.push_screen(
             ChoiceDialog(
@@ -206,18 +244,23 @@ class IntakeScreen(DeskScreen):
         )
 
     @when_composed
-    def _forms_loaded(self, forms: dict[str, FormDef]) -> None:
+    def _forms_loaded(self, forms: dict[str, FormDef], units_changed: bool = False) -> None:
+        """The cache holds the server's own forms: offered from now on; the form on screen
+        is rebuilt with them only while nothing is typed in it (never under the agent's
+        fingers: a typed form keeps its fields, the next ticket gets the new ones)."""
         self.forms = forms
         choice = self.query_one("#form-choice", Select)
         lang = language()
         choice.set_options([(f.title.get(lang), f.id) for f in forms.values()])
         if not forms:
-            self.notify(t("intake.no_forms"), severity="error")
             return
-        first = next(iter(forms))
-        self.call_later(self._use_form, first)
-        self._forms_ready = True
-        self._maybe_offer_restore()
+        if self.form is not None and self.form.id in forms:
+            if choice.value != self.form.id:
+                choice.value = self.form.id
+            if not self._typed() and (forms[self.form.id] != self.form or units_changed):
+                self.call_later(self._use_form, self.form.id)
+        elif not self._typed():
+            self.call_later(self._use_form, next(iter(forms)))
 
     def _worth_restoring(self, draft: Any) -> bool:
         """Only a draft with something the agent typed (not just the form's defaults)."""
@@ -617,6 +660,8 @@ class IntakeScreen(DeskScreen):
             self.notify(t("drafts.none"))
             return
         drafts = drafts[:9]  # the dialog's digits pick 1-9
+        from agent_tui.screens.dialogs import ChoiceDialog
+
         by_id = {d.id: d for d in drafts}
         self.app.push_screen(
             ChoiceDialog(t("drafts.title"), [(d.id, self._draft_label(d)) for d in drafts]),
@@ -851,6 +896,8 @@ class IntakeScreen(DeskScreen):
 
     def _deadline(self, fields: Any, ticket_id: str, started: datetime, now: datetime) -> str:
         """The handling deadline the clocks give this ticket if dispatched now."""
+        from hotline.clocks import handling_deadline
+
         try:
             ticket = Ticket(
                 **fields.model_dump(),

@@ -35,8 +35,10 @@ async def type_into(pilot: Any, field: str, text: str) -> None:
 
 
 def message(screen: IntakeScreen, field: str) -> str:
-    label = screen.query_one(f"#msg-{field}")
-    return str(label.render()) if label.display else ""
+    """The message under the field ("" when it has none: the line is made on its first)."""
+    found = screen.query(f"#msg-{field}")
+    label = found.first() if found else None
+    return str(label.render()) if label is not None and label.display else ""
 
 
 async def test_validation_as_you_type_then_a_saved_ticket_reaches_the_server(

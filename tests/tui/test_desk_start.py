@@ -1,0 +1,194 @@
+"""The desk's start: what it imports, and keys typed before it is all there.
+
+- ``agent-tui`` (the desk, not the demo) run in a fresh interpreter imports nothing of the
+  server (FastAPI, SQLAlchemy, uvicorn, alembic), nor the lead panel or its charts, by the
+  time the agent can type, nor once the desk is signed in and syncing;
+- keys an agent types the moment the form shows, while the cache is still opening, land in
+  the form and stay there once the cache is open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from textual import events
+from textual.keys import _character_to_key
+
+from agent_tui.app import build_app
+from agent_tui.config import Settings
+from agent_tui.screens.intake import IntakeScreen
+from agent_tui.services import DeskServices
+from offline_cache import KeyringKeyProvider, save_token
+from tests.support.server import RunningServer
+from tests.tui.conftest import sign_in, until
+
+ROOT = Path(__file__).resolve().parents[2]
+NOT_FOR_THE_DESK = (
+    "fastapi",
+    "sqlalchemy",
+    "uvicorn",
+    "alembic",
+    "textual_plotext",
+    "plotext",
+    "agent_tui.lead",
+    "hotline_server",
+)
+
+# Runs in the child: ``agent-tui --server URL`` through its own entry point (click's
+# ``main``); the one change is that Textual runs headless (no terminal here) with a pilot
+# that waits, bounded, for the desk to be interactive, then for the replicator's link, and
+# writes what ``sys.modules`` held at each point.
+CHILD = r"""
+import asyncio, json, sys, time
+from textual.app import App
+
+OUT = sys.argv[1]
+seen = {}
+real_run = App.run
+
+def interactive(app):
+    from agent_tui.screens.intake import IntakeScreen
+    focused = app.focused
+    return (
+        bool(app.screen_stack)
+        and isinstance(app.screen, IntakeScreen)
+        and app.screen.form is not None
+        and focused is not None
+        and str(focused.id or "").startswith("f-")
+        and app.status.user == "agent1"
+    )
+
+async def until(check, seconds=60.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.01)
+    return False
+
+async def watch(pilot):
+    app = pilot.app
+    seen["interactive"] = await until(lambda: interactive(app))
+    seen["at_interactive"] = sorted(sys.modules)
+    seen["online"] = await until(lambda: app.status.link == "online")
+    seen["at_online"] = sorted(sys.modules)
+    with open(OUT, "w") as f:
+        json.dump(seen, f)
+    app.exit()
+
+def headless_run(self, *args, **kwargs):
+    kwargs.update(headless=True, size=(120, 40), auto_pilot=watch)
+    return real_run(self, *args, **kwargs)
+
+App.run = headless_run
+from agent_tui.cli import main
+main(["--server", sys.argv[2]], standalone_mode=False)
+"""
+
+
+def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    import keyring
+
+    from tests.support.keyring_backend import FileKeyring
+
+    # the child's keyring is the tests' file backend (tests/conftest.py): the token goes there
+    previous = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    try:
+        save_token("default", server.url, _token(server.url))
+    finally:
+        keyring.set_keyring(previous)
+    out = tmp_path / "modules.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, str(out), server.url],
+        cwd=ROOT,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen: dict[str, Any] = json.loads(out.read_text("utf-8"))
+    assert seen["interactive"], "the desk never became interactive"
+    assert seen["online"], "the desk never synced"
+    for moment in ("at_interactive", "at_online"):
+        loaded = set(seen[moment])
+        wrong = sorted(
+            m for m in loaded if any(m == p or m.startswith(p + ".") for p in NOT_FOR_THE_DESK)
+        )
+        assert not wrong, f"{moment}: the desk imported {wrong[:12]}"
+    assert "agent_tui.screens.intake" in seen["at_interactive"]  # the child ran the real desk
+
+
+def _token(url: str) -> str:
+    import httpx
+
+    response = httpx.post(
+        f"{url}/api/v1/auth/login", json={"username": "agent1", "password": "pw-agent1"}
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+class GatedKey(KeyringKeyProvider):
+    """The keyring's cache key, handed out only once the test opens the gate: the cache
+    stays closed, for as long as the test needs, exactly as on a slow disk or keyring."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def get_key(self, profile: str, *, create: bool = True) -> bytes | None:
+        self.gate.wait(30)
+        return super().get_key(profile, create=create)
+
+
+def burst(app: Any, keys: list[str]) -> None:
+    """Every key queued at once, as a terminal delivers fast typing."""
+    for key in keys:
+        char = key if len(key) == 1 else None
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+NAME = "欧阳小红"
+PHONE = "13812340001"
+
+
+async def test_keys_typed_while_the_cache_opens_land_in_the_form(server: RunningServer) -> None:
+    settings = Settings(server=server.url)
+    first = build_app(settings, desk=DeskServices(settings))
+    async with first.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)  # the next start signs in silently, with the kept token
+    gated = GatedKey()
+    desk = DeskServices(settings, key_provider=gated)
+    app = build_app(settings, desk=desk)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, IntakeScreen)
+            assert app.desk.store is None  # the cache is still opening
+            # the agent starts typing at once: 类型 has the focus, tab to the name, the phone
+            burst(app, ["tab", *NAME, "tab", *PHONE])
+            await until(pilot, lambda: screen.values().get("phone") == PHONE, "the phone typed")
+            assert app.desk.store is None  # all of it typed before the cache was open
+            gated.gate.set()
+            await until(pilot, lambda: app.status.user == "agent1", "the silent sign-in")
+            await until(pilot, lambda: app.status.link == "online", "the link")
+            await pilot.pause(0.3)
+            values = screen.values()
+            assert values["caller_name"] == NAME
+            assert values["phone"] == PHONE
+            assert app.screen is screen  # no dialog took the keys
+    finally:
+        gated.gate.set()
