@@ -6,7 +6,7 @@ call. ``live_calls`` gains ``expired_at`` / ``end_reason``: a call without an en
 ended by the server (timeout, or the seat that held it signed out).
 
 Revision ID: 0006_callbacks
-Revises: 0004_auth_limits
+Revises: 0005_ticket_outcomes
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic import op
 import hotline_server.db.types
 
 revision = '0006_callbacks'
-down_revision = '0004_auth_limits'
+down_revision = '0005_ticket_outcomes'
 branch_labels = None
 depends_on = None
 

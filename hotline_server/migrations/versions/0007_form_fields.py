@@ -3,7 +3,7 @@ number, reply needed and reply method, the party complained about, the topic, an
 the caller is confidential or anonymous.
 
 Revision ID: 0007_form_fields
-Revises: 0004_auth_limits
+Revises: 0006_callbacks
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0007_form_fields'
-down_revision = '0004_auth_limits'
+down_revision = '0006_callbacks'
 branch_labels = None
 depends_on = None
 
