@@ -203,18 +203,30 @@ def _mutation(agent: Agent, name: str, args: dict[str, Any], at: datetime) -> di
     return m
 
 
-def ticket_move(
+def ticket_moves(
     agent: Agent, ticket_id: str, revision: int, state: str, score: int | None, at: datetime
-) -> dict[str, Any]:
-    """The desk's mutation for a later move of a ticket: a status change, or the callback
-    (回访) that evaluates it with the caller's score."""
+) -> list[dict[str, Any]]:
+    """The desk's mutations for a later move of a ticket: a status change (before 已答复, the
+    reply given to the caller, which the server requires), or the callback (回访) that
+    evaluates it with the caller's score."""
     if state == "evaluated":
         args: dict[str, Any] = {"ticket_id": ticket_id, "reached": True, "satisfaction": score}
-        return _mutation(agent, "record_callback", args, at)
+        return [_mutation(agent, "record_callback", args, at)]
+    before: list[dict[str, Any]] = []
+    if state == "replied":
+        reply = {"ticket_id": ticket_id, "base_revision": revision, "changes": {"answer": REPLY}}
+        before.append(_mutation(agent, "update_ticket", reply, at))
+        revision += 1
     args = {"ticket_id": ticket_id, "to": state, "base_revision": revision}
     if state == "dispatched":
         args["reason"] = "转派承办单位"
-    return _mutation(agent, "change_status", args, at)
+    return [*before, _mutation(agent, "change_status", args, at)]
+
+
+REPLY = "承办单位已办理并答复来电人。"
+"""What a simulated ticket's reply (答复内容) says when it is marked replied."""
+
+MOVE_NAMES = frozenset({"change_status", "record_callback"})
 
 
 class Simulator:
@@ -340,12 +352,13 @@ class Simulator:
         if known is None:  # created before this run (cannot happen) or already finished
             return
         tid, revision = known
-        agent.outbox.append(ticket_move(agent, tid, revision, ev.state, ev.score, self.at(ev.t)))
+        moves = ticket_moves(agent, tid, revision, ev.state, ev.score, self.at(ev.t))
+        agent.outbox.extend(moves)
         self.summary.ticket_moves += 1
         if ev.reason == "last":
             del self._tickets[ev.call_id]
         else:
-            self._tickets[ev.call_id] = (tid, revision + 1)
+            self._tickets[ev.call_id] = (tid, revision + len(moves))
 
     # ------------------------------------------------------------ I/O
 
@@ -389,13 +402,14 @@ class Simulator:
             body = resp.json()
             acked = int(body.get("last_mutation_id", 0))
             creates = {m["mutation_id"] for m in batch if m["name"] == "create_ticket"}
+            moves = {m["mutation_id"] for m in batch if m["name"] in MOVE_NAMES}
             s = self.summary
             for r in body.get("results", []):
                 created = r.get("mutation_id") in creates
                 if r.get("outcome") == "applied":
                     if created:
                         s.tickets_applied += 1
-                    else:
+                    elif r.get("mutation_id") in moves:
                         s.moves_applied += 1
                 elif r.get("outcome") == "rejected":
                     s.tickets_rejected += 1  # a refused move counts too: none should be

@@ -47,7 +47,7 @@ def test_a_run_must_stop_by_itself() -> None:
 
 
 def test_breaks_and_ticket_moves_become_seat_states_and_desk_mutations() -> None:
-    from hotline.protocol import ChangeStatusArgs, RecordCallbackArgs
+    from hotline.protocol import ChangeStatusArgs, RecordCallbackArgs, UpdateTicketArgs
     from hotline_server.live.simmodel import SimEvent
 
     sim = Simulator(
@@ -58,17 +58,27 @@ def test_breaks_and_ticket_moves_become_seat_states_and_desk_mutations() -> None
     for ev in events:
         sim._handle(ev)
     moves = [m for a in sim.agents.values() for m in a.outbox if m["name"] != "create_ticket"]
-    assert len(moves) == sim.summary.ticket_moves > 500
+    assert len([m for m in moves if m["name"] != "update_ticket"]) == sim.summary.ticket_moves
+    assert sim.summary.ticket_moves > 500
     by_ticket: dict[str, list[int]] = {}
-    for m in sorted(moves, key=lambda m: m["client_time"]):
+    replied_with_answer = 0
+    for m in sorted(moves, key=lambda m: (m["client_time"], m["mutation_id"])):
         Mutation.model_validate(m)
-        if m["name"] == "change_status":
+        if m["name"] == "update_ticket":  # the reply (答复内容), which 已答复 requires
+            args_u = UpdateTicketArgs.model_validate(m["args"])
+            assert args_u.changes["answer"].strip()
+            by_ticket.setdefault(args_u.ticket_id, []).append(args_u.base_revision)
+        elif m["name"] == "change_status":
             args = ChangeStatusArgs.model_validate(m["args"])
+            if args.to == "replied":
+                assert by_ticket[args.ticket_id][-1] == args.base_revision - 1
+                replied_with_answer += 1
             by_ticket.setdefault(args.ticket_id, []).append(args.base_revision)
         else:
             assert m["name"] == "record_callback"
             cb = RecordCallbackArgs.model_validate(m["args"])
             assert cb.reached and cb.satisfaction is not None
+    assert replied_with_answer > 0
     # each move is based on the revision the previous one made (intake is revision 1)
     for revisions in by_ticket.values():
         assert revisions == list(range(1, len(revisions) + 1))
