@@ -70,13 +70,13 @@ class FieldRow(Horizontal):
         self.spec = spec
         self._shown: str | None = None
         self._widget: Widget | None = None
+        self._message: Label | None = None
 
     def field_widget(self) -> Widget | None:
         """The field's own widget once mounted (looked up once: this runs on every key)."""
         if self._widget is None:
             self._widget = next(iter(self.query(f"#f-{self.spec.id}")), None)
         return self._widget
-        self._message: Label | None = None
 
     def compose(self) -> ComposeResult:
         mark = " *" if self.spec.required else ""
