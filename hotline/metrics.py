@@ -694,6 +694,17 @@ def summary(
     }
 
 
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "red_tickets",
+    "red_overdue",
+    "escalated",
+    "evaluated",
+    "satisfaction_rate",
+    "red_average_response",
+    "red_within_30m_rate",
+)
+
+
 REPORT_COLUMNS: tuple[str, ...] = (
     "date",
     "queue",
@@ -716,13 +727,7 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "occupancy",
     "category",
     # ticket outcomes (the ``all`` row): red tickets, overdue, escalated, 满意率, red response
-    "red_tickets",
-    "red_overdue",
-    "escalated",
-    "evaluated",
-    "satisfaction_rate",
-    "red_average_response",
-    "red_within_30m_rate",
+    *OUTCOME_COLUMNS,
     # the call side (漏接回拨, queue, seats): filled on a day's ``all`` row; longest_wait on
     # every queue row
     *("expired", "longest_wait", "callbacks_due", "callbacks_done", "seats_staffed"),
@@ -732,17 +737,6 @@ REPORT_COLUMNS: tuple[str, ...] = (
 """CSV columns of the daily report. A day's ``all`` row is followed by one row per ticket
 category (``category`` set; tickets_created, dispatched, resolved, resolution_rate filled):
 the per-category resolution rate 解决率 of METRICS.md. Other rows leave ``category`` empty."""
-
-
-OUTCOME_COLUMNS: tuple[str, ...] = (
-    "red_tickets",
-    "red_overdue",
-    "escalated",
-    "evaluated",
-    "satisfaction_rate",
-    "red_average_response",
-    "red_within_30m_rate",
-)
 
 
 def outcome_columns(tm: TicketMeasures) -> dict[str, Any]:

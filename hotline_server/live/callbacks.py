@@ -105,15 +105,7 @@ def add_missed(conn: Connection, m: MissedCall, *, now: datetime) -> None:
     )
     if inserted:
         return
-    row = (
-        conn.execute(
-            sa.select(live_callbacks)
-            .where(live_callbacks.c.open_number == number)
-            .with_for_update()
-        )
-        .mappings()
-        .first()
-    )
+    row = _open_entry(conn, number)
     if row is None:  # closed between the two statements: a new entry then
         add_missed(conn, m, now=now)
         return
@@ -134,11 +126,9 @@ def add_missed(conn: Connection, m: MissedCall, *, now: datetime) -> None:
     conn.execute(live_callbacks.update().where(live_callbacks.c.id == row["id"]).values(**values))
 
 
-def _caller_got_through(conn: Connection, call: dict[str, Any], *, now: datetime) -> bool:
-    number = call.get("caller_number")
-    if not number:
-        return False
-    row = (
+def _open_entry(conn: Connection, number: str) -> Any:
+    """The caller's open entry, locked for this transaction (None: there is none)."""
+    return (
         conn.execute(
             sa.select(live_callbacks)
             .where(live_callbacks.c.open_number == number)
@@ -147,6 +137,13 @@ def _caller_got_through(conn: Connection, call: dict[str, Any], *, now: datetime
         .mappings()
         .first()
     )
+
+
+def _caller_got_through(conn: Connection, call: dict[str, Any], *, now: datetime) -> bool:
+    number = call.get("caller_number")
+    if not number:
+        return False
+    row = _open_entry(conn, number)
     if row is None or row["status"] != CallbackStatus.OPEN.value:
         return False  # nothing open, or an agent is calling back already: theirs to finish
     answered_at = as_utc(call["answered_at"])
