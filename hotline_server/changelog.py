@@ -140,6 +140,13 @@ def append_change(
     return seq
 
 
+def pending(conn: Connection) -> list[dict[str, Any]]:
+    """The changes appended inside :func:`batched` and not written yet: a later step of the
+    same batch that amends earlier entries (a ticket made confidential) amends these too."""
+    buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
+    return buffer.rows if buffer is not None else []
+
+
 def current_seq(conn: Connection) -> int:
     return int(
         conn.execute(sa.select(seq_counter.c.value).where(seq_counter.c.id == 1)).scalar() or 0

@@ -573,6 +573,15 @@ def _redact_feed(conn: Connection, ticket_id: str) -> None:
                 .where(change_log.c.seq == seq)
                 .values(data=privacy.redact_caller(data))
             )
+    for entry in changelog.pending(conn):  # this push batch's entries, not written yet
+        data = entry["data"]
+        if (
+            entry["entity"] == Entity.TICKET.value
+            and entry["entity_id"] == ticket_id
+            and isinstance(data, dict)
+            and not data.get("caller_hidden")
+        ):
+            entry["data"] = privacy.redact_caller(data)
 
 
 def update_fields(

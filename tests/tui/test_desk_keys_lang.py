@@ -31,6 +31,7 @@ async def test_user_keymap_overrides_a_key_and_a_clash_is_reported_on_start(
         )
         await type_into(pilot, "phone", "13812340000")
         await type_into(pilot, "account", "咨询社保卡补办")
+        await type_into(pilot, "answer", "已告知补办流程")  # 答复内容: required on the spot
         await pilot.press("ctrl+s")  # no longer bound on intake
         await pilot.pause(0.3)
         assert screen.last_saved == ""
