@@ -83,7 +83,9 @@ def batched(conn: Connection) -> Iterator[ChangeBuffer]:
     """Collect every change appended on ``conn`` inside the block and write them together
     at its end (one counter bump, one insert). Re-entrant: an inner block joins the outer
     one. Nothing inside the transaction may read ``change_log`` before the block ends
-    (nothing does: pull and the live side read committed rows). On an exception the rows
+    (pull and the live side read committed rows); a step that amends earlier entries (a
+    ticket made confidential) amends :func:`pending` too. Flushing mid-batch instead would
+    break a savepoint rollback (the counter's base would outlive it). On an exception the rows
     are dropped: the caller rolls the transaction (or its savepoint) back."""
     outer = conn.info.get(_BUFFER)
     if outer is not None:
