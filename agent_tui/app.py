@@ -77,6 +77,7 @@ class DeskApp(App[None]):
         self.keymap_report: list[str] = []  # clash / unknown-id messages shown at start
         self.role = "agent"
         self._cursor = -1
+        self._sync_worker: tuple[Any, Worker[None]] | None = None  # (replicator, its worker)
         self._offline_by_choice = False  # Esc at sign-in: do not ask again on every sync
         self._signed_in_as: tuple[str, str] | None = None  # (user, role) of the last sign-in
         self._lead_token: str | None = None  # the token the lead mode was built with
@@ -262,10 +263,20 @@ class DeskApp(App[None]):
         return super().check_action(action, parameters)
 
     def start_sync(self) -> None:
-        """Run the replicator for the rest of the session (one long-lived async worker)."""
+        """Run the replicator for the rest of the session (one long-lived async worker).
+
+        Whether to start is decided by *this* replicator's worker, not by any sync worker:
+        a sign-out stops the old replicator at its next await, and it may still be finishing
+        a round (a pull, the unit directory) when the next agent has signed in. Waiting on
+        "no sync worker running" then left the new agent's replicator never started, and
+        their tickets unsent while the status bar said online."""
         replicator = self.desk.make_replicator(self._on_sync_state, self._on_sync_event)
-        if not any(w.group == "sync" and w.is_running for w in self.workers):
-            self.run_worker(replicator.run(), group="sync", exit_on_error=False)
+        if self._sync_worker is not None:
+            running_for, worker = self._sync_worker
+            if running_for is replicator and worker.is_running:
+                return
+        worker = self.run_worker(replicator.run(), group="sync", exit_on_error=False)
+        self._sync_worker = (replicator, worker)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A background worker failed: tell the agent in words, keep the desk running."""
