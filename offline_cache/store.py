@@ -301,24 +301,19 @@ class CacheStore:
         now may see, not what the previous one could. Otherwise change nothing and return
         None: what waits must be sent by the id's own user."""
         with self._write() as conn:
-            waiting = conn.execute(
-                "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM attention)"
-            ).fetchone()[0]
-            if waiting:
-                return None
-            new = str(uuid.uuid4())
-            _set_meta(conn, "client_id", new)
-            _set_meta(conn, "next_mutation_id", "1")
-            _set_meta(conn, "last_acked", "0")
-            conn.execute("DELETE FROM sent")
-            _set_meta(conn, "gen", str(int(_meta(conn, "gen") or "0") + 1))
-            _set_meta(conn, "cursor", "0")
-            _set_meta(conn, "refetch", "1")
-        return new
+            return _renew_client_id(conn)
 
     def set_identity(self, user: str | None, team: str | None, role: str | None = None) -> None:
-        """Remember who is signed in (the queue's "mine" and "my team" read it)."""
+        """Remember who is signed in (the queue's "mine" and "my team" read it).
+
+        Another user taking this desk gets a client id of their own right here when nothing
+        waits under the old one: the server binds an id to the first user who synced with it,
+        and a ticket saved before the replicator's first round would otherwise be queued under
+        the previous agent's id, where it can only wait (``wrong_user``) until they return."""
         with self._write() as conn:
+            previous = _meta(conn, "user") or ""
+            if previous and user and user != previous:
+                _renew_client_id(conn)
             _set_meta(conn, "user", user or "")
             _set_meta(conn, "team", team or "")
             _set_meta(conn, "role", role or "")
@@ -1293,6 +1288,26 @@ class CacheStore:
                 conn.execute(f"DELETE FROM notes WHERE ticket_id IN ({marks})", part)
                 conn.execute(f"DELETE FROM tickets WHERE id IN ({marks})", part)
         return len(ids)
+
+
+def _renew_client_id(conn: Any) -> str | None:
+    """A new client id when nothing waits under the current one (see
+    :meth:`CacheStore.renew_client_id`), inside the caller's transaction; None and no change
+    when something waits."""
+    waiting = conn.execute(
+        "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM attention)"
+    ).fetchone()[0]
+    if waiting:
+        return None
+    new = str(uuid.uuid4())
+    _set_meta(conn, "client_id", new)
+    _set_meta(conn, "next_mutation_id", "1")
+    _set_meta(conn, "last_acked", "0")
+    conn.execute("DELETE FROM sent")
+    _set_meta(conn, "gen", str(int(_meta(conn, "gen") or "0") + 1))
+    _set_meta(conn, "cursor", "0")
+    _set_meta(conn, "refetch", "1")
+    return new
 
 
 def _keep_aside(

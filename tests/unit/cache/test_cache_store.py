@@ -785,3 +785,21 @@ def test_read_only_cache_file_and_folder_by_file_mode(tmp_path: Path) -> None:
         folder.chmod(stat.S_IRWXU)
         path.chmod(0o644)
     assert path.read_bytes() == before
+
+
+def test_the_next_agent_at_a_desk_gets_a_client_id_of_their_own_when_nothing_waits(
+    store: CacheStore,
+) -> None:
+    """The server binds a client id to its first user: a ticket the next agent saves before
+    the first sync must not be queued under the previous agent's id (it would wait there)."""
+    first = store.client_id
+    store.set_identity("alice", "east", "agent")  # the same agent again: same id
+    assert store.client_id == first
+    store.set_identity("bob", "east", "agent")
+    second = store.client_id
+    assert second != first
+    new_ticket(store)
+    assert [m.mutation_id for m in store.pending_mutations()] == [1]  # counted from 1 again
+    store.set_identity("carol", "east", "agent")  # bob's ticket waits under bob's id
+    assert store.client_id == second
+    assert store.sync_meta().user == "carol"
