@@ -146,6 +146,7 @@ async def rounds_of(hub: Hub, url: str, lead: str, rounds: int, pid: int) -> dic
                 headers={"Authorization": f"Bearer {lead}"},
             )
             r.raise_for_status()
+            publish_ms = (time.perf_counter() - hub.t_pub) * 1000  # the write's own round trip
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(hub.all_in.wait(), ROUND_TIMEOUT)
             mine = hub.latencies[first:]
@@ -154,6 +155,7 @@ async def rounds_of(hub: Hub, url: str, lead: str, rounds: int, pid: int) -> dic
                     "received": hub.got,
                     "expected": hub.expected,
                     "at": round(time.perf_counter() - t, 2),
+                    "publish_ms": round(publish_ms, 1),
                     "p50_ms": round(common.pct(mine, 50) * 1000, 1),
                     "max_ms": round(max(mine, default=0) * 1000, 1),
                     "client_cpu_ms": round((time.process_time() - client_cpu) * 1000, 1),
@@ -163,6 +165,9 @@ async def rounds_of(hub: Hub, url: str, lead: str, rounds: int, pid: int) -> dic
             await asyncio.sleep(0.3)
     return {
         "rounds": per_round,
+        # the publishing request's round trip (commit included), which every poke's
+        # latency contains: what is left above it is the fan-out
+        "publish_ms_p50": common.pct([r["publish_ms"] for r in per_round], 50),
         "latency": common.summary(hub.latencies),
         "missed": sum(r["expected"] - r["received"] for r in per_round),
         "server_cpu_seconds_during_publishes": common.cpu_seconds(pid) - cpu0,

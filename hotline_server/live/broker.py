@@ -195,6 +195,10 @@ class Broker:
     subscribers: set[Subscriber] = field(default_factory=set)
     # every stream still running, dropped ones included until they end: the watchdog's list
     streams: set[Subscriber] = field(default_factory=set)
+    # the subscribers by user, and the leads among them: an offer to one agent, or the
+    # panel's "any lead here?", never walks every stream
+    _by_user: dict[str, set[Subscriber]] = field(default_factory=dict)
+    _leads: set[Subscriber] = field(default_factory=set)
     dropped_total: int = 0
     timed_out_total: int = 0
     _counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -209,6 +213,9 @@ class Broker:
     def subscribe(self, username: str, role: str, team: str | None) -> Subscriber:
         sub = Subscriber(username, role, team, Mailbox(self.queue_size))
         self.subscribers.add(sub)
+        self._by_user.setdefault(username, set()).add(sub)
+        if sub.is_lead:
+            self._leads.add(sub)
         self.streams.add(sub)
         self._known[username] = sub
         return sub
@@ -219,15 +226,25 @@ class Broker:
 
     def unsubscribe(self, sub: Subscriber) -> None:
         """The stream has ended (or never started): forget it and what it still held."""
-        self.subscribers.discard(sub)
+        self._forget(sub)
         self.streams.discard(sub)
         sub.queue.clear()
 
+    def _forget(self, sub: Subscriber) -> None:
+        """No more events for ``sub`` (its stream may still be finishing)."""
+        self.subscribers.discard(sub)
+        self._leads.discard(sub)
+        mine = self._by_user.get(sub.username)
+        if mine is not None:
+            mine.discard(sub)
+            if not mine:
+                del self._by_user[sub.username]
+
     def users(self) -> set[str]:
-        return {s.username for s in self.subscribers}
+        return set(self._by_user)
 
     def has_leads(self) -> bool:
-        return any(s.is_lead for s in self.subscribers)
+        return bool(self._leads)
 
     # ------------------------------------------------------------ publish
 
@@ -249,13 +266,13 @@ class Broker:
         """Too slow: end its stream. The sentinel makes room by discarding what is queued."""
         sub.dropped = True
         self.dropped_total += 1
-        self.subscribers.discard(sub)
+        self._forget(sub)
         sub.queue.clear()
         sub.queue.put_nowait(None)
 
     def end(self, sub: Subscriber) -> None:
         """Its client has gone: no more events for it, and its stream ends now."""
-        self.subscribers.discard(sub)
+        self._forget(sub)
         sub.dropped = True
         sub.queue.clear()
         sub.queue.put_nowait(None)
@@ -270,9 +287,8 @@ class Broker:
         """Send to every open stream of ``username`` (an agent may have two windows)."""
         ev = self.make(event, data)
         self._remember(username, ev)
-        for sub in list(self.subscribers):
-            if sub.username == username:
-                self._deliver(sub, ev)
+        for sub in list(self._by_user.get(username, ())):
+            self._deliver(sub, ev)
         return ev
 
     def to_matching(
@@ -324,7 +340,7 @@ class Broker:
             if since and now - since >= timeout and not sub.timed_out:
                 sub.timed_out = True
                 self.timed_out_total += 1
-                self.subscribers.discard(sub)
+                self._forget(sub)
                 sub.dropped = True
                 sub.queue.clear()
                 if sub.task is not None:
@@ -363,3 +379,5 @@ class Broker:
             sub.dropped = True
             sub.queue.put_nowait(None)
         self.subscribers.clear()
+        self._by_user.clear()
+        self._leads.clear()

@@ -108,7 +108,7 @@ def utcnow() -> datetime:
 
 
 Rows = set[tuple[str | None, str | None]]
-EXIT_POLL_SECONDS = 0.25
+EXIT_POLL_SECONDS = 0.5
 KNOWN_RANGES = 4096  # remembered visibility of recent commits (see LiveHub.on_signal)
 
 

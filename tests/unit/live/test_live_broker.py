@@ -191,3 +191,26 @@ async def test_the_watchdog_ends_only_a_stream_whose_send_waited_too_long() -> N
     for sub in (slow, idle):
         assert sub.task is not None
         sub.task.cancel()
+
+
+async def test_offers_and_leads_are_found_per_user_as_streams_come_and_go() -> None:
+    broker = Broker()
+    a1, a2 = broker.subscribe("amy", "agent", None), broker.subscribe("amy", "agent", None)
+    bob = broker.subscribe("bob", "agent", None)
+    lee = broker.subscribe("lee", "lead", None)
+    broker.to_user("amy", "call_offer", {"call": "c1"})  # both of amy's windows, no one else
+    assert (a1.queue.qsize(), a2.queue.qsize(), bob.queue.qsize(), lee.queue.qsize()) == (
+        1,
+        1,
+        0,
+        0,
+    )
+    assert broker.users() == {"amy", "bob", "lee"} and broker.has_leads()
+    broker.unsubscribe(lee)
+    assert not broker.has_leads() and broker.users() == {"amy", "bob"}
+    broker.end(a1)  # one window closed: the other still gets amy's offers
+    broker.to_user("amy", "call_offer", {"call": "c2"})
+    assert a2.queue.qsize() == 2 and "amy" in broker.users()
+    broker.unsubscribe(a1)
+    broker.unsubscribe(a2)
+    assert broker.users() == {"bob"}
