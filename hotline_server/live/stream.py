@@ -86,7 +86,13 @@ class EventStream(Response):
         frames = self._opening(sub)
         watcher = asyncio.create_task(self._watch(receive, sub), name="live-stream-watch")
         try:
+            # the first frame (hello: it reads the change log) before the response starts,
+            # so a database that cannot answer is a 500, not a 200 cut short
+            first = await anext(frames, b"")
             await self._send(send, sub, start)
+            if first:
+                await self._send(send, sub, {"type": "http.response.body", "body": first,
+                                             "more_body": True})  # fmt: skip
             async for frame in frames:
                 await self._send(send, sub, {"type": "http.response.body", "body": frame,
                                              "more_body": True})  # fmt: skip

@@ -127,3 +127,26 @@ async def test_head_answers_headers_and_subscribes_nobody() -> None:
     await asyncio.wait_for(stream(broker, [])(head, client.receive, client.send), BOUND)
     assert client.sent[0]["status"] == 200 and client.ended()
     assert not broker.streams and not broker.subscribers
+
+
+async def test_a_hello_that_cannot_be_made_fails_before_the_response_starts() -> None:
+    """The hello reads the change log: if the database cannot answer, the request fails
+    as a whole (the server answers 500) instead of a 200 stream cut short, and the
+    subscriber it made is gone."""
+    broker = Broker()
+    client = Client()
+
+    async def no_database(sub: Subscriber) -> AsyncGenerator[bytes, None]:
+        raise ConnectionError("database down")
+        yield b""  # an async generator
+
+    response = EventStream(broker, lambda: broker.subscribe("amy", "agent", None),
+                           no_database, lambda beat, now: None)  # fmt: skip
+    try:
+        await asyncio.wait_for(response(SCOPE, client.receive, client.send), BOUND)
+    except ConnectionError:
+        pass
+    else:
+        raise AssertionError("the failure did not reach the server's error handling")
+    assert client.sent == []  # nothing started: the error middleware can still answer 500
+    assert not broker.streams and not broker.subscribers
