@@ -62,8 +62,16 @@ def start_hub(app: FastAPI, clock: Callable[[], Any] | None = None) -> Any:
     return hub
 
 
-def changes_committed(app: FastAPI, seq: int) -> None:
-    """Tell subscribers that the change log now reaches ``seq`` (a data-free poke)."""
+def changes_committed(
+    app: FastAPI,
+    seq: int,
+    *,
+    after: int | None = None,
+    visible: set[tuple[str | None, str | None]] | None = None,
+) -> None:
+    """Tell subscribers that the change log now reaches ``seq`` (a data-free poke). A
+    caller that knows the (team, owner) of every change in (``after``, ``seq``] passes them
+    as ``visible``: the poke then goes out without reading them back from the database."""
     hub = getattr(app.state, "live", None)
     if hub is not None:
-        hub.signal({"k": "poke", "seq": seq})
+        hub.committed(seq, after, visible)

@@ -6,13 +6,12 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
-from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from hotline import metrics as M
 from hotline.callbacks import CallbackRefused, parse_outcome
@@ -20,8 +19,9 @@ from hotline.metrics import site_tz
 from hotline.protocol import Entity, SeatState
 from hotline_server.errors import ERROR_RESPONSES
 from hotline_server.live import callbacks, core, forms, kb, reports, store
-from hotline_server.live.broker import HEARTBEAT
+from hotline_server.live.broker import Event, Subscriber, sse_frame
 from hotline_server.live.hub import LiveHub
+from hotline_server.live.stream import EventStream
 from hotline_server.live.wire import (
     CallbackAttemptOut,
     CallbackListOut,
@@ -168,7 +168,7 @@ def put_my_seat(body: SeatUpdate, user: User, hub: Hub) -> SeatOut:
         row = store.get_seat(conn, user.username)
     publish_effects(hub, effects)
     if seq is not None:
-        core.committed(hub, seq)
+        core.committed(hub, seq, (None, user.username))  # the seat row: owner only
     assert row is not None
     return seat_out(row, now)
 
@@ -214,76 +214,73 @@ def get_seats(user: Lead, hub: Hub) -> SeatsOut:
 # ---------------------------------------------------------------- events (SSE)
 
 
-@router.get("/events", summary="Server-Sent Events: pokes, call offers, lead panel")
+@router.get(
+    "/events",
+    summary="Server-Sent Events: pokes, call offers, lead panel",
+    response_class=EventStream,
+)
 async def events(
     request: Request,
     user: User,
     hub: Hub,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-) -> EventSourceResponse:
+) -> EventStream:
     broker = hub.broker
-    sub = broker.subscribe(user.username, user.role, user.team)
-    replay = broker.replay_after(user.username, last_event_id)
-    seq = await asyncio.to_thread(core.current_seq, hub.engine)
     beat = hub.settings.heartbeat_seconds
+    touched = [0.0]  # monotonic time of this stream's last seat touch
 
-    touched = [0.0]  # monotonic time of this stream's last touch
+    def alive(heartbeat: bool, now: float) -> None:
+        """An open stream is a sign of life from an agent's desk (leads have no seat): on
+        each heartbeat, and on events when a stream is too busy for heartbeats (a burst of
+        offers: without this its seat would go link-down mid-burst, and a link-down seat
+        gets no offers). The hub writes the touches of all streams together, once a second:
+        a stream never waits for the database, and pokes never queue behind seat writes."""
+        if heartbeat or now - touched[0] >= beat:
+            touched[0] = now
+            if user.role == "agent":
+                hub.touch_seat(user.username)
 
-    def touch() -> None:
-        """An open stream is a sign of life from an agent's desk (leads have no seat). The
-        hub writes the touches of all streams together, once a second: a stream never
-        waits for the database, and pokes never queue behind seat writes."""
-        touched[0] = time.monotonic()
-        if user.role == "agent":
-            hub.touch_seat(user.username)
+    def subscribe() -> Subscriber:
+        return broker.subscribe(user.username, user.role, user.team)
 
-    def touch_while_busy() -> None:
-        """A stream too busy for heartbeats (a burst of offers) is alive too: without this
-        its seat would be marked link-down mid-burst, and a link-down seat gets no offers."""
-        if time.monotonic() - touched[0] >= beat:
-            touch()
+    def opening(sub: Subscriber) -> AsyncGenerator[bytes, None]:
+        # right after subscribing, in the same step: an event is either in the replay or
+        # will reach the stream's mailbox, never both
+        replay = broker.replay_after(user.username, last_event_id)
+        return first_frames(hub, sub, replay, alive)
 
-    async def stream() -> AsyncIterator[ServerSentEvent | bytes]:
-        try:
-            hello = {"seq": seq, "instance": broker.instance, "heartbeat_seconds": beat}
-            yield ServerSentEvent(data=json.dumps(hello), event="hello")
-            if replay is None:
-                yield ServerSentEvent(data=json.dumps({"seq": seq}), event="poke")
-            else:
-                for ev in replay:
-                    yield ev.frame
-            touch()
-            offer = await asyncio.to_thread(core.pending_offer, hub, user.username)
-            if offer is not None:
-                broker.to_user(user.username, "call_offer", offer)
-            if sub.is_lead and hub.panel_builder is not None:
-                panel = await asyncio.to_thread(hub.panel_builder)
-                yield ServerSentEvent(data=json.dumps(panel, default=str), event="panel")
-            sub.last_sent = time.monotonic()
-            while True:
-                # No timer per stream: the hub's one heartbeat task puts HEARTBEAT in the
-                # queue of a stream idle for a heartbeat interval (Broker.heartbeats).
-                item = await sub.queue.get()
-                if item is None:
-                    return  # dropped (too slow) or the server is stopping
-                sub.last_sent = time.monotonic()
-                if item is HEARTBEAT:
-                    touch()
-                    yield ServerSentEvent(
-                        data=json.dumps({"at": hub.clock().isoformat()}), event="heartbeat"
-                    )
-                    continue
-                touch_while_busy()
-                yield item.frame  # encoded once per event, whatever the number of streams
-        finally:
-            broker.unsubscribe(sub)
+    return EventStream(broker, subscribe, opening, alive)
 
-    return EventSourceResponse(
-        stream(),
-        ping=None,
-        send_timeout=30.0,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+
+async def first_frames(
+    hub: LiveHub,
+    sub: Subscriber,
+    replay: list[Event] | None,
+    alive: Callable[[bool, float], None],
+) -> AsyncGenerator[bytes, None]:
+    """hello (the change-log seq, read after subscribing, so no change falls in between),
+    then what the client missed (or a poke if that cannot be told), a pending call offer
+    (into the mailbox, like any offer), and a lead's panel."""
+    broker = hub.broker
+    seq = await asyncio.to_thread(core.current_seq, hub.engine)
+    hello = {
+        "seq": seq,
+        "instance": broker.instance,
+        "heartbeat_seconds": hub.settings.heartbeat_seconds,
+    }
+    yield sse_frame("hello", json.dumps(hello))
+    if replay is None:
+        yield sse_frame("poke", json.dumps({"seq": seq}))
+    else:
+        for ev in replay:
+            yield ev.frame
+    alive(True, time.monotonic())
+    offer = await asyncio.to_thread(core.pending_offer, hub, sub.username)
+    if offer is not None:
+        broker.to_user(sub.username, "call_offer", offer)
+    if sub.is_lead and hub.panel_builder is not None:
+        panel = await asyncio.to_thread(hub.panel_builder)
+        yield sse_frame("panel", json.dumps(panel, default=str))
 
 
 # ---------------------------------------------------------------- callbacks (漏接回拨)
@@ -536,7 +533,7 @@ def kb_post(body: KbArticleIn, user: Lead, hub: Hub) -> KbArticleOut:
             )
     except kb.KbError as exc:
         raise core.problem(exc.status, str(exc), exc.field) from exc
-    core.committed(hub, seq)
+    core.committed(hub, seq, (None, None))  # for everyone
     return article
 
 
@@ -574,7 +571,7 @@ def forms_put(body: FormsIn, user: Admin, hub: Hub) -> FormsOut:
             )
     except forms.FormsError as exc:
         raise core.problem(422, str(exc), "forms") from exc
-    core.committed(hub, seq)
+    core.committed(hub, seq, (None, None))  # for everyone
     return out
 
 
@@ -590,7 +587,7 @@ def forms_reset(user: Admin, hub: Hub) -> FormsOut:
             data=out.model_dump(mode="json"),
             now=now,
         )
-    core.committed(hub, seq)
+    core.committed(hub, seq, (None, None))  # for everyone
     return out
 
 

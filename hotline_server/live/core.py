@@ -108,8 +108,14 @@ def append_change(
     )
 
 
-def committed(hub: LiveHub, seq: int) -> None:
-    hub.signal({"k": "poke", "seq": seq})
+def committed(hub: LiveHub, seq: int, visible: tuple[str | None, str | None] | None = None) -> None:
+    """Poke the streams for change ``seq``. ``visible``: the (team, owner) of that change
+    when the transaction appended only it, so the poker knows who may see it without
+    reading it back from the database."""
+    if visible is None:
+        hub.committed(seq)
+    else:
+        hub.committed(seq, seq - 1, {visible})
 
 
 def record_seat_change(conn: Connection, user: UserInfo, now: datetime) -> int | None:

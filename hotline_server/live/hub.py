@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from hotline_server.live.broker import Broker, Subscriber
+from hotline_server.live.broker import Broker, Subscriber, heartbeat_event
 from hotline_server.live.notify import Notifier
 
 log = logging.getLogger("hotline_server.live")
@@ -64,6 +64,8 @@ class LiveSettings:
     service_level_seconds: int = 15
     # a waiting call with no event for this long is expired (hotline.callbacks)
     call_expiry_seconds: float = 3600.0
+    # an event stream whose client takes no bytes for this long is ended (Broker.stalled)
+    send_timeout_seconds: float = 30.0
 
     @classmethod
     def from_env(cls) -> LiveSettings:
@@ -87,6 +89,9 @@ class LiveSettings:
             call_expiry_seconds=_env_number(
                 "HOTLINE_LIVE_CALL_EXPIRY_SECONDS", 3600.0, minimum=1.0
             ),
+            send_timeout_seconds=_env_number(
+                "HOTLINE_LIVE_SEND_TIMEOUT_SECONDS", 30.0, minimum=0.5
+            ),
         )
 
 
@@ -94,11 +99,24 @@ Clock = Callable[[], datetime]
 TOUCH_BATCH_SECONDS = 1.0
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _visible_to(rows: set[tuple[str | None, str | None]]) -> Callable[[Subscriber], bool]:
+Rows = set[tuple[str | None, str | None]]
+EXIT_POLL_SECONDS = 0.5
+KNOWN_RANGES = 4096  # remembered visibility of recent commits (see LiveHub.on_signal)
+
+
+def _visible_to(rows: Rows) -> Callable[[Subscriber], bool] | None:
+    """Who may see at least one of the change rows; None when everyone may (a row with
+    neither team nor owner), so the poke skips the test per stream."""
+    if (None, None) in rows:
+        return None
     return lambda sub: any(sub.can_see(team, owner) for team, owner in rows)
 
 
@@ -131,6 +149,13 @@ class LiveHub:
         self.seat_toucher: Callable[[set[str]], None] | None = None
         self._touch_wanted: set[str] = set()
         self._touch_wake = asyncio.Event()
+        # Visibility of committed change-log ranges told by the committer in its signal
+        # ({"after": a, "seq": b, "vis": [[team, owner], ...]}: the rows (a, b]), keyed by
+        # ``after``: when they chain from the last poked seq to the new one, the poker has
+        # its answer without reading the database (no thread hop before the poke).
+        self._known_ranges: dict[int, tuple[int, Rows]] = {}
+        self.visibility_reads = 0
+        self.exiting = False
 
     # ------------------------------------------------------------ lifecycle
 
@@ -142,6 +167,7 @@ class LiveHub:
         self._tasks.append(asyncio.create_task(self._toucher(), name="live-seat-touches"))
         self._tasks.append(asyncio.create_task(self._panel(), name="live-panel"))
         self._tasks.append(asyncio.create_task(self._heartbeats(), name="live-heartbeats"))
+        self._tasks.append(asyncio.create_task(self._exit_watch(), name="live-exit-watch"))
         for interval, job in self.periodic:
             self._tasks.append(asyncio.create_task(self._every(interval, job)))
 
@@ -174,7 +200,9 @@ class LiveHub:
     def on_signal(self, msg: dict[str, Any]) -> None:
         kind = msg.get("k")
         if kind == "poke":
-            self._target_seq = max(self._target_seq, int(msg.get("seq", 0)))
+            seq = int(msg.get("seq", 0))
+            self._target_seq = max(self._target_seq, seq)
+            self._note_range(msg, seq)
             self._panel_dirty = True
             self._poke_wanted.set()
         elif kind == "offer":
@@ -184,6 +212,36 @@ class LiveHub:
             self._panel_dirty = True
         elif kind == "dirty":
             self._panel_dirty = True
+
+    def _note_range(self, msg: dict[str, Any], seq: int) -> None:
+        vis, after = msg.get("vis"), msg.get("after")
+        if not isinstance(vis, list) or not isinstance(after, int) or not after < seq:
+            return
+        try:
+            rows = {(_text(team), _text(owner)) for team, owner in vis}
+        except (TypeError, ValueError):
+            return  # not a list of pairs: the poker reads the database instead
+        if len(self._known_ranges) >= KNOWN_RANGES:
+            self._known_ranges.clear()  # bounded; a miss only costs a read
+        self._known_ranges[after] = (seq, rows)
+
+    def _known_visibility(self, after: int, upto: int) -> Rows | None:
+        """The rows (after, upto] from the signals' ranges, if they cover it all."""
+        rows: Rows = set()
+        at = after
+        for _ in range(len(self._known_ranges)):
+            if at >= upto:
+                break
+            known = self._known_ranges.get(at)
+            if known is None:
+                return None
+            at, more = known
+            rows |= more
+        if at != upto:
+            return None
+        for key in [k for k in self._known_ranges if k < upto]:
+            del self._known_ranges[key]
+        return rows
 
     def _poke_everyone(self) -> None:
         self.broker.poke(self._target_seq)
@@ -203,27 +261,42 @@ class LiveHub:
             if target <= self._seen_seq or not self.broker.has_audience():
                 self._seen_seq = max(self._seen_seq, target)
                 continue
-            rows: list[tuple[str | None, str | None]] | None = None
-            if self.visibility_reader is not None:
+            rows = self._known_visibility(self._seen_seq, target)
+            if rows is None and self.visibility_reader is not None:
+                self.visibility_reads += 1
                 try:
-                    rows = await asyncio.to_thread(self.visibility_reader, self._seen_seq, target)
+                    read = await asyncio.to_thread(self.visibility_reader, self._seen_seq, target)
+                    rows = set(read)
                 except Exception:
                     log.exception("reading change visibility failed; poking everyone")
             self._seen_seq = target
-            if rows is None:
-                self.broker.poke(target)
-            else:
-                self.broker.poke(target, _visible_to(set(rows)))
+            self.broker.poke(target, None if rows is None else _visible_to(rows))
             await asyncio.sleep(0.02)  # coalesce bursts of commits into one read
 
     async def _heartbeats(self) -> None:
-        """One timer for every stream's heartbeat: a stream idle for a heartbeat interval
-        gets one within a quarter of an interval (at most a second) more."""
+        """One timer for every stream's heartbeat and send timeout: a stream idle for a
+        heartbeat interval gets one within a quarter of an interval (at most a second) more
+        (one event per tick, with the time, shared by every stream); a stream whose send
+        has waited longer than the send timeout is ended (``Broker.stalled``)."""
         beat = self.settings.heartbeat_seconds
         tick = min(1.0, beat / 4)
         while True:
             await asyncio.sleep(tick)
-            self.broker.heartbeats(beat)
+            stalled = self.broker.stalled(self.settings.send_timeout_seconds)
+            if stalled:
+                log.warning("ended %d event stream(s) whose client stopped reading", len(stalled))
+            self.broker.heartbeats(beat, beat=heartbeat_event(self.clock().isoformat()))
+
+    async def _exit_watch(self) -> None:
+        """End every stream once the server is asked to stop: uvicorn waits for open
+        responses before it shuts down, and an event stream never ends by itself."""
+        from hotline_server.live.stream import server_exiting
+
+        while True:
+            await asyncio.sleep(EXIT_POLL_SECONDS)
+            if server_exiting():
+                self.exiting = True
+                self.broker.close_all()  # and again each poll: a stream opened meanwhile
 
     async def _panel(self) -> None:
         interval = self.settings.panel_interval_seconds
@@ -258,6 +331,16 @@ class LiveHub:
                 except Exception:
                     log.warning("touching %d seat(s) failed; next touch retries", len(agents))
             await asyncio.sleep(TOUCH_BATCH_SECONDS)  # at most one write a second
+
+    def committed(self, seq: int, after: int | None = None, rows: Rows | None = None) -> None:
+        """Tell every instance the change log reaches ``seq``. A committer that knows the
+        (team, owner) of every row in (``after``, ``seq``] passes them, so the poker need
+        not read them back (at most 20 pairs: a signal must fit a NOTIFY)."""
+        msg: dict[str, Any] = {"k": "poke", "seq": seq}
+        if after is not None and rows is not None and len(rows) <= 20 and after < seq:
+            msg["after"] = after
+            msg["vis"] = [list(r) for r in sorted(rows, key=repr)]
+        self.signal(msg)
 
     def mark_dirty(self) -> None:
         self._panel_dirty = True

@@ -180,3 +180,117 @@ async def test_a_slow_client_is_dropped_while_another_gets_everything(
     print(f"slow client: {received} of {OFFERS} offers before it was dropped, {len(raw)} bytes")
     assert raw.startswith(b"HTTP/1.1 200")
     assert 0 < received < OFFERS  # it fell behind, was dropped, and its stream ended
+
+
+# ---------------------------------------------------------------- a client that stops reading
+
+SEND_TIMEOUT = 1.0  # seconds: HOTLINE_LIVE_SEND_TIMEOUT_SECONDS of the server below
+STUCK_OFFERS = 200  # ~12 MB of offers: far more than the socket buffers of a stuck client
+
+
+@pytest.fixture
+def short_timeout_live(database_url: str, tmp_path: Path) -> Iterator[Live]:
+    # the default mailbox (256 events) holds every offer: the stuck stream is not dropped
+    # for falling behind, it is cut off because its socket takes no bytes
+    env = {**LIVE_ENV, "HOTLINE_LIVE_SEND_TIMEOUT_SECONDS": str(SEND_TIMEOUT)}
+    server = start_server(database_url, tmp_path, users=USERS, extra_env=env)
+    try:
+        yield Live(server)
+    finally:
+        server.stop()
+
+
+async def test_a_client_that_stops_reading_is_cut_off_and_another_gets_everything(
+    short_timeout_live: Live,
+) -> None:
+    live = short_timeout_live
+    long_account = "市民反映小区封控期间就医困难，" * 260
+    started = datetime.now(UTC) - timedelta(days=1)
+    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()), [
+        mutation(i, "create_ticket", ticket_args(CALLER, started + timedelta(minutes=i),
+                                                 account=long_account[:4000]))
+        for i in range(1, 6)
+    ])  # fmt: skip
+    token = await asyncio.to_thread(live.token, "amy")
+    with live.client("amy") as amy:
+        assert amy.put("/api/v1/seats/me", json={"state": "ready"}).status_code == 200
+    stuck = await asyncio.to_thread(slow_stream, live.url, token)  # never read until the end
+    fast: Got = []
+
+    from httpx_sse import aconnect_sse
+
+    async def read_fast() -> None:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            httpx.AsyncClient(base_url=live.url, timeout=30) as client,
+            aconnect_sse(client, "GET", "/api/v1/events", headers=headers) as src,
+        ):
+            async for sse in src.aiter_sse():
+                fast.append((sse.event, json.loads(sse.data), sse.id))
+
+    fast_task = asyncio.create_task(read_fast())
+    try:
+        for _ in range(100):
+            if any(k == "hello" for k, *_ in fast):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        now = datetime.now(UTC)
+        with live.phone() as phone:
+            for n in range(STUCK_OFFERS):
+                call = f"stuck-{n}"
+                events = [
+                    ev(f"{call}-o", "offered", call, now, caller_number=CALLER, queue="general"),
+                    ev(f"{call}-s", "offered_to_seat", call, now, agent="amy"),
+                ]
+                r = await asyncio.to_thread(phone.post, "/api/v1/telephony/events",
+                                            json={"events": events})  # fmt: skip
+                assert r.status_code == 200, r.text
+                for _ in range(400):
+                    if any(k == "call_offer" and d["call_id"] == call for k, d, _ in fast):
+                        break
+                    await asyncio.sleep(0.025)
+                else:
+                    raise AssertionError(f"the fast client never got the offer of {call}")
+        # the stuck stream's last send has now waited longer than the send timeout
+        await asyncio.sleep(SEND_TIMEOUT + 2.0)
+        offers = [d["call_id"] for k, d, _ in fast if k == "call_offer"]
+        assert offers == [f"stuck-{n}" for n in range(STUCK_OFFERS)]
+        assert not fast_task.done()  # still connected
+    finally:
+        fast_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await fast_task
+    # reading now gets what was already on its way, then the end: the server let it go
+    raw = await asyncio.to_thread(drain, stuck)
+    stuck.close()
+    received = raw.count(b"event: call_offer")
+    print(f"stuck client: {received} of {STUCK_OFFERS} offers before it was cut off")
+    assert raw.startswith(b"HTTP/1.1 200")
+    assert received < STUCK_OFFERS
+
+
+# ---------------------------------------------------------------- server stop
+
+
+async def test_stopping_the_server_ends_open_streams_cleanly(live: Live) -> None:
+    """uvicorn waits for open responses before it stops; the event streams end at once on
+    SIGTERM, each with the closing chunk of a complete response."""
+    import signal
+
+    token = await asyncio.to_thread(live.token, "amy")
+    sock = await asyncio.to_thread(slow_stream, live.url, token)
+    head = bytearray()
+    for _ in range(200):  # until hello (bounded: 200 reads or the socket's 10 s timeout)
+        head += await asyncio.to_thread(sock.recv, 1 << 16)
+        if b"event: hello" in head:
+            break
+    assert b"event: hello" in head
+    process = live.server.process
+    assert process is not None
+    process.send_signal(signal.SIGTERM)
+    code = await asyncio.to_thread(process.wait, 20)
+    raw = bytes(head) + await asyncio.to_thread(drain, sock)
+    sock.close()
+    assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has stopped
+    assert raw.endswith(b"\r\n0\r\n\r\n")  # the last chunk: the response was completed
