@@ -14,6 +14,10 @@ Each step's clock stops when the rows in view are on screen (fetched and refresh
 - filter: the search text changes to a 3+ character word (the cache's trigram FTS);
 - sort: the next sort order (urgency -> deadline).
 
+Details (in-process, no UI): ``query_ms``, CPU milliseconds of one ``CacheStore.queue_page``
+(total + the first 100 rows, as the queue asks) for search words of 1, 3 and 6 characters,
+common and rare, in the "all" and "mine" views: median of REPEATS after one unmeasured call.
+
 Baseline: ``DataTable`` in a bare app, given the same rows already read into memory (so it
 pays no database time): open = add_rows + mount + first refresh; the same 100 PageDowns;
 filter = ``clear`` + ``add_rows`` of the rows matching the same word (substring test in
@@ -30,6 +34,17 @@ from typing import Any
 from benchmarks import common
 
 FILTER_WORD = "人民路123"
+# word -> what it matches in the seeded cache (benchmarks.common.ticket_fields/server_ticket)
+QUERY_WORDS = {
+    "人": "every ticket (1 character: LIKE)",
+    "人民路": "every ticket (3 characters: the trigram index)",
+    "138": "every phone",
+    "人民路12": "~1 in 45 (just more than the index's few)",
+    "人民路123": "~1 in 450 (the filter step's word)",
+    "市民4242": "a handful of callers",
+    "2026": "every number's start (and a few accounts)",
+}
+REPEATS = 5
 WAIT_SECONDS = 60.0
 PRESS_BUDGET = 12.0  # s per table and size; beyond it the x100 total is extrapolated
 
@@ -53,7 +68,30 @@ def _settled(table: Any, generation: int, total: int | None = None) -> bool:
     )
 
 
-async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
+def query_ms(store: Any) -> dict[str, dict[str, float]]:
+    """CPU ms of one queue_page per word and view (see the module docstring)."""
+    import statistics
+
+    from offline_cache import QueueQuery, QueueView
+
+    out: dict[str, dict[str, float]] = {}
+    for view in (QueueView.ALL, QueueView.MINE):
+        for word in QUERY_WORDS:
+            query = QueueQuery(view=view, text=word, limit=100)
+            store.queue_page(query)
+            times = []
+            for _ in range(REPEATS):
+                t0 = time.process_time()
+                page = store.queue_page(query)
+                times.append(time.process_time() - t0)
+            out[f"{view.value} {word}"] = {
+                "cpu_ms": round(1000 * statistics.median(times), 2),
+                "total": page.total,
+            }
+    return out
+
+
+async def ours(n: int, presses: int, tmp: Any) -> dict[str, Any]:
     from agent_tui.app import build_app
     from agent_tui.config import Settings
     from agent_tui.services import DeskServices
@@ -68,12 +106,13 @@ async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
         in_cache = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     mine = store.queue_page(QueueQuery(view=QueueView.MINE, limit=1)).total
     filtered = store.queue_page(QueueQuery(view=QueueView.ALL, text=FILTER_WORD, limit=1)).total
+    queries = query_ms(store)
     dead = f"http://127.0.0.1:{free_port()}"
     save_token("default", dead, "yesterdays-token")  # offline start on the cached identity
     settings = Settings(server=dead)
     desk = DeskServices(settings, store=store, sync_options={"backoff_cap": 30.0})
     app = build_app(settings, desk=desk)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {"query_ms": queries}
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: app.status.user == "agent1", "the offline desk")
         t0 = time.perf_counter()
