@@ -137,7 +137,8 @@ def test_a_common_word_gives_the_same_page_and_count_whichever_plan_runs(
     filled: CacheStore, monkeypatch: pytest.MonkeyPatch, word: str
 ) -> None:
     """The cache picks the plan by how many rows a word matches in the trigram index
-    (sqlbits.FTS_FEW): the rows, their order and the (capped) count must not depend on it."""
+    (sqlbits.FTS_FEW, FTS_MANY_SHARE): the rows, their order and the (capped) count must not
+    depend on it."""
     monkeypatch.setattr(store_module, "COUNT_CAP", 12)
 
     def answers() -> list[tuple[list[str], int, bool]]:
@@ -148,10 +149,13 @@ def test_a_common_word_gives_the_same_page_and_count_whichever_plan_runs(
         return out
 
     monkeypatch.setattr(sqlbits, "FTS_FEW", 10_000)
-    few = answers()
+    few = answers()  # the matches fetched by rowid and sorted
     monkeypatch.setattr(sqlbits, "FTS_FEW", 3)
-    many = answers()
-    assert many == few
+    monkeypatch.setattr(sqlbits, "FTS_MANY_SHARE", 1)
+    some = answers()  # the sort index walked, rows kept by the set of matches
+    monkeypatch.setattr(sqlbits, "FTS_MANY_SHARE", 10_000)
+    many = answers()  # the sort index walked, rows tested with LIKE
+    assert some == few and many == few
     # and both are what the words say: every word a substring of a text column or the
     # start of the number, in the view, newest call first
     expected = sorted(
@@ -178,7 +182,8 @@ def test_a_common_word_walks_the_sort_index_without_fetching_every_match(
 ) -> None:
     """At 100,000 tickets fetching every match of "人民路" cost ~130 ms per query: the page
     and the count of a word with more than FTS_FEW matches must not read the index whole."""
-    monkeypatch.setattr(sqlbits, "FTS_FEW", 3)
+    monkeypatch.setattr(sqlbits, "FTS_FEW", 3)  # "人民路" is in 48 of the 60 tickets
+    monkeypatch.setattr(sqlbits, "FTS_MANY_SHARE", 10)
     conn = filled._conn
     for view in (QueueView.ALL, QueueView.MINE):
         query = QueueQuery(view=view, text="人民路", sort=QueueSort.TIME, user="alice")
