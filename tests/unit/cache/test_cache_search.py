@@ -201,3 +201,14 @@ def test_a_rare_word_reads_only_its_rows(filled: CacheStore) -> None:
     for sql, args in ((page_sql, [*params, 50, 0]), (count_sql, params)):
         plan = " | ".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, args))
         assert "INTEGER PRIMARY KEY" in plan and "SCAN tickets " not in plan + " ", plan
+
+
+def test_every_page_of_a_search_reports_the_same_total(filled: CacheStore) -> None:
+    """A page that runs out of rows gives the total without counting again; past the end,
+    and on full pages, the count says it."""
+    expected = filled.queue_page(QueueQuery(text="漕溪北路", limit=100))
+    assert expected.total == 12 and len(expected.rows) == 12
+    for offset, limit, shown in ((0, 5, 5), (10, 5, 2), (12, 5, 0), (30, 5, 0), (0, 12, 12)):
+        got = filled.queue_page(QueueQuery(text="漕溪北路", limit=limit, offset=offset))
+        assert [r.id for r in got.rows] == [r.id for r in expected.rows][offset : offset + limit]
+        assert (len(got.rows), got.total) == (shown, 12), (offset, limit)
