@@ -11,18 +11,27 @@ Each step's clock stops when the rows in view are on screen (fetched and refresh
 - page down x100: 100 presses of PageDown, each waited for; the figure is the total (if
   100 presses would take more than PRESS_BUDGET, the total is the mean press x 100, and the
   presses made are recorded);
-- filter: the search text changes to a 3+ character word (the cache's trigram FTS);
+- filter: the search text changes to a 3+ character word (the cache's trigram FTS) until
+  its rows show, then back to no text: FILTER_REPEATS times, the median recorded (details:
+  each sample, the same for a word every ticket matches, and the median time inside the
+  worker's ``queue_page`` call, i.e. the cache's part);
 - sort: the next sort order (urgency -> deadline).
+
+Details (in-process, no UI): ``query_ms``, CPU milliseconds of one ``CacheStore.queue_page``
+(total + the first 100 rows, as the queue asks) for search words of 1, 3 and 6 characters,
+common and rare, in the "all" and "mine" views: median of REPEATS after one unmeasured call.
 
 Baseline: ``DataTable`` in a bare app, given the same rows already read into memory (so it
 pays no database time): open = add_rows + mount + first refresh; the same 100 PageDowns;
 filter = ``clear`` + ``add_rows`` of the rows matching the same word (substring test in
-Python); sort = ``DataTable.sort`` on the number column.
+Python), once (putting 100,000 rows back between samples would take longer than the run's
+time limit allows); sort = ``DataTable.sort`` on the number column.
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from dataclasses import replace
 from typing import Any
@@ -30,6 +39,19 @@ from typing import Any
 from benchmarks import common
 
 FILTER_WORD = "人民路123"
+COMMON_WORD = "人民路"  # in every seeded ticket: the count stops at the cap ("1000+")
+FILTER_REPEATS = 5  # the filter step's figure is the median of these (one sample is noise)
+# word -> what it matches in the seeded cache (benchmarks.common.ticket_fields/server_ticket)
+QUERY_WORDS = {
+    "人": "every ticket (1 character: LIKE)",
+    "人民路": "every ticket (3 characters: the trigram index)",
+    "138": "every phone",
+    "人民路12": "~1 in 45 (just more than the index's few)",
+    "人民路123": "~1 in 450 (the filter step's word)",
+    "市民4242": "a handful of callers",
+    "2026": "every number's start (and a few accounts)",
+}
+REPEATS = 5
 WAIT_SECONDS = 60.0
 PRESS_BUDGET = 12.0  # s per table and size; beyond it the x100 total is extrapolated
 
@@ -53,7 +75,28 @@ def _settled(table: Any, generation: int, total: int | None = None) -> bool:
     )
 
 
-async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
+def query_ms(store: Any) -> dict[str, dict[str, float]]:
+    """CPU ms of one queue_page per word and view (see the module docstring)."""
+    from offline_cache import QueueQuery, QueueView
+
+    out: dict[str, dict[str, float]] = {}
+    for view in (QueueView.ALL, QueueView.MINE):
+        for word in QUERY_WORDS:
+            query = QueueQuery(view=view, text=word, limit=100)
+            store.queue_page(query)
+            times = []
+            for _ in range(REPEATS):
+                t0 = time.process_time()
+                page = store.queue_page(query)
+                times.append(time.process_time() - t0)
+            out[f"{view.value} {word}"] = {
+                "cpu_ms": round(1000 * statistics.median(times), 2),
+                "total": page.total,
+            }
+    return out
+
+
+async def ours(n: int, presses: int, tmp: Any) -> dict[str, Any]:
     from agent_tui.app import build_app
     from agent_tui.config import Settings
     from agent_tui.services import DeskServices
@@ -68,12 +111,14 @@ async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
         in_cache = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     mine = store.queue_page(QueueQuery(view=QueueView.MINE, limit=1)).total
     filtered = store.queue_page(QueueQuery(view=QueueView.ALL, text=FILTER_WORD, limit=1)).total
+    common_total = store.queue_page(QueueQuery(view=QueueView.ALL, text=COMMON_WORD)).total
+    queries = query_ms(store)
     dead = f"http://127.0.0.1:{free_port()}"
     save_token("default", dead, "yesterdays-token")  # offline start on the cached identity
     settings = Settings(server=dead)
     desk = DeskServices(settings, store=store, sync_options={"backoff_cap": 30.0})
     app = build_app(settings, desk=desk)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {"query_ms": queries}
     async with app.run_test(size=(120, 40)) as pilot:
         await _until(pilot, lambda: app.status.user == "agent1", "the offline desk")
         t0 = time.perf_counter()
@@ -103,13 +148,38 @@ async def ours(n: int, presses: int, tmp: Any) -> dict[str, float]:
         out["page_down_presses"] = done
         assert table.cursor > 0
 
-        gen = table._generation
-        t0 = time.perf_counter()
-        screen.query_spec = replace(screen.query_spec, text=FILTER_WORD)
-        await _until(pilot, lambda: _settled(table, gen, filtered), "the filter")
-        out["filter"] = time.perf_counter() - t0
-        screen.query_spec = replace(screen.query_spec, text="")
-        await _until(pilot, lambda: _settled(table, gen + 1, everything), "the filter cleared")
+        in_page: list[float] = []  # seconds inside queue_page (the worker's cache call)
+        asked = desk.queue_page
+
+        def timed(query: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                return asked(query)
+            finally:
+                in_page.append(time.perf_counter() - t)
+
+        desk.queue_page = timed  # type: ignore[method-assign]
+        samples: dict[str, list[float]] = {FILTER_WORD: [], COMMON_WORD: []}
+        cache_part: dict[str, list[float]] = {FILTER_WORD: [], COMMON_WORD: []}
+        for _ in range(FILTER_REPEATS):
+            for word, total in ((FILTER_WORD, filtered), (COMMON_WORD, common_total)):
+                gen = table._generation
+                in_page.clear()
+                t0 = time.perf_counter()
+                screen.query_spec = replace(screen.query_spec, text=word)
+                await _until(pilot, lambda t=total, g=gen: _settled(table, g, t), "the filter")
+                samples[word].append(time.perf_counter() - t0)
+                cache_part[word].append(sum(in_page))
+                gen = table._generation
+                screen.query_spec = replace(screen.query_spec, text="")
+                await _until(pilot, lambda g=gen: _settled(table, g, everything), "no filter")
+        desk.queue_page = asked  # type: ignore[method-assign]
+        out["filter"] = statistics.median(samples[FILTER_WORD])
+        out["filter_samples_ms"] = [round(1000 * x, 1) for x in samples[FILTER_WORD]]
+        out["filter_common_word_ms"] = [round(1000 * x, 1) for x in samples[COMMON_WORD]]
+        out["filter_in_queue_page_ms"] = {  # the cache's part of each sample, median
+            word: round(1000 * statistics.median(part), 2) for word, part in cache_part.items()
+        }
 
         gen = table._generation
         t0 = time.perf_counter()

@@ -452,9 +452,9 @@ class CacheStore:
 
     def _set_display(self, conn: Any, tid: str, data: dict[str, Any]) -> None:
         """Write the ticket's display state. Only the columns whose value changed are set:
-        SQLite rewrites every index (18 on ``tickets``) and the full-text trigger re-indexes
-        the row for every column an UPDATE names, changed or not, and most display changes
-        (a number taken from the server, a status move) touch one or two of them."""
+        SQLite rewrites every index (18 on ``tickets``) that holds a column an UPDATE names,
+        changed or not, and most display changes (a status move) touch one or two of them.
+        (The full-text trigger re-indexes a row only when an indexed value changed.)"""
         cols = _ticket_columns(data, self.now())
         current = conn.execute(
             f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,)
@@ -783,7 +783,12 @@ class CacheStore:
         with self._read() as conn:
             page_sql, count_sql, params = self._page_sql(conn, query)
             rows = conn.execute(page_sql, [*params, limit, offset]).fetchall()
-            total = conn.execute(count_sql, params).fetchone()[0]
+            if len(rows) < limit and (rows or not offset):
+                # The page ran out: that is the whole count. Saves the count's own walk, which
+                # for a rare word of 1-2 characters (no trigram index) is the whole table.
+                total = offset + len(rows)
+            else:
+                total = conn.execute(count_sql, params).fetchone()[0]
         now = self.now()
         capped = bool(query.text.strip()) and total > COUNT_CAP  # only searches stop counting
         return Page(
@@ -995,6 +1000,10 @@ class CacheStore:
             (last_mutation_id,),
         ).fetchall()
         now = utc_text(self.now())
+        logged: list[tuple[str, int]] = []  # (acked_at, mutation id) for the sent log
+        notes: list[tuple[str]] = []  # notes the server now has
+        tickets: list[tuple[str]] = []  # one pending mutation less, once per mutation
+        numbers: dict[str, str] = {}  # ticket id -> the number the server gave it
         for mid, name, args, ticket_id, entity_id in rows:
             result = by_id.get(mid)
             rejected = result is not None and (
@@ -1012,22 +1021,24 @@ class CacheStore:
             elif result is not None and result.conflict:
                 _keep_aside(conn, mid, "conflict", name, args, ticket_id, result, now)
             if not rejected:
-                conn.execute(
-                    "INSERT OR REPLACE INTO sent (mutation_id, name, args, client_time,"
-                    " schema_version, ticket_id, entity_id, acked_at) SELECT mutation_id, name,"
-                    " args, client_time, schema_version, ticket_id, entity_id, ? FROM outbox"
-                    " WHERE mutation_id = ?",
-                    (now, mid),
-                )
-            if name == MutationName.ADD_NOTE.value and not rejected:
-                conn.execute("UPDATE notes SET pending = 0 WHERE id = ?", (entity_id,))
+                logged.append((now, mid))
+                if name == MutationName.ADD_NOTE.value:
+                    notes.append((entity_id,))
             if ticket_id is not None:
-                conn.execute(
-                    "UPDATE tickets SET pending = max(0, pending - 1) WHERE id = ?", (ticket_id,)
-                )
+                tickets.append((ticket_id,))
                 if result is not None and not rejected and result.ticket_number:
-                    self._take_number(conn, ticket_id, result)
-            conn.execute("DELETE FROM outbox WHERE mutation_id = ?", (mid,))
+                    numbers[ticket_id] = result.ticket_number
+        # One statement per kind of write for the whole answer (a batch is ~100 mutations).
+        conn.executemany(
+            "INSERT OR REPLACE INTO sent (mutation_id, name, args, client_time, schema_version,"
+            " ticket_id, entity_id, acked_at) SELECT mutation_id, name, args, client_time,"
+            " schema_version, ticket_id, entity_id, ? FROM outbox WHERE mutation_id = ?",
+            logged,
+        )
+        conn.executemany("UPDATE notes SET pending = 0 WHERE id = ?", notes)
+        conn.executemany("UPDATE tickets SET pending = max(0, pending - 1) WHERE id = ?", tickets)
+        _take_numbers(conn, numbers)
+        conn.execute("DELETE FROM outbox WHERE mutation_id <= ?", (last_mutation_id,))
         acked = max(int(_meta(conn, "last_acked") or "0"), last_mutation_id)
         _set_meta(conn, "last_acked", str(acked))
         nxt = int(_meta(conn, "next_mutation_id") or "1")
@@ -1036,15 +1047,6 @@ class CacheStore:
         for (tid,) in {(r[3],) for r in rows if r[3] is not None}:
             self._rebase(conn, tid)
         return len(rows)
-
-    def _take_number(self, conn: Any, ticket_id: str, result: MutationResult) -> None:
-        row = conn.execute("SELECT data FROM ticket_docs WHERE id = ?", (ticket_id,)).fetchone()
-        if row is None:
-            return
-        data = json.loads(row[0])
-        if data.get("number") != result.ticket_number:  # the server's number is the truth
-            data["number"] = result.ticket_number
-            self._set_display(conn, ticket_id, data)
 
     def _rebase(self, conn: Any, ticket_id: str) -> None:
         """Display = last server state + my still-pending mutations on top (local edits win on
@@ -1337,6 +1339,24 @@ def _keep_aside(
     )
     if ticket_id is not None:
         conn.execute("UPDATE tickets SET attention = attention + 1 WHERE id = ?", (ticket_id,))
+
+
+def _take_numbers(conn: Any, numbers: Mapping[str, str]) -> None:
+    """The server's number is the truth: write it into each ticket's display document and
+    its ``number`` column where it differs. Only the number changes, so only it is written:
+    no other column is recomputed, and the number is outside the full-text index, so the
+    row is not re-indexed (it was, at ~1.25 ms a ticket, before schema version 3)."""
+    if not numbers:
+        return
+    conn.executemany(
+        "UPDATE ticket_docs SET data = json_set(data, '$.number', ?) WHERE id = ?"
+        " AND json_extract(data, '$.number') IS NOT ?",
+        [(number, tid, number) for tid, number in numbers.items()],
+    )
+    conn.executemany(
+        "UPDATE tickets SET number = ? WHERE id = ? AND number IS NOT ?",
+        [(number, tid, number) for tid, number in numbers.items()],
+    )
 
 
 # ---------------------------------------------------------------- opening, recovery

@@ -118,16 +118,18 @@ class QueueScreen(DeskScreen):
         # The answer comes back from a worker: the screen may be gone or not yet composed.
         for table in self.query(QueueTable):
             table.reload(page.total, page.offset, page.rows, top=top)
-            self._summary(page.total)
+            self._summary(page.total, capped=page.total_capped)
         self.call_after_refresh(self._header)
 
-    def _summary(self, total: int) -> None:
+    def _summary(self, total: int, *, capped: bool = False) -> None:
+        """View, sort and total; a search that stopped counting says "1000+" (the cache
+        counts a search's matches only up to its cap)."""
         q = self.query_spec
         text = t(
             "queue.summary",
             view=t(f"queue.view.{q.view.value}"),
             sort=t(f"queue.sort.{q.sort.value}"),
-            total=total,
+            total=f"{total}+" if capped else total,
         )
         if self.app.status.link != "online":  # type: ignore[attr-defined]
             text += " " + t("queue.stale")
