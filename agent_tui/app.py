@@ -354,13 +354,16 @@ class DeskApp(App[None]):
 
     # ------------------------------------------------------------------ sync + status
 
+    # (The helpers below are not named _on_sync_*: Textual would take ``_on_sync_event`` for
+    # the handler of SyncEvent, before ``on_sync_event``.)
+
     def on_sync_state_changed(self, message: SyncStateChanged) -> None:
         if message.session == self._sync_session:
-            self._on_sync_state(message.snapshot)
+            self._show_sync_state(message.snapshot)
 
     def on_sync_event(self, message: SyncEvent) -> None:
         if message.session == self._sync_session:
-            self._on_sync_event(message.kind, message.data)
+            self._handle_sync_event(message.kind, message.data)
 
     def on_sync_ended(self, message: SyncEnded) -> None:
         """The replicator's run ended by itself (it failed): say so; the outbox is kept."""
@@ -371,7 +374,7 @@ class DeskApp(App[None]):
         self.notify(t("worker.failed", what="sync", error=text), severity="error")
         self.refresh_status()
 
-    def _on_sync_state(self, snapshot: Any) -> None:
+    def _show_sync_state(self, snapshot: Any) -> None:
         """The replicator's new state (on this loop, by message): redraw; reload on a pull."""
         if snapshot.cursor != self._cursor:
             self._cursor = snapshot.cursor
@@ -403,7 +406,7 @@ class DeskApp(App[None]):
 
         self.push_screen(SignInScreen(self.settings.server, self.status.user), signed_in)
 
-    def _on_sync_event(self, kind: str, data: dict[str, Any]) -> None:
+    def _handle_sync_event(self, kind: str, data: dict[str, Any]) -> None:
         """Server events that are not sync pokes: a call offered to this seat."""
         if kind == "call_offer":
             self.post_message(

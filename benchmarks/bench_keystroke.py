@@ -18,11 +18,17 @@ draft autosaves every half second -- the same keys in both runs.
 Until 2026-12-06 the ratio compared ours with the empty-cache desk, not with the bare
 ``Input`` the issue names, and the second agent pushed from a thread of the measured process
 (``Pilot.press`` waits until the whole process is idle, so its CPU counted as ours).
+
+Beside the wall clock, the CPU time of the UI thread per key (``time.thread_time`` on the
+thread that runs the app's loop and Pilot: what the agent's keystroke competes with there) and
+the whole process's CPU over the typing (the replicator's thread, workers), for ours, the bare
+Input and the empty desk: figures a loaded machine changes far less than milliseconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -43,7 +49,26 @@ async def _until(check: Any, seconds: float = 60.0) -> None:
     raise RuntimeError("timed out")
 
 
-async def type_keys(app: Any, pilot: Any, rounds: int) -> list[float]:
+class Typing:
+    """What typing cost: wall time per key, the UI thread's CPU per key, and the process's
+    and the UI thread's CPU over the whole typing (seconds)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.ui_cpu: list[float] = []
+        self.process_cpu = 0.0
+        self.ui_cpu_total = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        keys = len(self.times) or 1
+        return {
+            "ui_cpu_per_key": common.summary(self.ui_cpu),
+            "ui_cpu_ms_per_key_overall": round(1000 * self.ui_cpu_total / keys, 2),
+            "process_cpu_ms_per_key_overall": round(1000 * self.process_cpu / keys, 2),
+        }
+
+
+async def type_keys(app: Any, pilot: Any, rounds: int) -> Typing:
     from textual.widgets import Input
 
     from agent_tui.screens.intake import IntakeScreen
@@ -57,7 +82,9 @@ async def type_keys(app: Any, pilot: Any, rounds: int) -> list[float]:
     )
     await pilot.pause(0.5)
     screen = app.screen
-    times: list[float] = []
+    typing = Typing()
+    times = typing.times
+    cpu0, ui0 = time.process_time(), time.thread_time()
     for _ in range(rounds):
         for field, text in (("phone", PHONE), ("address", ADDRESS)):
             box = screen.query_one(f"#f-{field}", Input)
@@ -65,14 +92,17 @@ async def type_keys(app: Any, pilot: Any, rounds: int) -> list[float]:
             box.focus()
             await pilot.pause(0)
             for ch in text:
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.thread_time()
                 await pilot.press(ch)
                 await pilot.pause(0)
                 if not box.value.endswith(ch):
                     await _until(lambda box=box, ch=ch: box.value.endswith(ch), 10)
                 times.append(time.perf_counter() - t)
+                typing.ui_cpu.append(time.thread_time() - c)
         await pilot.pause(0.6)  # the autosave and lookups of this "call" run, as between calls
-    return times
+    typing.process_cpu = time.process_time() - cpu0
+    typing.ui_cpu_total = time.thread_time() - ui0
+    return typing
 
 
 def _pusher_process(url: str, token: str, stop: Any, made: Any) -> None:
@@ -116,7 +146,7 @@ def _pusher(url: str, token: str, stop: Any, made: list[int]) -> None:
             stop.wait(0.2)
 
 
-async def desk_run(url: str, store: Any, rounds: int, sync: dict[str, Any]) -> list[float]:
+async def desk_run(url: str, store: Any, rounds: int, sync: dict[str, Any]) -> Typing:
     from agent_tui.app import build_app
     from agent_tui.config import Settings
     from agent_tui.services import DeskServices
@@ -129,7 +159,7 @@ async def desk_run(url: str, store: Any, rounds: int, sync: dict[str, Any]) -> l
         return await type_keys(app, pilot, rounds)
 
 
-async def bare_input(n: int) -> list[float]:
+async def bare_input(n: int) -> Typing:
     """Reference: the same press + refresh on a bare Textual app with one Input."""
     from textual.app import App, ComposeResult
     from textual.widgets import Input
@@ -139,18 +169,22 @@ async def bare_input(n: int) -> list[float]:
             yield Input()
 
     app = Bare()
-    times: list[float] = []
+    typing = Typing()
     async with app.run_test(size=(120, 40)) as pilot:
         box = app.query_one(Input)
         box.focus()
         await pilot.pause(0)
+        cpu0, ui0 = time.process_time(), time.thread_time()
         for i in range(n):
             ch = (PHONE + ADDRESS)[i % (len(PHONE) + len(ADDRESS))]
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.thread_time()
             await pilot.press(ch)
             await pilot.pause(0)
-            times.append(time.perf_counter() - t)
-    return times
+            typing.times.append(time.perf_counter() - t)
+            typing.ui_cpu.append(time.thread_time() - c)
+        typing.process_cpu = time.process_time() - cpu0
+        typing.ui_cpu_total = time.thread_time() - ui0
+    return typing
 
 
 def run(quick: bool) -> dict[str, Any]:
@@ -161,6 +195,7 @@ def run(quick: bool) -> dict[str, Any]:
 
     rounds = 3 if quick else 6
     keys = rounds * (len(PHONE) + len(ADDRESS))
+    load_before = os.getloadavg()
     bare_before = asyncio.run(bare_input(keys // 2))
     with common.isolated_home("keys") as tmp:
         # for reference: the desk on an empty cache, no server
@@ -198,9 +233,16 @@ def run(quick: bool) -> dict[str, Any]:
                 pusher.join(10)
             server.stop()
     bare_after = asyncio.run(bare_input(keys - keys // 2))
-    s_ours = common.summary(ours)
-    s_base = common.summary(bare_before + bare_after)
-    s_empty = common.summary(empty_desk)
+    load_after = os.getloadavg()
+    bare = Typing()
+    bare.times = bare_before.times + bare_after.times
+    bare.ui_cpu = bare_before.ui_cpu + bare_after.ui_cpu
+    bare.process_cpu = bare_before.process_cpu + bare_after.process_cpu
+    bare.ui_cpu_total = bare_before.ui_cpu_total + bare_after.ui_cpu_total
+    s_ours = common.summary(ours.times)
+    s_base = common.summary(bare.times)
+    s_empty = common.summary(empty_desk.times)
+    cpu_ours, cpu_bare = ours.summary(), bare.summary()
     r = common.ratio(s_ours["p99"], s_base["p99"])
     rows = [
         common.row(
@@ -214,7 +256,11 @@ def run(quick: bool) -> dict[str, Any]:
             note=f"baseline: the same press on a bare Textual Input, half before and half"
             f" after ours; {made.value} tickets pushed by a second agent (its own process)"
             f" during the run; for reference, the desk on an empty cache with no server: p50"
-            f" {s_empty['p50']:.0f} ms, p99 {s_empty['p99']:.0f} ms",
+            f" {s_empty['p50']:.0f} ms, p99 {s_empty['p99']:.0f} ms; UI thread CPU per key"
+            f" {cpu_ours['ui_cpu_ms_per_key_overall']:.1f} ms (bare Input"
+            f" {cpu_bare['ui_cpu_ms_per_key_overall']:.1f} ms), process CPU per key"
+            f" {cpu_ours['process_cpu_ms_per_key_overall']:.1f} ms; load"
+            f" {load_before[0]:.1f} -> {load_after[0]:.1f}",
         )
     ]
     return {
@@ -222,9 +268,14 @@ def run(quick: bool) -> dict[str, Any]:
         "details": {
             "ours": s_ours,
             "baseline": s_base,
-            "bare_input_before": common.summary(bare_before),
-            "bare_input_after": common.summary(bare_after),
+            "bare_input_before": common.summary(bare_before.times),
+            "bare_input_after": common.summary(bare_after.times),
             "empty_desk": s_empty,
+            "cpu_ours": cpu_ours,
+            "cpu_bare_input": cpu_bare,
+            "cpu_empty_desk": empty_desk.summary(),
+            "load_before": load_before,
+            "load_after": load_after,
             "pushed": made.value,
         },
     }
