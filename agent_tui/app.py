@@ -9,6 +9,7 @@ rule lives here: validation, clocks and states come from ``hotline``, storage an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -29,7 +30,15 @@ from agent_tui.actions import ACTIONS, APP, BY_ID, bindings_for
 from agent_tui.config import Settings
 from agent_tui.i18n import t
 from agent_tui.keys import KeymapError, ResolvedKeymap, resolve
-from agent_tui.messages import CacheChanged, CallOffered, SignedIn, StatusChanged
+from agent_tui.messages import (
+    CacheChanged,
+    CallOffered,
+    SignedIn,
+    StatusChanged,
+    SyncEnded,
+    SyncEvent,
+    SyncStateChanged,
+)
 from agent_tui.palette import DeskCommands, translated
 from agent_tui.services import DeskServices, Unreachable
 from agent_tui.theme import THEMES
@@ -77,7 +86,9 @@ class DeskApp(App[None]):
         self.keymap_report: list[str] = []  # clash / unknown-id messages shown at start
         self.role = "agent"
         self._cursor = -1
-        self._sync_worker: tuple[Any, Worker[None]] | None = None  # (replicator, its worker)
+        # Which replicator's reports count: bumped for each one started and at sign-out, so
+        # one still finishing its round after a sign-out never reports into the next session.
+        self._sync_session = 0
         self._offline_by_choice = False  # Esc at sign-in: do not ask again on every sync
         self._signed_in_as: tuple[str, str] | None = None  # (user, role) of the last sign-in
         self._lead_token: str | None = None  # the token the lead mode was built with
@@ -263,20 +274,29 @@ class DeskApp(App[None]):
         return super().check_action(action, parameters)
 
     def start_sync(self) -> None:
-        """Run the replicator for the rest of the session (one long-lived async worker).
+        """Run the replicator for the rest of the session, on a thread and event loop of its
+        own: its requests, the event stream and the pulled pages never run between the
+        agent's keystrokes. Its reports come back as messages (``post_message`` is
+        thread-safe and does not wait), tagged with the session they belong to.
 
-        Whether to start is decided by *this* replicator's worker, not by any sync worker:
-        a sign-out stops the old replicator at its next await, and it may still be finishing
-        a round (a pull, the unit directory) when the next agent has signed in. Waiting on
-        "no sync worker running" then left the new agent's replicator never started, and
-        their tickets unsent while the status bar said online."""
-        replicator = self.desk.make_replicator(self._on_sync_state, self._on_sync_event)
-        if self._sync_worker is not None:
-            running_for, worker = self._sync_worker
-            if running_for is replicator and worker.is_running:
-                return
-        worker = self.run_worker(replicator.run(), group="sync", exit_on_error=False)
-        self._sync_worker = (replicator, worker)
+        Whether to start is decided by *this* session's replicator, not by any: a sign-out
+        stops the old one after its round, and it may still be finishing that round (a pull,
+        the unit directory) when the next agent has signed in. Waiting for it left the new
+        agent's replicator never started, and their tickets unsent under "online"."""
+        if self.desk.sync_running():
+            return
+        self._sync_session += 1
+        session = self._sync_session
+        self.desk.start_sync(
+            partial(self._report_from_sync, SyncStateChanged, session),
+            partial(self._report_from_sync, SyncEvent, session),
+            partial(self._report_from_sync, SyncEnded, session),
+        )
+
+    def _report_from_sync(self, kind: type[Any], session: int, *payload: Any) -> None:
+        """Called on the replicator's thread: hand the report to this app's loop."""
+        with contextlib.suppress(RuntimeError):  # the app's loop has closed (quitting)
+            self.post_message(kind(session, *payload))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A background worker failed: tell the agent in words, keep the desk running."""
@@ -334,8 +354,28 @@ class DeskApp(App[None]):
 
     # ------------------------------------------------------------------ sync + status
 
-    def _on_sync_state(self, snapshot: Any) -> None:
-        """The replicator's new state (called on this event loop): redraw; reload on a pull."""
+    # (The helpers below are not named _on_sync_*: Textual would take ``_on_sync_event`` for
+    # the handler of SyncEvent, before ``on_sync_event``.)
+
+    def on_sync_state_changed(self, message: SyncStateChanged) -> None:
+        if message.session == self._sync_session:
+            self._show_sync_state(message.snapshot)
+
+    def on_sync_event(self, message: SyncEvent) -> None:
+        if message.session == self._sync_session:
+            self._handle_sync_event(message.kind, message.data)
+
+    def on_sync_ended(self, message: SyncEnded) -> None:
+        """The replicator's run ended by itself (it failed): say so; the outbox is kept."""
+        error = message.error
+        if error is None or message.session != self._sync_session:
+            return
+        text = error.message(i18n.language()) if hasattr(error, "message") else str(error)
+        self.notify(t("worker.failed", what="sync", error=text), severity="error")
+        self.refresh_status()
+
+    def _show_sync_state(self, snapshot: Any) -> None:
+        """The replicator's new state (on this loop, by message): redraw; reload on a pull."""
         if snapshot.cursor != self._cursor:
             self._cursor = snapshot.cursor
             self.post_message(CacheChanged())
@@ -366,7 +406,7 @@ class DeskApp(App[None]):
 
         self.push_screen(SignInScreen(self.settings.server, self.status.user), signed_in)
 
-    def _on_sync_event(self, kind: str, data: dict[str, Any]) -> None:
+    def _handle_sync_event(self, kind: str, data: dict[str, Any]) -> None:
         """Server events that are not sync pokes: a call offered to this seat."""
         if kind == "call_offer":
             self.post_message(
@@ -545,6 +585,7 @@ class DeskApp(App[None]):
         self._drop_lead_mode()  # before anything else: nobody may see the panel signed out
         self.role = "agent"
         self._signed_in_as = None
+        self._sync_session += 1  # what the old replicator still reports is not the next one's
         self.incoming = None  # a call offered to this agent is not for whoever signs in next
         self._show_incoming()
         await self.desk.sign_out()

@@ -42,3 +42,32 @@ class SignedIn(Message):
         self.username = username
         self.role = role
         super().__init__()
+
+
+class SyncStateChanged(Message):
+    """The replicator (on its own thread) has a new state. ``session`` says which
+    replicator: the app ignores one stopped at sign-out that is still finishing its round."""
+
+    def __init__(self, session: int, snapshot: Any) -> None:
+        self.session = session
+        self.snapshot = snapshot
+        super().__init__()
+
+
+class SyncEvent(Message):
+    """An event from the server's stream that is not a sync poke (``call_offer``, ...)."""
+
+    def __init__(self, session: int, kind: str, data: dict[str, Any]) -> None:
+        self.session = session
+        self.kind = kind
+        self.data = data
+        super().__init__()
+
+
+class SyncEnded(Message):
+    """The replicator's thread ended: ``error`` is None after a stop, else what failed."""
+
+    def __init__(self, session: int, error: BaseException | None) -> None:
+        self.session = session
+        self.error = error
+        super().__init__()

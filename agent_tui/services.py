@@ -99,7 +99,12 @@ class DeskServices:
         self.store: Any = store
         self.key_provider = key_provider
         self.cache_clock = cache_clock
-        self.replicator: Any = None
+        self.replicator: Any = None  # this session's (None: not syncing)
+        self._sync: Any = None  # its SyncThread
+        # Replicators stopped at sign-out that may still be finishing their round: the desk
+        # does not wait for them then (the next agent's replicator starts at once), and
+        # joins them, bounded, when it closes.
+        self._sync_ending: list[Any] = []
         self.link = "signed_out"
         self.last_error = ""
         self._forms: dict[str, FormDef] | None = None
@@ -111,9 +116,12 @@ class DeskServices:
             self._open_settled.set()
         # The session's token, read from the keyring once (a password-protected keyring
         # spends ~0.6 s of Argon2 on every read), then kept here; sign-in and sign-out keep
-        # it up to date. None with _token_read: nobody is signed in.
+        # it up to date. None with _token_read: nobody is signed in. The replicator reads it
+        # from its own thread: _token_lock keeps a keyring read from overwriting a newer
+        # sign-in or sign-out made meanwhile.
         self._token: str | None = None
         self._token_read = False
+        self._token_lock = threading.Lock()
 
     @property
     def server(self) -> str:
@@ -153,7 +161,8 @@ class DeskServices:
         return open_cache(self.settings.profile, **kwargs)
 
     async def close(self) -> None:
-        await self.stop_sync()
+        """Stop every replicator (bounded) before the cache closes under it."""
+        await self.stop_sync(wait=True)
         if self.store is not None:
             await asyncio.to_thread(self.store.close)
 
@@ -170,16 +179,23 @@ class DeskServices:
         return UserInfo(meta.user, role, meta.team)
 
     def token(self) -> str | None:
-        """The bearer token: from memory once read (the replicator asks on every request,
-        on the UI loop). The first read goes to the keyring: ``resume_session`` does it in a
-        thread before anything else asks."""
-        if not self._token_read:
-            self._token = credentials.load_token(self.settings.profile, self.server)
-            self._token_read = True
-        return self._token
+        """The bearer token: from memory once read (the replicator asks before every
+        request, on its own thread; the lead mode on the UI loop). The first read goes to the
+        keyring: ``resume_session`` does it in a thread before anything else asks. Any
+        thread: the keyring is read outside the lock (it may take ~0.6 s) and its answer kept
+        only if no sign-in or sign-out has set the token meanwhile."""
+        with self._token_lock:
+            if self._token_read:
+                return self._token
+        found = credentials.load_token(self.settings.profile, self.server)
+        with self._token_lock:
+            if not self._token_read:
+                self._token, self._token_read = found, True
+            return self._token
 
     def _keep_token(self, token: str | None) -> None:
-        self._token, self._token_read = token, True
+        with self._token_lock:
+            self._token, self._token_read = token, True
 
     # ------------------------------------------------------------------ keyring password
 
@@ -299,40 +315,72 @@ class DeskServices:
 
     # ------------------------------------------------------------------ sync
 
-    def make_replicator(
-        self, on_state: Callable[[Any], None], on_event: SyncCallback, **options: Any
+    def start_sync(
+        self,
+        on_state: Callable[[Any], None],
+        on_event: SyncCallback,
+        on_exit: Callable[[BaseException | None], None] | None = None,
+        **options: Any,
     ) -> Any:
-        """The cache's replicator for this desk (the app runs ``run()`` in an async worker).
+        """Run this session's replicator on a thread and event loop of its own (none of
+        its network work runs on the UI loop) and return it; the one running already if
+        there is one. A replicator stopped at sign-out that is still finishing its round
+        does not count: the next agent's starts regardless.
 
-        The token comes from :meth:`token` on every request: from memory, never the keyring
-        on the UI loop; a sign-in or sign-out at this desk changes it there.
+        The callbacks are called on the replicator's thread: the app hands them to its own
+        loop. The token comes from :meth:`token` before every request: from memory (the
+        keyring was read in a thread at start); a sign-in or sign-out changes it there.
         """
         from offline_cache import Replicator
+        from offline_cache.sync_thread import SyncThread
 
-        if self.replicator is None:
-            self.replicator = Replicator(
-                self.store,
-                self.server,
-                token=self.token,
-                on_state=on_state,
-                on_event=on_event,
-                **{**self.sync_options, **options},
-            )
+        if self._sync is not None and self._sync.running:
+            return self.replicator
+        if self._sync is not None:  # its run() ended by itself (it failed): a new one
+            self._sync_ending.append(self._sync)
+        self.replicator = Replicator(
+            self.store,
+            self.server,
+            token=self.token,
+            on_state=on_state,
+            on_event=on_event,
+            **{**self.sync_options, **options},
+        )
+        self._sync = SyncThread(self.replicator, name="desk-replicator", on_exit=on_exit)
+        self._sync.start()
         return self.replicator
 
-    async def stop_sync(self) -> None:
-        if self.replicator is not None:
-            await self.replicator.stop()
-            self.replicator = None
+    def sync_running(self) -> bool:
+        """This session's replicator runs (not one stopped at sign-out)."""
+        return self._sync is not None and bool(self._sync.running)
+
+    async def stop_sync(self, *, wait: bool = False) -> None:
+        """Stop this session's replicator after its round in flight. ``wait``: also wait,
+        bounded, for every replicator of this desk to end (at close); without it this
+        returns at once (a sign-out does not wait for the network)."""
+        sync, self._sync, self.replicator = self._sync, None, None
+        if sync is not None:
+            sync.request_stop()
+            self._sync_ending.append(sync)
+        if wait:
+            await asyncio.to_thread(self._join_ending)
+        self._sync_ending = [s for s in self._sync_ending if not s.ended]
+
+    def _join_ending(self) -> None:
+        for sync in list(self._sync_ending):
+            sync.request_stop()
+            sync.join()
 
     def sync_now(self) -> None:
-        if self.replicator is not None:
-            self.replicator.poke()
+        """Sync now (any thread): the agent asked, or a sign-in came back."""
+        if self._sync is not None:
+            self._sync.poke()
 
     def saved_locally(self) -> None:
-        """After a save: push soon, but keep the backoff while the link is down."""
-        if self.replicator is not None:
-            self.replicator.saved_locally()
+        """After a save: push soon, but keep the backoff while the link is down (any
+        thread; saves close together share one round)."""
+        if self._sync is not None:
+            self._sync.saved_locally()
 
     def status(self, now: datetime) -> DeskStatus:
         """The status bar's numbers, read from the cache (the link state from the replicator)."""
@@ -345,8 +393,9 @@ class DeskServices:
         meta = self.store.sync_meta()
         link = self.link
         detail = ""
-        if self.replicator is not None:
-            snap = self.replicator.snapshot()
+        replicator = self.replicator  # read once: a sign-out may set it to None meanwhile
+        if replicator is not None:
+            snap = replicator.snapshot()
             link = {"needs_sign_in": "signed_out", "stopped": "offline"}.get(
                 snap.state.value, snap.state.value
             )
@@ -631,6 +680,8 @@ class DeskServices:
         """One exchange with the server's callback list (it lives there: two agents must
         never ring the same caller, so taking one needs the server). ``NotSignedIn``,
         ``Unreachable``, or ``CallbackProblem`` with the server's status and error body."""
+        import httpx
+
         token = await asyncio.to_thread(self.token)
         if not token:
             raise NotSignedIn()

@@ -2,7 +2,8 @@
 
 The TUI uses only what is exported here. Blocking calls (every ``CacheStore`` method, keyring
 access in ``open_cache`` and ``credentials``) belong in Textual ``thread=True`` workers; the
-``Replicator`` is async and runs as a long-lived task on the app's event loop.
+``Replicator`` is async; the desk runs it on a thread and event loop of its own
+(``SyncThread``), so none of its network work runs between the agent's keystrokes.
 
 Opening::
 
@@ -41,6 +42,9 @@ Syncing::
     rep = Replicator(store, server_url, token=lambda: load_token(profile, server_url),
                      on_state=callback, on_event=callback)   # on_event: call_offer, panel
     task = asyncio.create_task(rep.run()); rep.poke() after a save; await rep.stop()
+    # the desk: its own thread and loop; poke/saved_locally/set_token from any thread,
+    # on_state/on_event called on that thread (hand them to the UI loop)
+    sync = SyncThread(rep, on_exit=callback); sync.start(); ...; sync.stop()  # bounded
     outcome = await rep.sync_once()   # agent-tui sync --once (SyncOutcome: done / rejected /
                                       # offline / needs_sign_in); rep.set_token(t) after re-login
     # run() also posts a seat heartbeat with the outbox size (leads see desks holding work)
@@ -105,6 +109,7 @@ if TYPE_CHECKING:
         SyncSnapshot,
     )
     from offline_cache.store import CacheStore, open_cache
+    from offline_cache.sync_thread import SyncThread
 
 _WHERE: dict[str, str] = {
     "delete_token": "offline_cache.credentials",
@@ -150,6 +155,7 @@ _WHERE: dict[str, str] = {
     "SyncSnapshot": "offline_cache.replicator",
     "CacheStore": "offline_cache.store",
     "open_cache": "offline_cache.store",
+    "SyncThread": "offline_cache.sync_thread",
 }
 
 
@@ -198,6 +204,7 @@ __all__ = [
     "SyncMeta",
     "SyncOutcome",
     "SyncSnapshot",
+    "SyncThread",
     "TicketRow",
     "UnknownTicket",
     "delete_token",

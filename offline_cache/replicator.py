@@ -7,8 +7,11 @@ SYNC.md on the client side, with httpx (async):
   the server's ``last_mutation_id`` covers them; rejected ones are kept aside by the store;
 - pull pages after the cursor (each page + its cursor in one store transaction); a changed
   ``epoch`` starts a full refetch keeping the outbox;
-- listen to ``GET /api/v1/events`` (SSE, httpx-sse) and pull on every poke; pull every
+- listen to ``GET /api/v1/events`` (SSE, httpx-sse) and pull when poked; pull every
   ``pull_interval`` seconds anyway (a lost poke is harmless); reconnect with backoff + jitter;
+- coalesce: the pokes and local saves that come within ``poke_gap`` of a round's start make
+  one more round after it, not one each (another agent pushing every 0.2 s pokes five times a
+  second); the agent's own "sync now" (:meth:`Replicator.poke`) goes at once;
 - every request has a timeout; on 401 the state becomes ``needs_sign_in`` and the queue is
   kept: the UI signs in again and calls :meth:`Replicator.set_token`;
 - on 403 ``client_not_yours`` (this cache's client id is bound to another user: two users
@@ -18,9 +21,17 @@ SYNC.md on the client side, with httpx (async):
   (:meth:`Replicator.set_token`): sending them as anyone else would put them under the
   wrong name.
 
-No Textual here: the UI subscribes with ``on_state`` (a plain callback, called on the event
-loop) or iterates :meth:`Replicator.states`. Store calls go through ``asyncio.to_thread`` so an
-fsync never blocks the event loop.
+No Textual here: the UI subscribes with ``on_state`` (a plain callback, called on the
+replicator's event loop) or iterates :meth:`Replicator.states` (on that loop). Store calls go
+through ``asyncio.to_thread`` so an fsync never blocks the event loop.
+
+Threads: the desk runs :meth:`Replicator.run` on a thread and event loop of its own
+(:class:`offline_cache.sync_thread.SyncThread`), so none of its HTTP, event-stream parsing or
+page validation runs between the agent's keystrokes. :meth:`poke`, :meth:`saved_locally`,
+:meth:`set_token` and :meth:`request_stop` may be called from any thread (they cross into the
+running loop with ``call_soon_threadsafe``); :meth:`snapshot` is one attribute read, safe from
+any thread; ``on_state`` and ``on_event`` are called on the replicator's loop, so a UI hands
+them to its own loop (Textual: ``post_message``).
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import contextlib
 import json
 import logging
 import random
+import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -145,11 +157,13 @@ EventCallback = Callable[[str, dict[str, Any]], None]
 class Replicator:
     """Keeps one store in step with one server for one signed-in user.
 
-    ``token`` is the bearer token (or a callable returning it, e.g. reading keyring).
-    ``on_state`` is called on the event loop with every new :class:`SyncSnapshot`;
-    ``on_event(name, data)`` receives the SSE events that are not for sync (``call_offer``,
-    ``panel``, ...). ``transport`` lets tests and the demo route requests (e.g. through a
-    fault proxy). Use :meth:`run` as a long-lived task, or :meth:`sync_once` in a script.
+    ``token`` is the bearer token (or a callable returning it, called on the replicator's
+    thread before every request). ``on_state`` is called on the replicator's event loop with
+    every new :class:`SyncSnapshot`; ``on_event(name, data)`` receives the SSE events that are
+    not for sync (``call_offer``, ``panel``, ...). ``transport`` lets tests and the demo route
+    requests (e.g. through a fault proxy). ``poke_gap``: rounds that pokes and local saves ask
+    for start at most this often. Use :meth:`run` as a long-lived task (on a thread of its
+    own: :class:`~offline_cache.sync_thread.SyncThread`), or :meth:`sync_once` in a script.
     """
 
     def __init__(
@@ -168,6 +182,7 @@ class Replicator:
         backoff_cap: float = 30.0,
         listen: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
+        poke_gap: float = 1.0,
     ) -> None:
         self.store = store
         self.server_url = server_url.rstrip("/")
@@ -179,12 +194,18 @@ class Replicator:
         self.batch_size = batch_size
         self.pull_limit = pull_limit
         self.pull_interval = pull_interval
+        self.poke_gap = poke_gap
         self.listen = listen
         self._timeout = httpx.Timeout(request_timeout, connect=connect_timeout)
         self._transport = transport
         self._backoff = Backoff(cap=backoff_cap)
-        self._wake = asyncio.Event()
+        self._wake = asyncio.Event()  # sync soon: a poke, a save, the timer
+        self._hurry = asyncio.Event()  # sync now: the agent asked, a new token, stopping
         self._stopping = asyncio.Event()
+        # The loop run() is on; None while it is not running. The asyncio events above belong
+        # to it: other threads set them through call_soon_threadsafe (see _soon).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_lock = threading.Lock()
         self._lock = asyncio.Lock()
         self._watchers: list[asyncio.Queue[SyncSnapshot]] = []
         self._snapshot = SyncSnapshot(LinkState.OFFLINE, 0, None, 0, None, None, 0)
@@ -197,11 +218,12 @@ class Replicator:
     # ------------------------------------------------------------ state for the UI
 
     def snapshot(self) -> SyncSnapshot:
-        """The latest state (cheap; no I/O)."""
+        """The latest state (cheap; no I/O; one attribute read: safe from any thread)."""
         return self._snapshot
 
     async def states(self) -> AsyncIterator[SyncSnapshot]:
-        """Every new state, starting with the current one, until :meth:`stop`."""
+        """Every new state, starting with the current one, until :meth:`stop`. Iterate it on
+        the loop :meth:`run` runs on."""
         queue: asyncio.Queue[SyncSnapshot] = asyncio.Queue(maxsize=64)
         self._watchers.append(queue)
         try:
@@ -243,29 +265,65 @@ class Replicator:
                     queue.get_nowait()
             queue.put_nowait(snap)
 
-    # ------------------------------------------------------------ control
+    # ------------------------------------------------------------ control (any thread)
+
+    def _soon(self, change: Callable[[], None]) -> None:
+        """Run ``change`` (it sets the loop's events) on the loop :meth:`run` is on: at once
+        when called on that loop or when nothing runs (no waiter to wake), else through
+        ``call_soon_threadsafe`` (an asyncio event is not thread-safe, and a set from another
+        thread would not wake the loop's selector)."""
+        with self._loop_lock:  # run() publishes its loop under it: no set lands mid-start
+            loop = self._loop
+            if loop is None or _running_loop() is loop:
+                change()
+                return
+            try:
+                loop.call_soon_threadsafe(change)
+            except RuntimeError:  # the loop closed meanwhile: nothing waits on it any more
+                change()
 
     def poke(self) -> None:
-        """Ask for a sync now (the agent pressed "sync", or the UI regained focus)."""
+        """Ask for a sync now (the agent pressed "sync", or the UI regained focus): it does
+        not wait for ``poke_gap``. Any thread."""
+        self._soon(self._sync_now)
+
+    def _sync_now(self) -> None:
+        self._hurry.set()
         self._wake.set()
 
     def saved_locally(self) -> None:
-        """A local save: push soon. While the link is down the backoff is kept, so a burst of
-        offline saves does not turn into a burst of connection attempts that compete with the
-        next save for the store; the outbox is durable and goes when the link is back."""
+        """A local save: push soon (saves within ``poke_gap`` share one round). While the link
+        is down the backoff is kept, so a burst of offline saves does not turn into a burst of
+        connection attempts that compete with the next save for the store; the outbox is
+        durable and goes when the link is back. Any thread."""
+        self._soon(self._push_soon)
+
+    def _push_soon(self) -> None:
         if not self._backing_off:
             self._wake.set()
 
     def set_token(self, token: str | TokenSource | None) -> None:
-        """After sign-in: use this token and resume (the outbox was kept all along)."""
+        """After sign-in: use this token and resume (the outbox was kept all along). Any
+        thread: the new source is one attribute, read before each request."""
         self._token_source = token if callable(token) else (lambda value=token: value)  # type: ignore[misc]
+        self._soon(self._resume)
+
+    def _resume(self) -> None:
         self._backoff.reset()
-        self._wake.set()
+        self._sync_now()
+
+    def request_stop(self) -> None:
+        """Stop :meth:`run` after the round in flight (if any); pending work stays in the
+        outbox. Any thread; returns at once (:class:`SyncThread` waits, bounded)."""
+        self._soon(self._stop_now)
+
+    def _stop_now(self) -> None:
+        self._stopping.set()
+        self._sync_now()
 
     async def stop(self) -> None:
         """Stop :meth:`run` at the next await; pending work stays in the outbox."""
-        self._stopping.set()
-        self._wake.set()
+        self.request_stop()
 
     # ------------------------------------------------------------ HTTP
 
@@ -485,11 +543,17 @@ class Replicator:
 
     async def run(self) -> None:
         """Replicate until :meth:`stop`: sync on start, on pokes, on local saves
-        (:meth:`poke`) and every ``pull_interval`` seconds; back off while offline."""
+        (:meth:`poke`) and every ``pull_interval`` seconds; back off while offline. Pokes and
+        saves that come within ``poke_gap`` of a round's start are one round after it."""
+        loop = asyncio.get_running_loop()
+        with self._loop_lock:
+            self._loop = loop
         listener = asyncio.create_task(self._listen()) if self.listen else None
         try:
             while not self._stopping.is_set():
                 self._wake.clear()
+                self._hurry.clear()
+                started = loop.time()
                 outcome = await self.sync_once()
                 self._backing_off = outcome == SyncOutcome.OFFLINE
                 await asyncio.to_thread(self.store.checkpoint)
@@ -504,13 +568,30 @@ class Replicator:
                     delay = self.pull_interval
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                await self._gather(started + self.poke_gap)
         finally:
             if listener is not None:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await listener
-            await self._publish(state=LinkState.STOPPED)
-            await self.aclose()
+            try:
+                await self._publish(state=LinkState.STOPPED)
+                await self.aclose()
+            finally:
+                with self._loop_lock:
+                    self._loop = None
+
+    async def _gather(self, until: float) -> None:
+        """Woken by a poke or a save: let the ones that follow within ``poke_gap`` of the
+        last round's start join the next round (each round is a push, a pull, a checkpoint
+        and two state reads; one per poke kept the desk busy while another agent pushed).
+        The agent's "sync now", a new token and stopping end the wait at once."""
+        if not self._wake.is_set() or self._hurry.is_set():
+            return  # the timer (the periodic pull), or sync now
+        rest = until - asyncio.get_running_loop().time()
+        if rest > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), timeout=rest)
 
     async def _heartbeat(self) -> None:
         """Tell the server this desk is alive and how much it still holds, so a shift lead
@@ -601,6 +682,14 @@ class Replicator:
 
 
 STREAM_SILENCE = 90.0  # seconds without any event before the stream counts as dead
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop running on this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _silence_after(hello: str) -> float:

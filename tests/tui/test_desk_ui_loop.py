@@ -3,8 +3,11 @@
 Keystroke latency is measured in benchmarks/bench_keystroke.py; these tests pin the cause of a
 slow key instead: while an agent types into the intake form, the thread that runs Textual's
 event loop never reads the cache (SQLCipher: a page read is a decrypt, a commit an fsync) nor
-the keyring (a password-protected keyring spends ~0.6 s of Argon2 per read). The lookups the
-form makes (caller history, open duplicates, address) run in debounced thread workers.
+the keyring (a password-protected keyring spends ~0.6 s of Argon2 per read), and does none of
+the replicator's network work (HTTP requests, the event stream's parsing, validating pulled
+pages) while another agent's pushes keep it busy. The lookups the form makes (caller
+history, open duplicates, address) run in debounced thread workers; the replicator on a
+thread of its own.
 
 And the queue's search: a word typed key by key costs one worker round trip, for the word
 the agent settled on, and the rows shown are that word's.
@@ -19,16 +22,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import keyring
 import pytest
 
+import offline_cache.replicator as replicator_module
 from agent_tui.screens import queue as queue_screen
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.screens.queue import QueueScreen
 from agent_tui.widgets.queue_table import QueueTable
 from hotline.model import TicketFields
 from tests.support.server import RunningServer
-from tests.tui.conftest import make_app, run_in_thread, sign_in, until
+from tests.tui.conftest import USERS, make_app, run_in_thread, sign_in, until
 
 PHONE = "13812345678"
 ADDRESS = "徐汇区漕溪北路100号B座3单元502室门口的路灯坏了两个星期晚上很黑老人出门不便"
@@ -43,6 +48,9 @@ class ThreadLedger:
         self.on_loop: Counter[str] = Counter()
         self.elsewhere: Counter[str] = Counter()
         self.recording = False
+
+    def anywhere(self, what: str) -> int:
+        return self.on_loop[what] + self.elsewhere[what]
 
     def note(self, what: str) -> None:
         if not self.recording:
@@ -79,11 +87,96 @@ def watch_keyring(monkeypatch: pytest.MonkeyPatch, ledger: ThreadLedger) -> None
         monkeypatch.setattr(backend, name, wrapped)
 
 
+def watch_sync(monkeypatch: pytest.MonkeyPatch, ledger: ThreadLedger) -> None:
+    """The replicator's network work: every request it sends (httpx's async client: the desk
+    itself sends none while the agent types), every event of the stream it parsed, every
+    pulled page it validated before applying it."""
+    send = httpx.AsyncClient.send
+
+    async def sending(client: httpx.AsyncClient, *args: Any, **kwargs: Any) -> Any:
+        ledger.note("sync.request")
+        return await send(client, *args, **kwargs)
+
+    dispatch = replicator_module.Replicator._dispatch
+
+    def dispatching(replicator: Any, sse: Any) -> None:
+        ledger.note(f"sync.event.{sse.event}")
+        dispatch(replicator, sse)
+
+    page = replicator_module.PullResponse
+
+    class NotedPage:
+        @staticmethod
+        def model_validate(raw: Any) -> Any:
+            ledger.note("sync.pull_page")
+            return page.model_validate(raw)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", sending)
+    monkeypatch.setattr(replicator_module.Replicator, "_dispatch", dispatching)
+    monkeypatch.setattr(replicator_module, "PullResponse", NotedPage)
+
+
+class SecondAgent:
+    """Another agent of the same server pushing a new ticket every 0.2 s from a thread of
+    its own (bounded: at most 200 tickets), so the desk's replicator is poked and pulls
+    while the first agent types."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stop = threading.Event()
+        self.pushed = 0
+        self.thread = threading.Thread(target=self._push, name="second-agent", daemon=True)
+
+    def __enter__(self) -> SecondAgent:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(15)
+
+    def _push(self) -> None:
+        import uuid
+
+        login = {"username": "agent2", "password": USERS["agent2"][1]}
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            token = client.post("/api/v1/auth/login", json=login).json()["access_token"]
+            client_id = str(uuid.uuid4())
+            for i in range(1, 201):
+                if self.stop.is_set():
+                    return
+                at = datetime.now(UTC).isoformat()
+                mutation = {
+                    "mutation_id": i,
+                    "name": "create_ticket",
+                    "args": {
+                        "id": str(uuid.uuid4()),
+                        "caller_name": "李四",
+                        "phone": f"1391234{i:04d}",
+                        "address": f"人民路{i}号",
+                        "account": f"第二位坐席的工单 {i}",
+                        "call_started_at": at,
+                        "created_at": at,
+                        "disposition": "pending",
+                    },
+                    "client_time": at,
+                }
+                answer = client.post(
+                    "/api/v1/sync/push",
+                    json={"client_id": client_id, "mutations": [mutation]},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                if answer.status_code == 200:
+                    self.pushed += 1
+                self.stop.wait(0.2)
+
+
 async def test_typing_fifty_characters_reads_no_cache_or_keyring_on_the_ui_loop(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger = ThreadLedger()
     watch_keyring(monkeypatch, ledger)
+    watch_sync(monkeypatch, ledger)
     app = make_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot)
@@ -94,19 +187,27 @@ async def test_typing_fifty_characters_reads_no_cache_or_keyring_on_the_ui_loop(
         watch_store(app.desk.store, ledger)
         await until(pilot, lambda: app.desk.replicator is not None, "sync running")
 
-        ledger.recording = True
-        typed = 0
-        for field, text in (("phone", PHONE), ("address", ADDRESS)):
-            screen.query_one(f"#f-{field}").focus()
-            await pilot.pause()
-            for char in text[: TYPED - typed]:
-                await pilot.press(char)
-                typed += 1
-        # the form's own lookups and the autosave run once the keys stop: let them
-        await until(pilot, lambda: screen.draft_id is not None, "the autosaved draft")
-        await until(pilot, lambda: screen._phone_looked_up.startswith(PHONE), "the caller lookup")
-        await pilot.pause(0.3)
-        ledger.recording = False
+        await until(pilot, lambda: app.status.link == "online", "online")
+
+        with SecondAgent(server.url) as second:
+            await until(pilot, lambda: second.pushed >= 1, "the second agent's first ticket")
+            ledger.recording = True
+            typed = 0
+            for field, text in (("phone", PHONE), ("address", ADDRESS)):
+                screen.query_one(f"#f-{field}").focus()
+                await pilot.pause()
+                for char in text[: TYPED - typed]:
+                    await pilot.press(char)
+                    typed += 1
+            # the form's own lookups and the autosave run once the keys stop: let them
+            await until(pilot, lambda: screen.draft_id is not None, "the autosaved draft")
+            await until(
+                pilot, lambda: screen._phone_looked_up.startswith(PHONE), "the caller lookup"
+            )
+            # ... and the replicator: the second agent's tickets reach this desk
+            await until(pilot, lambda: ledger.anywhere("sync.pull_page") >= 2, "pulls")
+            await pilot.pause(0.3)
+            ledger.recording = False
 
         assert typed == TYPED
         assert screen.values()["phone"] == PHONE
@@ -114,8 +215,10 @@ async def test_typing_fifty_characters_reads_no_cache_or_keyring_on_the_ui_loop(
         # nothing on the loop thread: not the form, not the status bar, not the sync
         assert ledger.on_loop == Counter(), ledger.on_loop
         # ... and the work did happen, in workers (the test would pass vacuously otherwise)
-        assert ledger.elsewhere["cache._write"] >= 1, ledger.elsewhere  # the draft
+        assert ledger.elsewhere["cache._write"] >= 1, ledger.elsewhere  # the draft, pulls
         assert ledger.elsewhere["cache._read"] >= 2, ledger.elsewhere  # lookups, status
+        assert ledger.elsewhere["sync.request"] >= 2, ledger.elsewhere  # pulls (and pushes)
+        assert ledger.elsewhere["sync.event.poke"] >= 1, ledger.elsewhere  # the stream
         draft = await run_in_thread(app.desk.latest_draft)
         assert draft is not None and draft.values["phone"] == PHONE
 
