@@ -187,12 +187,17 @@ def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False)
         number = phonenumbers.parse(compact, "CN")
     except phonenumbers.NumberParseException:
         raise FieldError(field, "phone_invalid", {"value": raw}) from None
-    if not phonenumbers.is_valid_number(number):
-        raise FieldError(field, "phone_invalid", {"value": raw})
     if number.country_code != 86:
+        if not phonenumbers.is_valid_number(number):
+            raise FieldError(field, "phone_invalid", {"value": raw})
         return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    # +86 is one region's code (CN): there ``is_valid_number`` is "its type is known", so
+    # the type is matched once (matching it is most of a mainland number's cost)
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        raise FieldError(field, "phone_invalid", {"value": raw})
     national = str(phonenumbers.national_significant_number(number))
-    if phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE:
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
         return "0" + national
     return national
 
