@@ -44,12 +44,12 @@ def measure(database_url: str, n_batches: int = 10, profile: bool = False) -> di
     """CPU seconds per mutation of ``n_batches`` pushes of 100 creates on ``database_url``
     (migrated here; one agent in a team)."""
     from benchmarks import common
+    from hotline.model import Role
     from hotline.protocol import PushRequest
     from hotline_server.auth import User
     from hotline_server.db.engine import make_engine
     from hotline_server.sync.appliers import register_core
     from hotline_server.sync.push import push
-    from hotline.model import Role
 
     common.prepare_database(database_url, {"agent1": ("agent", common.TEAM)})
     engine = make_engine(database_url)
