@@ -497,7 +497,7 @@ def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The rows as groups with the same keys: a column a row leaves out becomes NULL when
     that is what leaving it out would give (nullable, no default); rows that leave out a
     column with a default stay apart, so the database fills it in as a one-row insert would."""
-    keys = set().union(*rows)
+    keys = set().union(_PLAIN_NULLABLE, *rows)  # every column named: nothing to read back
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
         filled = {**{k: None for k in keys - row.keys() if k in _PLAIN_NULLABLE}, **row}

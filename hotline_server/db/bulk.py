@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -52,13 +52,24 @@ def _statement(conn: Connection, table: sa.Table, cols: tuple[str, ...], returni
     return stmt
 
 
+def _as_stored(row: dict[str, Any]) -> dict[str, Any]:
+    """A row that names every column, as reading it back would give it: the database
+    generated nothing, and the one type that reads back other than it was sent is an aware
+    time, in UTC (``UtcDateTime``)."""
+    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in row.items()}
+
+
 def insert_many(
     conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]], *, returning: bool = False
 ) -> list[dict[str, Any]]:
     """Insert ``rows`` (all with the same keys, for the columns they name) in one statement;
-    with ``returning``, the rows as stored (in no particular order), else []."""
+    with ``returning``, the rows as stored (in no particular order), else []. Rows that
+    name every column are not read back: they are stored as sent (see :func:`_as_stored`)."""
     if not rows:
         return []
+    if returning and set(rows[0]) == set(table.c.keys()):
+        insert_many(conn, table, rows)
+        return [_as_stored(row) for row in rows]
     if conn.dialect.name != "postgresql":
         conn.execute(table.insert(), list(rows))
         if not returning:
