@@ -8,7 +8,7 @@ Baseline: the ``tickets`` rows the server ended up with, inserted into an empty 
 table with SQLAlchemy Core ``executemany``, 100 rows per transaction, on the same database.
 
 What the two write differs, in the baseline's favour: the copy has the ticket columns only,
-no index (the server's table has its primary key, a unique number and nine more indexes),
+no index (the server's table has its primary key, a unique number and ten more indexes),
 and the baseline writes no history row, change-log entry, stored answer, day number or
 client row, and parses, validates and answers nothing. Same durability: the copy lives in
 the server's database file (WAL) and both connections run with ``synchronous`` FULL (read
