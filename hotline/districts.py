@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,15 @@ def find_district(text: str, districts: Sequence[District] | None = None) -> Dis
     if not key:
         return None
     for district in districts if districts is not None else DEFAULT_DISTRICTS:
-        if key in district.spellings():
+        if key in _spellings(district):
             return district
     return None
+
+
+@lru_cache(maxsize=1024)
+def _spellings(district: District) -> frozenset[str]:
+    """``district.spellings()`` made once per district (the server checks every ticket's)."""
+    return frozenset(district.spellings())
 
 
 def district_by_id(district_id: str, districts: Sequence[District] | None = None) -> District:

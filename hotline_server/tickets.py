@@ -248,6 +248,44 @@ def check_fields(fields: dict[str, Any], *, partial: bool = False) -> dict[str, 
     return domain_clean(plain, partial=partial)
 
 
+_TICKET_FIELDS = tuple(TicketFields.model_fields)
+
+
+def _clean_defaults() -> dict[str, Any]:
+    """What the domain's rules make of each field's default (no rule refuses a default)."""
+    cleaned, problems = validators.clean_ticket_fields(TicketFields().model_dump(mode="json"),
+                                                       required=())  # fmt: skip
+    assert not problems, problems
+    return cleaned
+
+
+_CLEAN_DEFAULTS = _clean_defaults()
+
+
+def create_fields(args: CreateTicketArgs) -> dict[str, Any]:
+    """:func:`check_fields` of a create, for the whole ticket: ``args`` is a
+    ``TicketFields`` already (validated by the same field rules on its way in), so only the
+    NUL check and the domain's rules remain, and only for the fields the client gave: a field
+    left out takes its default, which the rules clean the same way every time. The first
+    problem found is the one :func:`check_fields` would name."""
+    given = args.model_dump(mode="json", include=args.model_fields_set & _FIELD_SET)
+    from hotline_server.sync.push import nul_path
+
+    nul = nul_path(given)
+    if nul is not None:
+        raise Rejected(f"{nul}: text must not contain NUL characters", nul)
+    cleaned = domain_clean(given, partial=False)
+    return {name: cleaned[name] if name in cleaned else _default(name) for name in _TICKET_FIELDS}
+
+
+_FIELD_SET = frozenset(_TICKET_FIELDS)
+
+
+def _default(name: str) -> Any:
+    value = _CLEAN_DEFAULTS[name]
+    return dict(value) if isinstance(value, dict) else value  # never one shared dict
+
+
 # ---------------------------------------------------------------- writing
 
 
@@ -296,14 +334,16 @@ def _history_values(
     conflict: dict[str, Any] | None = None,
     client_id: str | None = None,
     mutation_id: int | None = None,
+    json_ready: bool = False,
 ) -> dict[str, Any]:
+    """``json_ready``: ``changes`` holds JSON values only (a create's cleaned fields)."""
     return {
         "ticket_id": row["id"],
         "revision": row["revision"],
         "at": now,
         "actor": actor,
         "action": action,
-        "changes": _json(changes),
+        "changes": changes if json_ready else _json(changes),
         "reason": reason,
         "conflict": _json(conflict) if conflict else None,
         "client_id": client_id,
@@ -406,7 +446,10 @@ def create_many(
                 out.append(Rejected(f"ticket id {args.id} is already taken", "id"))
             continue
         try:
-            fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
+            fields = create_fields(args)
+            outcome = validators.outcome_problem(fields.get("answer"), args.disposition.value)
+            if outcome is not None:  # refused here, before the batch writes anything
+                raise Rejected(outcome.message("en"), outcome.field)
         except Rejected as exc:
             out.append(exc)
             continue
@@ -437,7 +480,7 @@ def _insert_new(
     rows = [stored.get(new["id"]) or new for new in new_rows]
     insert_many(conn, ticket_history, [
         _history_values(row, user.username, "create", {k: {"to": fields[k]} for k in fields},
-                        now, client_id=client_id, mutation_id=mids[i])
+                        now, client_id=client_id, mutation_id=mids[i], json_ready=True)
         for (i, _, fields), row in zip(fresh, rows, strict=True)
     ])  # fmt: skip
     with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
@@ -454,7 +497,7 @@ def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """The rows as groups with the same keys: a column a row leaves out becomes NULL when
     that is what leaving it out would give (nullable, no default); rows that leave out a
     column with a default stay apart, so the database fills it in as a one-row insert would."""
-    keys = set().union(*rows)
+    keys = set().union(_PLAIN_NULLABLE, *rows)  # every column named: nothing to read back
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
         filled = {**{k: None for k in keys - row.keys() if k in _PLAIN_NULLABLE}, **row}
@@ -465,10 +508,7 @@ def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _new_row(
     args: CreateTicketArgs, fields: dict[str, Any], user: User, now: datetime, number: str
 ) -> dict[str, Any]:
-    disposition = args.disposition
-    outcome = validators.outcome_problem(fields.get("answer"), disposition.value)
-    if outcome is not None:
-        raise Rejected(outcome.message("en"), outcome.field)
+    disposition = args.disposition  # its outcome rule was checked in create_many
     status = Status.ACCEPTED
     values: dict[str, Any] = {}
     if disposition == Disposition.ON_SPOT:
@@ -503,7 +543,7 @@ def same_create(conn: Connection, row: dict[str, Any], args: CreateTicketArgs) -
     used id? Compared with what the create recorded (the ticket may have changed since):
     the normalized fields, the desk's two times and the disposition."""
     try:
-        fields = check_fields(args.model_dump(include=set(TicketFields.model_fields)))
+        fields = create_fields(args)
     except Rejected:
         return False
     created = conn.execute(

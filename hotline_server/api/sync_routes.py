@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from hotline.protocol import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
 from hotline_server import auth
@@ -30,7 +30,7 @@ def committed(request: Request, seq: int | None) -> None:
 
 
 @router.post("/push", response_model=PushResponse, summary="Apply a batch of mutations once")
-def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> PushResponse:
+def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> Response:
     engine = auth.engine_of(request)
     with engine.connect() as conn:
         teams = pull_mod.teams_configured(conn)
@@ -47,7 +47,9 @@ def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> PushRes
     for callback in outcome.after_commit:
         callback(request.app)
     committed(request, outcome.last_seq)
-    return outcome.response
+    # encoded once, from the model push built (``response_model`` still documents it): the
+    # default path would dump it, validate it again and encode it again, per mutation
+    return Response(outcome.response.model_dump_json(), media_type="application/json")
 
 
 @router.get("/pull", response_model=PullResponse, summary="Changes after a cursor")

@@ -132,7 +132,8 @@ def _duplicates(
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
-    """Where a NUL character hides in ``value`` (PostgreSQL text cannot store it)."""
+    """Where a NUL character hides in ``value`` (PostgreSQL text cannot store it). The path
+    of an item is only spelled out when it holds one (every mutation passes through here)."""
     if isinstance(value, str):
         return (path or "value") if "\x00" in value else None
     if isinstance(value, dict):
@@ -142,12 +143,13 @@ def nul_path(value: Any, path: str = "") -> str | None:
     else:
         return None
     for key, item in items:
-        key_path = f"{path}.{key}" if path else str(key)
-        if "\x00" in str(key):
-            return key_path
-        found = nul_path(item, key_path)
-        if found is not None:
-            return found
+        name = key if isinstance(key, str) else str(key)
+        if "\x00" in name or (isinstance(item, str) and "\x00" in item):
+            return (f"{path}.{name}" if path else name) or "value"
+        if isinstance(item, dict | list):
+            found = nul_path(item, f"{path}.{name}" if path else name)
+            if found is not None:
+                return found
     return None
 
 
@@ -159,7 +161,15 @@ def _rejected(base: dict[str, Any], reason: str, field_: str | None = None) -> M
 
 
 def _envelope_data(m: MutationEnvelope) -> dict[str, Any]:
-    return m.model_dump(mode="json") if isinstance(m, Mutation) else m.model_dump()
+    """The mutation as the client sent it (an envelope holds the parsed JSON as is: read,
+    not copied; ``Mutation.model_validate`` copies what it keeps)."""
+    if isinstance(m, Mutation):
+        return m.model_dump(mode="json")
+    data = {"mutation_id": m.mutation_id, "name": m.name, "args": m.args,
+            "client_time": m.client_time, "schema_version": m.schema_version}  # fmt: skip
+    if m.model_extra:
+        data.update(m.model_extra)
+    return data
 
 
 def stored_name(m: MutationEnvelope) -> str:
