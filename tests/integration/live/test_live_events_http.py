@@ -144,29 +144,7 @@ async def test_a_slow_client_is_dropped_while_another_gets_everything(
 
     fast_task = asyncio.create_task(read_fast())
     try:
-        for _ in range(100):  # both streams connected: the fast one said hello
-            if any(k == "hello" for k, *_ in fast):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)  # the slow one had as long to subscribe
-        now = datetime.now(UTC)
-        with live.phone() as phone:
-            for n in range(OFFERS):
-                call = f"flood-{n}"
-                events = [
-                    ev(f"{call}-o", "offered", call, now, caller_number=CALLER, queue="general"),
-                    ev(f"{call}-s", "offered_to_seat", call, now, agent="amy"),
-                ]
-                r = await asyncio.to_thread(phone.post, "/api/v1/telephony/events",
-                                            json={"events": events})  # fmt: skip
-                assert r.status_code == 200, r.text
-                # lockstep: the fast client has this offer before the next one is made
-                for _ in range(400):
-                    if any(k == "call_offer" and d["call_id"] == call for k, d, _ in fast):
-                        break
-                    await asyncio.sleep(0.025)
-                else:
-                    raise AssertionError(f"the fast client never got the offer of {call}")
+        await _offer_in_lockstep(live, fast, "flood", OFFERS)
         offers = [d["call_id"] for k, d, _ in fast if k == "call_offer"]
         assert offers == [f"flood-{n}" for n in range(OFFERS)]
         assert not fast_task.done()  # still connected: never dropped
@@ -230,28 +208,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_another_gets_everythin
 
     fast_task = asyncio.create_task(read_fast())
     try:
-        for _ in range(100):
-            if any(k == "hello" for k, *_ in fast):
-                break
-            await asyncio.sleep(0.05)
-        await asyncio.sleep(0.5)
-        now = datetime.now(UTC)
-        with live.phone() as phone:
-            for n in range(STUCK_OFFERS):
-                call = f"stuck-{n}"
-                events = [
-                    ev(f"{call}-o", "offered", call, now, caller_number=CALLER, queue="general"),
-                    ev(f"{call}-s", "offered_to_seat", call, now, agent="amy"),
-                ]
-                r = await asyncio.to_thread(phone.post, "/api/v1/telephony/events",
-                                            json={"events": events})  # fmt: skip
-                assert r.status_code == 200, r.text
-                for _ in range(400):
-                    if any(k == "call_offer" and d["call_id"] == call for k, d, _ in fast):
-                        break
-                    await asyncio.sleep(0.025)
-                else:
-                    raise AssertionError(f"the fast client never got the offer of {call}")
+        await _offer_in_lockstep(live, fast, "stuck", STUCK_OFFERS)
         # the stuck stream's last send has now waited longer than the send timeout
         await asyncio.sleep(SEND_TIMEOUT + 2.0)
         offers = [d["call_id"] for k, d, _ in fast if k == "call_offer"]
@@ -294,3 +251,30 @@ async def test_stopping_the_server_ends_open_streams_cleanly(live: Live) -> None
     sock.close()
     assert code in (0, -signal.SIGTERM)  # uvicorn re-raises the signal once it has stopped
     assert raw.endswith(b"\r\n0\r\n\r\n")  # the last chunk: the response was completed
+
+
+async def _offer_in_lockstep(live: Live, fast: Got, prefix: str, count: int) -> None:
+    """Once the fast stream said hello (and the other had as long to subscribe), offer
+    ``count`` calls to amy, each only after the fast client got the one before (lockstep)."""
+    for _ in range(100):
+        if any(k == "hello" for k, *_ in fast):
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    now = datetime.now(UTC)
+    with live.phone() as phone:
+        for n in range(count):
+            call = f"{prefix}-{n}"
+            events = [
+                ev(f"{call}-o", "offered", call, now, caller_number=CALLER, queue="general"),
+                ev(f"{call}-s", "offered_to_seat", call, now, agent="amy"),
+            ]
+            r = await asyncio.to_thread(phone.post, "/api/v1/telephony/events",
+                                        json={"events": events})  # fmt: skip
+            assert r.status_code == 200, r.text
+            for _ in range(400):
+                if any(k == "call_offer" and d["call_id"] == call for k, d, _ in fast):
+                    break
+                await asyncio.sleep(0.025)
+            else:
+                raise AssertionError(f"the fast client never got the offer of {call}")
