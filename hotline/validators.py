@@ -24,8 +24,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from hotline.districts import (
     District,
     as_districts,
@@ -165,8 +163,17 @@ def _is_service_number(digits: str) -> bool:
     return len(digits) in (5, 6) and digits[:2] in ("95", "96")
 
 
+def load_phone_tables() -> None:
+    """Import the phone-number library now. It is imported on the first number checked, not
+    with this module (~30 ms of tables: off the desk's first frame); the desk calls this in
+    a thread once its form is up, so the agent's first digits do not wait for it either."""
+    import phonenumbers  # noqa: F401
+
+
 def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False) -> str:
     """Return the number in its normal form (module docstring) or raise ``FieldError``."""
+    import phonenumbers  # see load_phone_tables
+
     raw = _nfkc(s)
     if not raw:
         raise FieldError(field, "required")
