@@ -30,6 +30,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
+from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
 from agent_tui.widgets.form_factory import FieldSpec, field_specs
 from agent_tui.widgets.incoming import IncomingCall
@@ -122,7 +123,7 @@ class IntakeScreen(DeskScreen):
         yield Static("", id="intake-red")
         with Horizontal(id="intake-body"):
             with VerticalScroll(id="intake-form"):
-                yield Select(
+                yield LightSelect(
                     [(f.title.get(lang), f.id) for f in self.forms.values()],
                     id="form-choice",
                     prompt=t("intake.form"),

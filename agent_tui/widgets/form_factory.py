@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textual import events
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, TextArea
-from textual.widgets._select import SelectOverlay
 from textual.widgets.select import InvalidSelectValueError
 
+from agent_tui.widgets.desk_select import DeskSelect
 from hotline.forms import FormDef, FormField, district_choices
 from hotline.topics import TOPICS
 from hotline.units import Unit, unit_choices
@@ -98,23 +97,6 @@ def field_specs(
     toggles them with ``hotline.forms.visible_fields`` as answers change). ``units``: the
     handling-unit directory the desk has (default: the shipped one)."""
     return [spec_for(f, lang, units) for f in form.fields]
-
-
-class DeskSelect(Select[Any]):
-    """A Select that a typed character opens, searching its choices with that character
-    ("徐" finds 徐汇区). A closed Select has no use for letters, so without this an agent
-    typing on into a choice field would see the keys silently dropped."""
-
-    def on_key(self, event: events.Key) -> None:
-        if self.expanded or not event.is_printable or not event.character:
-            return
-        if event.character == " ":  # space opens the list itself (Select's own binding)
-            return
-        event.stop()
-        event.prevent_default()
-        self.expanded = True
-        overlay = self.query_one(SelectOverlay)
-        overlay.post_message(events.Key(event.key, event.character))
 
 
 _DEFAULT = object()
