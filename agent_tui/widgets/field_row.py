@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.cells import cell_len
+from textual.app import ComposeResult
 from textual.content import Content
 from textual.visual import visualize
 from textual.widget import Widget
@@ -25,7 +26,7 @@ from agent_tui.cells import fit
 from agent_tui.widgets.form_factory import FieldSpec, make_widget, read_value, write_value
 
 _DEFAULT = object()
-LABEL_CELLS = 16  # the label column: 15 cells of text, right-aligned, and one space
+LABEL_CELLS = 16  # the label column (app.tcss: the row's children sit 16 cells in)
 
 
 def label_text(spec: FieldSpec) -> str:
@@ -50,7 +51,7 @@ class FieldRow(Widget):
         if not shown:
             self.display = False
 
-    def compose(self) -> Any:
+    def compose(self) -> ComposeResult:
         if self._widget is not None:
             yield self._widget
 
