@@ -25,8 +25,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import phonenumbers
-
 from hotline.districts import (
     District,
     as_districts,
@@ -170,6 +168,8 @@ def _is_service_number(digits: str) -> bool:
 def _cn_parsing_known() -> bool:
     """China's prefixes for parsing are the ones :func:`_mainland_mobile_shape` was written
     against (a phonenumbers release that changes them turns the shortcut off)."""
+    import phonenumbers
+
     meta = phonenumbers.PhoneMetadata.metadata_for_region("CN")
     return bool(
         meta is not None
@@ -195,8 +195,17 @@ def _mainland_mobile_shape(compact: str) -> bool:
     )
 
 
+def load_phone_tables() -> None:
+    """Import the phone-number library now. It is imported on the first number checked, not
+    with this module (~30 ms of tables: off the desk's first frame); the desk calls this in
+    a thread once its form is up, so the agent's first digits do not wait for it either."""
+    import phonenumbers  # noqa: F401
+
+
 def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False) -> str:
     """Return the number in its normal form (module docstring) or raise ``FieldError``."""
+    import phonenumbers  # see load_phone_tables
+
     raw = _nfkc(s)
     if not raw:
         raise FieldError(field, "required")

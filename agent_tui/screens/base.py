@@ -16,9 +16,9 @@ from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from agent_tui.actions import bindings_for
+from agent_tui.widgets.desk_footer import DeskFooter
 from agent_tui.widgets.incoming import IncomingStrip
 from agent_tui.widgets.status_bar import StatusBar
 
@@ -95,7 +95,7 @@ class DeskScreen(Screen[None]):
         self._show_incoming(strip)
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield DeskFooter()
 
     def on_screen_resume(self) -> None:
         for bar in self.query(StatusBar):

@@ -30,18 +30,14 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
-from agent_tui.widgets.form_factory import (
-    FieldSpec,
-    field_specs,
-    make_widget,
-    read_value,
-    write_value,
-)
+from agent_tui.widgets.desk_select import LightSelect
+from agent_tui.widgets.field_row import FieldRow
+from agent_tui.widgets.form_factory import FieldSpec, field_specs
 from agent_tui.widgets.incoming import IncomingCall
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
 from hotline.model import Ticket
-from hotline.validators import FieldError
+from hotline.validators import FieldError, load_phone_tables
 from offline_cache.records import Draft
 
 AUTOSAVE_SECONDS = 0.5
@@ -60,53 +56,14 @@ class Submitted:
     call_started_at: datetime
 
 
-class FieldRow(Horizontal):
-    """Label, widget, and the field's message (error or help) right below the widget. The
-    message line is made the first time the field has something to say: most fields of a
-    ticket never do, and every widget less is less to style and lay out at start."""
-
-    def __init__(self, spec: FieldSpec) -> None:
-        super().__init__(id=f"row-{spec.id}", classes="field-row")
-        self.spec = spec
-        self._shown: str | None = None
-        self._widget: Widget | None = None
-        self._message: Label | None = None
-
-    def field_widget(self) -> Widget | None:
-        """The field's own widget once mounted (looked up once: this runs on every key)."""
-        if self._widget is None:
-            self._widget = next(iter(self.query(f"#f-{self.spec.id}")), None)
-        return self._widget
-
-    def compose(self) -> ComposeResult:
-        mark = " *" if self.spec.required else ""
-        yield Label(fit(self.spec.label + mark, 16).rstrip(), classes="field-label")
-        with Vertical(classes="field-box"):
-            yield make_widget(self.spec)
-
-    def show_error(self, message: str | None) -> None:
-        """The problem with this field, right below it; nothing when it is fine (the field's
-        help is its placeholder and tooltip, so an 80x24 terminal still shows the form).
-        Unchanged messages are not redrawn: this runs on every keystroke."""
-        if message == self._shown:
-            return
-        self._shown = message
-        label = self._message
-        if label is None:
-            if not message:
-                return
-            label = self._message = Label("", id=f"msg-{self.spec.id}", classes="field-help")
-            self.query_one(".field-box", Vertical).mount(label)
-        label.set_class(bool(message), "field-error")
-        label.update(message or "")
-        label.display = bool(message)
-
-
 class IntakeScreen(DeskScreen):
     SCOPE = "intake"
     # When the screen comes back (after the sign-in dialog, say) the focus goes to the first
-    # field, never to the scrolling container: keys typed right away land in the form.
-    AUTO_FOCUS = "#fields Select, #fields Input, #fields TextArea, #fields Checkbox"
+    # field, never to the scrolling container: keys typed right away land in the form. Done
+    # in on_screen_resume, not by Textual's AUTO_FOCUS: that scrolls the field into view
+    # while the screen is still being laid out again, which scrolled the form past its
+    # picker on an 80x24 terminal.
+    AUTO_FOCUS = ""
 
     def __init__(self) -> None:
         super().__init__()
@@ -130,9 +87,9 @@ class IntakeScreen(DeskScreen):
         self._offer_recent: list[dict[str, Any]] = []
         self._baseline: dict[str, Any] = {}
         self._building = asyncio.Lock()
-        # The mounted field rows, in form order: read on every keystroke, so kept here
-        # instead of a DOM query per key (None: look them up again after a rebuild).
-        self._rows: list[FieldRow] | None = None
+        # The field rows, in form order: read on every keystroke, so kept here instead of
+        # a DOM query per key (set when they are made: compose, a rebuild).
+        self._rows: list[FieldRow] = []
         self._forms_ready = False
         self._restore_checked = False
         # Draft writes run in threads; one at a time, a ticket's draft keeps one id, and an
@@ -166,7 +123,7 @@ class IntakeScreen(DeskScreen):
         yield Static("", id="intake-red")
         with Horizontal(id="intake-body"):
             with VerticalScroll(id="intake-form"):
-                yield Select(
+                yield LightSelect(
                     [(f.title.get(lang), f.id) for f in self.forms.values()],
                     id="form-choice",
                     prompt=t("intake.form"),
@@ -174,13 +131,22 @@ class IntakeScreen(DeskScreen):
                     compact=True,
                 )
                 with Vertical(id="fields"):
-                    yield from (FieldRow(spec) for spec in self.specs)
+                    if form is not None:
+                        self._rows = self._make_rows(form, self.specs, {})
+                    yield from self._rows
             with VerticalScroll(id="intake-side"):
                 yield Static("", id="intake-duplicate")
                 yield Label(t("intake.history"), classes="section")
                 yield Static("", id="intake-history")
                 yield Static("", id="intake-last")
         yield from self.compose_footer()
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.focused is None:
+            first = self._first_field()
+            if first is not None:
+                self.set_focus(first, scroll_visible=False)
 
     def on_mount(self) -> None:
         self.query_one("#intake-red").display = False
@@ -193,9 +159,19 @@ class IntakeScreen(DeskScreen):
         self._show_title()
         first = self._first_field()
         if first is not None and self.focused is None:
-            self.set_focus(first)  # now: the first key typed lands in the first field
+            # now: the first key typed lands in the first field. No scrolling to it: it is at
+            # the top of a form that opens at its top, and scrolling before the first layout
+            # measured a half-laid-out form and hid the form picker above it on 80x24
+            self.set_focus(first, scroll_visible=False)
         self._forms_ready = True
         self._maybe_offer_restore()
+        self._warm_up()
+
+    @work(thread=True, group="intake-warm-up", exit_on_error=False)
+    def _warm_up(self) -> None:
+        """Once the form is up: the phone-number tables the first typed number needs (not
+        imported with the desk, so its first frame does not wait for them)."""
+        load_phone_tables()
 
     def cache_opened(self) -> None:
         """The app opened the cache (after this screen mounted): its mirror of the server's
@@ -287,15 +263,13 @@ class IntakeScreen(DeskScreen):
             specs = field_specs(form, language(), self._units)
             holder = self.query_one("#fields", Vertical)
             self.specs = []
-            self._rows = None
+            self._rows = []
             await holder.remove_children()
-            await holder.mount_all([FieldRow(spec) for spec in specs])
-            self._rows = None
+            rows = self._make_rows(form, specs, values or {})
+            self._rows = rows
+            await holder.mount_all(rows)  # each widget made holding its answer
             self.form = form
             self.specs = specs
-            for spec in specs:
-                if values is not None and spec.id in values:
-                    write_value(self._widget(spec.id), values[spec.id])
             self._baseline = self.values()
             choice = self.query_one("#form-choice", Select)
             if choice.value != form.id:
@@ -306,17 +280,28 @@ class IntakeScreen(DeskScreen):
         if first is not None:
             first.focus()
 
+    def _make_rows(
+        self, form: FormDef, specs: list[FieldSpec], values: dict[str, Any]
+    ) -> list[FieldRow]:
+        """The form's rows, each holding its answer (``values``, else the field's default);
+        a field hidden by these answers gets its widget when it is first shown."""
+        answers = {spec.id: values.get(spec.id, spec.default) for spec in specs}
+        shown = {f.id for f in visible_fields(form, answers)}
+        return [FieldRow(spec, answers[spec.id], shown=spec.id in shown) for spec in specs]
+
     def _first_field(self) -> Widget | None:
-        """The widget of the first shown field, to take the focus; None under a dialog, or
-        while that row's own widget is not mounted yet (the screen still starting: its
-        AUTO_FOCUS takes the first field then)."""
+        """The widget of the first shown field, to take the focus; None under a dialog."""
         first = next((r for r in self._field_rows() if r.display), None)
         if first is None or self.app.screen.is_modal:
             return None
-        return next(iter(first.query(f"#f-{first.spec.id}")), None)
+        return first.field_widget()
 
-    def _widget(self, field_id: str) -> Widget:
-        return self.query_one(f"#f-{field_id}")
+    def _row(self, field_id: str) -> FieldRow:
+        return next(row for row in self._field_rows() if row.spec.id == field_id)
+
+    def _widget(self, field_id: str) -> Widget | None:
+        """The field's widget (None: a field hidden since the form opened has none yet)."""
+        return self._row(field_id).field_widget()
 
     def _show_title(self) -> None:
         if self.form is None:
@@ -331,20 +316,11 @@ class IntakeScreen(DeskScreen):
     # ------------------------------------------------------------------ values
 
     def _field_rows(self) -> list[FieldRow]:
-        if self._rows is None:
-            rows = list(self.query(FieldRow))
-            if not all(row.field_widget() is not None for row in rows):
-                return rows  # still mounting: not kept, looked up again next time
-            self._rows = rows
         return self._rows
 
     def values(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for row in self._field_rows():
-            widget = row.field_widget()
-            if widget is not None:
-                out[row.spec.id] = read_value(widget)
-        return out
+        """Every field's answer, shown or not (a hidden field keeps its answer)."""
+        return {row.spec.id: row.value for row in self._rows}
 
     def _refresh_form(self, show_all: bool = False, disposition: str | None = None) -> None:
         """Visibility, red banner and messages from the current answers (pure domain calls)."""
@@ -354,8 +330,7 @@ class IntakeScreen(DeskScreen):
         shown = {f.id for f in visible_fields(self.form, values)}
         rows = self._field_rows()
         for row in rows:
-            if row.display != (row.spec.id in shown):
-                row.display = row.spec.id in shown
+            row.show(row.spec.id in shown)
         self.errors = {
             e.field: e for e in validate_values(self.form, values, disposition=disposition)
         }
@@ -370,17 +345,18 @@ class IntakeScreen(DeskScreen):
             banner.display = red
             banner.update(Text(t("intake.red"), style="bold"))
 
-    def _field_of(self, widget: Widget | None) -> str | None:
+    def _row_of(self, widget: Widget | None) -> FieldRow | None:
         node = widget
         while node is not None and not isinstance(node, FieldRow):
             node = node.parent  # type: ignore[assignment]
-        return node.spec.id if isinstance(node, FieldRow) else None
+        return node if isinstance(node, FieldRow) else None
 
     def _changed(self, widget: Widget | None) -> None:
-        field_id = self._field_of(widget)
-        if field_id is None:
-            return
-        value = read_value(widget)
+        row = self._row_of(widget)
+        if row is not None:
+            self._field_changed(row.spec.id, row.value)
+
+    def _field_changed(self, field_id: str, value: Any) -> None:
         if field_id in self._baseline and value == self._baseline[field_id]:
             return  # a widget announcing the value it was built or restored with
         self._baseline[field_id] = value
@@ -777,8 +753,9 @@ class IntakeScreen(DeskScreen):
         if self.errors:
             self.notify(t("intake.invalid", n=len(self.errors)), severity="error")
             for spec in self.specs:
-                if spec.id in self.errors:
-                    self._widget(spec.id).focus()
+                widget = self._widget(spec.id) if spec.id in self.errors else None
+                if widget is not None:  # a shown field: only those are checked
+                    widget.focus()
                     break
             return None
         try:
@@ -842,8 +819,8 @@ class IntakeScreen(DeskScreen):
         )
         self._reset(rebuild=False)
         self.query_one("#intake-last", Static).update(Text(t("intake.saving")))
-        for spec in self.specs:
-            write_value(self._widget(spec.id), spec.default)
+        for row in self._field_rows():
+            row.value = row.spec.default
         self._baseline = self.values()
         self._refresh_form()
         self._show_title()
@@ -988,10 +965,10 @@ class IntakeScreen(DeskScreen):
         """Knowledge-base text into the answer field (or the account when the form has none)."""
         for target in ("answer", "account"):
             if any(s.id == target for s in self.specs):
-                widget = self._widget(target)
-                current = read_value(widget) or ""
-                write_value(widget, (current + "\n" + text).strip() if current else text)
-                self._changed(widget)
+                row = self._row(target)
+                current = row.value or ""
+                row.value = (current + "\n" + text).strip() if current else text
+                self._field_changed(target, row.value)
                 return
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from textual import events
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Select, TextArea
-from textual.widgets._select import SelectOverlay
 from textual.widgets.select import InvalidSelectValueError
 
+from agent_tui.widgets.desk_select import DeskSelect
 from hotline.forms import FormDef, FormField, district_choices
 from hotline.topics import TOPICS
 from hotline.units import Unit, unit_choices
@@ -98,46 +99,54 @@ def field_specs(
     return [spec_for(f, lang, units) for f in form.fields]
 
 
-class DeskSelect(Select[Any]):
-    """A Select that a typed character opens, searching its choices with that character
-    ("徐" finds 徐汇区). A closed Select has no use for letters, so without this an agent
-    typing on into a choice field would see the keys silently dropped."""
-
-    def on_key(self, event: events.Key) -> None:
-        if self.expanded or not event.is_printable or not event.character:
-            return
-        if event.character == " ":  # space opens the list itself (Select's own binding)
-            return
-        event.stop()
-        event.prevent_default()
-        self.expanded = True
-        overlay = self.query_one(SelectOverlay)
-        overlay.post_message(events.Key(event.key, event.character))
+_DEFAULT = object()
 
 
-def make_widget(spec: FieldSpec) -> Widget:
-    widget = _make(spec)
+class DeskInput(Input):
+    """An Input whose typing does not lay out the whole screen.
+
+    Textual's Input sets its ``virtual_size`` (the text's width, for scrolling it sideways)
+    on every change, and on a Widget that is a layout reactive: each key reflowed every
+    widget of the intake screen (~75% of a key's CPU). The Input's own size never depends on
+    it (``width: 1fr``, one line); its horizontal scrolling reads ``virtual_size`` directly.
+    So here it only repaints the Input."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+
+def make_widget(spec: FieldSpec, value: Any = _DEFAULT) -> Widget:
+    """The widget of one field, holding ``value`` (default: the field's default). Built
+    with its answer, not written after mounting: no change event to tell apart from typing,
+    no second render."""
+    widget = _make(spec, spec.default if value is _DEFAULT else value)
     if spec.help:
         widget.tooltip = spec.help
     return widget
 
 
-def _make(spec: FieldSpec) -> Widget:
+def _make(spec: FieldSpec, value: Any) -> Widget:
     if spec.kind == "textarea":
-        return TextArea(id=spec.widget_id, soft_wrap=True, show_line_numbers=False, compact=True)
+        return TextArea(
+            "" if value is None else str(value),
+            id=spec.widget_id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            compact=True,
+        )
     if spec.kind == "select":
+        legal = value is not None and any(str(value) == v for _, v in spec.options)
         return DeskSelect(
             spec.options,
             id=spec.widget_id,
             prompt="—",
-            value=spec.default if spec.default is not None else Select.NULL,
+            value=str(value) if legal else Select.NULL,  # an old draft's lost choice: none
             allow_blank=True,
             compact=True,
         )
     if spec.kind == "checkbox":
-        return Checkbox(spec.yes_label, value=bool(spec.default), id=spec.widget_id, compact=True)
-    return Input(
-        "" if spec.default is None else str(spec.default),
+        return Checkbox(spec.yes_label, value=bool(value), id=spec.widget_id, compact=True)
+    return DeskInput(
+        "" if value is None else str(value),
         placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),
         max_length=spec.max_length or 0,
         id=spec.widget_id,

@@ -2,7 +2,8 @@
 
 - ``agent-tui`` (the desk, not the demo) run in a fresh interpreter imports nothing of the
   server (FastAPI, SQLAlchemy, uvicorn, alembic), nor the lead panel or its charts, by the
-  time the agent can type, nor once the desk is signed in and syncing;
+  time the agent can type, nor once the desk is signed in and syncing; importing the desk's
+  modules does not import the phone-number tables (loaded after the first frame);
 - keys an agent types the moment the form shows, while the cache is still opening, land in
   the form and stay there once the cache is open.
 """
@@ -126,6 +127,23 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
         )
         assert not wrong, f"{moment}: the desk imported {wrong[:12]}"
     assert "agent_tui.screens.intake" in seen["at_interactive"]  # the child ran the real desk
+
+
+# Imported by the desk's modules, they would be paid before its first frame; they are
+# loaded when first needed instead (phonenumbers: in a thread once the form is up).
+NOT_BEFORE_THE_FIRST_FRAME = ("phonenumbers",)
+
+
+def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
+    code = (
+        "import sys, agent_tui.cli, agent_tui.app, agent_tui.screens.intake\n"
+        f"print(sorted(m for m in {NOT_BEFORE_THE_FIRST_FRAME!r} if m in sys.modules))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "[]", f"imported with the desk: {proc.stdout.strip()}"
 
 
 def _token(url: str) -> str:

@@ -1,0 +1,44 @@
+"""The footer of the desk's screens: Textual's Footer, rebuilt only when what it shows changes.
+
+Textual's Footer removes and remounts all its keys whenever the screen's bindings are
+updated, which happens on every focus change (twice: blur, focus), though moving from one
+form field to the next changes none of the keys it shows. On the intake form that is a
+rebuild of ~10 widgets and two layouts of the whole screen per Tab, paid by the first key
+typed in the next field. Here the footer rebuilds only when the keys it would show differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.screen import Screen
+from textual.widgets import Footer
+
+
+def shown_keys(screen: Screen[Any]) -> tuple[Any, ...]:
+    """What the footer draws for ``screen`` now: its shown bindings (with their state and
+    tooltip) and the command palette's key."""
+    active = screen.active_bindings
+    palette = active.get(screen.app.COMMAND_PALETTE_BINDING)
+    keys = tuple(
+        (b.key, b.action, b.description, b.key_display, b.group, enabled, tooltip)
+        for (_, b, enabled, tooltip) in active.values()
+        if b.show
+    )
+    if palette is None:
+        return keys
+    return (*keys, (palette.binding.key, palette.binding.action, palette.enabled))
+
+
+class DeskFooter(Footer):
+    _drawn: tuple[Any, ...] | None = None
+
+    def bindings_changed(self, screen: Screen[Any]) -> None:
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
+            super().bindings_changed(screen)  # Textual's own checks: nothing is rebuilt
+            return
+        keys = shown_keys(screen)
+        if keys == self._drawn:
+            return
+        self._drawn = keys
+        super().bindings_changed(screen)

@@ -1,0 +1,115 @@
+"""One row of the intake form: the field's label, its widget, and its message when it has one.
+
+Why a widget of its own and not Label + box + widget: Textual styles and lays out every
+widget of a screen at start, and every layout of the screen (a message appearing, a field
+shown) walks all of them. The row draws its label itself (``render``: the text in the first
+16 cells, where no child sits) and holds the field's widget and, once the field has
+something to say, the message line below it: two widgets per field instead of four.
+
+A row whose field is shown only for some answers (``show_if``) and is hidden when the form
+opens makes its widget the first time it is shown; until then it keeps the field's value
+(the default, a restored draft's answer) so the form reads the same either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.cells import cell_len
+from textual.app import ComposeResult
+from textual.content import Content
+from textual.visual import visualize
+from textual.widget import Widget
+from textual.widgets import Label
+
+from agent_tui.cells import fit
+from agent_tui.widgets.form_factory import FieldSpec, make_widget, read_value, write_value
+
+_DEFAULT = object()
+LABEL_CELLS = 16  # the label column (app.tcss: the row's children sit 16 cells in)
+
+
+def label_text(spec: FieldSpec) -> str:
+    """The label as the row draws it: right-aligned in 15 cells (cut with an ellipsis by
+    terminal cells, never by characters: Chinese takes two), then one space."""
+    text = fit(spec.label + (" *" if spec.required else ""), LABEL_CELLS - 1).rstrip()
+    return " " * (LABEL_CELLS - 1 - cell_len(text)) + text + " "
+
+
+class FieldRow(Widget):
+    """A form field's row (see the module's docstring)."""
+
+    def __init__(self, spec: FieldSpec, value: Any = _DEFAULT, *, shown: bool = True) -> None:
+        """``value``: the answer the field opens with (default: the field's default)."""
+        super().__init__(id=f"row-{spec.id}", classes="field-row")
+        self.spec = spec
+        self._label = Content(label_text(spec))
+        self._value = spec.default if value is _DEFAULT else value  # kept while no widget
+        self._widget: Widget | None = make_widget(spec, self._value) if shown else None
+        self._message: Label | None = None
+        self._said: str | None = None
+        if not shown:
+            self.display = False
+
+    def compose(self) -> ComposeResult:
+        if self._widget is not None:
+            yield self._widget
+
+    def render(self) -> Content:
+        return self._label
+
+    def field_widget(self) -> Widget | None:
+        """The field's own widget; None while a hidden row has not been shown yet."""
+        return self._widget
+
+    @property
+    def value(self) -> Any:
+        """The answer: what the widget holds, or the kept one while there is no widget."""
+        return self._value if self._widget is None else read_value(self._widget)
+
+    @value.setter
+    def value(self, value: Any) -> None:
+        if self._widget is None:
+            self._value = value
+        else:
+            write_value(self._widget, value)
+
+    def show(self, shown: bool) -> None:
+        """Show or hide the row; the first time it is shown its widget is made, holding the
+        kept answer, in this row (so the focus order stays the form's order)."""
+        if shown and self._widget is None:
+            self._widget = make_widget(self.spec, self._value)
+            self.mount(self._widget, before=0)
+        if self.display != shown:
+            self.display = shown
+
+    def show_error(self, message: str | None) -> None:
+        """The problem with this field, right below its widget; nothing when it is fine (the
+        field's help is its placeholder and tooltip, so an 80x24 terminal still shows the
+        form). This runs on every keystroke: an unchanged message is not redrawn, and a
+        changed one that takes as many lines as the last (the phone message quotes the
+        number being typed) is redrawn without a layout of the whole screen."""
+        if message == self._said:
+            return
+        self._said = message
+        label = self._message
+        if label is None:
+            if not message:
+                return
+            label = Label(Content(message), id=f"msg-{self.spec.id}", classes="field-help")
+            label.add_class("field-error")
+            self._message = label
+            self.mount(label)
+            return
+        if not message:
+            label.display = False
+            return
+        text = Content(message)  # plain text: a typed "[b]" quoted in it is not markup
+        width = label.content_size.width
+        same_height = (
+            label.display
+            and width > 0
+            and visualize(label, text).get_height(label.styles, width) == label.content_size.height
+        )
+        label.update(text, layout=not same_height)
+        label.display = True
