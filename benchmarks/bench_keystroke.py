@@ -361,7 +361,8 @@ def run(quick: bool) -> dict[str, Any]:
             f" ms, bare Input p50 {cpu_bare['frame'].get('p50', 0):.0f} / p99"
             f" {cpu_bare['frame'].get('p99', 0):.0f} ms; load"
             f" {load_before[0]:.1f} -> {load_after[0]:.1f}",
-        )
+        ),
+        _frame_row(cpu_ours, cpu_bare, made.value),
     ]
     return {
         "rows": rows,
@@ -379,6 +380,33 @@ def run(quick: bool) -> dict[str, Any]:
             "pushed": made.value,
         },
     }
+
+
+def _frame_row(ours: dict[str, Any], bare: dict[str, Any], pushed: int) -> dict[str, Any]:
+    """The frame pass as a row of its own: key delivered -> first frame showing it, ours
+    against the bare Input's same pass. What the agent sees, without ``Pilot.press``'s wait
+    for the whole process to idle (which counts the replicator's thread as the key's time)
+    and without the message it posts to every widget (a harness cost a terminal never pays).
+    Keys not shown within 10 s count as 10 s here, never as missing."""
+    f_ours, f_bare = dict(ours["frame"]), bare["frame"]
+    if ours["frame_not_shown"]:
+        f_ours["p99"] = 10_000.0
+    r = common.ratio(f_ours.get("p99", 0.0), f_bare.get("p99", 0.0))
+    return common.row(
+        "keystroke to screen in intake, key delivered to frame (100k cached, sync running)",
+        f_ours,
+        f_bare,
+        figure="p99",
+        target="<= 1.2x",
+        ratio_value=r,
+        met=r <= 1.2,
+        note=f"a key every {FRAME_CADENCE:.2f} s as a terminal delivers it, timed to the first"
+        f" frame composed with the field showing it; baseline: the same pass on a bare"
+        f" Textual Input, half before and half after ours; {pushed} tickets pushed by a"
+        f" second agent during the run; UI thread CPU per key"
+        f" {ours['frame_ui_cpu_ms_per_key']:.1f} ms (bare {bare['frame_ui_cpu_ms_per_key']:.1f}"
+        f" ms); keys not shown within 10 s: {ours['frame_not_shown']}",
+    )
 
 
 if __name__ == "__main__":
