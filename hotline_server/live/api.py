@@ -218,6 +218,7 @@ def get_seats(user: Lead, hub: Hub) -> SeatsOut:
     "/events",
     summary="Server-Sent Events: pokes, call offers, lead panel",
     response_class=EventStream,
+    status_code=200,  # FastAPI reads it off a response class's __init__; EventStream's has none
 )
 async def events(
     request: Request,
