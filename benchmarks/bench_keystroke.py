@@ -61,30 +61,15 @@ FRAME_CADENCE = 0.12  # seconds between two keys of the frame pass (~8 keys a se
 
 
 class Frames:
-    """Key delivered -> the first frame composed with the field showing it (``App._display``
-    wrapped on the app: it is what a terminal would be sent next)."""
+    """Key delivered -> the first frame composed with the field showing it."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
-        self.check: Any = None
-        self.shown = asyncio.Event()
-        self.at = 0.0
-        original = app._display
-
-        def display(screen: Any, renderable: Any) -> None:
-            original(screen, renderable)
-            if renderable is not None and self.check is not None and self.check():
-                self.at = time.perf_counter()
-                self.check = None
-                self.shown.set()
-
-        app._display = display
+        self.first = common.FirstFrame(app)
 
     async def key(self, box: Any, ch: str, expected: str) -> float:
         from textual import events
 
-        self.shown.clear()
-        self.check = lambda: box.value == expected
         key = ch if ch.isalnum() else None
         if key is None:
             from textual.keys import _character_to_key
@@ -92,14 +77,9 @@ class Frames:
             key = _character_to_key(ch)
         event = events.Key(key, ch)
         event.set_sender(self.app)
-        t = time.perf_counter()
-        self.app._driver.send_message(event)
-        try:
-            await asyncio.wait_for(self.shown.wait(), 10)
-        except TimeoutError:
-            self.check = None
-            return float("nan")
-        return self.at - t
+        return await self.first.after(
+            lambda: self.app._driver.send_message(event), lambda: box.value == expected
+        )
 
 
 async def frame_pass(app: Any, boxes: list[tuple[Any, str]], typing: Typing) -> None:

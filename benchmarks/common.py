@@ -9,6 +9,7 @@ Everything runs on loopback; every loop is bounded in count and in time.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -87,6 +88,46 @@ def row(
         "met": met,
         "note": note,
     }
+
+
+# ---------------------------------------------------------------- frames
+
+
+class FirstFrame:
+    """Time from an action to the first frame the app composes once ``check()`` holds
+    (``App._display`` wrapped on the app: what a terminal would be sent next). Not
+    ``Pilot.pause``: it waits for the whole process to idle and posts a message to every
+    widget of the screen, a harness cost a terminal never pays."""
+
+    def __init__(self, app: Any) -> None:
+        self._check: Callable[[], bool] | None = None
+        self._shown = asyncio.Event()
+        self._at = 0.0
+        original = app._display
+
+        def display(screen: Any, renderable: Any) -> None:
+            original(screen, renderable)
+            if renderable is not None and self._check is not None and self._check():
+                self._at = time.perf_counter()
+                self._check = None
+                self._shown.set()
+
+        app._display = display
+
+    async def after(
+        self, act: Callable[[], object], check: Callable[[], bool], timeout: float = 10.0
+    ) -> float:
+        """Seconds from ``act()`` to that frame; NaN when none came within ``timeout``."""
+        self._shown.clear()
+        self._check = check
+        started = time.perf_counter()
+        act()
+        try:
+            await asyncio.wait_for(self._shown.wait(), timeout)
+        except TimeoutError:
+            self._check = None
+            return float("nan")
+        return self._at - started
 
 
 # ---------------------------------------------------------------- machine
