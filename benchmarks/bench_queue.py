@@ -334,7 +334,7 @@ def _filter_frame_row(ours: dict[str, Any], n: int) -> dict[str, Any]:
     common_word = [x if x == x else 10_000.0 for x in frames[COMMON_WORD]]
     median = statistics.median(word)
     return common.row(
-        f"queue filter at {n // 1000}k: search applied -> first frame with its rows (median)",
+        f"queue filter at {n // 1000}k: search applied -> first frame with its rows",
         {"median_ms": median, "samples_ms": word},
         None,
         figure="median",
