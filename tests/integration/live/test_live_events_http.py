@@ -118,31 +118,10 @@ async def test_a_slow_client_is_dropped_while_another_gets_everything(
     tiny_queue_live: Live,
 ) -> None:
     live = tiny_queue_live
-    long_account = "市民反映小区封控期间就医困难，" * 260  # ~3,900 characters
-    started = datetime.now(UTC) - timedelta(days=1)
-    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()), [
-        mutation(i, "create_ticket", ticket_args(CALLER, started + timedelta(minutes=i),
-                                                 account=long_account[:4000]))
-        for i in range(1, 6)
-    ])  # fmt: skip
-    token = await asyncio.to_thread(live.token, "amy")
-    with live.client("amy") as amy:  # calls are offered to ready seats only
-        assert amy.put("/api/v1/seats/me", json={"state": "ready"}).status_code == 200
+    token = await _amy_ready_for_big_offers(live)
     slow = await asyncio.to_thread(slow_stream, live.url, token)
     fast: Got = []
-
-    from httpx_sse import aconnect_sse
-
-    async def read_fast() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        async with (
-            httpx.AsyncClient(base_url=live.url, timeout=30) as client,
-            aconnect_sse(client, "GET", "/api/v1/events", headers=headers) as src,
-        ):
-            async for sse in src.aiter_sse():
-                fast.append((sse.event, json.loads(sse.data), sse.id))
-
-    fast_task = asyncio.create_task(read_fast())
+    fast_task = asyncio.create_task(_read_events(live, token, fast))
     try:
         await _offer_in_lockstep(live, fast, "flood", OFFERS)
         offers = [d["call_id"] for k, d, _ in fast if k == "call_offer"]
@@ -182,31 +161,10 @@ async def test_a_client_that_stops_reading_is_cut_off_and_another_gets_everythin
     short_timeout_live: Live,
 ) -> None:
     live = short_timeout_live
-    long_account = "市民反映小区封控期间就医困难，" * 260
-    started = datetime.now(UTC) - timedelta(days=1)
-    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()), [
-        mutation(i, "create_ticket", ticket_args(CALLER, started + timedelta(minutes=i),
-                                                 account=long_account[:4000]))
-        for i in range(1, 6)
-    ])  # fmt: skip
-    token = await asyncio.to_thread(live.token, "amy")
-    with live.client("amy") as amy:
-        assert amy.put("/api/v1/seats/me", json={"state": "ready"}).status_code == 200
+    token = await _amy_ready_for_big_offers(live)
     stuck = await asyncio.to_thread(slow_stream, live.url, token)  # never read until the end
     fast: Got = []
-
-    from httpx_sse import aconnect_sse
-
-    async def read_fast() -> None:
-        headers = {"Authorization": f"Bearer {token}"}
-        async with (
-            httpx.AsyncClient(base_url=live.url, timeout=30) as client,
-            aconnect_sse(client, "GET", "/api/v1/events", headers=headers) as src,
-        ):
-            async for sse in src.aiter_sse():
-                fast.append((sse.event, json.loads(sse.data), sse.id))
-
-    fast_task = asyncio.create_task(read_fast())
+    fast_task = asyncio.create_task(_read_events(live, token, fast))
     try:
         await _offer_in_lockstep(live, fast, "stuck", STUCK_OFFERS)
         # the stuck stream's last send has now waited longer than the send timeout
@@ -278,3 +236,32 @@ async def _offer_in_lockstep(live: Live, fast: Got, prefix: str, count: int) -> 
                 await asyncio.sleep(0.025)
             else:
                 raise AssertionError(f"the fast client never got the offer of {call}")
+
+
+async def _amy_ready_for_big_offers(live: Live) -> str:
+    """bob's five tickets of ~3,900 characters from CALLER (every offer of a call from that
+    number carries them: big events), amy ready (calls go to ready seats only); her token."""
+    long_account = "市民反映小区封控期间就医困难，" * 260  # ~3,900 characters
+    started = datetime.now(UTC) - timedelta(days=1)
+    await asyncio.to_thread(push, live, "bob", str(uuid.uuid4()), [
+        mutation(i, "create_ticket", ticket_args(CALLER, started + timedelta(minutes=i),
+                                                 account=long_account[:4000]))
+        for i in range(1, 6)
+    ])  # fmt: skip
+    token = await asyncio.to_thread(live.token, "amy")
+    with live.client("amy") as amy:
+        assert amy.put("/api/v1/seats/me", json={"state": "ready"}).status_code == 200
+    return token
+
+
+async def _read_events(live: Live, token: str, into: Got) -> None:
+    """A client that reads its event stream as fast as it comes, into ``into``."""
+    from httpx_sse import aconnect_sse
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(base_url=live.url, timeout=30) as client,
+        aconnect_sse(client, "GET", "/api/v1/events", headers=headers) as src,
+    ):
+        async for sse in src.aiter_sse():
+            into.append((sse.event, json.loads(sse.data), sse.id))
