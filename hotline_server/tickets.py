@@ -238,17 +238,23 @@ def check_fields(fields: dict[str, Any], *, partial: bool = False) -> dict[str, 
         name = ".".join(str(p) for p in err["loc"]) or "fields"
         raise Rejected(f"{name}: {err['msg']}", name) from None
     plain = model.model_dump(mode="json")
-    from hotline_server.sync.push import nul_path
-
-    nul = nul_path(plain)
-    if nul is not None:
-        raise Rejected(f"{nul}: text must not contain NUL characters", nul)
+    _refuse_nul(plain)
     if partial:
         plain = {k: plain[k] for k in fields}
     return domain_clean(plain, partial=partial)
 
 
+def _refuse_nul(plain: dict[str, Any]) -> None:
+    """PostgreSQL text cannot hold a NUL character: refuse it naming where it hides."""
+    from hotline_server.sync.push import nul_path
+
+    nul = nul_path(plain)
+    if nul is not None:
+        raise Rejected(f"{nul}: text must not contain NUL characters", nul)
+
+
 _TICKET_FIELDS = tuple(TicketFields.model_fields)
+_FIELD_SET = frozenset(_TICKET_FIELDS)
 
 
 def _clean_defaults() -> dict[str, Any]:
@@ -269,16 +275,9 @@ def create_fields(args: CreateTicketArgs) -> dict[str, Any]:
     left out takes its default, which the rules clean the same way every time. The first
     problem found is the one :func:`check_fields` would name."""
     given = args.model_dump(mode="json", include=args.model_fields_set & _FIELD_SET)
-    from hotline_server.sync.push import nul_path
-
-    nul = nul_path(given)
-    if nul is not None:
-        raise Rejected(f"{nul}: text must not contain NUL characters", nul)
+    _refuse_nul(given)
     cleaned = domain_clean(given, partial=False)
     return {name: cleaned[name] if name in cleaned else _default(name) for name in _TICKET_FIELDS}
-
-
-_FIELD_SET = frozenset(_TICKET_FIELDS)
 
 
 def _default(name: str) -> Any:
