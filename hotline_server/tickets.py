@@ -44,6 +44,7 @@ from hotline_server.db.schema import (
     users,
 )
 from hotline_server.sync.registry import Rejected
+from hotline_server.ticket_json import plain_ticket_data
 
 SERVER_FIELDS = (
     "status",
@@ -373,11 +374,19 @@ def _json(value: Any) -> Any:
 
 
 def publish(
-    conn: Connection, row: dict[str, Any], now: datetime, *, lost: dict[str, Any] | None = None
+    conn: Connection,
+    row: dict[str, Any],
+    now: datetime,
+    *,
+    lost: dict[str, Any] | None = None,
+    times: dict[int, str] | None = None,
 ) -> int:
     """Append the ticket to the change log. ``lost`` (same-field conflicts of this change)
-    travels with it, so the desk whose value was overwritten learns it on its next pull."""
-    data = ticket_data(row)
+    travels with it, so the desk whose value was overwritten learns it on its next pull.
+    ``times``: a memo of formatted times shared by a batch's rows (``ticket_json``)."""
+    data = plain_ticket_data(row, times)  # the same as ticket_data's, without the model
+    if data is None:
+        data = ticket_data(row)
     if lost:
         data["lost_values"] = lost
     return changelog.append_change(
@@ -482,9 +491,10 @@ def _insert_new(
                         now, client_id=client_id, mutation_id=mids[i], json_ready=True)
         for (i, _, fields), row in zip(fresh, rows, strict=True)
     ])  # fmt: skip
+    times: dict[int, str] = {}  # the rows hold their times until the batch is published
     with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
         for (i, _, _), row in zip(fresh, rows, strict=True):
-            out[i] = (row, publish(conn, row, now))
+            out[i] = (row, publish(conn, row, now, times=times))
 
 
 _PLAIN_NULLABLE = frozenset(

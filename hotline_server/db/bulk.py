@@ -21,6 +21,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hotline_server.db.types import UtcDateTime
+
 _STATEMENTS: dict[tuple[str, tuple[str, ...], bool], Any] = {}
 
 
@@ -74,17 +76,63 @@ def _sqlite_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, A
         procs = tuple(table.c[c].type._cached_bind_processor(dialect) for c in cols)
         prepared = _SQLITE[key] = (sql, procs)
     sql, procs = prepared
-    pairs = tuple(zip(cols, procs, strict=True))
-    params = [tuple(row[c] if p is None else p(row[c]) for c, p in pairs) for row in rows]
+    if len(rows) == 1:
+        row = rows[0]
+        params = [
+            tuple(row[c] if p is None else p(row[c]) for c, p in zip(cols, procs, strict=True))
+        ]
+    else:
+        params = _converted(rows, cols, procs)
     conn.exec_driver_sql(sql, params)
     return True
 
 
-def _as_stored(row: dict[str, Any]) -> dict[str, Any]:
+def _converted(
+    rows: Sequence[dict[str, Any]], cols: tuple[str, ...], procs: tuple[Any, ...]
+) -> list[tuple[Any, ...]]:
+    """Each row's values in ``cols`` order, converted by ``procs``, a column at a time. A
+    value object seen before in the same column is converted once (a batch's rows share its
+    server time, and ``None`` is one object): the rows hold every value while this runs, so
+    an ``id`` cannot be reused by another object meanwhile."""
+    columns: list[list[Any]] = []
+    for c, p in zip(cols, procs, strict=True):
+        values = [row[c] for row in rows]
+        if p is not None:
+            seen: dict[int, Any] = {}
+            out = []
+            for v in values:
+                key = id(v)
+                done = seen.get(key, seen)
+                if done is seen:
+                    done = seen[key] = p(v)
+                out.append(done)
+            values = out
+        columns.append(values)
+    return list(zip(*columns, strict=True))
+
+
+def _as_stored(row: dict[str, Any], times: tuple[str, ...]) -> dict[str, Any]:
     """A row that names every column, as reading it back would give it: the database
     generated nothing, and the one type that reads back other than it was sent is an aware
-    time, in UTC (``UtcDateTime``)."""
-    return {k: v.astimezone(UTC) if isinstance(v, datetime) else v for k, v in row.items()}
+    time, in UTC (``UtcDateTime``); ``times``: the table's time columns."""
+    out = dict(row)
+    for k in times:
+        v = out[k]
+        if isinstance(v, datetime) and v.tzinfo is not UTC:
+            out[k] = v.astimezone(UTC)
+    return out
+
+
+_TIMES: dict[str, tuple[str, ...]] = {}
+
+
+def _time_columns(table: sa.Table) -> tuple[str, ...]:
+    found = _TIMES.get(table.name)
+    if found is None:
+        found = _TIMES[table.name] = tuple(
+            c.name for c in table.c if isinstance(c.type, sa.DateTime | UtcDateTime)
+        )
+    return found
 
 
 def insert_many(
@@ -97,7 +145,8 @@ def insert_many(
         return []
     if returning and set(rows[0]) == set(table.c.keys()):
         insert_many(conn, table, rows)
-        return [_as_stored(row) for row in rows]
+        times = _time_columns(table)
+        return [_as_stored(row, times) for row in rows]
     if conn.dialect.name != "postgresql":
         if not _sqlite_insert(conn, table, rows):
             conn.execute(table.insert(), list(rows))

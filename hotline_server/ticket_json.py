@@ -1,0 +1,157 @@
+"""A ticket row as JSON (what ``tickets.ticket_data`` answers) without the ``Ticket`` model,
+for rows whose every value is already what the model would keep.
+
+A push batch publishes each new ticket to the change log; validating the row as a
+``Ticket`` and dumping it again was most of that entry's cost, for rows the server had just
+built from validated fields. :func:`plain_ticket_data` checks each value against its field's
+type the cheap way (a string already stripped and within its length, an enum's value, a
+bool, an aware time ...) and answers ``None`` as soon as one is anything else (a non-empty
+``extra`` with a float, a string with spaces around it, a field this module does not know):
+the caller then takes the model's way. ``tests/unit/server/test_ticket_json.py`` compares
+the two.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from pydantic import AwareDatetime
+from pydantic_core import PydanticUndefined, to_jsonable_python
+
+from hotline.model import Ticket
+
+# what a field's value may be for the fast way, by the field's annotation
+(_STR, _OPT_STR, _ENUM, _OPT_ENUM, _INT, _BOOL, _OPT_BOOL, _AWARE, _OPT_TIME, _DICT,
+ _NONE) = range(11)  # fmt: skip
+_MISSING = object()
+
+
+def _kind(annotation: Any) -> tuple[int, Any] | None:
+    """(kind, the enum's values or None) for an annotation this module reads, else None."""
+    args = typing.get_args(annotation)
+    optional = isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args
+    inner = next((a for a in args if a is not type(None)), None) if optional else annotation
+    if inner is str:
+        return (_OPT_STR if optional else _STR), None
+    if isinstance(inner, type) and issubclass(inner, Enum):
+        values = {e.value: e.value for e in inner}
+        if not all(type(v) in (str, int) for v in values):
+            return None
+        return (_OPT_ENUM if optional else _ENUM), values
+    if inner is bool:
+        return (_OPT_BOOL if optional else _BOOL), None
+    if inner is int and not optional:
+        return _INT, None
+    if inner is AwareDatetime and not optional:
+        return _AWARE, None
+    if inner is datetime and optional:
+        return _OPT_TIME, None
+    if typing.get_origin(annotation) is dict and typing.get_args(annotation)[0] is str:
+        return _DICT, None
+    return None
+
+
+def _plan() -> list[tuple[str, int, Any, int | None, Any]] | None:
+    """(name, kind, enum values, max length, default) per ``Ticket`` field, in its order;
+    None when a field is of a type read here neither way (then every row takes the model)."""
+    plan = []
+    for name, info in Ticket.model_fields.items():
+        found = _kind(info.annotation)
+        if found is None:
+            if info.default is not None or info.default_factory is not None:
+                return None
+            found = (_NONE, None)  # only None is taken the fast way (the model may convert)
+        limit = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
+        if info.default_factory is dict:
+            default: Any = dict
+        elif info.default is PydanticUndefined:
+            default = _MISSING
+        else:
+            default = getattr(info.default, "value", info.default)
+        plan.append((name, found[0], found[1], limit, default))
+    return plan
+
+
+_PLAN = _plan() if Ticket.model_config.get("str_strip_whitespace") else None
+_AS_TEXT = ("dispatched_at", "callback_at", "received_at")  # tickets.ticket_data adds these
+
+
+def _time(value: Any, times: dict[int, str]) -> str | None:
+    """The model's JSON for an aware time (memo by object: a batch shares its times)."""
+    if type(value) is not datetime or value.tzinfo is None:
+        return None
+    done = times.get(id(value))
+    if done is None:
+        done = times[id(value)] = to_jsonable_python(value)
+    return done
+
+
+def plain_ticket_data(
+    row: dict[str, Any], times: dict[int, str] | None = None
+) -> dict[str, Any] | None:
+    """``tickets.ticket_data(row)`` when every value is one the model keeps as it is, else
+    None. ``times``: a memo of formatted times, shared by the rows of one batch (they hold
+    their times while it is used)."""
+    if _PLAN is None:
+        return None
+    memo: dict[int, str] = {} if times is None else times
+    out: dict[str, Any] = {}
+    for name, kind, values, limit, default in _PLAN:
+        v = row.get(name, _MISSING)
+        if v is _MISSING:
+            if default is _MISSING:
+                return None
+            v = {} if default is dict else default
+            out[name] = v
+            continue
+        if kind in (_STR, _OPT_STR):
+            if v is None:
+                if kind == _STR:
+                    return None
+            elif type(v) is not str or (limit is not None and len(v) > limit) or v != v.strip():
+                return None
+        elif kind in (_ENUM, _OPT_ENUM):
+            if v is None:
+                if kind == _ENUM:
+                    return None
+            else:
+                if type(v) is not str and type(v) is not int:
+                    return None
+                plain = values.get(v, _MISSING)
+                if plain is _MISSING or type(v) is not type(plain):
+                    return None
+                v = plain
+        elif kind in (_BOOL, _OPT_BOOL):
+            if type(v) is not bool and not (v is None and kind == _OPT_BOOL):
+                return None
+        elif kind == _INT:
+            if type(v) is not int:
+                return None
+        elif kind in (_AWARE, _OPT_TIME):
+            if v is None:
+                if kind == _AWARE:
+                    return None
+            else:
+                v = _time(v, memo)
+                if v is None:
+                    return None
+        elif kind == _DICT:
+            if type(v) is not dict:
+                return None
+            for key, item in v.items():
+                if type(key) is not str or key != key.strip():
+                    return None
+                if item is not None and type(item) not in (str, int, bool):
+                    return None
+            v = dict(v)
+        elif v is not None:  # _NONE
+            return None
+        out[name] = v
+    for extra in _AS_TEXT:
+        value = row.get(extra)
+        out[extra] = value.isoformat() if isinstance(value, datetime) else value
+    return out
