@@ -9,7 +9,7 @@ ticket changes the same way whichever door the change used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -480,12 +480,18 @@ def _insert_new(
     mids: list[int | None],
 ) -> None:
     numbers = _numbers(conn, now, tz, len(fresh))
-    new_rows = [_new_row(args, fields, user, now, number)
+    stamp = now.astimezone(UTC)  # every time as stored (and read back): in UTC
+    new_rows = [_new_row(args, fields, user, stamp, number)
                 for (_, args, fields), number in zip(fresh, numbers, strict=True)]  # fmt: skip
-    stored: dict[str, dict[str, Any]] = {}
-    for same_keys in _by_keys(new_rows):  # one statement wants one set of keys
-        stored.update((r["id"], r) for r in insert_many(conn, tickets, same_keys, returning=True))
-    rows = [stored.get(new["id"]) or new for new in new_rows]
+    if all(row.keys() == _COLUMNS for row in new_rows):  # as stored: nothing to read back
+        insert_many(conn, tickets, new_rows)
+        rows = new_rows
+    else:  # a column left to its default (none is, today): the database fills it in
+        stored: dict[str, dict[str, Any]] = {}
+        for same_keys in _by_keys(new_rows):  # one statement wants one set of keys
+            stored.update((r["id"], r) for r in insert_many(conn, tickets, same_keys,
+                                                            returning=True))  # fmt: skip
+        rows = [stored.get(new["id"]) or new for new in new_rows]
     insert_many(conn, ticket_history, [
         _history_values(row, user.username, "create", {k: {"to": fields[k]} for k in fields},
                         now, client_id=client_id, mutation_id=mids[i], json_ready=True)
@@ -500,6 +506,8 @@ def _insert_new(
 _PLAIN_NULLABLE = frozenset(
     c.name for c in tickets.columns if c.nullable and c.server_default is None and c.default is None
 )
+_COLUMNS = frozenset(tickets.c.keys())
+_UNSET = {c.name: None for c in tickets.columns if c.name in _PLAIN_NULLABLE}
 
 
 def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -517,16 +525,20 @@ def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 def _new_row(
     args: CreateTicketArgs, fields: dict[str, Any], user: User, now: datetime, number: str
 ) -> dict[str, Any]:
+    """The new ticket's row, every column named (a column left out would be NULL: it is
+    None here), times in UTC as they read back: ``now`` is in UTC already."""
     disposition = args.disposition  # its outcome rule was checked in create_many
     status = Status.ACCEPTED
+    created = args.created_at.astimezone(UTC)
     values: dict[str, Any] = {}
     if disposition == Disposition.ON_SPOT:
         status = Status.CLOSED
-        values.update(closed_at=args.created_at, first_response_at=args.created_at)
+        values.update(closed_at=created, first_response_at=created)
     elif disposition == Disposition.DISPATCH:
         status = Status.DISPATCHED
-        values.update(dispatched_at=args.created_at, first_response_at=args.created_at)
+        values.update(dispatched_at=created, first_response_at=created)
     return {
+        **_UNSET,
         **fields,
         **values,
         "id": args.id,
@@ -535,8 +547,8 @@ def _new_row(
         "status": status.value,
         "disposition": disposition.value,
         "escalation_level": 0,
-        "call_started_at": args.call_started_at,
-        "created_at": args.created_at,
+        "call_started_at": args.call_started_at.astimezone(UTC),
+        "created_at": created,
         "created_by": user.username,
         "team": user.team,
         "assignee": user.username,

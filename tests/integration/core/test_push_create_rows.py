@@ -117,3 +117,13 @@ def test_the_change_log_holds_each_new_ticket_as_the_database_holds_it(engine: E
             assert {k: v["to"] for k, v in created[a["id"]].items()} == {
                 k: row[k] for k in TicketFields.model_fields
             }
+
+
+def test_a_new_tickets_row_names_every_column_so_it_is_stored_as_built() -> None:
+    """The push inserts the rows it built and publishes them without reading them back:
+    that holds only while the built row names every column of ``tickets`` (times in UTC)."""
+    a = CreateTicketArgs.model_validate(args(**GOOD, disposition="dispatch"))
+    row = tickets._new_row(a, tickets.create_fields(a), AMY, NOW, "20261206-000001")
+    assert set(row) == set(tickets.tickets.c.keys())
+    times = [v for v in row.values() if isinstance(v, datetime)]
+    assert times and all(v.tzinfo is UTC for v in times)
