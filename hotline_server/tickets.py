@@ -269,14 +269,15 @@ def _clean_defaults() -> dict[str, Any]:
 _CLEAN_DEFAULTS = _clean_defaults()
 
 
-def create_fields(args: CreateTicketArgs) -> dict[str, Any]:
+def create_fields(args: CreateTicketArgs, *, nul_checked: bool = False) -> dict[str, Any]:
     """:func:`check_fields` of a create, for the whole ticket: ``args`` is a
     ``TicketFields`` already (validated by the same field rules on its way in), so only the
     NUL check and the domain's rules remain, and only for the fields the client gave: a field
     left out takes its default, which the rules clean the same way every time. The first
     problem found is the one :func:`check_fields` would name."""
     given = args.model_dump(mode="json", include=args.model_fields_set & _FIELD_SET)
-    _refuse_nul(given)
+    if not nul_checked:  # ``nul_checked``: the caller refused a NUL anywhere in the args
+        _refuse_nul(given)
     cleaned = domain_clean(given, partial=False)
     return {name: cleaned[name] if name in cleaned else _default(name) for name in _TICKET_FIELDS}
 
@@ -432,12 +433,14 @@ def create_many(
     *,
     client_id: str | None = None,
     mutation_ids: Sequence[int | None] | None = None,
+    nul_checked: bool = False,
 ) -> list[tuple[dict[str, Any], int | None] | Rejected]:
     """Insert new tickets, in order, with one statement per table for the whole batch: per
     ticket what :func:`create` answers -- (row, change-log seq), (existing row, None) for a
     repeat by its creator, or the :class:`Rejected` naming the field at fault (checked
     before anything is written, so a rejected ticket writes nothing and takes no number).
-    Raises :class:`RepeatedId` when one id comes twice."""
+    Raises :class:`RepeatedId` when one id comes twice. ``nul_checked``: no NUL character is
+    anywhere in the args (push refuses one before it applies anything)."""
     ids = [args.id for args in batch]
     if len(set(ids)) != len(ids):
         raise RepeatedId("a ticket id comes twice in one batch")
@@ -454,7 +457,7 @@ def create_many(
                 out.append(Rejected(f"ticket id {args.id} is already taken", "id"))
             continue
         try:
-            fields = create_fields(args)
+            fields = create_fields(args, nul_checked=nul_checked)
             outcome = validators.outcome_problem(fields.get("answer"), args.disposition.value)
             if outcome is not None:  # refused here, before the batch writes anything
                 raise Rejected(outcome.message("en"), outcome.field)

@@ -48,7 +48,8 @@ def create_tickets(
     first = ctxs[0]
     done = tickets.create_many(first.conn, batch, first.user, first.now, first.timezone,
                                client_id=first.client_id,
-                               mutation_ids=[c.mutation_id for c in ctxs])  # fmt: skip
+                               mutation_ids=[c.mutation_id for c in ctxs],
+                               nul_checked=True)  # push._well_formed refused any NUL  # fmt: skip
     return [d if isinstance(d, Rejected) else _done(c, *d) for c, d in zip(ctxs, done, strict=True)]
 
 
