@@ -1041,17 +1041,18 @@ class CacheStore:
         """Clear outbox rows covered by the server's ``last_mutation_id``; keep rejected ones
         aside with their reason; record conflicts; take assigned numbers and revisions."""
         by_id = {r.mutation_id: r for r in results}
+        # The args are read only for the few mutations kept aside (they are the bulk of a row).
         rows = conn.execute(
-            "SELECT mutation_id, name, args, ticket_id, entity_id FROM outbox"
+            "SELECT mutation_id, name, ticket_id, entity_id FROM outbox"
             " WHERE mutation_id <= ? ORDER BY mutation_id",
             (last_mutation_id,),
         ).fetchall()
         now = utc_text(self.now())
-        logged: list[tuple[str, int]] = []  # (acked_at, mutation id) for the sent log
+        refused: list[int] = []  # rejected: kept aside, not in the sent log
         notes: list[tuple[str]] = []  # notes the server now has
-        tickets: list[tuple[str]] = []  # one pending mutation less, once per mutation
+        pending: dict[str, int] = {}  # ticket id -> its pending mutations acknowledged here
         numbers: dict[str, str] = {}  # ticket id -> the number the server gave it
-        for mid, name, args, ticket_id, entity_id in rows:
+        for mid, name, ticket_id, entity_id in rows:
             result = by_id.get(mid)
             rejected = result is not None and (
                 result.outcome == MutationOutcome.REJECTED
@@ -1063,27 +1064,44 @@ class CacheStore:
                     and result.revision is None
                 )
             )
-            if rejected and result is not None:
-                _keep_aside(conn, mid, "rejected", name, args, ticket_id, result, now)
-            elif result is not None and result.conflict:
-                _keep_aside(conn, mid, "conflict", name, args, ticket_id, result, now)
-            if not rejected:
-                logged.append((now, mid))
-                if name == MutationName.ADD_NOTE.value:
-                    notes.append((entity_id,))
+            if result is not None and (rejected or result.conflict):
+                (args,) = conn.execute(
+                    "SELECT args FROM outbox WHERE mutation_id = ?", (mid,)
+                ).fetchone()
+                kind = "rejected" if rejected else "conflict"
+                _keep_aside(conn, mid, kind, name, args, ticket_id, result, now)
+            if rejected:
+                refused.append(mid)
+            elif name == MutationName.ADD_NOTE.value:
+                notes.append((entity_id,))
             if ticket_id is not None:
-                tickets.append((ticket_id,))
+                pending[ticket_id] = pending.get(ticket_id, 0) + 1
                 if result is not None and not rejected and result.ticket_number:
                     numbers[ticket_id] = result.ticket_number
         # One statement per kind of write for the whole answer (a batch is ~100 mutations).
-        conn.executemany(
+        sent = (
             "INSERT OR REPLACE INTO sent (mutation_id, name, args, client_time, schema_version,"
             " ticket_id, entity_id, acked_at) SELECT mutation_id, name, args, client_time,"
-            " schema_version, ticket_id, entity_id, ? FROM outbox WHERE mutation_id = ?",
-            logged,
+            " schema_version, ticket_id, entity_id, ? FROM outbox"
         )
+        if refused:
+            refused_set = set(refused)
+            conn.executemany(
+                sent + " WHERE mutation_id = ?",
+                [(now, r[0]) for r in rows if r[0] not in refused_set],
+            )
+        else:
+            conn.execute(sent + " WHERE mutation_id <= ?", (now, last_mutation_id))
         conn.executemany("UPDATE notes SET pending = 0 WHERE id = ?", notes)
-        conn.executemany("UPDATE tickets SET pending = max(0, pending - 1) WHERE id = ?", tickets)
+        # The pending count and the server's number in one write of each ticket's row.
+        conn.executemany(
+            "UPDATE tickets SET pending = max(0, pending - ?) WHERE id = ?",
+            [(n, tid) for tid, n in pending.items() if tid not in numbers],
+        )
+        conn.executemany(
+            "UPDATE tickets SET pending = max(0, pending - ?), number = ? WHERE id = ?",
+            [(n, numbers[tid], tid) for tid, n in pending.items() if tid in numbers],
+        )
         _take_numbers(conn, numbers)
         conn.execute("DELETE FROM outbox WHERE mutation_id <= ?", (last_mutation_id,))
         acked = max(int(_meta(conn, "last_acked") or "0"), last_mutation_id)
@@ -1091,8 +1109,15 @@ class CacheStore:
         nxt = int(_meta(conn, "next_mutation_id") or "1")
         if nxt <= acked:
             _set_meta(conn, "next_mutation_id", str(acked + 1))
-        for (tid,) in {(r[3],) for r in rows if r[3] is not None}:
-            self._rebase(conn, tid)
+        if pending:
+            # Only a ticket with a server state is rebased (a new one shows its local preview)
+            rebased = conn.execute(
+                "SELECT id FROM ticket_docs WHERE server_data IS NOT NULL"
+                " AND id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(pending)),),
+            ).fetchall()
+            for (tid,) in rebased:
+                self._rebase(conn, tid)
         return len(rows)
 
     def _rebase(self, conn: Any, ticket_id: str) -> None:
@@ -1389,19 +1414,16 @@ def _keep_aside(
 
 
 def _take_numbers(conn: Any, numbers: Mapping[str, str]) -> None:
-    """The server's number is the truth: write it into each ticket's display document and
-    its ``number`` column where it differs. Only the number changes, so only it is written:
-    no other column is recomputed, and the number is outside the full-text index, so the
-    row is not re-indexed (it was, at ~1.25 ms a ticket, before schema version 3)."""
+    """The server's number is the truth: write it into each ticket's display document where
+    it differs (the caller writes the ``number`` column with the pending count). Only the
+    number changes, so only it is written: no other column is recomputed, and the number is
+    outside the full-text index, so the row is not re-indexed (it was, at ~1.25 ms a
+    ticket, before schema version 3)."""
     if not numbers:
         return
     conn.executemany(
         "UPDATE ticket_docs SET data = json_set(data, '$.number', ?) WHERE id = ?"
         " AND json_extract(data, '$.number') IS NOT ?",
-        [(number, tid, number) for tid, number in numbers.items()],
-    )
-    conn.executemany(
-        "UPDATE tickets SET number = ? WHERE id = ? AND number IS NOT ?",
         [(number, tid, number) for tid, number in numbers.items()],
     )
 
