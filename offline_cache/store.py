@@ -437,18 +437,29 @@ class CacheStore:
     def _insert_ticket(
         self, conn: Any, tid: str, data: dict[str, Any], *, server_data: dict[str, Any] | None
     ) -> None:
-        """Upsert a ticket's indexed row and its documents (an UPSERT keeps the rowid, so the
-        full-text index follows through its triggers)."""
+        """Insert or update a ticket's indexed row and its documents. An existing row keeps
+        its rowid (the full-text index follows through its triggers) and gets only the
+        columns whose value changed: SQLite rewrites every index (18 on ``tickets``) that
+        holds a column an UPDATE names, changed or not, and a pulled ticket (the desk's own,
+        coming back after a drain) mostly changes its number, revision or status."""
         cols = _ticket_columns(data, self.now())
         cols["has_server"] = 1 if server_data is not None else 0
         cols["gen"] = int(_meta(conn, "gen") or "0")
-        names = ["id", *cols]
-        updates = ", ".join(f"{n} = excluded.{n}" for n in names[1:])
-        conn.execute(
-            f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
-            f" ON CONFLICT(id) DO UPDATE SET {updates}",
-            [tid, *cols.values()],
-        )
+        current = conn.execute(
+            f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,)
+        ).fetchone()
+        if current is None:
+            names = ["id", *cols]
+            conn.execute(
+                f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                [tid, *cols.values()],
+            )
+        else:
+            changed = {n: v for (n, v), old in zip(cols.items(), current, strict=True)
+                       if v != old or type(v) is not type(old)}  # fmt: skip
+            if changed:
+                sets = ", ".join(f"{n} = ?" for n in changed)
+                conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*changed.values(), tid])
         conn.execute(
             "INSERT INTO ticket_docs (id, data, server_data) VALUES (?, ?, ?) ON CONFLICT(id)"
             " DO UPDATE SET data = excluded.data, server_data = excluded.server_data",
