@@ -53,10 +53,9 @@ import sqlcipher3  # type: ignore[import-untyped]
 
 from hotline.protocol import (
     DEFAULT_PUSH_BATCH,
+    MAX_PUSH_BODY_BYTES,
     PullResponse,
-    PushRequest,
     PushResponse,
-    fit_push_batch,
 )
 from offline_cache.errors import CacheError
 from offline_cache.store import CacheStore
@@ -349,9 +348,19 @@ class Replicator:
             self._client = None
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._send(method, path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ServerProblem(f"bad answer: {exc}") from exc
+
+    async def _send(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """One request; a failure becomes NeedsSignIn, WrongUser, PushGap or ServerProblem."""
         try:
             response = await self._http().request(
-                method, API + path, headers=self._headers(), **kwargs
+                method, API + path, headers={**self._headers(), **(headers or {})}, **kwargs
             )
         except httpx.HTTPError as exc:
             raise ServerProblem(f"{type(exc).__name__}: {exc}") from exc
@@ -363,81 +372,101 @@ class Replicator:
             raise PushGap(_error_message(response))
         if response.status_code >= 400:
             raise ServerProblem(f"HTTP {response.status_code}: {_error_message(response)}")
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise ServerProblem(f"bad answer: {exc}") from exc
+        return response
 
     # ------------------------------------------------------------ one round
 
     async def push(self) -> int:
         """Push the whole outbox, batch after batch, in order. Returns mutations sent.
 
-        Pipelined one deep: while the server works on batch k+1, the answer to batch k is
-        being recorded in the store (a thread). Answers are recorded strictly in order, and
-        a mutation leaves the outbox only when its answer is recorded, so a failure at any
-        point leaves every unrecorded mutation in the outbox to be pushed again (the server
-        answers ``duplicate`` for what it already applied)."""
+        Pipelined, one request in flight: batch k+1 is sent only when the answer to batch k
+        has arrived (a mutation in k+1 may need a ticket that k creates), and sent at once,
+        read and encoded while the server worked on k; the answer to k is recorded in the
+        store (a thread) while the server works on k+1. Answers are recorded strictly in
+        order, and a mutation leaves the outbox only when its answer is recorded, so a
+        failure at any point leaves every unrecorded mutation in the outbox to be pushed
+        again with the same mutation id (the server answers ``duplicate`` for what it
+        already applied)."""
         sent = 0
         client_id = await asyncio.to_thread(lambda: self.store.client_id)
         resynced = False
-        recording: asyncio.Future[int] | None = None  # the previous answer, being recorded
-        recording_first = 0  # its batch's first mutation id
-        after = 0  # the last mutation id sent whose answer is not recorded yet
+        recording: asyncio.Future[None] | None = None  # the previous answer, being recorded
+        upcoming: asyncio.Future[_Batch | None] | None = None  # the next batch, being read
         try:
+            upcoming = self._prepare(client_id, after=0)
             for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
-                batch = await asyncio.to_thread(
-                    self.store.pending_mutations, limit=self.batch_size, after=after
-                )
-                if recording is not None and not batch:
-                    await self._recorded(recording, recording_first)
-                    recording, after = None, 0
-                    continue  # read again: what was rejected or re-queued is settled
-                if not batch:
-                    break
-                batch = fit_push_batch(client_id, batch)  # under the server's body limit
-                body = PushRequest(client_id=client_id, mutations=batch)
+                batch = await upcoming
+                upcoming = None
+                if batch is None:
+                    if recording is None:
+                        break
+                    await recording
+                    recording = None
+                    # read again from the start: what was re-queued is settled
+                    upcoming = self._prepare(client_id, after=0)
+                    continue
+                posting = asyncio.ensure_future(self._post_push(batch.body))
+                # while the server works on this batch: read and encode the next one
+                upcoming = self._prepare(client_id, after=batch.last)
                 try:
-                    raw = await self._request(
-                        "POST", "/sync/push", json=body.model_dump(mode="json")
-                    )
+                    answer = await posting
                 except PushGap:
                     # The server expects an earlier mutation than our first pending one: it
                     # was restored from a backup that lost some acknowledged mutations.
                     # Learn its last_mutation_id, re-queue the lost ones from the sent log,
                     # push again.
+                    await _settle(upcoming)
+                    upcoming = None
                     if recording is not None:
-                        await self._recorded(recording, recording_first)
-                        recording, after = None, 0
+                        await recording
+                        recording = None
                     if resynced:
                         raise
                     resynced = True
                     await self._learn_last_mutation_id()
+                    upcoming = self._prepare(client_id, after=0)
                     continue
-                answer = PushResponse.model_validate(raw)
-                if recording is not None:
-                    await self._recorded(recording, recording_first)
+                if recording is not None:  # the answer before (recorded meanwhile, mostly)
+                    await recording
                     recording = None
-                await self._check_forgotten(answer.last_mutation_id)
-                recording = asyncio.ensure_future(
-                    asyncio.to_thread(self.store.apply_push_result, answer)
-                )
-                recording_first, after = batch[0].mutation_id, batch[-1].mutation_id
-                sent += len(batch)
+                recording = asyncio.ensure_future(self._record(answer, batch))
+                sent += batch.count
             if recording is not None:
-                await self._recorded(recording, recording_first)
+                await recording
                 recording = None
         finally:
-            if recording is not None:  # a failure while an answer was being recorded
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(recording)
+            # a failure while a batch was being read or an answer recorded: let them end
+            for pending in (upcoming, recording):
+                if pending is not None:
+                    await _settle(pending)
         return sent
 
-    async def _recorded(self, recording: asyncio.Future[int], first: int) -> None:
-        """Wait for an answer to be recorded; it must have cleared something."""
-        cleared = await recording
-        if cleared == 0:
-            raise ServerProblem(f"push not acknowledged (first pending {first})")
+    def _prepare(self, client_id: str, *, after: int) -> asyncio.Future[_Batch | None]:
+        """Read and encode the next push batch after mutation ``after`` (a thread)."""
+
+        def read() -> _Batch | None:
+            rows = self.store.pending_wire(limit=self.batch_size, after=after)
+            return _encode_batch(client_id, rows)
+
+        return asyncio.ensure_future(asyncio.to_thread(read))
+
+    async def _post_push(self, body: bytes) -> PushResponse:
+        response = await self._send(
+            "POST", "/sync/push", content=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            return PushResponse.model_validate_json(response.content)
+        except ValueError as exc:
+            raise ServerProblem(f"bad answer: {exc}") from exc
+
+    async def _record(self, answer: PushResponse, batch: _Batch) -> None:
+        """Record ``answer`` to ``batch``. An answer that acknowledges nothing of its batch
+        is a failure (pushing it again would loop); a batch cleared already, by an earlier
+        answer that covered it, is not."""
+        await self._check_forgotten(answer.last_mutation_id)
+        await asyncio.to_thread(self.store.apply_push_result, answer)
+        if answer.last_mutation_id < batch.first:
+            raise ServerProblem(f"push not acknowledged (first pending {batch.first})")
 
     async def _check_forgotten(self, server_last: int) -> None:
         meta = await asyncio.to_thread(self.store.sync_meta)
@@ -679,6 +708,41 @@ class Replicator:
         ):
             return
         await self._publish(state=LinkState.OFFLINE, last_error=why)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One push request, encoded: its body and the mutation ids it carries."""
+
+    first: int
+    last: int
+    count: int
+    body: bytes
+
+
+def _encode_batch(client_id: str, rows: list[tuple[int, bytes]]) -> _Batch | None:
+    """The push body (``PushRequest`` as JSON, compact, UTF-8) of the longest head of
+    ``rows`` (mutation id, its JSON) within MAX_PUSH_BODY_BYTES, as ``fit_push_batch``
+    counts; never empty when ``rows`` is not. None when there is nothing to push."""
+    if not rows:
+        return None
+    head = ('{"client_id":' + json.dumps(client_id) + ',"mutations":[').encode()
+    total = len(head) + 2  # and "]}"
+    kept: list[bytes] = []
+    last = rows[0][0]
+    for mutation_id, text in rows:
+        total += len(text) + (1 if kept else 0)
+        if kept and total > MAX_PUSH_BODY_BYTES:
+            break
+        kept.append(text)
+        last = mutation_id
+    return _Batch(rows[0][0], last, len(kept), head + b",".join(kept) + b"]}")
+
+
+async def _settle(future: asyncio.Future[Any]) -> None:
+    """Wait for ``future`` to end, whatever its outcome (it is being given up)."""
+    with contextlib.suppress(Exception):
+        await asyncio.shield(future)
 
 
 STREAM_SILENCE = 90.0  # seconds without any event before the stream counts as dead

@@ -1,0 +1,143 @@
+"""The drain's pipeline against the real server: the next batch is read while the server
+works, answers are recorded while it works on the next one, and neither changes what is
+sent, in what order, or what a failure leaves in the outbox."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from offline_cache import SyncOutcome
+from tests.integration.cache.conftest import (
+    Hotline,
+    assert_applied_once,
+    assert_converged,
+    fields,
+    now,
+    server_tickets,
+)
+
+
+class _Recorder(httpx.AsyncBaseTransport):
+    """The desk's own HTTP transport, keeping what each push carried and the order in which
+    requests went out and answers came back."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.events: list[tuple[str, list[int]]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        ids: list[int] = []
+        if request.url.path.endswith("/sync/push"):
+            ids = [m["mutation_id"] for m in json.loads(await request.aread())["mutations"]]
+            self.events.append(("sent", ids))
+        response = await self.inner.handle_async_request(request)
+        if ids:
+            self.events.append(("answered", ids))
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def _server_last_mutation_id(h: Hotline, client_id: str) -> int:
+    import sqlalchemy as sa
+
+    engine = h.engine()
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT last_mutation_id FROM sync_clients WHERE client_id = :c"),
+                {"c": client_id},
+            ).first()
+    finally:
+        engine.dispose()
+    return int(row[0]) if row else 0
+
+
+async def test_a_drain_sends_each_batch_after_the_answer_to_the_one_before(
+    hotline: Hotline,
+) -> None:
+    """230 tickets saved offline, each with a note, drained in batches of 50: every
+    mutation goes once, in mutation order, and no push leaves before the answer to the one
+    before it came back (a note in one batch may need the ticket the batch before made)."""
+    recorder = _Recorder()
+    alice = hotline.desk("alice", batch_size=50, transport=recorder)
+    for i in range(115):
+        tid = str(alice.store.create_ticket(fields(i), call_started_at=now()).ticket_id)
+        alice.store.add_note(tid, f"第{i}条备注")
+    assert await alice.sync() == SyncOutcome.DONE
+    kinds = [kind for kind, _ in recorder.events]
+    assert kinds == ["sent", "answered"] * (len(kinds) // 2)
+    sent = [mid for kind, ids in recorder.events if kind == "sent" for mid in ids]
+    assert sent == list(range(1, 231))
+    assert all(len(ids) <= 50 for _, ids in recorder.events)
+    assert all(t["number"] for t in server_tickets(hotline).values())
+    assert_converged(hotline, alice)
+    assert_applied_once(hotline)
+    await alice.close()
+
+
+async def test_answers_lost_in_a_crash_are_asked_again_and_the_drain_finishes(
+    hotline: Hotline,
+) -> None:
+    """The desk pushed its whole outbox and died before recording any answer (the server
+    has everything). The next sync pushes the same mutation ids again, the server answers
+    "already applied", and the sync ends done in one go: outbox empty, numbers taken,
+    nothing applied twice. (Its first answer covers batches already read and on their way:
+    they are not an error.)"""
+    alice = hotline.desk("alice", batch_size=50)
+    tids = [
+        str(alice.store.create_ticket(fields(i), call_started_at=now()).ticket_id)
+        for i in range(180)
+    ]
+    pending = alice.store.pending_mutations(limit=1000)
+    body = {
+        "client_id": alice.store.client_id,
+        "mutations": [m.model_dump(mode="json") for m in pending],
+    }
+    r = httpx.post(
+        hotline.url + "/api/v1/sync/push",
+        json=body,
+        headers={"Authorization": f"Bearer {hotline.token('alice')}"},
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    assert len(alice.store.outbox(limit=1000)) == 180  # no answer was recorded
+    assert await alice.sync() == SyncOutcome.DONE
+    assert alice.store.outbox() == []
+    numbers = server_tickets(hotline)
+    for tid in tids:
+        ticket = alice.store.get_ticket(tid)
+        assert ticket is not None and ticket.data["number"] == numbers[tid]["number"]
+    assert_converged(hotline, alice)
+    assert_applied_once(hotline)
+    await alice.close()
+
+
+def _query_only(store: object, on: bool) -> None:
+    """The cache's connection refuses every write, as a disk gone read-only does."""
+    with store._lock:  # type: ignore[attr-defined]
+        store._conn.execute(f"PRAGMA query_only={1 if on else 0}")  # type: ignore[attr-defined]
+
+
+async def test_a_cache_that_cannot_record_answers_stops_the_drain_and_keeps_the_outbox(
+    hotline: Hotline,
+) -> None:
+    """The disk refuses writes during a drain of 300 mutations in batches of 50: the push
+    stops at the next answer (it does not send the rest of the outbox blind), every
+    mutation stays in the outbox, and once the disk is back one sync finishes the job."""
+    alice = hotline.desk("alice", batch_size=50)
+    for i in range(300):
+        alice.store.create_ticket(fields(i), call_started_at=now())
+    _query_only(alice.store, True)
+    assert await alice.sync() == SyncOutcome.CACHE_ERROR
+    assert len(alice.store.outbox(limit=1000)) == 300
+    # the first answer could not be recorded: at most the batch on its way went after it
+    assert _server_last_mutation_id(hotline, alice.store.client_id) <= 100
+    _query_only(alice.store, False)
+    assert await alice.sync() == SyncOutcome.DONE
+    assert_converged(hotline, alice)
+    assert_applied_once(hotline)
+    await alice.close()
