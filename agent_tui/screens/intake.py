@@ -30,6 +30,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
+from agent_tui.textual_overrides import CachedBindingChain, LineCompositor
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
 from agent_tui.widgets.form_factory import FieldSpec, field_specs
@@ -41,6 +42,7 @@ from hotline.validators import FieldError, load_phone_tables
 from offline_cache.records import Draft
 
 AUTOSAVE_SECONDS = 0.5
+MESSAGE_SETTLE_SECONDS = 0.3  # a message line appears or goes once the keys pause this long
 KEYS_LANDED_SECONDS = 5.0  # a bound, never reached in practice: a field drains in ms
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class Submitted:
     call_started_at: datetime
 
 
-class IntakeScreen(DeskScreen):
+class IntakeScreen(CachedBindingChain, DeskScreen):
     SCOPE = "intake"
     # When the screen comes back (after the sign-in dialog, say) the focus goes to the first
     # field, never to the scrolling container: keys typed right away land in the form. Done
@@ -67,6 +69,8 @@ class IntakeScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        # a key's frame renders only the widgets on the changed line (textual_overrides)
+        self._compositor = LineCompositor()
         self.reported_call: tuple[str, str] | None = None  # (call id, number) answered, not ended
         self._call_reports: deque[tuple[str, str, str, datetime]] = deque()
         self._call_lock = threading.Lock()
@@ -82,6 +86,7 @@ class IntakeScreen(DeskScreen):
         self.last_saved: str = ""
         self.last_error: str = ""  # why the last submit saved nothing ("" after a save)
         self._autosave: Timer | None = None
+        self._settle: Timer | None = None  # message lines waiting for the keys to pause
         self._phone_looked_up = ""
         self._units: Any = None  # the handling-unit directory, read with the forms
         self._offer_recent: list[dict[str, Any]] = []
@@ -322,8 +327,12 @@ class IntakeScreen(DeskScreen):
         """Every field's answer, shown or not (a hidden field keeps its answer)."""
         return {row.spec.id: row.value for row in self._rows}
 
-    def _refresh_form(self, show_all: bool = False, disposition: str | None = None) -> None:
-        """Visibility, red banner and messages from the current answers (pure domain calls)."""
+    def _refresh_form(
+        self, show_all: bool = False, disposition: str | None = None, typing: bool = False
+    ) -> None:
+        """Visibility, red banner and messages from the current answers (pure domain calls).
+        ``typing``: a message line that would appear or go waits until the keys pause
+        (``FieldRow.show_error``), so the rows below do not move under the agent's keys."""
         if self.form is None:
             return
         values = self.values()
@@ -335,15 +344,31 @@ class IntakeScreen(DeskScreen):
             e.field: e for e in validate_values(self.form, values, disposition=disposition)
         }
         lang = language()
+        waiting = False
         for row in rows:
             error = self.errors.get(row.spec.id)
             visible_error = error is not None and (show_all or row.spec.id in self.touched)
-            row.show_error(error.message(lang) if visible_error and error else None)
+            message = error.message(lang) if visible_error and error else None
+            waiting = row.show_error(message, settle=typing) or waiting
+        if waiting:
+            if self._settle is None:
+                self._settle = self.set_timer(MESSAGE_SETTLE_SECONDS, self._settle_messages)
+            else:
+                self._settle.reset()  # from this key on
+        elif self._settle is not None:
+            self._settle.stop()
+            self._settle = None
         red = is_red(self.form, values)
         banner = self.query_one("#intake-red", Static)
         if banner.display != red:
             banner.display = red
             banner.update(Text(t("intake.red"), style="bold"))
+
+    def _settle_messages(self) -> None:
+        """The keys paused: the message lines that waited appear or close (one layout)."""
+        self._settle = None
+        for row in self._field_rows():
+            row.settle_error()
 
     def _row_of(self, widget: Widget | None) -> FieldRow | None:
         node = widget
@@ -363,7 +388,7 @@ class IntakeScreen(DeskScreen):
         if self.call_started_at is None:
             self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
         self.touched.add(field_id)
-        self._refresh_form()
+        self._refresh_form(typing=True)
         if self._autosave is not None:
             self._autosave.stop()
         self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._after_typing)
