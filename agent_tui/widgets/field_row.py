@@ -48,7 +48,6 @@ class FieldRow(Widget):
         self._widget: Widget | None = make_widget(spec, self._value) if shown else None
         self._message: Label | None = None
         self._said: str | None = None  # the message line's text ("": a blank line)
-        self._wanted: str | None = None  # what the field has to say (after settling)
         if not shown:
             self.display = False
 
@@ -92,12 +91,11 @@ class FieldRow(Widget):
         number being typed) is redrawn without a layout of the whole screen.
 
         ``settle``: the agent is typing. A change that would move the rows below (a message
-        line appearing or going, or changing its height) then waits for ``settle_error``,
-        which the screen calls once the typing pauses: a number typed straight through
+        line appearing or going, or changing its height) then waits: the screen calls this
+        again without ``settle`` once the keys pause, so a number typed straight through
         never flashes "invalid" at its first digit and costs no layout. A message that
         goes is blanked at once (same height, no layout); its line closes on settling.
         Returns whether a change waits."""
-        self._wanted = message
         if message == self._said:
             return False
         label = self._message
@@ -139,6 +137,7 @@ class FieldRow(Widget):
         label.update(text, layout=not same_height)
         return False
 
-    def settle_error(self) -> None:
-        """The typing paused: show the message this field has now, laying out if needed."""
-        self.show_error(self._wanted)
+    @property
+    def has_message(self) -> bool:
+        """Whether a message line shows under the field (a blanked one waiting to close too)."""
+        return self._message is not None and self._message.display

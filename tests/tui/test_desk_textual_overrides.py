@@ -176,3 +176,40 @@ async def test_a_message_line_moves_rows_only_once_the_keys_pause(
         assert message(screen, "phone") == ""
         assert below.region.y > top
         await until(pilot, lambda: below.region.y == top, "the message line to close")
+
+
+async def test_typing_a_field_checks_the_form_once_the_keys_pause(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(intake_module, "MESSAGE_SETTLE_SECONDS", 1.5)
+    checks = [0]
+    original = intake_module.validate_values
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        checks[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(intake_module, "validate_values", counted)
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await intake(pilot)
+        assert isinstance(screen, IntakeScreen)
+        field = screen.query_one("#f-caller_name")
+        field.focus()
+        await until_focused(pilot, "f-caller_name")
+        await pilot.pause(0.3)
+        checks[0] = 0
+        await pilot.press(*"欧阳小红")
+        assert checks[0] == 0, f"{checks[0]} checks of the whole form for 4 keys"
+        await until(pilot, lambda: checks[0] > 0, "the check after the pause")
+        assert "caller_name" in screen.touched and "caller_name" not in screen.errors
+        # a field's own message is checked at every key while it shows
+        field = screen.query_one("#f-id_card")
+        field.focus()
+        await until_focused(pilot, "f-id_card")
+        await pilot.press(*"1234")
+        await until(pilot, lambda: "18" in message(screen, "id_card"), "the id card message")
+        checks[0] = 0
+        await pilot.press("5")
+        assert checks[0] == 1
+        assert message(screen, "id_card")  # still shown, checked against the 5 digits
