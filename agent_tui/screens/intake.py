@@ -30,6 +30,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
+from agent_tui.textual_overrides import CachedBindingChain, LineCompositor
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
 from agent_tui.widgets.form_factory import FieldSpec, field_specs
@@ -41,6 +42,7 @@ from hotline.validators import FieldError, load_phone_tables
 from offline_cache.records import Draft
 
 AUTOSAVE_SECONDS = 0.5
+MESSAGE_SETTLE_SECONDS = 0.3  # a message line appears or goes once the keys pause this long
 KEYS_LANDED_SECONDS = 5.0  # a bound, never reached in practice: a field drains in ms
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class Submitted:
     call_started_at: datetime
 
 
-class IntakeScreen(DeskScreen):
+class IntakeScreen(CachedBindingChain, DeskScreen):
     SCOPE = "intake"
     # When the screen comes back (after the sign-in dialog, say) the focus goes to the first
     # field, never to the scrolling container: keys typed right away land in the form. Done
@@ -67,6 +69,8 @@ class IntakeScreen(DeskScreen):
 
     def __init__(self) -> None:
         super().__init__()
+        # a key's frame renders only the widgets on the changed line (textual_overrides)
+        self._compositor = LineCompositor()
         self.reported_call: tuple[str, str] | None = None  # (call id, number) answered, not ended
         self._call_reports: deque[tuple[str, str, str, datetime]] = deque()
         self._call_lock = threading.Lock()
@@ -82,6 +86,9 @@ class IntakeScreen(DeskScreen):
         self.last_saved: str = ""
         self.last_error: str = ""  # why the last submit saved nothing ("" after a save)
         self._autosave: Timer | None = None
+        self._settle: Timer | None = None  # checks and message lines waiting for a pause
+        self._check_waits = False  # typed keys not checked yet (see _field_changed)
+        self._drivers: tuple[Any, frozenset[str]] = (None, frozenset())
         self._phone_looked_up = ""
         self._units: Any = None  # the handling-unit directory, read with the forms
         self._offer_recent: list[dict[str, Any]] = []
@@ -322,8 +329,12 @@ class IntakeScreen(DeskScreen):
         """Every field's answer, shown or not (a hidden field keeps its answer)."""
         return {row.spec.id: row.value for row in self._rows}
 
-    def _refresh_form(self, show_all: bool = False, disposition: str | None = None) -> None:
-        """Visibility, red banner and messages from the current answers (pure domain calls)."""
+    def _refresh_form(
+        self, show_all: bool = False, disposition: str | None = None, typing: bool = False
+    ) -> None:
+        """Visibility, red banner and messages from the current answers (pure domain calls).
+        ``typing``: a message line that would appear or go waits until the keys pause
+        (``FieldRow.show_error``), so the rows below do not move under the agent's keys."""
         if self.form is None:
             return
         values = self.values()
@@ -335,15 +346,49 @@ class IntakeScreen(DeskScreen):
             e.field: e for e in validate_values(self.form, values, disposition=disposition)
         }
         lang = language()
+        waiting = False
         for row in rows:
             error = self.errors.get(row.spec.id)
             visible_error = error is not None and (show_all or row.spec.id in self.touched)
-            row.show_error(error.message(lang) if visible_error and error else None)
+            message = error.message(lang) if visible_error and error else None
+            waiting = row.show_error(message, settle=typing) or waiting
+        self._check_waits = False
+        if waiting:
+            self._settle_later()
+        elif self._settle is not None:
+            self._settle.stop()
+            self._settle = None
         red = is_red(self.form, values)
         banner = self.query_one("#intake-red", Static)
         if banner.display != red:
             banner.display = red
             banner.update(Text(t("intake.red"), style="bold"))
+
+    def _settle_later(self) -> None:
+        """Check the form and show what waited once the keys pause (from this key on)."""
+        if self._settle is None:
+            self._settle = self.set_timer(MESSAGE_SETTLE_SECONDS, self._settled)
+        else:
+            self._settle.reset()
+
+    def _settled(self) -> None:
+        """The keys paused: the form is checked and the message lines that waited appear
+        or close (one layout)."""
+        self._settle = None
+        self._refresh_form()
+
+    def _drives_others(self, field_id: str) -> bool:
+        """Whether an answer to this field can change more than its own message: another
+        field shown or required by it (``show_if``, ``optional_if``), or the red banner."""
+        form = self.form
+        if form is None:
+            return True
+        if self._drivers[0] is not form:
+            drivers = {f.id for f in form.fields if f.red_if}
+            for f in form.fields:
+                drivers.update(rule.field for rule in (f.show_if, f.optional_if) if rule)
+            self._drivers = (form, frozenset(drivers))
+        return field_id in self._drivers[1]
 
     def _row_of(self, widget: Widget | None) -> FieldRow | None:
         node = widget
@@ -351,30 +396,38 @@ class IntakeScreen(DeskScreen):
             node = node.parent  # type: ignore[assignment]
         return node if isinstance(node, FieldRow) else None
 
-    def _changed(self, widget: Widget | None) -> None:
+    def _changed(self, widget: Widget | None, typed: bool = False) -> None:
         row = self._row_of(widget)
         if row is not None:
-            self._field_changed(row.spec.id, row.value)
+            self._field_changed(row.spec.id, row.value, row if typed else None)
 
-    def _field_changed(self, field_id: str, value: Any) -> None:
+    def _field_changed(self, field_id: str, value: Any, typed: FieldRow | None = None) -> None:
+        """An answer changed. ``typed``: the row of a text typed key by key. When that field
+        shows no message and no other field depends on it, nothing on screen can change
+        before the keys pause (a new message waits for that anyway), so the form's checks
+        wait too: a key costs the field's own redraw, not a check of the whole form."""
         if field_id in self._baseline and value == self._baseline[field_id]:
             return  # a widget announcing the value it was built or restored with
         self._baseline[field_id] = value
         if self.call_started_at is None:
             self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
         self.touched.add(field_id)
-        self._refresh_form()
+        if typed is not None and not typed.has_message and not self._drives_others(field_id):
+            self._check_waits = True
+            self._settle_later()
+        else:
+            self._refresh_form(typing=True)
         if self._autosave is not None:
             self._autosave.stop()
         self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._after_typing)
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
-        self._changed(event.input)
+        self._changed(event.input, typed=True)
 
     @on(TextArea.Changed)
     def _area_changed(self, event: TextArea.Changed) -> None:
-        self._changed(event.text_area)
+        self._changed(event.text_area, typed=True)
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
@@ -394,6 +447,8 @@ class IntakeScreen(DeskScreen):
         self._changed(event.select)
 
     def _after_typing(self) -> None:
+        if self._check_waits:  # the caller lookup reads the phone's check
+            self._refresh_form(typing=True)
         self.save_draft()
         self._lookup_caller()
 

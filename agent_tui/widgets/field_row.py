@@ -47,7 +47,7 @@ class FieldRow(Widget):
         self._value = spec.default if value is _DEFAULT else value  # kept while no widget
         self._widget: Widget | None = make_widget(spec, self._value) if shown else None
         self._message: Label | None = None
-        self._said: str | None = None
+        self._said: str | None = None  # the message line's text ("": a blank line)
         if not shown:
             self.display = False
 
@@ -83,33 +83,61 @@ class FieldRow(Widget):
         if self.display != shown:
             self.display = shown
 
-    def show_error(self, message: str | None) -> None:
+    def show_error(self, message: str | None, *, settle: bool = False) -> bool:
         """The problem with this field, right below its widget; nothing when it is fine (the
         field's help is its placeholder and tooltip, so an 80x24 terminal still shows the
         form). This runs on every keystroke: an unchanged message is not redrawn, and a
         changed one that takes as many lines as the last (the phone message quotes the
-        number being typed) is redrawn without a layout of the whole screen."""
+        number being typed) is redrawn without a layout of the whole screen.
+
+        ``settle``: the agent is typing. A change that would move the rows below (a message
+        line appearing or going, or changing its height) then waits: the screen calls this
+        again without ``settle`` once the keys pause, so a number typed straight through
+        never flashes "invalid" at its first digit and costs no layout. A message that
+        goes is blanked at once (same height, no layout); its line closes on settling.
+        Returns whether a change waits."""
         if message == self._said:
-            return
-        self._said = message
+            return False
         label = self._message
-        if label is None:
+        shown = label is not None and label.display
+        if label is None or not shown:
             if not message:
-                return
-            label = Label(Content(message), id=f"msg-{self.spec.id}", classes="field-help")
-            label.add_class("field-error")
-            self._message = label
-            self.mount(label)
-            return
+                self._said = message
+                return False
+            if settle:
+                return True
+            self._said = message
+            if label is None:
+                label = Label(Content(message), id=f"msg-{self.spec.id}", classes="field-help")
+                label.add_class("field-error")
+                self._message = label
+                self.mount(label)
+            else:
+                label.update(Content(message))
+                label.display = True
+            return False
         if not message:
+            if settle:
+                if self._said:
+                    label.update(Content(""), layout=False)  # blank now, closed on settling
+                    self._said = ""
+                return True
+            self._said = message
             label.display = False
-            return
+            return False
         text = Content(message)  # plain text: a typed "[b]" quoted in it is not markup
         width = label.content_size.width
         same_height = (
-            label.display
-            and width > 0
+            width > 0
             and visualize(label, text).get_height(label.styles, width) == label.content_size.height
         )
+        if not same_height and settle:
+            return True
+        self._said = message
         label.update(text, layout=not same_height)
-        label.display = True
+        return False
+
+    @property
+    def has_message(self) -> bool:
+        """Whether a message line shows under the field (a blanked one waiting to close too)."""
+        return self._message is not None and self._message.display

@@ -1,0 +1,100 @@
+"""The two places where the desk overrides Textual's own code, for a keystroke's cost.
+
+Both override a private method of Textual (checked against Textual 8.2.8), on the intake
+screen only (``IntakeScreen``: its compositor, and this module's ``CachedBindingChain``).
+``tests/tui/test_desk_textual_overrides.py`` fails if Textual's version of either method
+changes (read the new one, check the reasoning below still holds, then update the hashes
+here), and checks what each promises on the real intake screen.
+
+**A frame renders only the widgets on the changed lines** (``LineCompositor``). Textual's
+compositor paints a partial update (a key typed into a field changes one line) by asking
+every widget whose *clip* overlaps the changed area for all of its visible lines. A widget's
+clip is its container's viewport, so every child of the screen (status bar, footer, the
+form's body) and every row of the form's container overlaps any change in the form: ~30
+widgets were rendered (cache hits, but each pays its background colours and style
+preamble) for a one-line change, ~45% of a key's CPU on the UI thread, and their lines
+outside the changed area were thrown away (an update writes only the changed spans).
+Here only the widgets whose visible part overlaps the changed area are asked, and only for
+the lines of that area. What reaches the terminal is the same: an update writes only the
+spans inside the changed area, and every cell of them still comes from the front-most
+widget covering it (the chops are cut at widget edges; all columns of a line are rendered,
+so those cuts stay whole). A full frame (the first one, a resize, a layout) and screenshots
+(``render_strips``) are Textual's own code.
+
+**The key's binding chain is worked out once per focus** (``CachedBindingChain``). Each key
+asks the screen for its binding chain (focused widget up to the app): Textual copies every
+node's bindings, filters the keys the focused widget consumes, and re-applies the keymap to
+each node (``apply_keymap``, ~8% of a key's CPU), though none of it changes while the focus
+stays in one field. Here the chain is kept while the focused widget, its ancestors, their
+binding maps and the app's keymap stay the same, and made again by Textual when any of them
+changes. Callers only read the maps (``App._check_bindings``, ``Screen.active_bindings``);
+each gets its own list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from textual._compositor import Compositor
+from textual.binding import BindingsMap
+from textual.dom import DOMNode
+from textual.geometry import Region
+from textual.screen import Screen
+from textual.strip import Strip
+
+# sha256 of inspect.getsource() of the Textual methods overridden here, as read for this
+# module (Textual 8.2.8): Compositor._get_renders, Screen._binding_chain (its getter)
+TEXTUAL_SOURCES = {
+    "Compositor._get_renders": "8ac93299aa5d3bef43b3924a9d09741de8855d9c4823502bcf304fbd8fd40f17",
+    "Screen._binding_chain": "003c1b578e69d2cfbb4418c4f2755fb47d6ff3afc37ec8da2f57b2ab7b39afeb",
+}
+
+
+class LineCompositor(Compositor):
+    """Textual's compositor, rendering only what a partial update can show (module doc)."""
+
+    def _get_renders(
+        self, crop: Region | None = None
+    ) -> Iterable[tuple[Region, Region, list[Strip]]]:
+        if crop is None or crop.contains_region(self.size.region):
+            yield from super()._get_renders(crop)  # a full frame: Textual's own
+            return
+        make_region = Region
+        intersection = Region.intersection
+        crop_y, crop_bottom = crop.y, crop.bottom
+        crop_overlaps = crop.overlaps
+        for widget, (region, clip) in self.visible_widgets.items():
+            if not crop_overlaps(intersection(region, clip)):
+                continue  # none of its cells is in the update
+            top = max(clip.y, crop_y)
+            line_clip = make_region(clip.x, top, clip.width, min(clip.bottom, crop_bottom) - top)
+            x, y, width, height = intersection(region, line_clip)
+            if width and height:
+                yield (
+                    region,
+                    line_clip,
+                    widget.render_lines(make_region(x - region.x, y - region.y, width, height)),
+                )
+
+
+class CachedBindingChain(Screen[Any]):
+    """A screen whose binding chain is made once per focus (module doc)."""
+
+    _chain_key: tuple[Any, ...] | None = None
+    _chain: tuple[tuple[DOMNode, BindingsMap], ...] = ()
+
+    @property
+    def _binding_chain(self) -> list[tuple[DOMNode, BindingsMap]]:
+        focused = self.focused
+        nodes = (self, self.app) if focused is None else tuple(focused.ancestors_with_self)
+        key = (
+            focused is not None and focused.loading,
+            getattr(focused, "read_only", None),  # a read-only TextArea consumes no key
+            tuple((node, node._bindings, len(node._bindings.key_to_bindings)) for node in nodes),
+            tuple(self.app._keymap.items()),
+        )
+        if key != self._chain_key:
+            self._chain = tuple(super()._binding_chain)
+            self._chain_key = key
+        return list(self._chain)
