@@ -273,17 +273,20 @@ class DeskApp(App[None]):
         """The keyring's password first if it has one (asked here, never by the backend on
         the terminal Textual holds), then the cache. False: it cannot open, and the desk
         says why and what to do (the file untouched) until Ctrl+Q."""
-        from agent_tui.screens.keyring import CacheStopScreen, KeyringPasswordScreen
         from offline_cache.errors import CacheError
 
         try:
             locked = await asyncio.to_thread(self.desk.keyring_to_unlock)
             if locked is not None:
+                from agent_tui.screens.keyring import KeyringPasswordScreen
+
                 backend, new = locked
                 self._held = True  # the password dialog is up: only quit works
                 await self.push_screen_wait(KeyringPasswordScreen(backend, new=new))
             await self.desk.open_cache()
         except CacheError as exc:
+            from agent_tui.screens.keyring import CacheStopScreen
+
             self._held = True
             log.error("the cache cannot be opened: %s", exc.message("en"))
             self.push_screen(CacheStopScreen(exc.message(i18n.language())))

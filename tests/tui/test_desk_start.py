@@ -150,6 +150,26 @@ def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
     assert proc.stdout.strip() == "[]", f"imported with the desk: {proc.stdout.strip()}"
 
 
+def test_the_desk_leaves_pydantic_plugins_unloaded_unless_told_otherwise() -> None:
+    """Pydantic's plugin search reads every installed distribution's entry points before
+    the desk's first form model: the desk turns it off, and keeps a value set by whoever
+    runs it (an empty one: plugins loaded)."""
+    code = (
+        "import os, agent_tui.app\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "print(repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')), list(get_plugins()))"
+    )
+    for given, expected in ((None, "'__all__' []"), ("", "'' []")):
+        env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+        if given is not None:
+            env["PYDANTIC_DISABLE_PLUGINS"] = given
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert proc.stdout.strip() == expected
+
+
 def _token(url: str) -> str:
     import httpx
 
