@@ -250,8 +250,15 @@ class DeskApp(App[None]):
         self.refresh_status()
 
     async def _show_status_now(self) -> None:
-        """The status bar's figures read now (in a thread) and shown before this returns."""
-        status = await asyncio.to_thread(self.desk.status, self.clock())
+        """The status bar's figures read now (in a thread) and shown before this returns.
+        A read that fails leaves it to the usual refresh (which says why): the session goes
+        on to the sign-in regardless."""
+        try:
+            status = await asyncio.to_thread(self.desk.status, self.clock())
+        except Exception:
+            log.exception("the status read at start failed")
+            self.refresh_status()
+            return
         self._set_status(status)
 
     async def _screen_drawn(self) -> None:
