@@ -41,9 +41,11 @@ from agent_tui.messages import (
 )
 from agent_tui.palette import DeskCommands, translated
 from agent_tui.services import DeskServices, Unreachable
+from agent_tui.stylesheet import DeskStylesheet
 from agent_tui.theme import THEMES
 from agent_tui.widgets.incoming import IncomingCall
 from agent_tui.widgets.status_bar import DeskStatus, StatusBar
+from hotline.validators import load_phone_tables
 
 Clock = Callable[[], datetime]
 # The desk's own app-wide actions (queue, knowledge base, seat, sync, sign-out...): they
@@ -78,6 +80,8 @@ class DeskApp(App[None]):
     ) -> None:
         i18n.set_language(settings.lang)
         super().__init__()
+        # no CSS source is in it yet: they are added when the app starts running
+        self.stylesheet = DeskStylesheet(variables=self.get_css_variables())
         self.settings = settings
         self.desk = desk
         self.clock = clock
@@ -214,11 +218,16 @@ class DeskApp(App[None]):
 
         if not await self._open_cache():
             return
-        self.refresh_status()  # who last signed in here, from the cache, before the network
+        # Who last signed in here, from the cache, shown before anything goes to the network:
+        # with the form up and focused, that is the desk ready for the agent. What follows
+        # (httpx, the sign-in check, the replicator, the phone tables) comes after it.
+        await self._show_status_now()
         for screen in list(self.screen_stack):
             opened = getattr(screen, "cache_opened", None)
             if opened is not None:
                 opened()
+        await self._screen_drawn()  # the form on screen first, then the network's share
+        self._load_phone_tables()
         recovery = getattr(self.desk.store, "recovery", None)
         if recovery is not None:  # an unreadable cache was moved aside, never deleted
             text = recovery.message_zh if i18n.language() == "zh" else recovery.message_en
@@ -240,21 +249,51 @@ class DeskApp(App[None]):
         self.start_sync()
         self.refresh_status()
 
+    async def _show_status_now(self) -> None:
+        """The status bar's figures read now (in a thread) and shown before this returns.
+        A read that fails leaves it to the usual refresh (which says why): the session goes
+        on to the sign-in regardless."""
+        try:
+            status = await asyncio.to_thread(self.desk.status, self.clock())
+        except Exception:
+            log.exception("the status read at start failed")
+            self.refresh_status()
+            return
+        self._set_status(status)
+
+    async def _screen_drawn(self) -> None:
+        """Until the screen on top has processed what it was sent (its compose and mount:
+        the form) and has been drawn: the sign-in check and the replicator import and run
+        Python that would otherwise share the CPU with the first frame."""
+        drawn = asyncio.Event()
+        self.screen.call_after_refresh(drawn.set)
+        await drawn.wait()
+
+    @work(thread=True, group="warm-up", exit_on_error=False)
+    def _load_phone_tables(self) -> None:
+        """The phone-number tables the first typed number needs: not imported with the desk,
+        and loaded once it is up (the cache open, its user shown), so that neither its start
+        nor the agent's first digits wait for them."""
+        load_phone_tables()
+
     async def _open_cache(self) -> bool:
         """The keyring's password first if it has one (asked here, never by the backend on
         the terminal Textual holds), then the cache. False: it cannot open, and the desk
         says why and what to do (the file untouched) until Ctrl+Q."""
-        from agent_tui.screens.keyring import CacheStopScreen, KeyringPasswordScreen
         from offline_cache.errors import CacheError
 
         try:
             locked = await asyncio.to_thread(self.desk.keyring_to_unlock)
             if locked is not None:
+                from agent_tui.screens.keyring import KeyringPasswordScreen
+
                 backend, new = locked
                 self._held = True  # the password dialog is up: only quit works
                 await self.push_screen_wait(KeyringPasswordScreen(backend, new=new))
             await self.desk.open_cache()
         except CacheError as exc:
+            from agent_tui.screens.keyring import CacheStopScreen
+
             self._held = True
             log.error("the cache cannot be opened: %s", exc.message("en"))
             self.push_screen(CacheStopScreen(exc.message(i18n.language())))

@@ -217,13 +217,16 @@ class DeskServices:
 
     async def resume_session(self) -> UserInfo | None:
         """Sign in silently with the stored token. None: ask. ``Unreachable``: work offline."""
-        import httpx
-
         token = await asyncio.to_thread(self.token)
         if not token:
             return None
+        # httpx's import and the client (its TLS context) in a thread, not on the UI loop:
+        # the agent may be typing in the form meanwhile
+        http = await asyncio.to_thread(self._http)
+        import httpx  # imported by _http
+
         try:
-            async with self._http() as client:
+            async with http as client:
                 response = await client.get(
                     "/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}
                 )

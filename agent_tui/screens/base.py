@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.css.query import NoMatches
 from textual.dom import DOMNode
@@ -97,7 +98,20 @@ class DeskScreen(Screen[None]):
     def compose_footer(self) -> ComposeResult:
         yield DeskFooter()
 
-    def on_screen_resume(self) -> None:
+    # Set once the screen has been suspended (another mode, a dialog on top): what changed
+    # meanwhile (a theme, CSS refreshed while it was not in the stack) reaches it on return.
+    _restyle_on_resume = False
+
+    def on_screen_suspend(self) -> None:
+        self._restyle_on_resume = True
+
+    def on_screen_resume(self, event: events.ScreenResume | None = None) -> None:
+        if event is not None and not self._restyle_on_resume:
+            # First shown (Textual sends two resumes when a mode starts): its widgets got
+            # their styles as they mounted, and a CSS refresh since restyled every screen in
+            # the stack. Textual would restyle the whole screen again on each resume, ~30 ms
+            # for the intake form each time, before the agent can type.
+            event.refresh_styles = False
         for bar in self.query(StatusBar):
             bar.status = self.app.status  # type: ignore[attr-defined]
         self.show_incoming()

@@ -38,7 +38,7 @@ from agent_tui.widgets.incoming import IncomingCall
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
 from hotline.model import Ticket
-from hotline.validators import FieldError, load_phone_tables
+from hotline.validators import FieldError
 from offline_cache.records import Draft
 
 AUTOSAVE_SECONDS = 0.5
@@ -172,13 +172,6 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
             self.set_focus(first, scroll_visible=False)
         self._forms_ready = True
         self._maybe_offer_restore()
-        self._warm_up()
-
-    @work(thread=True, group="intake-warm-up", exit_on_error=False)
-    def _warm_up(self) -> None:
-        """Once the form is up: the phone-number tables the first typed number needs (not
-        imported with the desk, so its first frame does not wait for them)."""
-        load_phone_tables()
 
     def cache_opened(self) -> None:
         """The app opened the cache (after this screen mounted): its mirror of the server's

@@ -5,7 +5,10 @@
   time the agent can type, nor once the desk is signed in and syncing; importing the desk's
   modules does not import the phone-number tables (loaded after the first frame);
 - keys an agent types the moment the form shows, while the cache is still opening, land in
-  the form and stay there once the cache is open.
+  the form and stay there once the cache is open; a ticket typed and saved (its key pressed)
+  before the cache is open is in the cache once it opens;
+- a theme switched in a running desk recolours it (the desk keeps its parsed CSS while the
+  theme's colours stay the same, and parses it again when they change).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from textual import events
+from textual.color import Color
 from textual.keys import _character_to_key
 
 from agent_tui.app import build_app
@@ -27,7 +31,7 @@ from agent_tui.screens.intake import IntakeScreen
 from agent_tui.services import DeskServices
 from offline_cache import KeyringKeyProvider, save_token
 from tests.support.server import RunningServer
-from tests.tui.conftest import sign_in, until
+from tests.tui.conftest import run_in_thread, sign_in, until
 
 ROOT = Path(__file__).resolve().parents[2]
 NOT_FOR_THE_DESK = (
@@ -146,6 +150,26 @@ def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
     assert proc.stdout.strip() == "[]", f"imported with the desk: {proc.stdout.strip()}"
 
 
+def test_the_desk_leaves_pydantic_plugins_unloaded_unless_told_otherwise() -> None:
+    """Pydantic's plugin search reads every installed distribution's entry points before
+    the desk's first form model: the desk turns it off, and keeps a value set by whoever
+    runs it (an empty one: plugins loaded)."""
+    code = (
+        "import os, agent_tui.app\n"
+        "from pydantic.plugin._loader import get_plugins\n"
+        "print(repr(os.environ.get('PYDANTIC_DISABLE_PLUGINS')), list(get_plugins()))"
+    )
+    for given, expected in ((None, "'__all__' []"), ("", "'' []")):
+        env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+        if given is not None:
+            env["PYDANTIC_DISABLE_PLUGINS"] = given
+        proc = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert proc.stdout.strip() == expected
+
+
 def _token(url: str) -> str:
     import httpx
 
@@ -210,3 +234,55 @@ async def test_keys_typed_while_the_cache_opens_land_in_the_form(server: Running
             assert app.screen is screen  # no dialog took the keys
     finally:
         gated.gate.set()
+
+
+ACCOUNT = "楼道灯坏了一周"
+ANSWER = "已告知物业今天修好"
+
+
+async def test_a_ticket_typed_and_saved_before_the_cache_opens_is_in_the_cache(
+    server: RunningServer,
+) -> None:
+    settings = Settings(server=server.url)
+    first = build_app(settings, desk=DeskServices(settings))
+    async with first.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)  # the next start signs in silently, with the kept token
+    gated = GatedKey()
+    app = build_app(settings, desk=DeskServices(settings, key_provider=gated))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.screen
+            assert isinstance(screen, IntakeScreen)
+            burst(app, ["tab", *NAME, "tab", *PHONE])
+            await until(pilot, lambda: screen.values().get("phone") == PHONE, "the phone typed")
+            for field, text in (("account", ACCOUNT), ("answer", ANSWER)):
+                screen.query_one(f"#f-{field}").focus()
+                burst(app, list(text))
+                await until(pilot, lambda f=field, x=text: screen.values().get(f) == x, field)
+            burst(app, ["ctrl+s"])  # intake.on_spot: saved on the spot
+            await pilot.pause(0.3)
+            assert app.desk.store is None  # all of it before the cache was open
+            gated.gate.set()
+            await until(pilot, lambda: bool(screen.last_saved), "the saved message")
+            rows = await run_in_thread(lambda: app.desk.recent_for_phone(PHONE))
+            assert [(r.caller_name, r.id) for r in rows] == [(NAME, rows[0].id)]
+            saved = app.desk.ticket(rows[0].id)
+            assert saved is not None and saved.data["account"] == ACCOUNT
+            assert screen.values().get("phone", "") == ""  # a fresh form for the next call
+    finally:
+        gated.gate.set()
+
+
+async def test_a_theme_switched_in_a_running_desk_recolours_it(server: RunningServer) -> None:
+    settings = Settings(server=server.url)
+    app = build_app(settings, desk=DeskServices(settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)
+        screen = app.screen
+        assert screen.styles.background == Color.parse("#0D1117")  # the desk theme's
+        app.theme = "desk-high-contrast"
+        await pilot.pause(0.2)
+        assert screen.styles.background == Color.parse("#000000")
+        app.theme = "desk"
+        await pilot.pause(0.2)
+        assert screen.styles.background == Color.parse("#0D1117")
