@@ -445,21 +445,16 @@ class CacheStore:
         cols = _ticket_columns(data, self.now())
         cols["has_server"] = 1 if server_data is not None else 0
         cols["gen"] = int(_meta(conn, "gen") or "0")
-        current = conn.execute(
-            f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,)
-        ).fetchone()
-        if current is None:
+        changed = _changed_columns(conn, tid, cols)
+        if changed is None:
             names = ["id", *cols]
             conn.execute(
                 f"INSERT INTO tickets ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
                 [tid, *cols.values()],
             )
-        else:
-            changed = {n: v for (n, v), old in zip(cols.items(), current, strict=True)
-                       if v != old or type(v) is not type(old)}  # fmt: skip
-            if changed:
-                sets = ", ".join(f"{n} = ?" for n in changed)
-                conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*changed.values(), tid])
+        elif changed:
+            sets = ", ".join(f"{n} = ?" for n in changed)
+            conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*changed.values(), tid])
         conn.execute(
             "INSERT INTO ticket_docs (id, data, server_data) VALUES (?, ?, ?) ON CONFLICT(id)"
             " DO UPDATE SET data = excluded.data, server_data = excluded.server_data",
@@ -472,14 +467,9 @@ class CacheStore:
         changed or not, and most display changes (a status move) touch one or two of them.
         (The full-text trigger re-indexes a row only when an indexed value changed.)"""
         cols = _ticket_columns(data, self.now())
-        current = conn.execute(
-            f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,)
-        ).fetchone()
-        if current is None:
+        changed = _changed_columns(conn, tid, cols)
+        if changed is None:
             changed = cols
-        else:
-            changed = {n: v for (n, v), old in zip(cols.items(), current, strict=True)
-                       if v != old or type(v) is not type(old)}  # fmt: skip
         if changed:
             sets = ", ".join(f"{n} = ?" for n in changed)
             conn.execute(f"UPDATE tickets SET {sets} WHERE id = ?", [*changed.values(), tid])
@@ -1393,6 +1383,17 @@ def _renew_client_id(conn: Any) -> str | None:
     _set_meta(conn, "cursor", "0")
     _set_meta(conn, "refetch", "1")
     return new
+
+
+def _changed_columns(conn: Any, tid: str, cols: dict[str, Any]) -> dict[str, Any] | None:
+    """The columns of a ticket's indexed row whose stored value differs from ``cols`` (value
+    or type), or None when the ticket has no row yet. Writing only these matters: SQLite
+    rewrites every index (18 on ``tickets``) holding a column an UPDATE names."""
+    current = conn.execute(f"SELECT {', '.join(cols)} FROM tickets WHERE id = ?", (tid,)).fetchone()
+    if current is None:
+        return None
+    return {n: v for (n, v), old in zip(cols.items(), current, strict=True)
+            if v != old or type(v) is not type(old)}  # fmt: skip
 
 
 def _keep_aside(

@@ -157,6 +157,26 @@ def server_notes(h: Hotline) -> dict[str, dict[str, Any]]:
     return {r["id"]: dict(r) for r in rows}
 
 
+def sync_client_row(h: Hotline, client_id: str) -> tuple[str, int] | None:
+    """The server's record of a desk's client id: whose it is and its last mutation id."""
+    engine = h.engine()
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text("SELECT username, last_mutation_id FROM sync_clients WHERE client_id = :c"),
+                {"c": client_id},
+            ).first()
+    finally:
+        engine.dispose()
+    return (row[0], int(row[1])) if row else None
+
+
+def cache_query_only(store: CacheStore, on: bool) -> None:
+    """The cache's connection refuses every write, as a disk gone read-only does."""
+    with store._lock:
+        store._conn.execute(f"PRAGMA query_only={1 if on else 0}")
+
+
 def assert_applied_once(h: Hotline) -> None:
     """No mutation's effect is in the server twice: one history entry per (client, mutation,
     ticket, action); one sync result per (client, mutation)."""

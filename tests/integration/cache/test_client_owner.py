@@ -29,6 +29,7 @@ from tests.integration.cache.conftest import (
     fields,
     now,
     server_tickets,
+    sync_client_row,
 )
 
 
@@ -70,19 +71,6 @@ def _refused(r: httpx.Response) -> None:
         assert leak not in r.text
 
 
-def _client_row(h: Hotline, client_id: str) -> tuple[str, int] | None:
-    engine = h.engine()
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                sa.text("SELECT username, last_mutation_id FROM sync_clients WHERE client_id = :c"),
-                {"c": client_id},
-            ).first()
-    finally:
-        engine.dispose()
-    return (row[0], int(row[1])) if row else None
-
-
 async def test_a_push_under_another_desks_client_id_is_refused_and_its_tickets_still_arrive(
     hotline_any: Hotline,
 ) -> None:
@@ -94,7 +82,7 @@ async def test_a_push_under_another_desks_client_id_is_refused_and_its_tickets_s
     # bob pushes the victim's next mutation ids under its client id
     attack = [_create(2, 90), _create(3, 91)]
     _refused(_push(h, "bob", victim, attack))
-    assert _client_row(h, victim) == ("alice", 1)  # no mutation id used up
+    assert sync_client_row(h, victim) == ("alice", 1)  # no mutation id used up
     on_server = server_tickets(h)
     assert {m["args"]["id"] for m in attack}.isdisjoint(on_server)  # nothing applied
     # the victim's desk saves its next ticket (mutation 2): it arrives, not as a duplicate
@@ -107,7 +95,7 @@ async def test_a_push_under_another_desks_client_id_is_refused_and_its_tickets_s
     # bob cannot read the victim's answers or its acknowledged mutation id either
     _refused(_pull(h, "bob", victim))
     _refused(_push(h, "bob", victim, [_create(1, 92)]))  # a replay of mutation 1's answer
-    assert _client_row(h, victim) == ("alice", 2)
+    assert sync_client_row(h, victim) == ("alice", 2)
     assert_converged(h, alice)
     assert_applied_once(h)
     await alice.close()
@@ -202,8 +190,8 @@ async def test_the_next_user_of_a_synced_cache_gets_a_client_id_of_their_own(
         assert await carol.sync() == SyncOutcome.DONE
         assert rep.snapshot().state == LinkState.ONLINE
         assert server_tickets(h)[tid]["created_by"] == "carol"
-        assert _client_row(h, old) == ("alice", 1)
-        assert _client_row(h, new) == ("carol", 1)
+        assert sync_client_row(h, old) == ("alice", 1)
+        assert sync_client_row(h, new) == ("carol", 1)
         assert alice.store.needs_attention() == []
         assert_converged(h, carol)
     finally:
@@ -248,7 +236,7 @@ def test_two_first_uses_of_one_client_id_by_two_users_exactly_one_wins(
         answers = _first_uses(hotline_any, client_id, round_ % 2 == 0, round_)
         assert sorted(answers.values()) == [200, 403], answers
         [winner] = [u for u, status in answers.items() if status == 200]
-        row = _client_row(hotline_any, client_id)
+        row = sync_client_row(hotline_any, client_id)
         assert row is not None and row[0] == winner
 
 

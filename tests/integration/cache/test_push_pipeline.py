@@ -13,9 +13,11 @@ from tests.integration.cache.conftest import (
     Hotline,
     assert_applied_once,
     assert_converged,
+    cache_query_only,
     fields,
     now,
     server_tickets,
+    sync_client_row,
 )
 
 
@@ -39,21 +41,6 @@ class _Recorder(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-def _server_last_mutation_id(h: Hotline, client_id: str) -> int:
-    import sqlalchemy as sa
-
-    engine = h.engine()
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(
-                sa.text("SELECT last_mutation_id FROM sync_clients WHERE client_id = :c"),
-                {"c": client_id},
-            ).first()
-    finally:
-        engine.dispose()
-    return int(row[0]) if row else 0
 
 
 async def test_a_drain_sends_each_batch_after_the_answer_to_the_one_before(
@@ -116,12 +103,6 @@ async def test_answers_lost_in_a_crash_are_asked_again_and_the_drain_finishes(
     await alice.close()
 
 
-def _query_only(store: object, on: bool) -> None:
-    """The cache's connection refuses every write, as a disk gone read-only does."""
-    with store._lock:  # type: ignore[attr-defined]
-        store._conn.execute(f"PRAGMA query_only={1 if on else 0}")  # type: ignore[attr-defined]
-
-
 async def test_a_cache_that_cannot_record_answers_stops_the_drain_and_keeps_the_outbox(
     hotline: Hotline,
 ) -> None:
@@ -131,12 +112,13 @@ async def test_a_cache_that_cannot_record_answers_stops_the_drain_and_keeps_the_
     alice = hotline.desk("alice", batch_size=50)
     for i in range(300):
         alice.store.create_ticket(fields(i), call_started_at=now())
-    _query_only(alice.store, True)
+    cache_query_only(alice.store, True)
     assert await alice.sync() == SyncOutcome.CACHE_ERROR
     assert len(alice.store.outbox(limit=1000)) == 300
     # the first answer could not be recorded: at most the batch on its way went after it
-    assert _server_last_mutation_id(hotline, alice.store.client_id) <= 100
-    _query_only(alice.store, False)
+    row = sync_client_row(hotline, alice.store.client_id)
+    assert row is None or row[1] <= 100
+    cache_query_only(alice.store, False)
     assert await alice.sync() == SyncOutcome.DONE
     assert_converged(hotline, alice)
     assert_applied_once(hotline)

@@ -11,6 +11,7 @@ from tests.integration.cache.conftest import (
     Hotline,
     assert_applied_once,
     assert_converged,
+    cache_query_only,
     fields,
     now,
     server_tickets,
@@ -123,12 +124,6 @@ async def test_run_loop_reports_states_and_drains_on_poke(hotline: Hotline) -> N
     alice.store.close()
 
 
-def _query_only(store: object, on: bool) -> None:
-    """The cache's connection refuses every write, as a disk gone read-only does."""
-    with store._lock:  # type: ignore[attr-defined]
-        store._conn.execute(f"PRAGMA query_only={1 if on else 0}")  # type: ignore[attr-defined]
-
-
 async def test_a_cache_gone_read_only_mid_sync_pauses_sync_and_it_resumes_by_itself(
     hotline: Hotline,
 ) -> None:
@@ -137,7 +132,7 @@ async def test_a_cache_gone_read_only_mid_sync_pauses_sync_and_it_resumes_by_its
     alice = hotline.desk("alice")
     bob = hotline.desk("bob")
     tid = str(alice.store.create_ticket(fields(7), call_started_at=now()).ticket_id)
-    _query_only(alice.store, True)
+    cache_query_only(alice.store, True)
     # Pushing works (the server keeps it) but the cache cannot record the answer.
     assert await alice.sync() == SyncOutcome.CACHE_ERROR
     snap = alice.rep.snapshot()
@@ -157,7 +152,7 @@ async def test_a_cache_gone_read_only_mid_sync_pauses_sync_and_it_resumes_by_its
                 break
             await asyncio.sleep(0.1)
         assert alice.rep.snapshot().state == LinkState.CACHE_ERROR
-        _query_only(alice.store, False)
+        cache_query_only(alice.store, False)
         for _ in range(100):  # bounded: 10 s
             if not alice.store.outbox() and alice.store.get_ticket(bob_tid) is not None:
                 break
