@@ -115,6 +115,9 @@ def test_intake_snapshot(snap_compare: Any, lang: str, size: tuple[int, int]) ->
             widget = screen.query_one(f"#f-{field}")
             write_value(widget, value)
             screen._changed(widget)
+        # the half-typed phone's message appears once the keys pause: wait for it, not for
+        # a fixed time (a loaded machine runs the pause's timer late)
+        await until(pilot, lambda: screen._settle is None, "the messages after the pause")
         await settle(pilot, "#f-kind")
 
     assert snap_compare(make_desk(lang), terminal_size=size, run_before=run_before)
