@@ -24,47 +24,48 @@ from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from hotline.model import Ticket
 
-# what a field's value may be for the fast way, by the field's annotation
-(_STR, _OPT_STR, _ENUM, _OPT_ENUM, _INT, _BOOL, _OPT_BOOL, _AWARE, _OPT_TIME, _DICT,
- _NONE) = range(11)  # fmt: skip
+# what a field's value may be for the fast way, by the field's annotation (None aside)
+_STR, _ENUM, _INT, _BOOL, _TIME, _DICT, _NONE = range(7)
 _MISSING = object()
 
 
-def _kind(annotation: Any) -> tuple[int, Any] | None:
-    """(kind, the enum's values or None) for an annotation this module reads, else None."""
+def _kind(annotation: Any) -> tuple[int, bool, Any] | None:
+    """(kind, whether None is a value, the enum's values or None) for an annotation this
+    module reads, else None."""
     args = typing.get_args(annotation)
     optional = isinstance(annotation, types.UnionType) and len(args) == 2 and type(None) in args
     inner = next((a for a in args if a is not type(None)), None) if optional else annotation
     if inner is str:
-        return (_OPT_STR if optional else _STR), None
+        return _STR, optional, None
     if isinstance(inner, type) and issubclass(inner, Enum):
         values = {e.value: e.value for e in inner}
         if not all(type(v) in (str, int) for v in values):
             return None
-        return (_OPT_ENUM if optional else _ENUM), values
+        return _ENUM, optional, values
     if inner is bool:
-        return (_OPT_BOOL if optional else _BOOL), None
+        return _BOOL, optional, None
     if inner is int and not optional:
-        return _INT, None
+        return _INT, False, None
     if inner is AwareDatetime and not optional:
-        return _AWARE, None
+        return _TIME, False, None
     if inner is datetime and optional:
-        return _OPT_TIME, None
+        return _TIME, True, None
     if typing.get_origin(annotation) is dict and typing.get_args(annotation)[0] is str:
-        return _DICT, None
+        return _DICT, False, None
     return None
 
 
-def _plan() -> list[tuple[str, int, Any, int | None, Any]] | None:
-    """(name, kind, enum values, max length, default) per ``Ticket`` field, in its order;
-    None when a field is of a type read here neither way (then every row takes the model)."""
+def _plan() -> list[tuple[str, int, bool, Any, int | None, Any]] | None:
+    """(name, kind, None allowed, enum values, max length, default) per ``Ticket`` field, in
+    its order; None when a field is of a type read here neither way (then every row takes
+    the model)."""
     plan = []
     for name, info in Ticket.model_fields.items():
         found = _kind(info.annotation)
         if found is None:
             if info.default is not None or info.default_factory is not None:
                 return None
-            found = (_NONE, None)  # only None is taken the fast way (the model may convert)
+            found = (_NONE, True, None)  # only None is taken the fast way (the model may convert)
         limit = next((m.max_length for m in info.metadata if hasattr(m, "max_length")), None)
         if info.default_factory is dict:
             default: Any = dict
@@ -72,7 +73,7 @@ def _plan() -> list[tuple[str, int, Any, int | None, Any]] | None:
             default = _MISSING
         else:
             default = getattr(info.default, "value", info.default)
-        plan.append((name, found[0], found[1], limit, default))
+        plan.append((name, *found, limit, default))
     return plan
 
 
@@ -100,45 +101,35 @@ def plain_ticket_data(
         return None
     memo: dict[int, str] = {} if times is None else times
     out: dict[str, Any] = {}
-    for name, kind, values, limit, default in _PLAN:
+    for name, kind, optional, values, limit, default in _PLAN:
         v = row.get(name, _MISSING)
         if v is _MISSING:
             if default is _MISSING:
                 return None
             v = {} if default is dict else default
-            out[name] = v
-            continue
-        if kind in (_STR, _OPT_STR):
-            if v is None:
-                if kind == _STR:
-                    return None
-            elif type(v) is not str or (limit is not None and len(v) > limit) or v != v.strip():
+        elif v is None:
+            if not optional:
                 return None
-        elif kind in (_ENUM, _OPT_ENUM):
-            if v is None:
-                if kind == _ENUM:
-                    return None
-            else:
-                if type(v) is not str and type(v) is not int:
-                    return None
-                plain = values.get(v, _MISSING)
-                if plain is _MISSING or type(v) is not type(plain):
-                    return None
-                v = plain
-        elif kind in (_BOOL, _OPT_BOOL):
-            if type(v) is not bool and not (v is None and kind == _OPT_BOOL):
+        elif kind == _STR:
+            if type(v) is not str or (limit is not None and len(v) > limit) or v != v.strip():
+                return None
+        elif kind == _ENUM:
+            if type(v) is not str and type(v) is not int:
+                return None
+            plain = values.get(v, _MISSING)
+            if plain is _MISSING or type(v) is not type(plain):
+                return None
+            v = plain
+        elif kind == _BOOL:
+            if type(v) is not bool:
                 return None
         elif kind == _INT:
             if type(v) is not int:
                 return None
-        elif kind in (_AWARE, _OPT_TIME):
+        elif kind == _TIME:
+            v = _time(v, memo)
             if v is None:
-                if kind == _AWARE:
-                    return None
-            else:
-                v = _time(v, memo)
-                if v is None:
-                    return None
+                return None
         elif kind == _DICT:
             if type(v) is not dict:
                 return None
@@ -148,7 +139,7 @@ def plain_ticket_data(
                 if item is not None and type(item) not in (str, int, bool):
                     return None
             v = dict(v)
-        elif v is not None:  # _NONE
+        else:  # _NONE: only None takes the fast way
             return None
         out[name] = v
     for extra in _AS_TEXT:

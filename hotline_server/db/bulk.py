@@ -76,14 +76,7 @@ def _sqlite_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, A
         procs = tuple(table.c[c].type._cached_bind_processor(dialect) for c in cols)
         prepared = _SQLITE[key] = (sql, procs)
     sql, procs = prepared
-    if len(rows) == 1:
-        row = rows[0]
-        params = [
-            tuple(row[c] if p is None else p(row[c]) for c, p in zip(cols, procs, strict=True))
-        ]
-    else:
-        params = _converted(rows, cols, procs)
-    conn.exec_driver_sql(sql, params)
+    conn.exec_driver_sql(sql, _converted(rows, cols, procs))
     return True
 
 
