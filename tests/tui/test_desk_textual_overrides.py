@@ -31,6 +31,14 @@ from tests.tui.test_desk_form_rows import intake
 from tests.tui.test_desk_intake import message
 
 
+async def focus_field(pilot: Any, screen: IntakeScreen, field_id: str) -> Any:
+    """The intake field ``field_id``, focused as the agent's next keys will find it."""
+    field = screen.query_one(f"#f-{field_id}")
+    field.focus()
+    await until_focused(pilot, f"f-{field_id}")
+    return field
+
+
 def test_the_overridden_textual_methods_are_the_ones_read() -> None:
     sources = {
         "Compositor._get_renders": inspect.getsource(Compositor._get_renders),
@@ -53,9 +61,7 @@ async def test_a_keys_frame_renders_only_its_line_and_shows_what_textual_would()
         screen = await intake(pilot)
         compositor = screen._compositor
         assert isinstance(compositor, LineCompositor)
-        field = screen.query_one("#f-address")
-        field.focus()
-        await until_focused(pilot, "f-address")
+        field = await focus_field(pilot, screen, "address")
         await pilot.pause(0.3)
 
         frames: list[tuple[str, str, int, int]] = []
@@ -120,9 +126,7 @@ async def test_the_binding_chain_is_made_once_per_field_and_keys_still_work(
     app = make_app(f"http://127.0.0.1:{free_port()}", keymap="function-keys")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await intake(pilot)
-        field = screen.query_one("#f-caller_name")
-        field.focus()
-        await until_focused(pilot, "f-caller_name")
+        field = await focus_field(pilot, screen, "caller_name")
         await pilot.press("a")
         await pilot.pause(0.1)
         applied[0] = 0
@@ -149,9 +153,7 @@ async def test_a_message_line_moves_rows_only_once_the_keys_pause(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await intake(pilot)
         assert isinstance(screen, IntakeScreen)
-        field = screen.query_one("#f-phone")
-        field.focus()
-        await until_focused(pilot, "f-phone")
+        await focus_field(pilot, screen, "phone")
         await pilot.pause(0.3)
         rows = [row for row in screen._field_rows() if row.display]
         below = rows[[row.spec.id for row in rows].index("phone") + 1]
@@ -194,9 +196,7 @@ async def test_typing_a_field_checks_the_form_once_the_keys_pause(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await intake(pilot)
         assert isinstance(screen, IntakeScreen)
-        field = screen.query_one("#f-caller_name")
-        field.focus()
-        await until_focused(pilot, "f-caller_name")
+        await focus_field(pilot, screen, "caller_name")
         await pilot.pause(0.3)
         checks[0] = 0
         await pilot.press(*"欧阳小红")
@@ -204,9 +204,7 @@ async def test_typing_a_field_checks_the_form_once_the_keys_pause(
         await until(pilot, lambda: checks[0] > 0, "the check after the pause")
         assert "caller_name" in screen.touched and "caller_name" not in screen.errors
         # a field's own message is checked at every key while it shows
-        field = screen.query_one("#f-id_card")
-        field.focus()
-        await until_focused(pilot, "f-id_card")
+        await focus_field(pilot, screen, "id_card")
         await pilot.press(*"1234")
         await until(pilot, lambda: "18" in message(screen, "id_card"), "the id card message")
         checks[0] = 0
