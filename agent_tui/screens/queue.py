@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -53,14 +54,18 @@ class SearchBox(Input):
 class QueueScreen(DeskScreen):
     SCOPE = "queue"
 
+    # Not a repaint: a new query changes nothing on screen until its rows arrive (a repaint
+    # here drew the whole screen once more per search, and its frame made the one with the
+    # rows wait for the next tick of the screen's update timer).
     query_spec: reactive[QueueQuery] = reactive(
-        QueueQuery(view=QueueView.MINE, sort=QueueSort.URGENCY), init=False
+        QueueQuery(view=QueueView.MINE, sort=QueueSort.URGENCY), init=False, repaint=False
     )
 
     def __init__(self) -> None:
         super().__init__()
         self._load_seq = 0  # the newest load asked for; older answers are dropped
         self._search_timer: Timer | None = None
+        self._shown: dict[str, str] = {}  # label id -> the text it shows
 
     def compose(self) -> ComposeResult:
         yield from self.compose_bars()
@@ -84,8 +89,18 @@ class QueueScreen(DeskScreen):
         """Column titles over the table's rows: as wide as a row (the scrollbar, when the
         rows need one, takes its cells from both)."""
         for table in self.query(QueueTable):
-            for header in self.query("#queue-header").results(Label):
-                header.update(header_line(table.line_width))
+            self._show("queue-header", header_line(table.line_width))
+
+    def _show(self, label_id: str, text: str) -> None:
+        """Put ``text`` on a label, doing only what the change needs: nothing when it already
+        shows it, and a screen layout only when its width in cells changes (the labels are
+        one line; the summary's width is its text's, and the search box takes the rest)."""
+        old = self._shown.get(label_id)
+        if old == text:
+            return
+        for label in self.query(f"#{label_id}").results(Label):
+            label.update(text, layout=old is None or cell_len(old) != cell_len(text))
+            self._shown[label_id] = text
 
     # ------------------------------------------------------------------ data
 
@@ -133,8 +148,7 @@ class QueueScreen(DeskScreen):
         )
         if self.app.status.link != "online":  # type: ignore[attr-defined]
             text += " " + t("queue.stale")
-        for summary in self.query("#queue-summary").results(Label):
-            summary.update(text)
+        self._show("queue-summary", text)
 
     def cache_changed(self) -> None:
         self.reload(top=False)
