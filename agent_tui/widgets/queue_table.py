@@ -17,7 +17,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -84,8 +84,9 @@ def header_line(width: int) -> str:
     return "  " + " ".join(cols)
 
 
-def row_text(row: TicketRow, width: int, now: datetime) -> str:
-    """The line for ``row`` at ``width`` cells: a mark column then fixed and flexible columns."""
+def row_body(row: TicketRow, width: int) -> str:
+    """The line for ``row`` at ``width`` cells up to its countdown (which moves every second):
+    a mark column, the fixed columns and the address, each followed by its gap."""
     w = widths()
     address = max(4, width - sum(w.values()) - len(w) - 2)
     mark = "!" if row.attention else ("●" if row.urgency == "red" else " ")
@@ -97,9 +98,13 @@ def row_text(row: TicketRow, width: int, now: datetime) -> str:
         fit(row.caller_name, w["caller"]),
         fit(row.phone, w["phone"]),
         fit(row.address, address),
-        fit_right(countdown(row.deadline_at, now), w["due"]),
     ]
-    return fit(mark, 2) + " ".join(cols)
+    return fit(mark, 2) + " ".join(cols) + " "
+
+
+def row_text(row: TicketRow, width: int, now: datetime) -> str:
+    """The line for ``row`` at ``width`` cells: a mark column then fixed and flexible columns."""
+    return row_body(row, width) + fit_right(countdown(row.deadline_at, now), widths()["due"])
 
 
 class QueueTable(ScrollView, can_focus=True):
@@ -145,8 +150,16 @@ class QueueTable(ScrollView, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.fetch: Fetch | None = fetch
         self._rows: dict[int, TicketRow] = {}
+        # index -> (the row, width, language, its line up to the countdown, whether that and
+        # the countdown fill the width exactly): a line drawn again (a scroll, the clock's
+        # tick, the cursor) reuses the cut and padded columns (CJK cell widths) while it is
+        # the same row object at the same width and language.
+        self._bodies: dict[int, tuple[TicketRow, int, str, str, bool]] = {}
         self._pending: tuple[int, int] | None = None
+        self._short: tuple[int, int] | None = None  # a page that came back short (_arrived)
         self._generation = 0
+        self._down = True  # the last scroll went down (or none yet): fetch ahead below
+        self._pass: dict[object, Style] | None = None  # styles of one render pass
 
     # ------------------------------------------------------------------ data
 
@@ -159,7 +172,9 @@ class QueueTable(ScrollView, can_focus=True):
         the first row (a new filter or view), else the cursor stays where it was."""
         self._generation += 1
         self._rows.clear()
+        self._bodies.clear()
         self._pending = None
+        self._short = None
         for offset, row in enumerate(rows or []):
             self._rows[start + offset] = row
         self.total = total
@@ -182,7 +197,15 @@ class QueueTable(ScrollView, can_focus=True):
         return self.scrollable_content_region.width
 
     def watch_total(self, total: int) -> None:
-        self.virtual_size = Size(self.line_width, total)
+        """A new count of rows changes the scrollbar, not where anything is on the screen:
+        no screen layout (``virtual_size`` is a layout reactive) unless the scrollbar appears
+        or goes (``show_vertical_scrollbar``, set by ``_scroll_update``, asks for one then)."""
+        size = Size(self.line_width, total)
+        if size == self.virtual_size:
+            return
+        self.set_reactive(QueueTable.virtual_size, size)
+        self._scroll_update(size)
+        self.refresh()
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.line_width, self.total)
@@ -190,6 +213,7 @@ class QueueTable(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        self._down = new >= old
         self._ensure_rows()
 
     def watch_now(self) -> None:
@@ -199,31 +223,54 @@ class QueueTable(ScrollView, can_focus=True):
         top = int(self.scroll_offset.y)
         return top, min(self.total, top + self.size.height + 1)
 
+    def _window(self) -> tuple[int, int]:
+        """(offset, limit) of the page to fetch: the rows in view and a view's worth ahead
+        in the direction of the last scroll (so the next PageDown, or PageUp, finds its rows
+        here and shows no placeholder), the rest of the page further ahead, a margin behind.
+        A terminal taller than half a page gets a longer page."""
+        top, bottom = self._visible()
+        margin = PAGE // 10
+        limit = max(PAGE, 2 * (bottom - top) + 2 * margin)
+        if self._down:
+            return max(0, top - margin), limit
+        return max(0, bottom + margin - limit), limit
+
+    def _ahead(self) -> range:
+        """The rows in view and the view's worth ahead of them (see ``_window``)."""
+        top, bottom = self._visible()
+        if self._down:
+            return range(top, min(self.total, bottom + (bottom - top)))
+        return range(max(0, top - (bottom - top)), bottom)
+
     def _ensure_rows(self) -> None:
         if self.fetch is None or self.total == 0:
             return
-        top, bottom = self._visible()
-        if all(i in self._rows for i in range(top, bottom)):
+        if all(i in self._rows for i in self._ahead()):
             return
-        start = max(0, top - PAGE // 2)
-        if self._pending == (start, PAGE):
+        start, limit = self._window()
+        if self._pending == (start, limit) or self._short == (start, limit):
             return
-        self._pending = (start, PAGE)
+        self._pending = (start, limit)
         fetch, generation = self.fetch, self._generation
 
         def load() -> None:
-            rows = fetch(start, PAGE)
+            rows = fetch(start, limit)
             if not get_current_worker().is_cancelled:
-                self.app.call_from_thread(self._arrived, generation, start, rows)
+                self.app.call_from_thread(self._arrived, generation, start, limit, rows)
 
         self.run_worker(load, thread=True, exclusive=True, group="queue-rows", exit_on_error=False)
 
-    def _arrived(self, generation: int, start: int, rows: list[TicketRow]) -> None:
+    def _arrived(self, generation: int, start: int, limit: int, rows: list[TicketRow]) -> None:
         if generation != self._generation:
             return
         self._pending = None
+        # Fewer rows than asked, short of the total: the cache lost rows since it counted
+        # them (its reload is on the way). Not asked again, else this would loop.
+        short = len(rows) < limit and start + len(rows) < self.total
+        self._short = (start, limit) if short else None
         if len(self._rows) > PAGE * 10:  # keep memory flat while scrolling far
             self._rows.clear()
+            self._bodies.clear()
         for offset, row in enumerate(rows):
             self._rows[start + offset] = row
         self.refresh()
@@ -239,29 +286,64 @@ class QueueTable(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """Textual asks for the lines of a frame here; the styles they share are worked out
+        once for all of them (``rich_style`` walks the ancestors' styles on each call)."""
+        self._pass = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._pass = None
+
+    def _style(self, overdue: bool, red: bool, attention: bool, cursor: int) -> Style:
+        """The style of a line: the widget's, then each class that applies (``cursor``: 0 not
+        the cursor's line, 1 the cursor's with focus, 2 without)."""
+        key = (overdue, red, attention, cursor)
+        styles = self._pass
+        if styles is not None and key in styles:
+            return styles[key]
+        style: Style = self.rich_style
+        if overdue:
+            style += self.get_component_rich_style("queue--overdue")
+        if red:
+            style += self.get_component_rich_style("queue--red")
+        if attention:
+            style += self.get_component_rich_style("queue--attention")
+        if cursor == 1:
+            style += self.get_component_rich_style("queue--cursor")
+        elif cursor == 2:
+            style += Style(reverse=True)
+        if styles is not None:
+            styles[key] = style
+        return style
+
     def render_line(self, y: int) -> Strip:
         index = int(self.scroll_offset.y) + y
         width = self.line_width
         if index >= self.total:
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, self._style(False, False, False, 0))
         row = self._rows.get(index)
-        base = self.rich_style
         if row is None:
-            style = base + self.get_component_rich_style("queue--pending")
+            style = self._style(False, False, False, 0)
+            style += self.get_component_rich_style("queue--pending")
             return Strip([Segment(fit("  …", width), style)], width)
         now = self.now or datetime.now().astimezone()
-        style: Style = base
-        if row.overdue or (row.deadline_at is not None and row.deadline_at < now):
-            style += self.get_component_rich_style("queue--overdue")
-        if row.urgency == "red":
-            style += self.get_component_rich_style("queue--red")
-        if row.attention:
-            style += self.get_component_rich_style("queue--attention")
-        if index == self.cursor and self.has_focus:
-            style += self.get_component_rich_style("queue--cursor")
-        elif index == self.cursor:
-            style += Style(reverse=True)
-        return Strip([Segment(fit(row_text(row, width, now), width), style)], width)
+        lang = language()
+        known = self._bodies.get(index)
+        due = widths()["due"]
+        if known is not None and known[0] is row and known[1] == width and known[2] == lang:
+            body, exact = known[3], known[4]
+        else:
+            body = row_body(row, width)
+            exact = cell_len(body) + due == width
+            self._bodies[index] = (row, width, lang, body, exact)
+        text = body + fit_right(countdown(row.deadline_at, now), due)
+        if not exact:  # narrower than the columns: cut
+            text = fit(text, width)
+        cursor = 0 if index != self.cursor else (1 if self.has_focus else 2)
+        overdue = row.overdue or (row.deadline_at is not None and row.deadline_at < now)
+        style = self._style(overdue, row.urgency == "red", bool(row.attention), cursor)
+        return Strip([Segment(text, style)], width)
 
     # ------------------------------------------------------------------ keys
 
