@@ -177,10 +177,11 @@ class QueueTable(ScrollView, can_focus=True):
         self._short = None
         for offset, row in enumerate(rows or []):
             self._rows[start + offset] = row
-        self.total = total
-        if top:
+        if top:  # before the new total: a shorter list would first clamp the old scroll
+            # position to its end and fetch the rows there, for a view about to leave it
             self.cursor = 0
             self.scroll_to(y=0, animate=False, immediate=True)
+        self.total = total
         self.cursor = min(self.cursor, max(0, total - 1))
         self._ensure_rows()
         self.refresh()
