@@ -6,6 +6,7 @@ in view, and a terminal taller than a page still fills."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import replace
@@ -291,3 +292,45 @@ async def test_a_page_that_comes_back_short_is_not_asked_for_again_and_again() -
         await until(pilot, lambda: table.loaded, "the rows after the reload")
         row = table.row_at(table.total - 1)
         assert row is not None
+
+
+async def test_a_new_search_from_far_down_the_list_fetches_nothing_more() -> None:
+    """A new query starts at its first row: the rows that came with its count are the ones
+    shown. (Setting the shorter total first clamped the old scroll position to the new
+    list's end and fetched the rows there, for a view about to leave them.)"""
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(100, 20)) as pilot:
+        screen, table = await open_all(pilot, app)
+        await pilot.press("end")
+        await until(pilot, lambda: table.loaded and table._pending is None, "the last page")
+        assert int(table.scroll_offset.y) > 250
+        fetch = table.fetch
+        assert fetch is not None
+        fetched: list[int] = []
+
+        def counted(offset: int, limit: int) -> Any:
+            fetched.append(offset)
+            return fetch(offset, limit)
+
+        table.fetch = counted
+        search(screen, "北京路")  # 250 rows, fewer than the scroll position was
+        await until(pilot, lambda: table.total == 250 and table.loaded, "北京路's first rows")
+        await pilot.pause(0.3)
+        assert fetched == []
+        assert int(table.scroll_offset.y) == 0 and table.cursor == 0
+        first = table.row_at(0)
+        assert first is not None and "北京路" in first.address
+        assert first.display_number in screen_text(app)
+
+
+async def test_opening_the_queue_takes_what_the_desk_made_out_of_full_collections() -> None:
+    """The objects made before the queue opens are frozen (``gc.freeze``): a full pass of
+    the collector no longer walks them inside a search's frame."""
+    gc.unfreeze()
+    try:
+        app = make_app(f"http://127.0.0.1:{free_port()}")
+        async with app.run_test(size=(100, 20)) as pilot:
+            await open_all(pilot, app)
+            assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
