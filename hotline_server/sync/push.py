@@ -112,6 +112,13 @@ _STORED_RESULTS = sa.select(sync_results.c.mutation_id, sync_results.c.result).w
 )
 
 
+_ADVANCE = (
+    sa.update(sync_clients)
+    .where(sync_clients.c.client_id == sa.bindparam("the_client"))
+    .values(last_mutation_id=sa.bindparam("last"), updated_at=sa.bindparam("now"))
+)  # the owner never changes; built once (every push runs it)
+
+
 def _duplicates(
     conn: Connection, client_id: str, repeated: Sequence[MutationEnvelope]
 ) -> list[MutationResult]:
@@ -395,10 +402,6 @@ def _push(
         results.extend(answers)
         if stored:  # one statement for the batch's answers (no mutation reads another's)
             insert_many(conn, sync_results, stored)
-        conn.execute(
-            sa.update(sync_clients)
-            .where(sync_clients.c.client_id == request.client_id)
-            .values(last_mutation_id=last, updated_at=now)  # the owner never changes
-        )
+        conn.execute(_ADVANCE, {"the_client": request.client_id, "last": last, "now": now})
     response = PushResponse(last_mutation_id=last, results=results)
     return PushOutcome(response, max(seqs) if seqs else None, after)
