@@ -272,7 +272,11 @@ def validate_district(
     field: str = "district",
 ) -> str:
     """Return the district's id. ``districts`` defaults to Shanghai's 16 (``hotline.districts``)."""
-    listed = as_districts(districts)
+    return _district_id(s, as_districts(districts), field)
+
+
+def _district_id(s: str, listed: tuple[District, ...], field: str = "district") -> str:
+    """:func:`validate_district` of a list already read by ``as_districts``."""
     value = _nfkc(s)
     if not value:
         raise FieldError(field, "required")
@@ -375,6 +379,7 @@ def max_lengths() -> dict[str, int]:
 
 
 _MAX_LENGTHS = max_lengths()
+_EDITABLE = frozenset(EDITABLE_FIELDS)
 
 
 def _blank(value: Any) -> bool:
@@ -405,7 +410,7 @@ def clean_ticket_fields(
         elif _blank(fields[name]):
             errors.append(FieldError(name, "required"))
     for name, value in fields.items():
-        if name not in EDITABLE_FIELDS:
+        if name not in _EDITABLE:
             errors.append(FieldError(name, "unknown_field"))
             continue
         if name == "extra":
@@ -450,7 +455,7 @@ def clean_ticket_fields(
             elif name == "id_card":
                 text = validate_id_card(text)
             elif name == "district":
-                text = validate_district(text, listed)
+                text = _district_id(text, listed)
             elif name == "caller_number":  # caller ID shows what the network sends
                 text = validate_phone(text, field=name, allow_service=True)
             elif name == "topic":
@@ -500,6 +505,8 @@ def _too_deep(value: Any, path: str, depth: int) -> str | None:
 def extra_problem(extra: Mapping[str, Any]) -> FieldError | None:
     """What is wrong with ``extra`` as a whole: nested too deep (the error names the path,
     e.g. ``extra.a.b.c``) or too large; ``None`` when it is fine."""
+    if not extra:
+        return None  # nothing nested, two bytes
     import json
 
     for key, value in extra.items():

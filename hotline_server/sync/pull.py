@@ -25,7 +25,6 @@ from hotline_server.auth import User
 from hotline_server.db.schema import change_log, users
 from hotline_server.sync import clients
 
-
 _ANY_TEAM = sa.select(users.c.username).where(users.c.team.is_not(None)).limit(1)
 
 

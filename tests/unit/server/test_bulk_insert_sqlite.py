@@ -119,7 +119,8 @@ def test_rows_are_stored_as_table_insert_stores_them(engines: tuple[Engine, Engi
 
 
 JSON_VALUES: list[Any] = [
-    {}, [], None, True, 0, -3, 2**70, 1.5, float("nan"), float("inf"), "", "停水\n\"两天\"\x01\u2028",
+    {}, [], None, True, 0, -3, 2**70, 1.5, float("nan"), float("inf"), "",
+    "停水\n\"两天\"\x01\u2028",
     {"a": {}, "b": [{}], "c": {"to": "市民"}, "d": None, "é": [1, 2.5, None, True, "x"]},
     {"phone": {"to": "13812345678"}, "extra": {"to": {}}, "reply_needed": {"to": False}},
     [[[[{"deep": [[]]}]]]], {"1": 1, "": ""},
