@@ -22,7 +22,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 from hotline.districts import (
@@ -204,8 +204,6 @@ def load_phone_tables() -> None:
 
 def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False) -> str:
     """Return the number in its normal form (module docstring) or raise ``FieldError``."""
-    import phonenumbers  # see load_phone_tables
-
     raw = _nfkc(s)
     if not raw:
         raise FieldError(field, "required")
@@ -222,22 +220,42 @@ def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False)
             raise FieldError(field, "phone_service_number", {"value": body})
         if len(body) in (7, 8) and body[0] not in "01":
             raise FieldError(field, "phone_area_code", {"value": body})
+    normal = _phone_normal_form(compact)
+    if normal is None:
+        raise FieldError(field, "phone_invalid", {"value": raw})
+    return normal
+
+
+# How many numbers :func:`_phone_normal_form` remembers (the least recently used go first):
+# a hotline hears the same callers again, the desk checks a number as it is typed and again
+# on save, and a ticket's phone is usually its caller ID too. ~100 bytes per entry.
+PHONE_MEMO_SIZE = 4096
+
+
+@lru_cache(maxsize=PHONE_MEMO_SIZE)
+def _phone_normal_form(compact: str) -> str | None:
+    """The normal form of ``compact`` (separators gone, ``00`` read as ``+``, past the
+    service-number and area-code rules), or None when phonenumbers finds it invalid. A pure
+    function of its text (phonenumbers' tables do not change while the process runs), so
+    its answers are remembered: matching a number's type is most of the cost of a check."""
+    import phonenumbers  # see load_phone_tables
+
     if _mainland_mobile_shape(compact):  # what parse() makes of it, without its cost
         number = phonenumbers.PhoneNumber(country_code=86, national_number=int(compact))
     else:
         try:
             number = phonenumbers.parse(compact, "CN")
         except phonenumbers.NumberParseException:
-            raise FieldError(field, "phone_invalid", {"value": raw}) from None
+            return None
     if number.country_code != 86:
         if not phonenumbers.is_valid_number(number):
-            raise FieldError(field, "phone_invalid", {"value": raw})
+            return None
         return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
     # +86 is one region's code (CN): there ``is_valid_number`` is "its type is known", so
     # the type is matched once (matching it is most of a mainland number's cost)
     kind = phonenumbers.number_type(number)
     if kind == phonenumbers.PhoneNumberType.UNKNOWN:
-        raise FieldError(field, "phone_invalid", {"value": raw})
+        return None
     national = str(phonenumbers.national_significant_number(number))
     if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
         return "0" + national
@@ -254,7 +272,11 @@ def validate_district(
     field: str = "district",
 ) -> str:
     """Return the district's id. ``districts`` defaults to Shanghai's 16 (``hotline.districts``)."""
-    listed = as_districts(districts)
+    return _district_id(s, as_districts(districts), field)
+
+
+def _district_id(s: str, listed: tuple[District, ...], field: str = "district") -> str:
+    """:func:`validate_district` of a list already read by ``as_districts``."""
     value = _nfkc(s)
     if not value:
         raise FieldError(field, "required")
@@ -357,6 +379,7 @@ def max_lengths() -> dict[str, int]:
 
 
 _MAX_LENGTHS = max_lengths()
+_EDITABLE = frozenset(EDITABLE_FIELDS)
 
 
 def _blank(value: Any) -> bool:
@@ -387,7 +410,7 @@ def clean_ticket_fields(
         elif _blank(fields[name]):
             errors.append(FieldError(name, "required"))
     for name, value in fields.items():
-        if name not in EDITABLE_FIELDS:
+        if name not in _EDITABLE:
             errors.append(FieldError(name, "unknown_field"))
             continue
         if name == "extra":
@@ -432,7 +455,7 @@ def clean_ticket_fields(
             elif name == "id_card":
                 text = validate_id_card(text)
             elif name == "district":
-                text = validate_district(text, listed)
+                text = _district_id(text, listed)
             elif name == "caller_number":  # caller ID shows what the network sends
                 text = validate_phone(text, field=name, allow_service=True)
             elif name == "topic":
@@ -482,6 +505,8 @@ def _too_deep(value: Any, path: str, depth: int) -> str | None:
 def extra_problem(extra: Mapping[str, Any]) -> FieldError | None:
     """What is wrong with ``extra`` as a whole: nested too deep (the error names the path,
     e.g. ``extra.a.b.c``) or too large; ``None`` when it is fine."""
+    if not extra:
+        return None  # nothing nested, two bytes
     import json
 
     for key, value in extra.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta, tzinfo
+from json.encoder import encode_basestring_ascii
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,8 @@ from hotline.protocol import CreateTicketArgs, Entity
 from hotline.states import FINISHED_STATUSES, IllegalTransition, move
 from hotline_server import changelog
 from hotline_server.auth import User
-from hotline_server.db.bulk import insert_many
+from hotline_server.db.bulk import JsonText, insert_many
+from hotline_server.db.engine import json_text
 from hotline_server.db.schema import (
     change_log,
     notes,
@@ -328,7 +330,7 @@ def _history_values(
     row: dict[str, Any],
     actor: str,
     action: str,
-    changes: dict[str, Any],
+    changes: dict[str, Any] | JsonText,
     now: datetime,
     *,
     reason: str | None = None,
@@ -337,7 +339,8 @@ def _history_values(
     mutation_id: int | None = None,
     json_ready: bool = False,
 ) -> dict[str, Any]:
-    """``json_ready``: ``changes`` holds JSON values only (a create's cleaned fields)."""
+    """``json_ready``: ``changes`` holds JSON values only (a create's cleaned fields), or is
+    their text already (:class:`JsonText`)."""
     return {
         "ticket_id": row["id"],
         "revision": row["revision"],
@@ -495,8 +498,11 @@ def _insert_new(
             stored.update((r["id"], r) for r in insert_many(conn, tickets, same_keys,
                                                             returning=True))  # fmt: skip
         rows = [stored.get(new["id"]) or new for new in new_rows]
+    encode = conn.dialect.name == "sqlite"  # JsonText: SQLite's bulk insert stores it as is
     insert_many(conn, ticket_history, [
-        _history_values(row, user.username, "create", {k: {"to": fields[k]} for k in fields},
+        _history_values(row, user.username, "create",
+                        _created_changes(fields) if encode else {k: {"to": fields[k]}
+                                                                 for k in fields},
                         now, client_id=client_id, mutation_id=mids[i], json_ready=True)
         for (i, _, fields), row in zip(fresh, rows, strict=True)
     ])  # fmt: skip
@@ -504,6 +510,34 @@ def _insert_new(
     with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
         for (i, _, _), row in zip(fresh, rows, strict=True):
             out[i] = (row, publish(conn, row, now, times=times))
+
+
+_KEY_TO: dict[str, str] = {}  # a field's name as the start of its entry: '"phone": {"to": '
+
+
+def _created_changes(fields: dict[str, Any]) -> JsonText | dict[str, Any]:
+    """A new ticket's history ``changes``, ``{field: {"to": value}}``, as the JSON text
+    ``json.dumps`` makes of it, written out here: the C encoder is slow on many one-key
+    dicts (12.5 -> 3.8 us for a desk's ticket). Each value is the text ``json.dumps`` makes
+    of it alone (the same inside a larger value); a name that is not text keeps the dict."""
+    parts = []
+    for name, value in fields.items():
+        start = _KEY_TO.get(name)
+        if start is None:
+            if type(name) is not str:
+                return {k: {"to": v} for k, v in fields.items()}
+            start = _KEY_TO[name] = encode_basestring_ascii(name) + ': {"to": '
+        kind = type(value)
+        if kind is str:
+            text = encode_basestring_ascii(value)
+        elif value is None:
+            text = "null"
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            text = json_text(value)
+        parts.append(start + text + "}")
+    return JsonText("{" + ", ".join(parts) + "}")
 
 
 _PLAIN_NULLABLE = frozenset(

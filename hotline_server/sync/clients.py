@@ -67,12 +67,16 @@ def check_owner(client_id: str, owner: str, user: User) -> None:
         raise NotYourClient(client_id)
 
 
+_READ = sa.select(sync_clients.c.username, sync_clients.c.last_mutation_id).where(
+    sync_clients.c.client_id == sa.bindparam("client_id")
+)  # built once: every push reads it
+_READ_LOCKED = _READ.with_for_update()
+
+
 def read(conn: Connection, client_id: str, *, lock: bool = False) -> tuple[str, int] | None:
     """(owner, last_mutation_id) of the client, or None before its first use."""
-    q = sa.select(sync_clients.c.username, sync_clients.c.last_mutation_id).where(
-        sync_clients.c.client_id == client_id
-    )
-    row = conn.execute(q.with_for_update() if lock else q).first()
+    q = _READ_LOCKED if lock else _READ
+    row = conn.execute(q, {"client_id": client_id}).first()
     return (str(row[0]), int(row[1])) if row is not None else None
 
 

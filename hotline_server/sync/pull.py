@@ -25,13 +25,12 @@ from hotline_server.auth import User
 from hotline_server.db.schema import change_log, users
 from hotline_server.sync import clients
 
+_ANY_TEAM = sa.select(users.c.username).where(users.c.team.is_not(None)).limit(1)
+
 
 def teams_configured(conn: Connection) -> bool:
     """Team visibility applies once any user has a team."""
-    return (
-        conn.execute(sa.select(users.c.username).where(users.c.team.is_not(None)).limit(1)).first()
-        is not None
-    )
+    return conn.execute(_ANY_TEAM).first() is not None
 
 
 def visible(user: User, teams: bool) -> sa.ColumnElement[bool]:

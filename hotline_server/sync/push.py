@@ -112,6 +112,13 @@ _STORED_RESULTS = sa.select(sync_results.c.mutation_id, sync_results.c.result).w
 )
 
 
+_ADVANCE = (
+    sa.update(sync_clients)
+    .where(sync_clients.c.client_id == sa.bindparam("the_client"))
+    .values(last_mutation_id=sa.bindparam("last"), updated_at=sa.bindparam("now"))
+)  # the owner never changes; built once (every push runs it)
+
+
 def _duplicates(
     conn: Connection, client_id: str, repeated: Sequence[MutationEnvelope]
 ) -> list[MutationResult]:
@@ -132,8 +139,46 @@ def _duplicates(
 
 
 def nul_path(value: Any, path: str = "") -> str | None:
-    """Where a NUL character hides in ``value`` (PostgreSQL text cannot store it). The path
-    of an item is only spelled out when it holds one (every mutation passes through here)."""
+    """Where a NUL character hides in ``value`` (PostgreSQL text cannot store it). Every
+    mutation passes through here: a quick pass first (:func:`_surely_no_nul`), and the
+    walk that names the path only when that pass is not sure."""
+    if _surely_no_nul(value):
+        return None
+    return _nul_walk(value, path)
+
+
+def _surely_no_nul(value: Any) -> bool:
+    """True when no key or string anywhere in ``value`` holds a NUL; False when one does, or
+    when something is not a plain ``str``/``dict``/``list``/number (then the walk decides)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for key, item in v.items():
+                if type(key) is not str or "\x00" in key:
+                    return False
+                ti = type(item)
+                if ti is str:
+                    if "\x00" in item:
+                        return False
+                elif ti is dict or ti is list:
+                    stack.append(item)
+                elif item is not None and ti is not int and ti is not bool and ti is not float:
+                    return False
+        elif t is list:
+            stack.extend(v)
+        elif t is str:
+            if "\x00" in v:
+                return False
+        elif v is not None and t is not int and t is not bool and t is not float:
+            return False
+    return True
+
+
+def _nul_walk(value: Any, path: str = "") -> str | None:
+    """The path of the first NUL character in ``value`` (an item's path is only spelled out
+    when it holds one)."""
     if isinstance(value, str):
         return (path or "value") if "\x00" in value else None
     if isinstance(value, dict):
@@ -147,7 +192,7 @@ def nul_path(value: Any, path: str = "") -> str | None:
         if "\x00" in name or (isinstance(item, str) and "\x00" in item):
             return (f"{path}.{name}" if path else name) or "value"
         if isinstance(item, dict | list):
-            found = nul_path(item, f"{path}.{name}" if path else name)
+            found = _nul_walk(item, f"{path}.{name}" if path else name)
             if found is not None:
                 return found
     return None
@@ -395,10 +440,6 @@ def _push(
         results.extend(answers)
         if stored:  # one statement for the batch's answers (no mutation reads another's)
             insert_many(conn, sync_results, stored)
-        conn.execute(
-            sa.update(sync_clients)
-            .where(sync_clients.c.client_id == request.client_id)
-            .values(last_mutation_id=last, updated_at=now)  # the owner never changes
-        )
+        conn.execute(_ADVANCE, {"the_client": request.client_id, "last": last, "now": now})
     response = PushResponse(last_mutation_id=last, results=results)
     return PushOutcome(response, max(seqs) if seqs else None, after)

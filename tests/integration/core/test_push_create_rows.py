@@ -6,6 +6,7 @@ ticket as the database now holds it (times in UTC), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -15,10 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from hotline.ids import uuid7
-from hotline.model import Role, TicketFields
+from hotline.model import Kind, Role, TicketFields
 from hotline.protocol import CreateTicketArgs, MutationOutcome, PushRequest
 from hotline_server import tickets
 from hotline_server.auth import User
+from hotline_server.db.bulk import JsonText
 from hotline_server.db.engine import make_engine
 from hotline_server.db.migrate import upgrade
 from hotline_server.db.schema import change_log, ticket_history
@@ -127,3 +129,48 @@ def test_a_new_tickets_row_names_every_column_so_it_is_stored_as_built() -> None
     assert set(row) == set(tickets.tickets.c.keys())
     times = [v for v in row.values() if isinstance(v, datetime)]
     assert times and all(v.tzinfo is UTC for v in times)
+
+
+CHANGES: list[dict[Any, Any]] = [
+    {},
+    {"phone": "13812345678", "account": '停水\n"两天"\\ \x01\u2028 é', "answer": None},
+    {"reply_needed": True, "overdue": False, "n": 0, "big": 2**70, "f": 1.5, "nan": float("nan")},
+    {"extra": {"楼层": "3", "n": [1, 2.5, None, {"deep": []}]}, "empty": {}, "list": []},
+    {"kind": Kind.HELP, "text": type("Text", (str,), {})("子类")},  # str subclasses
+    {1: "a number as a field name"},
+]
+
+
+@pytest.mark.parametrize("fields", CHANGES, ids=range(len(CHANGES)))
+def test_a_creates_history_text_is_what_json_dumps_makes(fields: dict[Any, Any]) -> None:
+    nested = {k: {"to": v} for k, v in fields.items()}
+    made = tickets._created_changes(fields)
+    if all(type(k) is str for k in fields):
+        assert type(made) is JsonText and made == json.dumps(nested)
+    else:
+        assert made == nested  # not text: the dict, encoded by the engine as before
+
+
+def test_a_creates_history_is_stored_as_json_dumps_text(engine: Engine) -> None:
+    """On SQLite the history entry of a new ticket is written as text made by hand: the
+    bytes stored must be json.dumps's (what the engine wrote before); on PostgreSQL the
+    value must read back the same."""
+    batch = [args(**GOOD), args(**VARIANTS[2]), args(**VARIANTS[3])]
+    mutations = [{"mutation_id": i, "name": "create_ticket", "args": a,
+                  "client_time": NOW.isoformat()} for i, a in enumerate(batch, 1)]  # fmt: skip
+    request = PushRequest.model_validate({"client_id": uuid7(), "mutations": mutations})
+    outcome = push(engine, AMY, request, NOW, timezone="Asia/Shanghai", teams_configured=True)
+    assert [r.outcome for r in outcome.response.results] == [MutationOutcome.APPLIED] * 3
+    with engine.connect() as conn:
+        for a in batch:
+            fields = tickets.create_fields(CreateTicketArgs.model_validate(a))
+            expected = {k: {"to": v} for k, v in fields.items()}
+            changes = conn.execute(
+                sa.select(ticket_history.c.changes).where(ticket_history.c.ticket_id == a["id"])
+            ).scalar_one()
+            assert changes == expected
+            if engine.dialect.name == "sqlite":
+                raw = conn.exec_driver_sql(
+                    "SELECT changes FROM ticket_history WHERE ticket_id = ?", (a["id"],)
+                ).scalar_one()
+                assert raw == json.dumps(expected)

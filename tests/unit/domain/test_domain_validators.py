@@ -354,3 +354,19 @@ def test_any_input_gives_field_errors_never_a_crash(fields: dict[str, Any], part
         assert err.message("zh") and err.message("en")
     if not errors and not partial:
         TicketFields.model_validate(cleaned)  # what passed is storable
+
+
+def test_a_ticket_s_district_is_read_against_the_configured_list() -> None:
+    """``clean_ticket_fields`` reads the list once and checks the district against it (the
+    same answer and refusal as ``validate_district`` with that list)."""
+    configured = ["东区", "西区"]
+    cleaned, problems = clean_ticket_fields({"district": " 西区 "}, districts=configured,
+                                            partial=True)  # fmt: skip
+    assert not problems and cleaned["district"] == validate_district("西区", configured)
+    _, problems = clean_ticket_fields({"district": "徐汇区"}, districts=configured, partial=True)
+    with pytest.raises(FieldError) as alone:
+        validate_district("徐汇区", configured)
+    assert problems == [alone.value] and problems[0].params == alone.value.params
+    assert problems[0].params["choices_zh"] == configured
+    cleaned, problems = clean_ticket_fields({"district": "徐汇"}, partial=True)  # the default 16
+    assert not problems and cleaned["district"] == "xuhui"

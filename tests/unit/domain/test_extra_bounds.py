@@ -35,3 +35,9 @@ def test_too_large_counts_utf8_bytes() -> None:
     big = {"answer": "答" * (MAX_EXTRA_BYTES // 3 + 1)}
     errors = clean_ticket_fields({"extra": big}, partial=True)[1]
     assert [(e.field, e.code) for e in errors] == [("extra", "extra_too_large")]
+
+
+def test_an_empty_extra_is_kept_as_an_empty_dict_of_its_own() -> None:
+    given: dict[str, object] = {}
+    cleaned, errors = clean_ticket_fields({"extra": given}, partial=True)
+    assert errors == [] and cleaned["extra"] == {} and cleaned["extra"] is not given

@@ -6,6 +6,7 @@ the same integers for booleans, the same NULLs."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -15,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from hotline_server.db.bulk import insert_many
-from hotline_server.db.engine import make_engine
+from hotline_server.db.bulk import JsonText, _decoded, insert_many
+from hotline_server.db.engine import json_text, make_engine
 from hotline_server.db.migrate import upgrade
 from hotline_server.db.schema import change_log, sync_results, ticket_history, tickets
 
@@ -115,3 +116,65 @@ def test_rows_are_stored_as_table_insert_stores_them(engines: tuple[Engine, Engi
         assert stored(ours, table)  # something was stored
     inserts = [s for s in statements if s.startswith("INSERT")]
     assert len(inserts) == len(ROWS)  # one statement per table
+
+
+JSON_VALUES: list[Any] = [
+    {}, [], None, True, 0, -3, 2**70, 1.5, float("nan"), float("inf"), "",
+    "停水\n\"两天\"\x01\u2028",
+    {"a": {}, "b": [{}], "c": {"to": "市民"}, "d": None, "é": [1, 2.5, None, True, "x"]},
+    {"phone": {"to": "13812345678"}, "extra": {"to": {}}, "reply_needed": {"to": False}},
+    [[[[{"deep": [[]]}]]]], {"1": 1, "": ""},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", JSON_VALUES, ids=range(len(JSON_VALUES)))
+def test_json_text_is_json_dumps(value: Any) -> None:
+    assert json_text(value) == json.dumps(value)
+
+
+def test_json_columns_store_the_text_json_dumps_gives(tmp_path: Path) -> None:
+    """The engine's serializer (``json_text``) against a plain ``json.dumps`` engine: the
+    same bytes in every table a push writes, through both insert paths."""
+    ours = engine_at(tmp_path / "ours.db")
+    theirs = make_engine(f"sqlite:///{tmp_path / 'theirs.db'}", json_serializer=json.dumps)
+    upgrade(theirs)
+    try:
+        for table, rows in ROWS.items():
+            with ours.begin() as conn:
+                insert_many(conn, table, rows[:1])
+                if rows[1:]:
+                    conn.execute(table.insert(), rows[1:])
+            with theirs.begin() as conn:
+                conn.execute(table.insert(), rows)
+        for table in ROWS:
+            assert stored(ours, table) == stored(theirs, table), table.name
+    finally:
+        ours.dispose()
+        theirs.dispose()
+
+
+def test_json_text_is_stored_as_is_and_read_back_elsewhere(engines: tuple[Engine, Engine]) -> None:
+    """A ``JsonText`` goes into SQLite as the text it is (the bytes ``table.insert()``
+    stores for its value); every other path reads it back into its value first."""
+    ours, theirs = engines
+    history = ROWS[ticket_history][0]
+    value = {"phone": {"to": "13812345678"}, "extra": {"to": {"楼层": "3"}}}
+    as_text = {**history, "changes": JsonText(json.dumps(value))}
+    with ours.begin() as conn:
+        insert_many(conn, tickets, [ticket(1)])
+        insert_many(conn, ticket_history, [as_text])
+    with theirs.begin() as conn:
+        conn.execute(tickets.insert(), [ticket(1)])
+        conn.execute(ticket_history.insert(), [{**history, "changes": value}])
+    assert stored(ours, ticket_history) == stored(theirs, ticket_history)
+    plain = {**ROWS[change_log][0], "data": {"a": 1}}
+    decoded = _decoded(ticket_history, [as_text, plain])
+    assert decoded[0]["changes"] == value and type(decoded[0]["changes"]) is dict
+    assert decoded[1] is plain and type(as_text["changes"]) is JsonText  # inputs untouched
+    row = {**ticket(3), "extra": JsonText('{"a": [1, 2]}')}
+    with ours.begin() as conn:  # rows naming every column come back as stored, not re-read
+        (back,) = insert_many(conn, tickets, [row], returning=True)
+    assert back["extra"] == {"a": [1, 2]} and type(back["extra"]) is dict
+    with ours.connect() as conn:
+        extra = conn.execute(sa.select(tickets.c.extra).where(tickets.c.id == row["id"]))
+        assert extra.scalar() == {"a": [1, 2]}
