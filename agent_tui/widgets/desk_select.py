@@ -41,6 +41,12 @@ class DrawnCurrent(SelectCurrent):
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return 1  # one line, as the label Static made it (a Horizontal with no children: 0)
 
+    def _watch_has_value(self, has_value: bool) -> None:
+        # Textual's class colours the label Static this line does not have (render dims
+        # the prompt itself): kept for selectors, without restyling the line for it
+        self.set_class(has_value, "-has-value", update=False)
+        self.refresh()
+
     def update(self, label: Any) -> None:
         self.label = label
         self.has_value = label is not Select.NULL
