@@ -7,10 +7,11 @@ and laid out at start and on every layout of the screen. ``DrawnCurrent`` draws 
 on a typed character.
 
 ``LightSelect`` also makes its list (a ``SelectOverlay``, an ``OptionList``) the first time it
-opens, not when it mounts: a closed picker never shows it, and the intake form's eight
-pickers' lists were eight more widgets with component classes to style before the first
-frame (about a fifth of the screen's ``Stylesheet.apply`` calls). Until then the options live
-in the Select's own ``_options``, as they always do, and the value is checked against them.
+opens, not when it mounts: a closed picker never shows it, and the lists of the intake
+form's pickers (seven at start) were as many widgets with component classes to style before
+the first frame (almost a third of the screen's ``Stylesheet.apply`` calls). Until then the
+options live in the Select's own ``_options``, as they always do, and the value is checked
+against them.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ def compact(widget: W) -> W:
     have it from the start. Textual's ``compact=True`` argument sets a class-toggling
     reactive in ``__init__``, and adding a class restyles the widget there and then, before
     it is even mounted (and its component classes: an Input has four): on the intake form
-    ~60 of the ~260 ``Stylesheet.apply`` calls before the first frame, each redone when the
+    ~75 of the ~265 ``Stylesheet.apply`` calls before the first frame, each redone when the
     widget mounts. Here the value and the class are set without that restyle."""
     descriptor = type(widget).compact  # the class's Reactive
     widget.set_reactive(descriptor, True)
