@@ -33,7 +33,7 @@ from agent_tui.screens.base import DeskScreen, when_composed
 from agent_tui.textual_overrides import CachedBindingChain, LineCompositor
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
-from agent_tui.widgets.form_factory import FieldSpec, field_specs
+from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs
 from agent_tui.widgets.incoming import IncomingCall
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
@@ -130,12 +130,13 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         yield Static("", id="intake-red")
         with Horizontal(id="intake-body"):
             with VerticalScroll(id="intake-form"):
-                yield LightSelect(
-                    [(f.title.get(lang), f.id) for f in self.forms.values()],
-                    id="form-choice",
-                    prompt=t("intake.form"),
-                    value=form.id if form is not None else Select.NULL,
-                    compact=True,
+                yield compact(
+                    LightSelect(
+                        [(f.title.get(lang), f.id) for f in self.forms.values()],
+                        id="form-choice",
+                        prompt=t("intake.form"),
+                        value=form.id if form is not None else Select.NULL,
+                    )
                 )
                 with Vertical(id="fields"):
                     if form is not None:

@@ -9,7 +9,7 @@ answers in and out of whichever widget a field got, so drafts restore into any o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.geometry import Size
 from textual.reactive import Reactive
@@ -100,6 +100,20 @@ def field_specs(
 
 
 _DEFAULT = object()
+W = TypeVar("W", bound=Widget)
+
+
+def compact(widget: W) -> W:
+    """``widget`` in Textual's compact look (no border), set the way a mounted widget would
+    have it from the start. Textual's ``compact=True`` argument sets a class-toggling
+    reactive in ``__init__``, and adding a class restyles the widget there and then, before
+    it is even mounted (and its component classes: an Input has four): on the intake form
+    ~75 of the ~265 ``Stylesheet.apply`` calls before the first frame, each redone when the
+    widget mounts. Here the value and the class are set without that restyle."""
+    descriptor = type(widget).compact  # the class's Reactive
+    widget.set_reactive(descriptor, True)
+    widget.set_class(True, "-textual-compact", update=False)
+    return widget
 
 
 class DeskInput(Input):
@@ -125,33 +139,33 @@ def make_widget(spec: FieldSpec, value: Any = _DEFAULT) -> Widget:
 
 
 def _make(spec: FieldSpec, value: Any) -> Widget:
+    widget: Widget
     if spec.kind == "textarea":
-        return TextArea(
+        widget = TextArea(
             "" if value is None else str(value),
             id=spec.widget_id,
             soft_wrap=True,
             show_line_numbers=False,
-            compact=True,
         )
-    if spec.kind == "select":
+    elif spec.kind == "select":
         legal = value is not None and any(str(value) == v for _, v in spec.options)
-        return DeskSelect(
+        widget = DeskSelect(
             spec.options,
             id=spec.widget_id,
             prompt="—",
             value=str(value) if legal else Select.NULL,  # an old draft's lost choice: none
             allow_blank=True,
-            compact=True,
         )
-    if spec.kind == "checkbox":
-        return Checkbox(spec.yes_label, value=bool(value), id=spec.widget_id, compact=True)
-    return DeskInput(
-        "" if value is None else str(value),
-        placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),
-        max_length=spec.max_length or 0,
-        id=spec.widget_id,
-        compact=True,
-    )
+    elif spec.kind == "checkbox":
+        widget = Checkbox(spec.yes_label, value=bool(value), id=spec.widget_id)
+    else:
+        widget = DeskInput(
+            "" if value is None else str(value),
+            placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),
+            max_length=spec.max_length or 0,
+            id=spec.widget_id,
+        )
+    return compact(widget)  # every field: compact, without a restyle before mounting
 
 
 def read_value(widget: Widget) -> Any:

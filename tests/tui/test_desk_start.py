@@ -3,7 +3,8 @@
 - ``agent-tui`` (the desk, not the demo) run in a fresh interpreter imports nothing of the
   server (FastAPI, SQLAlchemy, uvicorn, alembic), nor the lead panel or its charts, by the
   time the agent can type, nor once the desk is signed in and syncing; importing the desk's
-  modules does not import the phone-number tables (loaded after the first frame);
+  modules does not import the phone-number tables (loaded after the first frame); the
+  command has frozen its imports' objects out of the garbage collector's walks by then;
 - keys an agent types the moment the form shows, while the cache is still opening, land in
   the form and stay there once the cache is open; a ticket typed and saved (its key pressed)
   before the cache is open is in the cache once it opens;
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -21,10 +23,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual import events
 from textual.color import Color
 from textual.keys import _character_to_key
 
+import agent_tui.app as desk_app
 from agent_tui.app import build_app
 from agent_tui.config import Settings
 from agent_tui.screens.intake import IntakeScreen
@@ -50,7 +54,7 @@ NOT_FOR_THE_DESK = (
 # that waits, bounded, for the desk to be interactive, then for the replicator's link, and
 # writes what ``sys.modules`` held at each point.
 CHILD = r"""
-import asyncio, json, sys, time
+import asyncio, gc, json, sys, time
 from textual.app import App
 
 OUT = sys.argv[1]
@@ -81,6 +85,7 @@ async def watch(pilot):
     app = pilot.app
     seen["interactive"] = await until(lambda: interactive(app))
     seen["at_interactive"] = sorted(sys.modules)
+    seen["frozen"] = gc.get_freeze_count()
     seen["online"] = await until(lambda: app.status.link == "online")
     seen["at_online"] = sorted(sys.modules)
     with open(OUT, "w") as f:
@@ -131,6 +136,8 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
         )
         assert not wrong, f"{moment}: the desk imported {wrong[:12]}"
     assert "agent_tui.screens.intake" in seen["at_interactive"]  # the child ran the real desk
+    # the command froze its imports' objects out of the collector's walks (agent_tui.app)
+    assert seen["frozen"] > 10_000, seen["frozen"]
 
 
 # Imported by the desk's modules, they would be paid before its first frame; they are
@@ -168,6 +175,19 @@ def test_the_desk_leaves_pydantic_plugins_unloaded_unless_told_otherwise() -> No
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.strip() == expected
+
+
+def test_imports_are_frozen_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frozen before the first desk is built, not again for a second one (that would keep
+    the first desk's garbage for good)."""
+    froze: list[int] = []
+    monkeypatch.setattr(desk_app, "_IMPORTS_FROZEN", False)
+    monkeypatch.setattr(gc, "freeze", lambda: froze.append(1))
+    first = desk_app.build_app(Settings(server="http://127.0.0.1:9"))
+    second = desk_app.build_app(Settings(server="http://127.0.0.1:9"))
+    assert first is not second
+    assert froze == [1]
+    assert desk_app.freeze_imports() is False
 
 
 def _token(url: str) -> str:

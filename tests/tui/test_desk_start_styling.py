@@ -1,0 +1,116 @@
+"""What the desk's start does not do twice.
+
+- each widget of the intake form is styled once before the first frame, when it mounts: not
+  also while it is being made (Textual's ``compact=True`` argument adds a class in the
+  widget's ``__init__``, which restyles it there and then), and a footer key bound to the
+  footer's compact setting is not restyled right after mounting (Textual's ``FooterKey``
+  starts compact and is then bound to the footer's setting);
+- the look stays: the fields are compact, the footer's keys are as compact as the footer,
+  the command palette's key keeps its own (the snapshots check the pictures).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any, ClassVar
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.containers import Vertical
+from textual.css.stylesheet import Stylesheet
+from textual.widget import Widget
+from textual.widgets._footer import FooterKey
+
+from agent_tui.widgets.desk_footer import DeskFooter
+from agent_tui.widgets.desk_select import LightSelect
+from agent_tui.widgets.form_factory import compact, field_specs, make_widget
+from hotline.forms import load_shipped_forms
+
+
+def styled(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
+    """How many times each widget (by id()) is styled from now on."""
+    seen: Counter[int] = Counter()
+    real = Stylesheet.apply
+
+    def counting(self: Stylesheet, node: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(node, Widget):
+            seen[id(node)] += 1
+        return real(self, node, *args, **kwargs)
+
+    monkeypatch.setattr(Stylesheet, "apply", counting)
+    return seen
+
+
+class Form(App[None]):
+    """The general form's fields, the form picker and the desk's footer, no focus (a focus
+    restyles the focused widget: not what is counted here)."""
+
+    AUTO_FOCUS = None
+    BINDINGS: ClassVar[list[Any]] = [("ctrl+s", "save", "保存"), ("f2", "other", "其他")]
+
+    def __init__(self, footer_compact: bool = False) -> None:
+        super().__init__()
+        self.footer_compact = footer_compact
+        self.made: list[Widget] = []
+        self.specs: list[Any] = []
+
+    def compose(self) -> ComposeResult:
+        form = next(f for f in load_shipped_forms().values() if f.id == "general")
+        self.specs = field_specs(form, "zh")
+        self.made = [make_widget(spec) for spec in self.specs]
+        self.made.append(compact(LightSelect([("一般", "general")], value="general")))
+        yield from self.made
+        yield DeskFooter(compact=self.footer_compact)
+
+
+async def test_a_field_is_not_styled_while_it_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = Form()
+    async with app.run_test(size=(100, 60)) as pilot:
+        await pilot.pause()
+        assert len(app.made) >= 10
+        kinds = {type(w).__name__ for w in app.made}
+        assert {"DeskInput", "TextArea", "DeskSelect", "Checkbox", "LightSelect"} <= kinds
+        for widget in app.made:  # mounted: compact, no border
+            assert widget.compact and widget.has_class("-textual-compact"), widget
+            assert widget.styles.border_top[0] in ("", "none"), widget
+        seen = styled(monkeypatch)
+        # a checkbox made ticked restyles for its "-on" class (Textual's own, with the Changed
+        # message the form reads): unticked here, the compact look is what is counted
+        specs = [replace(s, default=False) if s.kind == "checkbox" else s for s in app.specs]
+        with app._context():  # as in a screen's compose: the app is there to style it
+            more = [make_widget(spec) for spec in specs]
+        assert [type(w) for w in more] == [type(w) for w in app.made[:-1]]
+        assert all(w.compact and w.has_class("-textual-compact") for w in more)
+        assert not seen, f"styled while being made: {len(seen)} widgets"
+        box = Vertical()
+        await app.mount(box)
+        await box.mount_all(more)  # and styled when mounted, once
+        await pilot.pause()
+        assert all(seen[id(w)] == 1 for w in more), [seen[id(w)] for w in more]
+        assert all(w.styles.border_top[0] in ("", "none") for w in more)
+
+
+@pytest.mark.parametrize("footer_compact", [False, True])
+async def test_footer_keys_start_as_compact_as_the_footer(
+    monkeypatch: pytest.MonkeyPatch, footer_compact: bool
+) -> None:
+    seen = styled(monkeypatch)
+    app = Form(footer_compact)
+    async with app.run_test(size=(100, 60)) as pilot:
+        footer = app.query_one(DeskFooter)
+        keys: list[FooterKey] = []
+        for _ in range(100):
+            keys = list(footer.query(FooterKey))
+            if len(keys) >= 3:
+                break
+            await pilot.pause(0.02)
+        await pilot.pause()
+        bound = [k for k in keys if not k.has_class("-command-palette")]
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        assert {k.description for k in bound} >= {"保存", "其他"} and len(palette) == 1
+        for key in bound:
+            assert key.compact is footer_compact
+            assert key.has_class("-compact") is footer_compact
+            assert seen[id(key)] == 1, f"{key.description} styled {seen[id(key)]} times"
+        assert palette[0].compact and palette[0].has_class("-compact")  # Textual's own
