@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -206,6 +207,7 @@ class DeskApp(App[None]):
         for message in self.keymap_report:
             self.notify(message, severity="error", timeout=30)
         self.switch_mode("intake")  # the form is built in its compose: typing works at once
+        self.screen_change_signal.subscribe(self, self._screen_changed)  # reload what missed
         self.start_session()
         self.set_interval(self.tick_seconds, self._tick)
 
@@ -414,8 +416,33 @@ class DeskApp(App[None]):
         self.notify(t("worker.failed", what="sync", error=text), severity="error")
         self.refresh_status()
 
+    # A sync round reports at least two states (syncing, then online with its time), several
+    # a second while another agent pushes: each was a status read and a redraw of the bar
+    # between the agent's keys. The latest state waits up to STATUS_SETTLE_SECONDS and is
+    # shown once: the bar never lags the replicator by more than that, and its last state is
+    # always the replicator's last one. A refused token is asked about at once.
+    STATUS_SETTLE_SECONDS: ClassVar[float] = 0.25
+    _sync_pending: tuple[int, Any] | None = None  # (session, snapshot) not yet shown
+    _sync_flush: Any = None  # the timer that shows it
+
     def _show_sync_state(self, snapshot: Any) -> None:
-        """The replicator's new state (on this loop, by message): redraw; reload on a pull."""
+        """The replicator's new state (on this loop, by message): shown within
+        STATUS_SETTLE_SECONDS with the states that follow it (the newest wins)."""
+        self._sync_pending = (self._sync_session, snapshot)
+        if getattr(snapshot.state, "value", snapshot.state) == "needs_sign_in":
+            self._flush_sync_state()
+        elif self._sync_flush is None:
+            self._sync_flush = self.set_timer(self.STATUS_SETTLE_SECONDS, self._flush_sync_state)
+
+    def _flush_sync_state(self) -> None:
+        """The newest state reported since the last flush: reload on a pull, redraw the bar."""
+        if self._sync_flush is not None:
+            self._sync_flush.stop()
+            self._sync_flush = None
+        pending, self._sync_pending = self._sync_pending, None
+        if pending is None or pending[0] != self._sync_session:
+            return  # nothing new, or a replicator stopped at sign-out: not this session's
+        snapshot = pending[1]
         if snapshot.cursor != self._cursor:
             self._cursor = snapshot.cursor
             self.post_message(CacheChanged())
@@ -465,11 +492,40 @@ class DeskApp(App[None]):
                 tick(now)
         self.refresh_status()
 
-    @work(exclusive=True, group="status", thread=True, exit_on_error=False)
+    # One status read at a time, in a thread of the loop's pool (a Textual thread worker
+    # started a new thread per read, and its start waited for that thread to hold the GIL);
+    # asked again while one is running: one more read after it, so the last answer shown is
+    # never older than the last ask.
+    _status_reading = False
+    _status_again = False
+
     def refresh_status(self) -> None:
-        """One status read at a time (sqlite in a thread); the result goes to every bar."""
-        snapshot = self.desk.status(self.clock())
-        self.call_from_thread(self._set_status, snapshot)
+        """Read the status bar's figures (sqlite, in a thread); the result goes to every bar."""
+        if self._status_reading:
+            self._status_again = True
+            return
+        self._status_reading, self._status_again = True, False
+        loop = asyncio.get_running_loop()
+        read = loop.run_in_executor(None, self._read_status)
+        read.add_done_callback(self._status_read)
+
+    def _read_status(self) -> DeskStatus:
+        return self.desk.status(self.clock())
+
+    def _status_read(self, read: asyncio.Future[DeskStatus]) -> None:
+        self._status_reading = False
+        if read.cancelled():
+            return  # the loop is closing
+        error = read.exception()
+        if error is not None:
+            # as a failed worker did: in words, and the desk keeps running
+            text = error.message(i18n.language()) if hasattr(error, "message") else str(error)
+            log.error("the status read failed", exc_info=error)
+            self.notify(t("worker.failed", what="refresh_status", error=text), severity="error")
+        else:
+            self._set_status(read.result())
+        if self._status_again and self.is_running:
+            self.refresh_status()
 
     def _set_status(self, status: DeskStatus) -> None:
         if status == self.status:
@@ -479,9 +535,23 @@ class DeskApp(App[None]):
 
     def _push_status(self) -> None:
         for screen in self.screen_stack:
-            for bar in screen.query(StatusBar):
+            for bar in self._status_bars(screen):
                 bar.status = self.status
         self.post_message(StatusChanged())
+
+    _bars: weakref.WeakKeyDictionary[Screen[Any], list[StatusBar]] | None = None
+
+    def _status_bars(self, screen: Screen[Any]) -> list[StatusBar]:
+        """The screen's status bars, found once (a DOM query of the intake screen's ~100
+        widgets cost more than redrawing the bar); again while it has none (not composed
+        yet, a dialog) or one has left it."""
+        if self._bars is None:
+            self._bars = weakref.WeakKeyDictionary()
+        bars = self._bars.get(screen)
+        if not bars or not all(bar.is_attached and bar.screen is screen for bar in bars):
+            bars = list(screen.query(StatusBar))
+            self._bars[screen] = bars
+        return bars
 
     def on_screen_resume(self) -> None:
         self._push_status()
@@ -539,10 +609,31 @@ class DeskApp(App[None]):
             self.incoming = None
         self._show_incoming()
 
+    # Screens of another mode (the queue while the agent types in intake) are not reloaded
+    # by a change: they are not on screen. Each screen remembers which change it last saw;
+    # one that comes back behind (switch of mode, a dialog closed) reloads then.
+    _cache_generation = 0
+    _seen_generation: weakref.WeakKeyDictionary[Screen[Any], int] | None = None
+
     def on_cache_changed(self, message: CacheChanged) -> None:
-        for screen in self.screen_stack:
+        self._cache_generation += 1
+        self._reload_behind(self.screen_stack, changed=True)
+
+    def _screen_changed(self, screen: Screen[Any]) -> None:
+        """A screen came up (``screen_change_signal``): reload what missed a change."""
+        self._reload_behind(self.screen_stack, changed=False)
+
+    def _reload_behind(self, screens: list[Screen[Any]], *, changed: bool) -> None:
+        if self._seen_generation is None:
+            self._seen_generation = weakref.WeakKeyDictionary()
+        seen, now = self._seen_generation, self._cache_generation
+        for screen in screens:
             reload = getattr(screen, "cache_changed", None)
-            if reload is not None:
+            if reload is None:
+                continue
+            before = seen.get(screen)
+            seen[screen] = now
+            if changed or (before is not None and before < now):
                 reload()
 
     # ------------------------------------------------------------------ app actions

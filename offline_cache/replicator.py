@@ -240,8 +240,10 @@ class Replicator:
             self._watchers.remove(queue)
 
     async def _publish(self, **changes: Any) -> None:
-        stats = await asyncio.to_thread(self.store.outbox_stats)
-        meta = await asyncio.to_thread(self.store.sync_meta)
+        # one hop to a thread for both reads (two or more publishes per round)
+        stats, meta = await asyncio.to_thread(
+            lambda: (self.store.outbox_stats(), self.store.sync_meta())
+        )
         snap = replace(
             self._snapshot,
             outbox_size=stats.size,

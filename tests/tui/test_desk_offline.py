@@ -51,8 +51,12 @@ async def test_offline_intake_is_saved_then_synced_when_the_server_is_back(
         await type_into(pilot, "answer", "已告知预计恢复供电时间")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.last_saved, "saved with no server")
-        assert app.status.outbox == 1 or await until(
-            pilot, lambda: app.status.outbox == 1, "one change waiting"
+        # The replicator retries while the link is down (syncing for the moment of each
+        # try): the bar is read when its states settle, so wait for the settled one.
+        await until(
+            pilot,
+            lambda: app.status.outbox == 1 and app.status.link == "offline",
+            "one change waiting, offline",
         )
         bar = str(screen.query_one(StatusBar).render())
         assert "离线" in bar and "待上传 1" in bar
