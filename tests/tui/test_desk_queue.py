@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.screens.queue import QueueScreen
+from agent_tui.screens.signin import SignInScreen
 from agent_tui.screens.ticket import TicketScreen
 from agent_tui.widgets.queue_table import QueueTable, countdown, row_text
 from hotline.model import TicketFields
@@ -55,6 +57,24 @@ def queue_table(app: Any) -> QueueTable | None:
         return None
     found = app.screen.query(QueueTable)
     return found.first() if found else None
+
+
+async def open_seeded_queue(
+    pilot: Any, app: Any, seed: Callable[[Any], None], total: int
+) -> tuple[QueueScreen, QueueTable]:
+    """Work on the cache (the sign-in dismissed), fill it with ``seed(store)``, open the
+    queue's "all" view and wait until its ``total`` tickets are counted and loaded."""
+    await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
+    await pilot.press("escape")  # work on the cache
+    await until(pilot, lambda: app.desk.store is not None, "the cache")
+    await run_in_thread(lambda: seed(app.desk.store))
+    await pilot.press("ctrl+o")  # the queue
+    table = await until(pilot, lambda: queue_table(app), "the queue")
+    screen = app.screen
+    assert isinstance(screen, QueueScreen)
+    screen.action_view("all")
+    await until(pilot, lambda: table.total == total and table.loaded, "every ticket")
+    return screen, table
 
 
 def visible_rows(table: QueueTable) -> list[str]:

@@ -15,12 +15,11 @@ from typing import Any
 from rich.cells import cell_len
 
 from agent_tui.screens.queue import QueueScreen
-from agent_tui.screens.signin import SignInScreen
 from agent_tui.widgets.queue_table import QueueTable
 from hotline.protocol import Entity
 from tests.support.server import free_port
 from tests.tui.conftest import make_app, run_in_thread, screen_text, until
-from tests.tui.test_desk_queue import queue_table
+from tests.tui.test_desk_queue import open_seeded_queue
 from tests.unit.cache.test_cache_store import page, server_ticket
 
 TICKETS = 300
@@ -52,17 +51,7 @@ def seed(store: Any) -> None:
 
 
 async def open_all(pilot: Any, app: Any) -> tuple[QueueScreen, QueueTable]:
-    await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
-    await pilot.press("escape")  # work on the cache
-    await until(pilot, lambda: app.desk.store is not None, "the cache")
-    await run_in_thread(lambda: seed(app.desk.store))
-    await pilot.press("ctrl+o")  # the queue
-    table = await until(pilot, lambda: queue_table(app), "the queue")
-    screen = app.screen
-    assert isinstance(screen, QueueScreen)
-    screen.action_view("all")
-    await until(pilot, lambda: table.total == TICKETS and table.loaded, "every ticket")
-    return screen, table
+    return await open_seeded_queue(pilot, app, seed, TICKETS)
 
 
 def search(screen: QueueScreen, text: str) -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from agent_tui.screens.queue import QueueScreen
-from agent_tui.screens.signin import SignInScreen
 from hotline.protocol import Entity
 from tests.support.server import free_port
-from tests.tui.conftest import make_app, run_in_thread, screen_text, until
-from tests.tui.test_desk_queue import queue_table
+from tests.tui.conftest import make_app, screen_text, until
+from tests.tui.test_desk_queue import open_seeded_queue
 from tests.unit.cache.test_cache_store import page, server_ticket
 
 TICKETS = 1_005
@@ -50,16 +49,7 @@ async def search(pilot: Any, screen: QueueScreen, text: str) -> None:
 async def test_a_common_word_says_1000_plus_and_a_number_finds_its_ticket() -> None:
     app = make_app(f"http://127.0.0.1:{free_port()}")
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
-        await pilot.press("escape")  # work on the cache
-        await until(pilot, lambda: app.desk.store is not None, "the cache")
-        await run_in_thread(lambda: seed(app.desk.store))
-        await pilot.press("ctrl+o")  # the queue
-        table = await until(pilot, lambda: queue_table(app), "the queue")
-        screen = app.screen
-        assert isinstance(screen, QueueScreen)
-        screen.action_view("all")
-        await until(pilot, lambda: table.total == TICKETS and table.loaded, "every ticket")
+        screen, table = await open_seeded_queue(pilot, app, seed, TICKETS)
 
         await search(pilot, screen, "人民路")
         await until(pilot, lambda: table.total == 1000 and table.loaded, "the capped count")

@@ -63,6 +63,12 @@ def count_status_reads(app: Any) -> list[int]:
     return reads
 
 
+async def sign_in_online(pilot: Any, app: Any) -> None:
+    """Signed in and the first sync round done: the bar says online."""
+    await sign_in(pilot)
+    await until(pilot, lambda: app.status.link == "online", "online")
+
+
 def snapshot(cursor: int, state: LinkState = LinkState.ONLINE) -> SyncSnapshot:
     return SyncSnapshot(state, 0, None, 0, None, datetime.now(UTC), cursor)
 
@@ -72,8 +78,7 @@ async def test_a_burst_of_sync_states_is_one_status_read_and_the_newest_is_kept(
 ) -> None:
     app = quiet_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
-        await sign_in(pilot)
-        await until(pilot, lambda: app.status.link == "online", "online")
+        await sign_in_online(pilot, app)
         await app.desk.stop_sync(wait=True)
         await pilot.pause(app.STATUS_SETTLE_SECONDS * 2)
         reloads = count_reloads(app.screen)
@@ -107,8 +112,7 @@ async def test_a_status_read_asked_during_one_is_read_again_after_it(
     must end on the second read's figures, not on the late answer of the first."""
     app = quiet_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
-        await sign_in(pilot)
-        await until(pilot, lambda: app.status.link == "online", "online")
+        await sign_in_online(pilot, app)
         await app.desk.stop_sync(wait=True)
         await until(pilot, lambda: app.status.outbox == 0, "an empty outbox")
         await pilot.pause(app.STATUS_SETTLE_SECONDS * 2)
@@ -152,8 +156,7 @@ async def test_a_ticket_pulled_while_the_queue_is_off_screen_shows_when_it_opens
 ) -> None:
     app = quiet_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
-        await sign_in(pilot)
-        await until(pilot, lambda: app.status.link == "online", "online")
+        await sign_in_online(pilot, app)
         app.action_open_queue()
         await until(pilot, lambda: (t := queue_table(app)) and t.loaded, "the queue")
         table = queue_table(app)
@@ -179,8 +182,7 @@ async def test_the_status_bar_ends_on_the_replicators_last_state(server: Running
     rounds settle, the bar says online with an empty outbox, as the cache does."""
     app = quiet_app(server.url)
     async with app.run_test(size=(120, 40)) as pilot:
-        await sign_in(pilot)
-        await until(pilot, lambda: app.status.link == "online", "online")
+        await sign_in_online(pilot, app)
         for i in range(3):
             await run_in_thread(lambda i=i: post_ticket(server, "agent1", f"连续第{i}轮"))
         await until(

@@ -25,7 +25,7 @@ from hotline_server.db.engine import make_engine
 from hotline_server.db.migrate import upgrade
 from hotline_server.db.schema import change_log, ticket_history
 from hotline_server.sync.appliers import register_core
-from hotline_server.sync.push import push
+from hotline_server.sync.push import PushOutcome, push
 from hotline_server.sync.registry import Rejected
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -98,14 +98,19 @@ def engine(database_url: str) -> Iterator[Engine]:
         engine.dispose()
 
 
+def push_creates(engine: Engine, batch: list[dict[str, Any]]) -> PushOutcome:
+    """One push from Amy's desk creating a ticket from each of ``batch``'s args, in order."""
+    mutations = [{"mutation_id": i, "name": "create_ticket", "args": a,
+                  "client_time": NOW.isoformat()} for i, a in enumerate(batch, 1)]  # fmt: skip
+    request = PushRequest.model_validate({"client_id": uuid7(), "mutations": mutations})
+    return push(engine, AMY, request, NOW, timezone="Asia/Shanghai", teams_configured=True)
+
+
 def test_the_change_log_holds_each_new_ticket_as_the_database_holds_it(engine: Engine) -> None:
     batch = [args(**GOOD), args(**VARIANTS[2]), args(**VARIANTS[3]),
              args(**GOOD, disposition="on_spot", answer="已答复。"),
              args(**GOOD, disposition="dispatch")]  # fmt: skip
-    mutations = [{"mutation_id": i, "name": "create_ticket", "args": a,
-                  "client_time": NOW.isoformat()} for i, a in enumerate(batch, 1)]  # fmt: skip
-    request = PushRequest.model_validate({"client_id": uuid7(), "mutations": mutations})
-    outcome = push(engine, AMY, request, NOW, timezone="Asia/Shanghai", teams_configured=True)
+    outcome = push_creates(engine, batch)
     assert [r.outcome for r in outcome.response.results] == [MutationOutcome.APPLIED] * 5
     with engine.connect() as conn:
         logged = {r.entity_id: r.data for r in conn.execute(sa.select(change_log))}
@@ -156,10 +161,7 @@ def test_a_creates_history_is_stored_as_json_dumps_text(engine: Engine) -> None:
     bytes stored must be json.dumps's (what the engine wrote before); on PostgreSQL the
     value must read back the same."""
     batch = [args(**GOOD), args(**VARIANTS[2]), args(**VARIANTS[3])]
-    mutations = [{"mutation_id": i, "name": "create_ticket", "args": a,
-                  "client_time": NOW.isoformat()} for i, a in enumerate(batch, 1)]  # fmt: skip
-    request = PushRequest.model_validate({"client_id": uuid7(), "mutations": mutations})
-    outcome = push(engine, AMY, request, NOW, timezone="Asia/Shanghai", teams_configured=True)
+    outcome = push_creates(engine, batch)
     assert [r.outcome for r in outcome.response.results] == [MutationOutcome.APPLIED] * 3
     with engine.connect() as conn:
         for a in batch:
