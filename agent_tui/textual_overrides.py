@@ -18,8 +18,11 @@ Here only the widgets whose visible part overlaps the changed area are asked, an
 the lines of that area. What reaches the terminal is the same: an update writes only the
 spans inside the changed area, and every cell of them still comes from the front-most
 widget covering it (the chops are cut at widget edges; all columns of a line are rendered,
-so those cuts stay whole). A full frame (the first one, a resize, a layout) and screenshots
-(``render_strips``) are Textual's own code.
+so those cuts stay whole). Widgets are visited front first and the first strip for a cut
+wins, so a widget whose columns on every changed line are already taken by widgets in
+front of it (the screen, the form's containers and the row behind a field) would give
+nothing: it is not asked either (3 widgets per key instead of 6). A full frame (the first
+one, a resize, a layout) and screenshots (``render_strips``) are Textual's own code.
 
 **The key's binding chain is worked out once per focus** (``CachedBindingChain``). Each key
 asks the screen for its binding chain (focused widget up to the app): Textual copies every
@@ -64,6 +67,8 @@ class LineCompositor(Compositor):
         intersection = Region.intersection
         crop_y, crop_bottom = crop.y, crop.bottom
         crop_overlaps = crop.overlaps
+        # the column spans already rendered on each line of the update, front widgets first
+        painted: dict[int, list[tuple[int, int]]] = {}
         for widget, (region, clip) in self.visible_widgets.items():
             if not crop_overlaps(intersection(region, clip)):
                 continue  # none of its cells is in the update
@@ -71,11 +76,30 @@ class LineCompositor(Compositor):
             line_clip = make_region(clip.x, top, clip.width, min(clip.bottom, crop_bottom) - top)
             x, y, width, height = intersection(region, line_clip)
             if width and height:
+                lines = range(y, y + height)
+                if all(_covered(painted.get(line), x, x + width) for line in lines):
+                    continue  # hidden behind widgets in front of it on every line
+                for line in lines:
+                    painted.setdefault(line, []).append((x, x + width))
                 yield (
                     region,
                     line_clip,
                     widget.render_lines(make_region(x - region.x, y - region.y, width, height)),
                 )
+
+
+def _covered(spans: list[tuple[int, int]] | None, start: int, end: int) -> bool:
+    """Whether the column spans cover every column from ``start`` to ``end``."""
+    if not spans:
+        return False
+    reach = start
+    for left, right in sorted(spans):
+        if left > reach:
+            return False
+        reach = max(reach, right)
+        if reach >= end:
+            return True
+    return False
 
 
 class CachedBindingChain(Screen[Any]):
