@@ -288,7 +288,10 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         a field hidden by these answers gets its widget when it is first shown."""
         answers = {spec.id: values.get(spec.id, spec.default) for spec in specs}
         shown = {f.id for f in visible_fields(form, answers)}
-        return [FieldRow(spec, answers[spec.id], shown=spec.id in shown) for spec in specs]
+        rows = [FieldRow(spec, answers[spec.id], shown=spec.id in shown) for spec in specs]
+        for row in rows:
+            row.answer_changed = self._row_changed
+        return rows
 
     def _first_field(self) -> Widget | None:
         """The widget of the first shown field, to take the focus; None under a dialog."""
@@ -394,6 +397,15 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         row = self._row_of(widget)
         if row is not None:
             self._field_changed(row.spec.id, row.value, row if typed else None)
+
+    def _row_changed(self, row: FieldRow, typed: bool) -> bool:
+        """A row's field changed (handed over by the row, ``FieldRow.on_input_changed``):
+        as ``_changed``. While the form is being rebuilt the message bubbles on instead and
+        arrives as before, after the new rows' answers are the baseline."""
+        if self._building.locked():
+            return False
+        self._field_changed(row.spec.id, row.value, row if typed else None)
+        return True
 
     def _field_changed(self, field_id: str, value: Any, typed: FieldRow | None = None) -> None:
         """An answer changed. ``typed``: the row of a text typed key by key. When that field

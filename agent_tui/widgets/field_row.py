@@ -13,14 +13,16 @@ opens makes its widget the first time it is shown; until then it keeps the field
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.content import Content
+from textual.message import Message
 from textual.visual import visualize
 from textual.widget import Widget
-from textual.widgets import Label
+from textual.widgets import Checkbox, Input, Label, Select, TextArea
 
 from agent_tui.cells import fit
 from agent_tui.widgets.form_factory import FieldSpec, make_widget, read_value, write_value
@@ -38,6 +40,10 @@ def label_text(spec: FieldSpec) -> str:
 
 class FieldRow(Widget):
     """A form field's row (see the module's docstring)."""
+
+    # Called with (row, typed) when the field's widget says its answer changed; returns
+    # whether it took the change. Set by the form's screen (``IntakeScreen._make_rows``).
+    answer_changed: Callable[[FieldRow, bool], bool] | None = None
 
     def __init__(self, spec: FieldSpec, value: Any = _DEFAULT, *, shown: bool = True) -> None:
         """``value``: the answer the field opens with (default: the field's default)."""
@@ -57,6 +63,27 @@ class FieldRow(Widget):
 
     def render(self) -> Content:
         return self._label
+
+    # The field's Changed message is handed to the screen here, at the row, instead of
+    # bubbling on through the form's four containers to the screen: each hop is a message
+    # in another widget's queue (a turn of the loop, its dispatch and idle check) on every
+    # key typed. A change the screen does not take (while it rebuilds the form) bubbles on.
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._answer(event, typed=True)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self._answer(event, typed=True)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self._answer(event, typed=False)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self._answer(event, typed=False)
+
+    def _answer(self, event: Message, *, typed: bool) -> None:
+        handler = self.answer_changed
+        if handler is not None and event.control is self._widget and handler(self, typed):
+            event.stop()
 
     def field_widget(self) -> Widget | None:
         """The field's own widget; None while a hidden row has not been shown yet."""
