@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,7 +86,8 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         self.duplicate: Any = None
         self.last_saved: str = ""
         self.last_error: str = ""  # why the last submit saved nothing ("" after a save)
-        self._autosave: Timer | None = None
+        self._autosave: Timer | None = None  # the draft is saved once the keys pause
+        self._autosave_at = 0.0  # time.monotonic() of that pause, moved on by every key
         self._settle: Timer | None = None  # checks and message lines waiting for a pause
         self._check_waits = False  # typed keys not checked yet (see _field_changed)
         self._drivers: tuple[Any, frozenset[str]] = (None, frozenset())
@@ -423,9 +425,24 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
             self._settle_later()
         else:
             self._refresh_form(typing=True)
+        # one timer while the agent types, not one per key (each a new task): a key moves the
+        # quiet moment on, and the timer, when it fires early, waits for the rest
+        self._autosave_at = time.monotonic() + AUTOSAVE_SECONDS
+        if self._autosave is None:
+            self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._autosave_due)
+
+    def _autosave_due(self) -> None:
+        left = self._autosave_at - time.monotonic()
+        if left > 0.001:
+            self._autosave = self.set_timer(left, self._autosave_due)
+            return
+        self._autosave = None
+        self._after_typing()
+
+    def _stop_autosave(self) -> None:
         if self._autosave is not None:
             self._autosave.stop()
-        self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._after_typing)
+            self._autosave = None
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -498,8 +515,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         if not restore:
             self._discard_draft(draft.id)
             return
-        if self._autosave is not None:
-            self._autosave.stop()
+        self._stop_autosave()
         self._reset(rebuild=False)
         held = self._held.pop(draft.ticket_id or "", None)
         made_up = held is draft and draft.id not in self._draft_ids.values()
@@ -612,8 +628,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         if not self._typed() or self.form is None:
             then()
             return
-        if self._autosave is not None:
-            self._autosave.stop()
+        self._stop_autosave()
         self._stashing = True
         values = dict(self.values())
         self._write_stash(
@@ -663,8 +678,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
     def _open_call(self, call: IncomingCall) -> None:
         """A fresh form with the number already in, and the caller's recent tickets the
         server sent with the offer beside it."""
-        if self._autosave is not None:
-            self._autosave.stop()
+        self._stop_autosave()
         self._reset(rebuild=False)
         self._offer_recent = list(call.recent_tickets)
         self.call_started_at = self.app.clock()  # type: ignore[attr-defined]
@@ -869,8 +883,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         answers. The returned copy is what the save writes, and what comes back on failure."""
         assert self.form is not None  # _check said so
         clock = self.app.clock  # type: ignore[attr-defined]
-        if self._autosave is not None:
-            self._autosave.stop()
+        self._stop_autosave()
         submitted = Submitted(
             form_id=self.form.id,
             values=dict(self.values()),
@@ -959,8 +972,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         self.notify(message, severity="error", timeout=30)
         if self._typed() and self.form is not None:
             self._set_aside(self.form.id, dict(self.values()), self.ticket_id)
-        if self._autosave is not None:
-            self._autosave.stop()
+        self._stop_autosave()
         self._reset(rebuild=False)
         self.ticket_id = submitted.ticket_id
         self.draft_id = submitted.draft_id
