@@ -84,7 +84,8 @@ async def test_a_revoked_token_asks_to_sign_in_again_and_keeps_the_outbox(
         )
         app.desk.sync_now()
         await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
-        assert app.status.outbox == 1  # kept while nobody is signed in
+        # kept while nobody is signed in (the bar's read runs as the dialog opens)
+        await until(pilot, lambda: app.status.outbox == 1, "the outbox counted")
         assert app.screen.query_one("#username").value == "agent2"  # who was signed in
         await until_focused(pilot, "password")  # the user name is filled in already
         await pilot.press(*"pw-agent2", "enter")

@@ -249,7 +249,12 @@ async def test_a_filter_typed_key_by_key_is_one_round_trip_showing_its_rows(
             lambda: table.loaded and all(table.row_at(i).number for i in range(3)),  # type: ignore[union-attr]
             "the server's numbers",
         )
-        await pilot.pause(1.0)
+        # No sync round may reload the list while we type: stop the replicator, then let the
+        # last state it reported reach the screen (the bar shows it after a settle time).
+        await app.desk.stop_sync(wait=True)
+        await until(pilot, lambda: app._sync_flush is None, "the last sync state shown")
+        await until(pilot, lambda: table.loaded, "the reload it caused")
+        await pilot.pause(0.5)
 
         asked: list[str] = []
         original = app.desk.queue_page
