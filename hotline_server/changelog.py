@@ -23,9 +23,15 @@ from hotline_server.db.schema import change_log, seq_counter, server_meta
 
 def lock_counter(conn: Connection) -> None:
     """Take the change-log lock now. Writers that lock other rows first (tickets, sync
-    clients) call this before them, so every writer takes locks in one order (no deadlock)."""
+    clients) call this before them, so every writer takes locks in one order (no deadlock).
+    Inside :func:`batched`, the value read under the lock is the batch's base: the lock is
+    held until COMMIT, so reading it again at the first change (a round trip) would give
+    the same value."""
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(seq_counter.c.value).where(seq_counter.c.id == 1).with_for_update())
+        value = conn.execute(_READ_LOCKED).scalar_one()
+        buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
+        if buffer is not None and buffer.base is None:
+            buffer.base = int(value)
 
 
 # Built once: the push path runs these for every batch.
