@@ -88,7 +88,7 @@ def validation_body(errors: Sequence[Any]) -> ErrorBody:
 
 # ---------------------------------------------------------------- values a database refuses
 
-_WRITE_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE)\s+\"?(\w+)\"?", re.IGNORECASE)
+_WRITE_TARGET = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|COPY)\s+\"?(\w+)\"?", re.IGNORECASE)
 _BIND_SUFFIX = re.compile(r"_\d+$")  # SQLAlchemy names a WHERE parameter column_1
 _INT_BITS = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
 

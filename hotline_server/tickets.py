@@ -498,11 +498,8 @@ def _insert_new(
             stored.update((r["id"], r) for r in insert_many(conn, tickets, same_keys,
                                                             returning=True))  # fmt: skip
         rows = [stored.get(new["id"]) or new for new in new_rows]
-    encode = conn.dialect.name == "sqlite"  # JsonText: SQLite's bulk insert stores it as is
-    insert_many(conn, ticket_history, [
-        _history_values(row, user.username, "create",
-                        _created_changes(fields) if encode else {k: {"to": fields[k]}
-                                                                 for k in fields},
+    insert_many(conn, ticket_history, [  # JsonText: both bulk inserts store it as it is
+        _history_values(row, user.username, "create", _created_changes(fields),
                         now, client_id=client_id, mutation_id=mids[i], json_ready=True)
         for (i, _, fields), row in zip(fresh, rows, strict=True)
     ])  # fmt: skip
