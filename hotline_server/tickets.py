@@ -117,6 +117,11 @@ def answer_data(
 _ROW_BY_ID = sa.select(tickets).where(tickets.c.id == sa.bindparam("ticket_id"))
 _ROW_BY_ID_LOCKED = _ROW_BY_ID.with_for_update()
 _ROWS_BY_IDS = sa.select(tickets).where(tickets.c.id.in_(sa.bindparam("ids", expanding=True)))
+# PostgreSQL: the ids as one array parameter (``id = ANY(...)``), not one parameter each:
+# nothing rendered per id, one statement text for every batch size (prepared once).
+_ROWS_BY_ID_ARRAY = sa.select(tickets).where(
+    tickets.c.id == sa.any_(sa.bindparam("ids", type_=sa.ARRAY(tickets.c.id.type)))
+)
 _INSERT_HISTORY = ticket_history.insert()
 
 
@@ -448,7 +453,8 @@ def create_many(
     if len(set(ids)) != len(ids):
         raise RepeatedId("a ticket id comes twice in one batch")
     mids: list[int | None] = list(mutation_ids) if mutation_ids is not None else [None] * len(batch)
-    existing = {r["id"]: dict(r) for r in conn.execute(_ROWS_BY_IDS, {"ids": ids}).mappings()}
+    q = _ROWS_BY_ID_ARRAY if conn.dialect.name == "postgresql" else _ROWS_BY_IDS
+    existing = {r["id"]: dict(r) for r in conn.execute(q, {"ids": ids}).mappings()}
     out: list[tuple[dict[str, Any], int | None] | Rejected | None] = []
     fresh: list[tuple[int, CreateTicketArgs, dict[str, Any]]] = []  # (position, args, fields)
     for i, args in enumerate(batch):
