@@ -12,12 +12,14 @@ First use is atomic on both databases: an insert that does nothing when the row 
 (``ON CONFLICT DO NOTHING``), then a read of the row's owner, inside a write transaction
 (SQLite holds the write lock from ``BEGIN IMMEDIATE``; PostgreSQL's unique index lets exactly
 one of two concurrent inserts create the row). Of two users racing to use one new id,
-exactly one owns it; the other is refused.
+exactly one owns it; the other is refused. A push on PostgreSQL does both, and locks the
+row, in one statement (:func:`claim_or_lock`).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -60,6 +62,34 @@ def insert_if_missing(conn: Connection, client_id: str, username: str, now: date
         )
         .on_conflict_do_nothing(index_elements=[sync_clients.c.client_id])
     )
+
+
+@cache  # built at first use: PostgreSQL's dialect is imported only where it runs
+def _claim_or_lock_statement() -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    stmt = insert(sync_clients).values(
+        client_id=sa.bindparam("client_id"), username=sa.bindparam("username"),
+        last_mutation_id=0, created_at=sa.bindparam("now"), updated_at=sa.bindparam("now"),
+    )  # fmt: skip
+    return stmt.on_conflict_do_update(
+        index_elements=[sync_clients.c.client_id],
+        set_={"updated_at": stmt.excluded.updated_at},
+    ).returning(sync_clients.c.username, sync_clients.c.last_mutation_id)
+
+
+def claim_or_lock(
+    conn: Connection, client_id: str, username: str, now: datetime
+) -> tuple[str, int]:
+    """PostgreSQL, in one statement: create the client's row owned by ``username`` unless
+    it exists, lock it until COMMIT and read (owner, last_mutation_id) -- what
+    :func:`insert_if_missing` then ``read(lock=True)`` do in two. An existing row is
+    locked by its ``ON CONFLICT DO UPDATE`` (its ``updated_at`` set to ``now``, as the push
+    sets it anyway), a new one by its insert; a concurrent push of the same client waits
+    here and then reads the row as the first one committed it."""
+    params = {"client_id": client_id, "username": username, "now": now}
+    row = conn.execute(_claim_or_lock_statement(), params).one()
+    return str(row[0]), int(row[1])
 
 
 def check_owner(client_id: str, owner: str, user: User) -> None:

@@ -1,8 +1,9 @@
 """``POST /sync/push``: one serialized transaction per batch per client (SYNC.md "Push").
 
 Serialization: SQLite takes the write lock at BEGIN (``BEGIN IMMEDIATE``); PostgreSQL locks
-the client's ``sync_clients`` row (``SELECT ... FOR UPDATE`` after an insert-if-missing that
-is safe under concurrency) and then the change-log counter, in that order for every writer.
+the client's ``sync_clients`` row (an insert that is safe under concurrency, or the
+existing row locked by its ``ON CONFLICT DO UPDATE``: one statement) and then the change-log
+counter, in that order for every writer.
 A second copy of a batch therefore waits, then finds every mutation at or below
 ``last_mutation_id`` and answers ``duplicate``: a repeated or concurrent push is harmless.
 The client id belongs to the user who first used it (:mod:`hotline_server.sync.clients`):
@@ -77,9 +78,9 @@ class PushOutcome:
 def _lock_client(conn: Connection, client_id: str, user: User, now: datetime) -> int:
     """Lock the client's row (made at its first use, owned by ``user``) and read its
     ``last_mutation_id``; another user's client id is refused before anything is applied."""
+    found: tuple[str, int] | None
     if conn.dialect.name == "postgresql":
-        clients.insert_if_missing(conn, client_id, user.username, now)
-        found = clients.read(conn, client_id, lock=True)
+        found = clients.claim_or_lock(conn, client_id, user.username, now)
     else:  # BEGIN IMMEDIATE already holds the write lock: insert only when missing
         found = clients.read(conn, client_id)
         if found is None:
