@@ -20,34 +20,39 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import work
-from textual.app import App, SystemCommand
-from textual.binding import Binding
-from textual.command import Provider
-from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from agent_tui import imports_frozen
 
-from agent_tui import i18n
-from agent_tui.actions import ACTIONS, APP, BY_ID, bindings_for
-from agent_tui.config import Settings
-from agent_tui.i18n import t
-from agent_tui.keys import KeymapError, ResolvedKeymap, resolve
-from agent_tui.messages import (
-    CacheChanged,
-    CallOffered,
-    SignedIn,
-    StatusChanged,
-    SyncEnded,
-    SyncEvent,
-    SyncStateChanged,
-)
-from agent_tui.palette import DeskCommands, translated
-from agent_tui.services import DeskServices, Unreachable
-from agent_tui.stylesheet import DeskStylesheet
-from agent_tui.theme import THEMES
-from agent_tui.widgets.incoming import IncomingCall
-from agent_tui.widgets.status_bar import DeskStatus, StatusBar
-from hotline.validators import load_phone_tables
+# The desk's modules, Textual's widgets and pydantic's models: their objects kept out of the
+# garbage collector's walks (see ``imports_frozen``).
+with imports_frozen():
+    from textual import work
+    from textual.app import App, SystemCommand
+    from textual.binding import Binding
+    from textual.command import Provider
+    from textual.screen import Screen
+    from textual.worker import Worker, WorkerState
+
+    from agent_tui import i18n
+    from agent_tui.actions import ACTIONS, APP, BY_ID, bindings_for
+    from agent_tui.config import Settings
+    from agent_tui.i18n import t
+    from agent_tui.keys import KeymapError, ResolvedKeymap, resolve
+    from agent_tui.messages import (
+        CacheChanged,
+        CallOffered,
+        SignedIn,
+        StatusChanged,
+        SyncEnded,
+        SyncEvent,
+        SyncStateChanged,
+    )
+    from agent_tui.palette import DeskCommands, translated
+    from agent_tui.services import DeskServices, Unreachable
+    from agent_tui.stylesheet import DeskStylesheet
+    from agent_tui.theme import THEMES
+    from agent_tui.widgets.incoming import IncomingCall
+    from agent_tui.widgets.status_bar import DeskStatus, StatusBar
+    from hotline.validators import load_phone_tables
 
 Clock = Callable[[], datetime]
 # The desk's own app-wide actions (queue, knowledge base, seat, sync, sign-out...): they

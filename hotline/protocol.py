@@ -15,8 +15,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hotline.model import Disposition, Role, SatisfactionScore, Status, TicketFields
 from hotline.times import ClientTime
+from hotline.wire_names import SCHEMA_VERSION as SCHEMA_VERSION
+from hotline.wire_names import Entity as Entity
+from hotline.wire_names import MutationName as MutationName
+from hotline.wire_names import MutationOutcome as MutationOutcome
 
-SCHEMA_VERSION = 1  # of mutation args; bumped with a replay rule when args change shape
 MAX_PUSH_BATCH = 500
 DEFAULT_PUSH_BATCH = 100
 MAX_PULL_LIMIT = 1000
@@ -32,18 +35,7 @@ class _Strict(BaseModel):
 
 
 # ---------------------------------------------------------------- mutations
-
-
-class MutationName(StrEnum):
-    CREATE_TICKET = "create_ticket"
-    UPDATE_TICKET = "update_ticket"
-    CHANGE_STATUS = "change_status"
-    ADD_NOTE = "add_note"
-    ESCALATE = "escalate"
-    MERGE_TICKET = "merge_ticket"
-    RECORD_CALLBACK = "record_callback"
-    SET_SEAT_STATE = "set_seat_state"
-    REPORT_CALL = "report_call"
+# (MutationName, MutationOutcome, Entity and SCHEMA_VERSION: hotline.wire_names)
 
 
 class CreateTicketArgs(TicketFields):
@@ -197,12 +189,6 @@ def fit_push_batch(client_id: str, mutations: Sequence[Mutation]) -> list[Mutati
     return kept
 
 
-class MutationOutcome(StrEnum):
-    APPLIED = "applied"
-    REJECTED = "rejected"  # kept aside by the client, shown as "needs attention"
-    DUPLICATE = "duplicate"  # at or below last_mutation_id: already handled earlier
-
-
 class MutationResult(BaseModel):
     mutation_id: int
     outcome: MutationOutcome
@@ -220,14 +206,6 @@ class PushResponse(BaseModel):
 
 
 # ---------------------------------------------------------------- pull
-
-
-class Entity(StrEnum):
-    TICKET = "ticket"
-    NOTE = "note"
-    KB_ARTICLE = "kb_article"
-    FORM_SET = "form_set"
-    SEAT = "seat"
 
 
 class Change(BaseModel):

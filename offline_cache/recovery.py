@@ -19,7 +19,7 @@ import sqlcipher3  # type: ignore[import-untyped]
 
 from hotline.model import Status
 from hotline.private_files import tighten
-from hotline.protocol import MutationName
+from hotline.wire_names import MutationName
 from offline_cache.records import Recovery
 from offline_cache.sqlbits import Clock, _meta, _norm_time, _set_meta
 

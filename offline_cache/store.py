@@ -29,31 +29,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlcipher3  # type: ignore[import-untyped]
 from pydantic import BaseModel
 
 from hotline.ids import provisional_number, uuid7
 from hotline.model import Status, TicketFields
-from hotline.protocol import (
-    SCHEMA_VERSION,
-    AddNoteArgs,
-    ChangeStatusArgs,
-    CreateTicketArgs,
-    Entity,
-    EscalateArgs,
-    MergeTicketArgs,
-    Mutation,
-    MutationName,
-    MutationOutcome,
-    MutationResult,
-    PullResponse,
-    PushResponse,
-    RecordCallbackArgs,
-    UpdateTicketArgs,
-)
 from hotline.validators import FieldError, validate_satisfaction
+from hotline.wire_names import SCHEMA_VERSION, Entity, MutationName, MutationOutcome
 from offline_cache import keycheck
 from offline_cache.errors import (
     CacheClosed,
@@ -117,6 +101,14 @@ from offline_cache.ticket_state import _ticket_columns, apply_local
 
 # ---------------------------------------------------------------- the store
 
+
+if TYPE_CHECKING:
+    from hotline.protocol import Mutation, MutationResult, PullResponse, PushResponse
+
+# The protocol's models (``hotline.protocol``) are imported where a save, a push or a pull
+# validates one, not with this module: opening the cache and reading it needs only their
+# names (``hotline.wire_names``), and the models cost ~10 ms of CPU on the desk's way to its
+# first screen. The replicator imports them anyway once the desk is up.
 
 __all__ = ["CacheStore", "InvalidChange", "open_cache"]
 
@@ -396,6 +388,8 @@ class CacheStore:
         Returns after COMMIT. Raises :class:`InvalidChange` naming the field, or
         :class:`SaveFailed`.
         """
+        from hotline.protocol import CreateTicketArgs
+
         base = fields.model_dump(mode="json") if isinstance(fields, BaseModel) else dict(fields)
         tid = ticket_id or uuid7()
         created = created_at or self.now()
@@ -526,6 +520,8 @@ class CacheStore:
     ) -> Saved:
         """Change some fields (only those given). ``base_revision`` defaults to the revision
         last pulled from the server -- what the agent saw (SYNC.md conflicts)."""
+        from hotline.protocol import UpdateTicketArgs
+
         base = self._base_revision(ticket_id) if base_revision is None else base_revision
         return self._ticket_change(
             MutationName.UPDATE_TICKET,
@@ -543,6 +539,8 @@ class CacheStore:
     ) -> Saved:
         """Move the ticket along the closed loop; the server's state machine has the last word
         (评价 records the caller's score: :meth:`record_callback`; the server refuses it here)."""
+        from hotline.protocol import ChangeStatusArgs
+
         base = self._base_revision(ticket_id) if base_revision is None else base_revision
         return self._ticket_change(
             MutationName.CHANGE_STATUS,
@@ -559,6 +557,8 @@ class CacheStore:
         created_at: datetime | None = None,
     ) -> Saved:
         """Append a note (append-only: never conflicts). ``Saved.entity_id`` is the note id."""
+        from hotline.protocol import AddNoteArgs
+
         return self._ticket_change(
             MutationName.ADD_NOTE,
             AddNoteArgs,
@@ -572,12 +572,16 @@ class CacheStore:
 
     def escalate(self, ticket_id: str, reason: str) -> Saved:
         """Ask for the next escalation level (the server decides the level)."""
+        from hotline.protocol import EscalateArgs
+
         return self._ticket_change(
             MutationName.ESCALATE, EscalateArgs, {"ticket_id": ticket_id, "reason": reason}
         )
 
     def merge_ticket(self, ticket_id: str, into_ticket_id: str) -> Saved:
         """并单: fold ``ticket_id`` into ``into_ticket_id``."""
+        from hotline.protocol import MergeTicketArgs
+
         return self._ticket_change(
             MutationName.MERGE_TICKET,
             MergeTicketArgs,
@@ -595,6 +599,8 @@ class CacheStore:
         """回访 and 评价: the callback to the citizen; reached and scored (``satisfaction``, one
         of hotline.model.Satisfaction), the ticket is evaluated. A score that is not one of the
         levels, or a score for a caller not reached, is a FieldError on ``satisfaction``."""
+        from hotline.protocol import RecordCallbackArgs
+
         if satisfaction is not None:
             if not reached:
                 raise FieldError("satisfaction", "satisfaction_unreached")
@@ -983,6 +989,8 @@ class CacheStore:
     def pending_mutations(self, *, limit: int = 100, after: int = 0) -> list[Mutation]:
         """The next push batch as wire models (hotline.protocol.Mutation), in order;
         ``after``: the last mutation id already sent whose answer is still being recorded."""
+        from hotline.protocol import Mutation
+
         return [
             Mutation(
                 mutation_id=item.mutation_id,
@@ -1001,6 +1009,8 @@ class CacheStore:
         as that JSON already). A row the shortcut cannot vouch for (args not a JSON object,
         an unknown name, a time not in the store's form) goes through ``Mutation`` as before.
         ``after``: the last mutation id already sent whose answer is not recorded yet."""
+        from hotline.protocol import Mutation
+
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT mutation_id, name, args, client_time, schema_version,"
@@ -1218,6 +1228,8 @@ class CacheStore:
         """A same-field conflict this desk lost (SYNC.md: the agent who lost sees both): the
         server names the client and mutation whose value it replaced; ours become "needs
         attention" items of kind ``conflict``, mine = what we wrote, theirs = what was kept."""
+        from hotline.protocol import MutationResult
+
         if not isinstance(lost, dict):
             return
         me = _meta(conn, "client_id")

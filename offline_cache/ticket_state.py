@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from hotline import clocks
 from hotline.model import Status, Ticket, Urgency
-from hotline.protocol import MutationName
+from hotline.wire_names import MutationName
 from offline_cache.sqlbits import (
     OPEN_STATUSES,
     _norm_time,

@@ -4,7 +4,9 @@
   server (FastAPI, SQLAlchemy, uvicorn, alembic), nor the lead panel or its charts, by the
   time the agent can type, nor once the desk is signed in and syncing; importing the desk's
   modules does not import the phone-number tables (loaded after the first frame); the
-  command has frozen its imports' objects out of the garbage collector's walks by then;
+  command has frozen its imports' objects out of the garbage collector's walks by then, and
+  ``agent_tui.app`` imports its tree with the collector paused (then frozen); opening the
+  cache does not build the wire protocol's models (``hotline.wire_names`` is enough);
 - keys an agent types the moment the form shows, while the cache is still opening, land in
   the form and stay there once the cache is open; a ticket typed and saved (its key pressed)
   before the cache is open is in the cache once it opens;
@@ -140,14 +142,17 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
     assert seen["frozen"] > 10_000, seen["frozen"]
 
 
-# Imported by the desk's modules, they would be paid before its first frame; they are
-# loaded when first needed instead (phonenumbers: in a thread once the form is up).
-NOT_BEFORE_THE_FIRST_FRAME = ("phonenumbers",)
+# Imported by the desk's modules or the cache it opens, they would be paid before its first
+# frame and its cached user shown; they are loaded when first needed instead (phonenumbers:
+# in a thread once the form is up; httpx: by the sign-in check after the first frame; the
+# protocol's models: by the replicator, or the first save, once the desk is up).
+NOT_BEFORE_THE_FIRST_FRAME = ("phonenumbers", "httpx", "hotline.protocol")
 
 
 def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
     code = (
         "import sys, agent_tui.cli, agent_tui.app, agent_tui.screens.intake\n"
+        "import offline_cache.keyring_unlock, offline_cache.store\n"
         f"print(sorted(m for m in {NOT_BEFORE_THE_FIRST_FRAME!r} if m in sys.modules))"
     )
     proc = subprocess.run(
@@ -188,6 +193,43 @@ def test_imports_are_frozen_once_per_process(monkeypatch: pytest.MonkeyPatch) ->
     assert first is not second
     assert froze == [1]
     assert desk_app.freeze_imports() is False
+
+
+def test_the_desk_modules_are_imported_without_collections_then_frozen() -> None:
+    """``agent_tui.app`` imports its tree with the collector paused and freezes what it made
+    before resuming it; a collector the caller paused stays paused (and nothing frozen)."""
+    code = (
+        "import gc, sys\n"
+        # what agent_tui.app imports before its paused block (the standard library's share)
+        "import asyncio, contextlib, logging, weakref, dataclasses, functools, pathlib\n"
+        "counts = []\n"
+        "gc.callbacks.append(lambda phase, info: counts.append(1) if phase == 'start' else 0)\n"
+        "paused = sys.argv[1] == 'paused'\n"
+        "if paused: gc.disable()\n"
+        "import agent_tui.app\n"
+        "print(gc.isenabled(), len(counts), gc.get_freeze_count() > 10_000)\n"
+    )
+    seen = {}
+    for how in ("running", "paused"):
+        proc = subprocess.run(
+            [sys.executable, "-c", code, how], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        seen[how] = proc.stdout.split()
+    enabled, collections, frozen = seen["running"]
+    assert (enabled, frozen) == ("True", "True")
+    assert int(collections) < 10  # 88 over the same imports before the block paused them
+    assert seen["paused"] == ["False", "0", "False"]
+
+
+def test_the_wire_names_are_the_protocols_own() -> None:
+    """What the cache imports from ``hotline.wire_names`` is what the protocol's models and
+    the server use: the same classes, not copies."""
+    from hotline import protocol, wire_names
+
+    for name in ("MutationName", "MutationOutcome", "Entity", "SCHEMA_VERSION"):
+        assert getattr(protocol, name) is getattr(wire_names, name)
+    assert protocol.MUTATION_ARGS.keys() == set(wire_names.MutationName)
 
 
 def _token(url: str) -> str:
