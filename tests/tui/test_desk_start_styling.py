@@ -5,6 +5,7 @@
   widget's ``__init__``, which restyles it there and then), and a footer key bound to the
   footer's compact setting is not restyled right after mounting (Textual's ``FooterKey``
   starts compact and is then bound to the footer's setting);
+- the status bar changes its link's colour (a class) with one restyle, not one per class;
 - the look stays: the fields are compact, the footer's keys are as compact as the footer,
   the command palette's key keeps its own (the snapshots check the pictures).
 """
@@ -25,6 +26,7 @@ from textual.widgets._footer import FooterKey
 from agent_tui.widgets.desk_footer import DeskFooter
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.form_factory import compact, field_specs, make_widget
+from agent_tui.widgets.status_bar import DeskStatus, StatusBar
 from hotline.forms import load_shipped_forms
 
 
@@ -114,3 +116,32 @@ async def test_footer_keys_start_as_compact_as_the_footer(
             assert key.has_class("-compact") is footer_compact
             assert seen[id(key)] == 1, f"{key.description} styled {seen[id(key)]} times"
         assert palette[0].compact and palette[0].has_class("-compact")  # Textual's own
+
+
+class Bar(App[None]):
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+async def test_the_status_bar_changes_its_link_colour_with_one_restyle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = Bar()
+    async with app.run_test(size=(100, 5)) as pilot:
+        bar = app.query_one(StatusBar)
+        await pilot.pause()
+        seen = styled(monkeypatch)
+        for link, restyles in (
+            ("signed_out", 1),
+            ("syncing", 1),
+            ("syncing", 0),  # the same link: nothing to restyle
+            ("online", 1),
+            ("unknown", 1),  # no class of its own: the last one goes
+            ("offline", 1),
+        ):
+            seen.clear()
+            bar.status = DeskStatus(link=link, user="agent1")
+            await pilot.pause()
+            links = {c for c in bar.classes if c.startswith("-") and c != "-textual-compact"}
+            assert links == ({f"-{link}"} if link != "unknown" else set()), (link, links)
+            assert seen[id(bar)] == restyles, (link, seen[id(bar)])
