@@ -6,6 +6,7 @@
   footer's compact setting is not restyled right after mounting (Textual's ``FooterKey``
   starts compact and is then bound to the footer's setting);
 - the status bar changes its link's colour (a class) with one restyle, not one per class;
+- the desk's ANSI colours (asked for by every line drawn) are Textual's for every theme;
 - the look stays: the fields are compact, the footer's keys are as compact as the footer,
   the command palette's key keeps its own (the snapshots check the pictures).
 """
@@ -23,6 +24,9 @@ from textual.css.stylesheet import Stylesheet
 from textual.widget import Widget
 from textual.widgets._footer import FooterKey
 
+from agent_tui.app import DeskApp
+from agent_tui.config import Settings
+from agent_tui.services import DeskServices
 from agent_tui.widgets.desk_footer import DeskFooter
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.form_factory import compact, field_specs, make_widget
@@ -145,3 +149,14 @@ async def test_the_status_bar_changes_its_link_colour_with_one_restyle(
             links = {c for c in bar.classes if c.startswith("-") and c != "-textual-compact"}
             assert links == ({f"-{link}"} if link != "unknown" else set()), (link, links)
             assert seen[id(bar)] == restyles, (link, seen[id(bar)])
+
+
+def test_the_desks_ansi_colours_are_textuals_for_every_theme() -> None:
+    settings = Settings(server="http://127.0.0.1:9")
+    app = DeskApp(settings, DeskServices(settings))
+    names = list(app.available_themes)
+    assert {"desk", "desk-high-contrast", "textual-light"} <= set(names)
+    for name in [*names, "no-such-theme,textual-light"]:
+        app._reactive_theme = name  # as set, without Textual's check of the name
+        assert app.ansi_theme is App.ansi_theme.fget(app), name  # type: ignore[attr-defined]
+    assert app.ansi_theme is app.ansi_theme_light
