@@ -7,6 +7,9 @@
   starts compact and is then bound to the footer's setting);
 - the status bar changes its link's colour (a class) with one restyle, not one per class;
 - the desk's ANSI colours (asked for by every line drawn) are Textual's for every theme;
+- the desk's stylesheet adds a new widget class's CSS to its rules instead of making them all
+  again, and its rules and selector map are the ones Textual's full parse makes, at start,
+  after other screens' CSS came in and after a theme switch;
 - the look stays: the fields are compact, the footer's keys are as compact as the footer,
   the command palette's key keeps its own (the snapshots check the pictures).
 """
@@ -160,3 +163,56 @@ def test_the_desks_ansi_colours_are_textuals_for_every_theme() -> None:
         app._reactive_theme = name  # as set, without Textual's check of the name
         assert app.ansi_theme is App.ansi_theme.fget(app), name  # type: ignore[attr-defined]
     assert app.ansi_theme is app.ansi_theme_light
+
+
+def rule_key(rule: Any) -> tuple[Any, ...]:
+    specificity = tuple(s.specificity for s in rule.selector_set)
+    styles = {name: repr(value) for name, value in rule.styles.get_rules().items()}
+    return (rule.selectors, styles, rule.is_default_rules, rule.tie_breaker, specificity)
+
+
+def assert_rules_as_textual_makes_them(app: Any) -> None:
+    sheet = app.stylesheet
+    fresh = Stylesheet(variables=dict(sheet._variables))
+    fresh.source = dict(sheet.source)
+    fresh.parse()
+    assert [rule_key(r) for r in sheet.rules] == [rule_key(r) for r in fresh.rules]
+    ours, theirs = sheet.rules_map, fresh.rules_map
+    assert set(ours) == set(theirs)
+    for name, rules in theirs.items():
+        assert [rule_key(r) for r in ours[name]] == [rule_key(r) for r in rules], name
+
+
+async def test_new_css_is_added_to_the_rules_as_a_full_parse_would_make_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agent_tui.screens.queue import QueueScreen
+    from tests.support.server import free_port
+    from tests.tui.conftest import make_app, until
+    from tests.tui.test_desk_form_rows import intake
+
+    full = Counter[str]()
+    real = Stylesheet.parse
+
+    def counted(self: Stylesheet) -> None:
+        full["parses"] += 1
+        real(self)
+
+    monkeypatch.setattr(Stylesheet, "parse", counted)
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await intake(pilot)
+        await pilot.pause(0.2)
+        sources = len(app.stylesheet.source)
+        assert sources >= 15
+        assert full["parses"] <= sources // 2, (full, sources)  # Textual: one per new class
+        assert_rules_as_textual_makes_them(app)
+        app.action_open_queue()
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
+        await pilot.pause(0.2)
+        assert len(app.stylesheet.source) > sources
+        assert_rules_as_textual_makes_them(app)
+        app.theme = "desk-high-contrast"
+        await pilot.pause(0.2)
+        assert_rules_as_textual_makes_them(app)
+        assert app.screen.styles.background.hex.upper() == "#000000"
