@@ -46,6 +46,8 @@ class DeskStylesheet(Stylesheet):
     def reparse(self) -> None:
         # The cache holds only rules parsed with the current variables (set_variables
         # empties it when they change). Sources that failed are parsed, and raise, again.
+        if self._invalid_css:
+            self._parsed = None  # a full parse: those sources are among the parsed ones
         self._invalid_css = set()
         self.parse()
 

@@ -216,3 +216,21 @@ async def test_new_css_is_added_to_the_rules_as_a_full_parse_would_make_them(
         await pilot.pause(0.2)
         assert_rules_as_textual_makes_them(app)
         assert app.screen.styles.background.hex.upper() == "#000000"
+
+
+def test_a_source_with_errors_raises_again_on_every_reparse() -> None:
+    from textual.css.stylesheet import StylesheetParseError
+
+    from agent_tui.stylesheet import DeskStylesheet
+
+    sheet = DeskStylesheet(variables={"x": "red"})
+    sheet.add_source("Label { color: $x; }", read_from=("a", ""))
+    sheet.parse()
+    sheet.add_source("Label { colour: blue; }", read_from=("b", ""))
+    for _ in range(2):
+        with pytest.raises(StylesheetParseError):
+            sheet.reparse()
+    sheet.parse()  # as Textual's: the failed source is left out until the next reparse
+    assert [rule.selectors for rule in sheet.rules] == ["Label"]
+    with pytest.raises(StylesheetParseError):
+        sheet.reparse()
