@@ -15,7 +15,7 @@ the rules are the same; a source with errors still raises on every re-parse.
 for the first time adds its ``DEFAULT_CSS`` (and its bases'), and Textual then rebuilds the
 whole rule list from every source and the selector map (``rules_map``) from every rule at
 the next styling: 13 times while the intake screen mounts (a new class in each field row's
-mount), ~10 ms of the UI thread for rules that did not change. Here, when the sources parsed
+mount), ~7 ms of the UI thread for rules that did not change. Here, when the sources parsed
 last time are still the first ones, unchanged and in the same order (the only way Textual
 adds a source is at the end), the new sources' rules are appended to the list and to the
 map, in the order a full parse gives them; anything else (a source changed or gone, new
