@@ -10,21 +10,89 @@ Here the parse cache is emptied only when the variables really change (a theme s
 a re-parse with the same variables reuses the rules of the sources already parsed and
 parses only new ones. A parse's result depends only on the source and the variables, so
 the rules are the same; a source with errors still raises on every re-parse.
+
+**New sources are added to the rules, not the rules made again.** A widget class mounted
+for the first time adds its ``DEFAULT_CSS`` (and its bases'), and Textual then rebuilds the
+whole rule list from every source and the selector map (``rules_map``) from every rule at
+the next styling: 13 times while the intake screen mounts (a new class in each field row's
+mount), ~7 ms of the UI thread for rules that did not change. Here, when the sources parsed
+last time are still the first ones, unchanged and in the same order (the only way Textual
+adds a source is at the end), the new sources' rules are appended to the list and to the
+map, in the order a full parse gives them; anything else (a source changed or gone, new
+variables) is Textual's full parse.
 """
 
 from __future__ import annotations
 
-from textual.css.stylesheet import Stylesheet
+from typing import Any
+
+from textual.css.stylesheet import Stylesheet, StylesheetErrors, StylesheetParseError
 
 
 class DeskStylesheet(Stylesheet):
+    # The sources (location, CssSource) the rules were made from, in order; None: none yet,
+    # or the next parse must be a full one (the variables changed).
+    _parsed: list[tuple[Any, Any]] | None = None
+    # The selector map of those rules, kept when a new source empties Textual's.
+    _map_of_parsed: dict[str, list[Any]] | None = None
+
     def set_variables(self, variables: dict[str, str]) -> None:
         if variables == self._variables:
             return  # the parsed rules (the cache) are still right
         super().set_variables(variables)
+        self._parsed = None
+        self._map_of_parsed = None
 
     def reparse(self) -> None:
         # The cache holds only rules parsed with the current variables (set_variables
         # empties it when they change). Sources that failed are parsed, and raise, again.
+        if self._invalid_css:
+            self._parsed = None  # a full parse: those sources are among the parsed ones
         self._invalid_css = set()
         self.parse()
+
+    def add_source(self, *args: Any, **kwargs: Any) -> None:
+        kept = self._rules_map
+        super().add_source(*args, **kwargs)
+        if self._rules_map is None and kept is not None:
+            self._map_of_parsed = kept
+
+    def parse(self) -> None:
+        sources = list(self.source.items())
+        parsed = self._parsed
+        if parsed is None or sources[: len(parsed)] != parsed:
+            self._parsed = None
+            self._map_of_parsed = None
+            super().parse()
+            self._parsed = sources
+            return
+        added = []
+        for read_from, (css, is_default_rules, tie_breaker, scope) in sources[len(parsed) :]:
+            if css in self._invalid_css:
+                continue
+            # as Textual's parse does, source by source
+            try:
+                rules = self._parse_rules(
+                    css,
+                    read_from=read_from,
+                    is_default_rules=is_default_rules,
+                    tie_breaker=tie_breaker,
+                    scope=scope,
+                )
+            except Exception:
+                self._invalid_css.add(css)
+                raise
+            if any(rule.errors for rule in rules):
+                self._invalid_css.add(css)
+                raise StylesheetParseError(StylesheetErrors(rules))
+            added.extend(rules)
+        self._rules = [*self._rules, *added]
+        self._require_parse = False
+        rules_map = self._rules_map if self._rules_map is not None else self._map_of_parsed
+        self._map_of_parsed = None
+        if rules_map is not None:
+            for rule in added:
+                for name in rule.selector_names:
+                    rules_map.setdefault(name, []).append(rule)
+        self._rules_map = rules_map
+        self._parsed = sources

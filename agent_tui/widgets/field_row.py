@@ -9,6 +9,12 @@ something to say, the message line below it: two widgets per field instead of fo
 A row whose field is shown only for some answers (``show_if``) and is hidden when the form
 opens makes its widget the first time it is shown; until then it keeps the field's value
 (the default, a restored draft's answer) so the form reads the same either way.
+
+A row without a message line is as tall as its field's widget, and says so (``FIELD_LINES``)
+instead of leaving it to ``height: auto``: Textual works an auto height out by laying the
+row's children out once more inside every layout of the screen (19 rows of the intake form:
+~30% of a layout of the whole screen, at start and whenever a message line comes or goes).
+A row showing a message goes back to ``height: auto`` (the message wraps).
 """
 
 from __future__ import annotations
@@ -29,6 +35,10 @@ from agent_tui.widgets.form_factory import FieldSpec, make_widget, read_value, w
 
 _DEFAULT = object()
 LABEL_CELLS = 16  # the label column (app.tcss: the row's children sit 16 cells in)
+# Lines of a field's widget by kind, as app.tcss and the compact widgets make them (a
+# TextArea: `.field-row > TextArea { height: 3 }`; the others are compact, one line).
+# tests/tui/test_desk_form_rows.py checks every row against what Textual's auto height gives.
+FIELD_LINES = {"textarea": 3}
 
 
 def label_text(spec: FieldSpec) -> str:
@@ -54,8 +64,14 @@ class FieldRow(Widget):
         self._widget: Widget | None = make_widget(spec, self._value) if shown else None
         self._message: Label | None = None
         self._said: str | None = None  # the message line's text ("": a blank line)
+        self._fit(False)
         if not shown:
             self.display = False
+
+    def _fit(self, message: bool) -> None:
+        """The row's height: its widget's lines, or ``height: auto`` (app.tcss) while a
+        message line shows under the widget (module docstring)."""
+        self.styles.height = None if message else FIELD_LINES.get(self.spec.kind, 1)
 
     def compose(self) -> ComposeResult:
         if self._widget is not None:
@@ -134,6 +150,7 @@ class FieldRow(Widget):
             if settle:
                 return True
             self._said = message
+            self._fit(True)
             if label is None:
                 label = Label(Content(message), id=f"msg-{self.spec.id}", classes="field-help")
                 label.add_class("field-error")
@@ -151,6 +168,7 @@ class FieldRow(Widget):
                 return True
             self._said = message
             label.display = False
+            self._fit(False)
             return False
         text = Content(message)  # plain text: a typed "[b]" quoted in it is not markup
         width = label.content_size.width

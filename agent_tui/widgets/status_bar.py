@@ -37,6 +37,12 @@ def age_text(seconds: float | None) -> str:
     return t("age.hours", h=s // 3600, m=(s % 3600) // 60)
 
 
+_LINK_CLASSES = frozenset(
+    f"-{link}"
+    for link in ("online", "offline", "syncing", "signed_out", "cache_error", "wrong_user")
+)
+
+
 class StatusBar(Widget):
     DEFAULT_CSS = """
     StatusBar { dock: top; height: 1; background: $panel; }
@@ -47,8 +53,15 @@ class StatusBar(Widget):
     status: reactive[DeskStatus] = reactive(DeskStatus, layout=False)
 
     def watch_status(self, status: DeskStatus) -> None:
-        for link in ("online", "offline", "syncing", "signed_out", "cache_error", "wrong_user"):
-            self.set_class(status.link == link, f"-{link}")
+        """The link's class (its colour), changed with one restyle of the bar: a class
+        added or removed one by one restyled it each time (twice per change of link)."""
+        wanted = {f"-{status.link}"} & _LINK_CLASSES
+        have = _LINK_CLASSES & self.classes
+        if have == wanted:
+            return
+        self.remove_class(*(have - wanted), update=False)
+        self.add_class(*wanted, update=False)
+        self.update_node_styles()
 
     def render(self) -> Text:
         s = self.status

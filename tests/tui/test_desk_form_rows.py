@@ -6,7 +6,9 @@
   so the last typed characters show;
 - moving from field to field does not rebuild the footer (its keys do not change);
 - each row draws its label in the 16 cells left of its widget, cut by terminal cells;
-- a field shown only for some answers gets its widget when first shown, keeping its answer.
+- a field shown only for some answers gets its widget when first shown, keeping its answer;
+- every row is as tall as what it holds (its field, and its message line while it shows one),
+  though a row without a message gives its height instead of leaving it to Textual.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from agent_tui.widgets.field_row import FieldRow, label_text
 from agent_tui.widgets.form_factory import FieldSpec
 from tests.support.server import free_port
 from tests.tui.conftest import make_app, until, until_focused
+from tests.tui.test_desk_intake import message
 
 LONG_ADDRESS = "徐汇区漕溪北路100号B座3单元502室门口的路灯坏了两个星期晚上很黑"
 
@@ -131,3 +134,47 @@ async def test_a_field_shown_only_for_an_answer_is_made_when_first_shown() -> No
         await pilot.press(*"2026-03-15 14:30")
         assert screen.values()["bite_time"] == "2026-03-15 14:30"
         assert line_of(app, row).startswith("Time of the bi… 2026-03-15 14:30")
+
+
+def misfits(screen: IntakeScreen) -> dict[str, tuple[int, int]]:
+    """Rows whose height differs from the lines of what they show: {id: (row, content)}."""
+    found = {}
+    for row in screen.query(FieldRow):
+        if not row.display:
+            continue
+        content = sum(child.outer_size.height for child in row.children if child.display)
+        if row.outer_size.height != content or content == 0:
+            found[row.spec.id] = (row.outer_size.height, content)
+    return found
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_every_row_is_as_tall_as_its_field_and_message(size: tuple[int, int]) -> None:
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=size) as pilot:
+        screen = await intake(pilot)
+        await pilot.pause(0.2)
+        assert not misfits(screen)
+        assert screen.query_one("#row-account").outer_size.height == 3  # a TextArea
+
+        field = screen.query_one("#f-phone")
+        field.focus()
+        await until_focused(pilot, "f-phone")
+        await pilot.press(*"12345")
+        await until(pilot, lambda: message(screen, "phone"), "the phone message")
+        await pilot.pause(0.1)
+        row = screen.query_one("#row-phone", FieldRow)
+        assert row.outer_size.height >= 2  # the field and its message below it
+        assert not misfits(screen)
+
+        await pilot.press(*["backspace"] * 5, *"13812345678")
+        await until(pilot, lambda: message(screen, "phone") == "", "the phone message to go")
+        await pilot.pause(0.4)  # the message line closes once the keys pause
+        assert row.outer_size.height == 1
+        assert not misfits(screen)
+
+        await screen._use_form("urgent_medical")  # date and time fields, conditional ones
+        screen.query_one("#f-urgent_subcategory").value = "rabies_vaccine"
+        await until(pilot, lambda: screen.query_one("#row-bite_time").display, "bite time")
+        await pilot.pause(0.2)
+        assert not misfits(screen)

@@ -5,6 +5,11 @@
   widget's ``__init__``, which restyles it there and then), and a footer key bound to the
   footer's compact setting is not restyled right after mounting (Textual's ``FooterKey``
   starts compact and is then bound to the footer's setting);
+- the status bar changes its link's colour (a class) with one restyle, not one per class;
+- the desk's ANSI colours (asked for by every line drawn) are Textual's for every theme;
+- the desk's stylesheet adds a new widget class's CSS to its rules instead of making them all
+  again, and its rules and selector map are the ones Textual's full parse makes, at start,
+  after other screens' CSS came in and after a theme switch;
 - the look stays: the fields are compact, the footer's keys are as compact as the footer,
   the command palette's key keeps its own (the snapshots check the pictures).
 """
@@ -22,9 +27,13 @@ from textual.css.stylesheet import Stylesheet
 from textual.widget import Widget
 from textual.widgets._footer import FooterKey
 
+from agent_tui.app import DeskApp
+from agent_tui.config import Settings
+from agent_tui.services import DeskServices
 from agent_tui.widgets.desk_footer import DeskFooter
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.form_factory import compact, field_specs, make_widget
+from agent_tui.widgets.status_bar import DeskStatus, StatusBar
 from hotline.forms import load_shipped_forms
 
 
@@ -114,3 +123,114 @@ async def test_footer_keys_start_as_compact_as_the_footer(
             assert key.has_class("-compact") is footer_compact
             assert seen[id(key)] == 1, f"{key.description} styled {seen[id(key)]} times"
         assert palette[0].compact and palette[0].has_class("-compact")  # Textual's own
+
+
+class Bar(App[None]):
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+async def test_the_status_bar_changes_its_link_colour_with_one_restyle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = Bar()
+    async with app.run_test(size=(100, 5)) as pilot:
+        bar = app.query_one(StatusBar)
+        await pilot.pause()
+        seen = styled(monkeypatch)
+        for link, restyles in (
+            ("signed_out", 1),
+            ("syncing", 1),
+            ("syncing", 0),  # the same link: nothing to restyle
+            ("online", 1),
+            ("unknown", 1),  # no class of its own: the last one goes
+            ("offline", 1),
+        ):
+            seen.clear()
+            bar.status = DeskStatus(link=link, user="agent1")
+            await pilot.pause()
+            links = {c for c in bar.classes if c.startswith("-") and c != "-textual-compact"}
+            assert links == ({f"-{link}"} if link != "unknown" else set()), (link, links)
+            assert seen[id(bar)] == restyles, (link, seen[id(bar)])
+
+
+def test_the_desks_ansi_colours_are_textuals_for_every_theme() -> None:
+    settings = Settings(server="http://127.0.0.1:9")
+    app = DeskApp(settings, DeskServices(settings))
+    names = list(app.available_themes)
+    assert {"desk", "desk-high-contrast", "textual-light"} <= set(names)
+    for name in [*names, "no-such-theme,textual-light"]:
+        app._reactive_theme = name  # as set, without Textual's check of the name
+        assert app.ansi_theme is App.ansi_theme.fget(app), name  # type: ignore[attr-defined]
+    assert app.ansi_theme is app.ansi_theme_light
+
+
+def rule_key(rule: Any) -> tuple[Any, ...]:
+    specificity = tuple(s.specificity for s in rule.selector_set)
+    styles = {name: repr(value) for name, value in rule.styles.get_rules().items()}
+    return (rule.selectors, styles, rule.is_default_rules, rule.tie_breaker, specificity)
+
+
+def assert_rules_as_textual_makes_them(app: Any) -> None:
+    sheet = app.stylesheet
+    fresh = Stylesheet(variables=dict(sheet._variables))
+    fresh.source = dict(sheet.source)
+    fresh.parse()
+    assert [rule_key(r) for r in sheet.rules] == [rule_key(r) for r in fresh.rules]
+    ours, theirs = sheet.rules_map, fresh.rules_map
+    assert set(ours) == set(theirs)
+    for name, rules in theirs.items():
+        assert [rule_key(r) for r in ours[name]] == [rule_key(r) for r in rules], name
+
+
+async def test_new_css_is_added_to_the_rules_as_a_full_parse_would_make_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agent_tui.screens.queue import QueueScreen
+    from tests.support.server import free_port
+    from tests.tui.conftest import make_app, until
+    from tests.tui.test_desk_form_rows import intake
+
+    full = Counter[str]()
+    real = Stylesheet.parse
+
+    def counted(self: Stylesheet) -> None:
+        full["parses"] += 1
+        real(self)
+
+    monkeypatch.setattr(Stylesheet, "parse", counted)
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await intake(pilot)
+        await pilot.pause(0.2)
+        sources = len(app.stylesheet.source)
+        assert sources >= 15
+        assert full["parses"] <= sources // 2, (full, sources)  # Textual: one per new class
+        assert_rules_as_textual_makes_them(app)
+        app.action_open_queue()
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen), "the queue")
+        await pilot.pause(0.2)
+        assert len(app.stylesheet.source) > sources
+        assert_rules_as_textual_makes_them(app)
+        app.theme = "desk-high-contrast"
+        await pilot.pause(0.2)
+        assert_rules_as_textual_makes_them(app)
+        assert app.screen.styles.background.hex.upper() == "#000000"
+
+
+def test_a_source_with_errors_raises_again_on_every_reparse() -> None:
+    from textual.css.stylesheet import StylesheetParseError
+
+    from agent_tui.stylesheet import DeskStylesheet
+
+    sheet = DeskStylesheet(variables={"x": "red"})
+    sheet.add_source("Label { color: $x; }", read_from=("a", ""))
+    sheet.parse()
+    sheet.add_source("Label { colour: blue; }", read_from=("b", ""))
+    for _ in range(2):
+        with pytest.raises(StylesheetParseError):
+            sheet.reparse()
+    sheet.parse()  # as Textual's: the failed source is left out until the next reparse
+    assert [rule.selectors for rule in sheet.rules] == ["Label"]
+    with pytest.raises(StylesheetParseError):
+        sheet.reparse()
