@@ -251,3 +251,34 @@ async def test_a_screen_opened_later_draws_its_footer_once(
         await pilot.pause(0.3)
         shown = [key.action for key in footer.query(FooterKey)]
         assert recomposed == [] and footer_keys_made == shown, (recomposed, footer_keys_made)
+
+
+async def test_a_lookup_with_the_same_answer_changes_nothing_on_screen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The caller and address lookups run again as the agent types on and mostly find the
+    same tickets: the side panel is updated (and the screen laid out) only when they differ."""
+    from textual.widgets import Static
+
+    updated: list[str] = []
+    original = Static.update
+
+    def counted(self: Static, *args: Any, **kwargs: Any) -> None:
+        updated.append(self.id or "")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Static, "update", counted)
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await intake(pilot)
+        assert isinstance(screen, IntakeScreen)
+        await pilot.pause(0.3)
+        screen._show_lookup([], [])  # nothing found (perhaps shown already)
+        updated.clear()
+        screen._show_lookup([], [])
+        assert updated == [], updated
+        screen._offer_recent = [{"id": "t1", "number": "0001", "status": "open", "kind": "k"}]
+        screen._show_lookup([], [])
+        screen._show_lookup([], [])
+        assert updated == ["intake-history"], updated
+        assert "0001" in str(screen.query_one("#intake-history", Static).render())
