@@ -57,10 +57,10 @@ class Form(App[None]):
     restyles the focused widget: not what is counted here)."""
 
     AUTO_FOCUS = None
+    BINDINGS: ClassVar[list[Any]] = [("ctrl+s", "save", "保存"), ("f2", "other", "其他")]
 
     def get_default_screen(self) -> Screen[Any]:
         return DeskLike(id="_default")
-    BINDINGS: ClassVar[list[Any]] = [("ctrl+s", "save", "保存"), ("f2", "other", "其他")]
 
     def __init__(self, footer_compact: bool = False) -> None:
         super().__init__()
