@@ -319,6 +319,7 @@ class DeskApp(App[None]):
             self.push_screen(CacheStopScreen(exc.message(i18n.language())))
             return False
         self._held = False
+        self.screen.refresh_bindings()  # the desk's own keys work now: the footer shows them
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

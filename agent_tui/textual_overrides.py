@@ -1,10 +1,12 @@
-"""The two places where the desk overrides Textual's own code, for a keystroke's cost.
+"""The places where the desk overrides Textual's own code, for a keystroke's cost.
 
-Both override a private method of Textual (checked against Textual 8.2.8), on the intake
-screen only (``IntakeScreen``: its compositor, and this module's ``CachedBindingChain``).
+The first two override a private method of Textual (checked against Textual 8.2.8), on the
+intake screen only (``IntakeScreen``: its compositor, and this module's ``CachedBindingChain``).
 ``tests/tui/test_desk_textual_overrides.py`` fails if Textual's version of either method
 changes (read the new one, check the reasoning below still holds, then update the hashes
-here), and checks what each promises on the real intake screen.
+here), and checks what each promises on the real intake screen. The third (``QuietFocus``)
+redeclares one reactive of Textual's ``Screen``; ``tests/tui/test_desk_quiet_updates.py``
+checks Textual's declaration and what the terminal shows after each focus move.
 
 **A frame renders only the widgets on the changed lines** (``LineCompositor``). Textual's
 compositor paints a partial update (a key typed into a field changes one line) by asking
@@ -32,6 +34,17 @@ stays in one field. Here the chain is kept while the focused widget, its ancesto
 binding maps and the app's keymap stay the same, and made again by Textual when any of them
 changes. Callers only read the maps (``App._check_bindings``, ``Screen.active_bindings``);
 each gets its own list.
+
+**Moving the focus does not repaint the whole screen** (``QuietFocus``). Textual's
+``Screen.focused`` is a reactive that repaints the screen when it changes: every visible
+widget of the intake form is drawn again (~5 ms of the UI thread a move, 25-80 ms the first
+time on a loaded machine), though nothing the screen itself draws depends on the focus. What
+does change is redrawn by its own widgets: the field losing and the field taking the focus
+refresh themselves (their ``:focus`` styles, the cursor), and the containers whose
+``:focus-within`` styles change are restyled by ``Screen._update_focus_styles``, which
+refreshes each node whose styles changed. A full repaint draws every other widget from its
+own cache, which is what the terminal already shows. Here ``focused`` is the same reactive
+without the repaint (its watcher, which refreshes the bindings, still runs).
 """
 
 from __future__ import annotations
@@ -43,8 +56,10 @@ from textual._compositor import Compositor
 from textual.binding import BindingsMap
 from textual.dom import DOMNode
 from textual.geometry import Region
+from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 
 # sha256 of inspect.getsource() of the Textual methods overridden here, as read for this
 # module (Textual 8.2.8): Compositor._get_renders, Screen._binding_chain (its getter)
@@ -122,3 +137,9 @@ class CachedBindingChain(Screen[Any]):
             self._chain = tuple(super()._binding_chain)
             self._chain_key = key
         return list(self._chain)
+
+
+class QuietFocus(Screen[Any]):
+    """A screen that is not repainted whole when the focus moves (module doc)."""
+
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)

@@ -31,7 +31,7 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
-from agent_tui.textual_overrides import CachedBindingChain, LineCompositor
+from agent_tui.textual_overrides import CachedBindingChain, LineCompositor, QuietFocus
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
 from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs
@@ -59,7 +59,7 @@ class Submitted:
     call_started_at: datetime
 
 
-class IntakeScreen(CachedBindingChain, DeskScreen):
+class IntakeScreen(QuietFocus, CachedBindingChain, DeskScreen):
     SCOPE = "intake"
     # When the screen comes back (after the sign-in dialog, say) the focus goes to the first
     # field, never to the scrolling container: keys typed right away land in the form. Done
@@ -111,6 +111,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         self._draft_written_seq: dict[str, int] = {}  # ticket id -> newest snapshot written
         self._stashing = False  # a stash is being written: one call or draft at a time
         self._held: dict[str, Draft] = {}  # ticket id -> a form set aside the cache refused
+        self._side_shown: dict[str, Text | str] = {}  # side panel Static id -> what it shows
 
     # ------------------------------------------------------------------ layout
 
@@ -584,13 +585,23 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
             history.append(f"{t('status.' + str(item.get('status')))} ")
             history.append(f"{t('kind.' + str(item.get('kind')))}\n")
             history.append(f"  {str(item.get('account') or '')[:40]}\n", style="dim")
-        self.query_one("#intake-history", Static).update(history or t("intake.history.none"))
+        self._show_side("intake-history", history or t("intake.history.none"))
+
+    def _show_side(self, static_id: str, content: Text | str) -> None:
+        """Put ``content`` on a side panel's Static unless it shows it already: the lookups
+        run again as the agent types on (the same caller, the same address) and mostly find
+        the same tickets, and each update laid out the whole screen between the keys."""
+        if self._side_shown.get(static_id) == content:
+            return
+        self._side_shown[static_id] = content
+        self.query_one(f"#{static_id}", Static).update(content)
 
     def _show_duplicate(self) -> None:
         warning = self.query_one("#intake-duplicate", Static)
         warning.display = self.duplicate is not None
         if self.duplicate is not None:
-            warning.update(
+            self._show_side(
+                "intake-duplicate",
                 Text(
                     t(
                         "intake.duplicate",
@@ -601,7 +612,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
                         key=self.app.key_for("intake.merge"),  # type: ignore[attr-defined]
                     ),
                     style="bold",
-                )
+                ),
             )
 
     # ------------------------------------------------------------------ calls and drafts
@@ -1024,7 +1035,7 @@ class IntakeScreen(CachedBindingChain, DeskScreen):
         self._phone_looked_up = ""
         self._offer_recent = []
         self.query_one("#intake-duplicate").display = False
-        self.query_one("#intake-history", Static).update("")
+        self._show_side("intake-history", "")
         if rebuild and self.form is not None:
             self.call_later(self._use_form, self.form.id, None)
 

@@ -54,6 +54,10 @@ class SearchBox(Input):
 
 class QueueScreen(DeskScreen):
     SCOPE = "queue"
+    # The list has the focus (as on_mount gives it), not the search box first: Textual's
+    # default (the first focusable widget) focused the box on the way, and the footer drew
+    # the box's keys and then the list's again, two rebuilds and layouts per open.
+    AUTO_FOCUS = "#queue"
 
     # Not a repaint: a new query changes nothing on screen until its rows arrive (a repaint
     # here drew the whole screen once more per search, and its frame made the one with the

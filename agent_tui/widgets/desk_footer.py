@@ -40,18 +40,38 @@ def shown_keys(screen: Screen[Any]) -> tuple[Any, ...]:
 
 class DeskFooter(Footer):
     _drawn: tuple[Any, ...] | None = None
+    _check_pending = False
 
     def bindings_changed(self, screen: Screen[Any]) -> None:
         if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             super().bindings_changed(screen)  # Textual's own checks: nothing is rebuilt
             return
-        keys = shown_keys(screen)
+        self.set_reactive(Footer._bindings_ready, True)
+        # Compared once the screen has settled (after its next refresh), as Textual's own
+        # footer recomposes: a focus that passes through a widget on its way (a screen's
+        # first focus, then the one its on_mount gives) changes the keys and changes them
+        # back, and is no rebuild, where comparing at each change made two.
+        if not self._check_pending:
+            self._check_pending = True
+            self.call_after_refresh(self._redraw_if_changed)
+
+    async def _redraw_if_changed(self) -> None:
+        self._check_pending = False
+        if not self.is_attached or not self.app.app_focus:
+            return
+        keys = shown_keys(self.screen)
         if keys == self._drawn:
             return
         self._drawn = keys
-        super().bindings_changed(screen)
+        await self.recompose()
 
     def compose(self) -> ComposeResult:
+        if not self._bindings_ready and self.is_attached and self.app.app_focus:
+            # Its first compose, as its screen composes: the keys are drawn now, with the
+            # screen's first layout, instead of by a second compose and a second layout of
+            # the whole screen after the first focus (which changes none of them).
+            self.set_reactive(Footer._bindings_ready, True)
+            self._drawn = shown_keys(self.screen)
         for widget in super().compose():
             self._start_as_footer(widget)
             yield widget

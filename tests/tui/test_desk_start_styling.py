@@ -21,9 +21,11 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
+from textual import events
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.css.stylesheet import Stylesheet
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets._footer import FooterKey
 
@@ -51,12 +53,23 @@ def styled(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
     return seen
 
 
+class DeskLike(Screen[None]):
+    """Shown first without restyling all its widgets again, as the desk's screens are
+    (``DeskScreen.on_screen_resume``): the footer draws its keys as it composes, with them."""
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        event.refresh_styles = False
+
+
 class Form(App[None]):
     """The general form's fields, the form picker and the desk's footer, no focus (a focus
     restyles the focused widget: not what is counted here)."""
 
     AUTO_FOCUS = None
     BINDINGS: ClassVar[list[Any]] = [("ctrl+s", "save", "保存"), ("f2", "other", "其他")]
+
+    def get_default_screen(self) -> Screen[Any]:
+        return DeskLike(id="_default")
 
     def __init__(self, footer_compact: bool = False) -> None:
         super().__init__()
