@@ -101,9 +101,11 @@ def _sqlite_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, A
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)})"
                f" VALUES ({', '.join('?' * len(cols))})")  # fmt: skip
         procs = tuple(
-            _as_is_or(p) if isinstance(table.c[c].type, sa.JSON) else p
+            _as_is_or(p) if isinstance(table.c[c].type, sa.JSON)
+            else _utc_text_or(p) if isinstance(table.c[c].type, UtcDateTime)
+            and dialect.name == "sqlite" else p
             for c, p in ((c, table.c[c].type._cached_bind_processor(dialect)) for c in cols)
-        )
+        )  # fmt: skip
         prepared = _SQLITE[key] = (sql, procs)
     sql, procs = prepared
     conn.exec_driver_sql(sql, _converted(rows, cols, procs))
@@ -119,6 +121,35 @@ def _as_is_or(process: Any) -> Any:
         return str(value) if type(value) is JsonText else process(value)
 
     return json_or_text
+
+
+# A time in UTC as SQLite's DATETIME stores it (``UtcDateTime`` drops the offset, then
+# SQLAlchemy formats ``%Y-%m-%d %H:%M:%S.%f``, six digits always): ``isoformat`` says the
+# same in C, its ``+00:00`` cut off (and ``.000000`` added when it leaves them out).
+_UTC_PROBES = (
+    datetime(2026, 12, 7, 6, 4, 52, 842659, tzinfo=UTC),
+    datetime(2026, 12, 7, 6, 4, 52, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+)
+
+
+def _utc_text_or(process: Any) -> Any:
+    """A ``UtcDateTime`` column's SQLite bind processor with a fast way for a ``datetime``
+    in UTC already (a push's times: the server's own clock and the desk's times, converted
+    to UTC when its rows are built): ~2 -> 0.4 us a value. Anything else (another zone,
+    a naive time, None) goes through ``process``. Kept only if it gives ``process``'s text
+    for every probe (a SQLAlchemy release that changes the format turns it off)."""
+    if process is None:
+        return None
+
+    def utc_text(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            text = value.isoformat(" ")
+            return text[:-6] if value.microsecond else text[:-6] + ".000000"
+        return process(value)
+
+    return utc_text if all(utc_text(v) == process(v) for v in _UTC_PROBES) else process
 
 
 def _converted(

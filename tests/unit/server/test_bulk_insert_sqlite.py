@@ -178,3 +178,42 @@ def test_json_text_is_stored_as_is_and_read_back_elsewhere(engines: tuple[Engine
     with ours.connect() as conn:
         extra = conn.execute(sa.select(tickets.c.extra).where(tickets.c.id == row["id"]))
         assert extra.scalar() == {"a": [1, 2]}
+
+
+def test_utc_times_take_the_fast_way_with_the_same_text() -> None:
+    """``UtcDateTime`` columns on SQLite: a time in UTC is formatted by ``isoformat`` (the
+    bulk path's fast way), any other value by SQLAlchemy's processor; both give the text
+    SQLAlchemy's processor gives, over many times (microseconds 0 too, the years' ends,
+    another zone, pydantic's own UTC, a fold), and a naive time is refused the same way."""
+    import random
+
+    from pydantic import TypeAdapter
+    from sqlalchemy.dialects import sqlite
+
+    from hotline_server.db.bulk import _utc_text_or
+
+    process = tickets.c.created_at.type._cached_bind_processor(sqlite.dialect())
+    fast = _utc_text_or(process)
+    assert fast is not process  # the fast way is on for this SQLAlchemy
+    rnd = random.Random(14)
+    pydantic_utc = TypeAdapter(datetime).validate_python("2026-12-07T06:04:52.5Z")
+    values: list[Any] = [
+        None,
+        AT,
+        AT.astimezone(UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC).replace(fold=1),
+        pydantic_utc,
+    ]
+    for _ in range(5000):
+        seconds = rnd.randrange(0, 253_402_300_799)
+        micro = 0 if rnd.random() < 0.2 else rnd.randrange(1_000_000)
+        t = datetime(1, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds, microseconds=micro)
+        values.append(t if rnd.random() < 0.8 else t.astimezone(SHANGHAI))
+    for v in values:
+        assert fast(v) == process(v), v
+    with pytest.raises(ValueError):
+        process(datetime(2026, 12, 7))
+    with pytest.raises(ValueError):
+        fast(datetime(2026, 12, 7))
