@@ -156,6 +156,7 @@ def validate_id_card(s: str, *, field: str = "id_card", today: date | None = Non
 # ---------------------------------------------------------------- phone
 
 _PHONE_SEPARATORS = " -()（）.·—_"
+_NO_SEPARATORS = str.maketrans("", "", _PHONE_SEPARATORS)  # str.translate drops them
 
 
 def _is_service_number(digits: str) -> bool:
@@ -208,7 +209,7 @@ def validate_phone(s: str, *, field: str = "phone", allow_service: bool = False)
     raw = _nfkc(s)
     if not raw:
         raise FieldError(field, "required")
-    compact = "".join(ch for ch in raw if ch not in _PHONE_SEPARATORS)
+    compact = raw.translate(_NO_SEPARATORS)
     if compact.startswith("00"):
         compact = "+" + compact[2:]
     body = compact[1:] if compact.startswith("+") else compact
