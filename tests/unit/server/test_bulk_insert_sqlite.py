@@ -217,3 +217,33 @@ def test_utc_times_take_the_fast_way_with_the_same_text() -> None:
         process(datetime(2026, 12, 7))
     with pytest.raises(ValueError):
         fast(datetime(2026, 12, 7))
+
+
+def test_columns_none_in_every_row_are_written_as_null(engines: tuple[Engine, Engine]) -> None:
+    """A column that is ``None`` in every row of a batch is written ``NULL`` in the statement
+    instead of bound (sqlite3 binds a ``None`` through its adapter lookup, slow); one that is
+    ``None`` in some rows only, and a JSON column's ``None`` (JSON ``null``), are still sent.
+    The stored bytes are ``table.insert()``'s either way."""
+    ours, theirs = engines
+    statements: list[str] = []
+    sa.event.listen(ours, "before_cursor_execute",
+                    lambda conn, cur, statement, *a: statements.append(statement))  # fmt: skip
+    rows = [ticket(1), {**ticket(2), "answer": "已答复", "extra": {}}, ticket(3)]
+    history = [{**ROWS[ticket_history][0], "ticket_id": r["id"]} for r in rows]
+    for table, batch in ((tickets, rows), (ticket_history, history)):
+        with ours.begin() as conn:
+            insert_many(conn, table, batch)
+        with theirs.begin() as conn:
+            conn.execute(table.insert(), batch)
+        assert stored(ours, table) == stored(theirs, table), table.name
+    (insert,) = [s for s in statements if s.startswith("INSERT INTO tickets")]
+    names = insert.split("(", 1)[1].split(")", 1)[0].split(", ")
+    values = insert.rsplit("(", 1)[1].rstrip(")").split(", ")
+    written = {name.strip('"'): value for name, value in zip(names, values, strict=True)}
+    assert written["community"] == "NULL" and written["closed_at"] == "NULL"
+    assert written["answer"] == "?" and written["id"] == "?"  # None in some rows only: sent
+    (insert,) = [s for s in statements if s.startswith("INSERT INTO ticket_history")]
+    assert "NULL" in insert  # reason: None everywhere
+    with ours.connect() as conn:  # conflict: a JSON column's None is JSON null, sent as such
+        raw = conn.exec_driver_sql("SELECT conflict, reason FROM ticket_history").fetchall()
+    assert raw[0] == ("null", None)
