@@ -139,7 +139,10 @@ def serve(
     except sqlalchemy.exc.SQLAlchemyError as exc:
         fail(f"cannot open the database: {_db_error(exc)}")
     sock = listen(host, port)  # before uvicorn: a busy port is one line, not a log record
-    tune_gc()
+    from hotline.validators import warm_phone_rules
+
+    warm_phone_rules()  # not in the first push's time (every create checks a phone)
+    tune_gc()  # after it: the tables are frozen with the rest of start-up
     from hotline_server.logs import log_config
 
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False,

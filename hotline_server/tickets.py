@@ -285,8 +285,14 @@ def create_fields(args: CreateTicketArgs, *, nul_checked: bool = False) -> dict[
     given = args.model_dump(mode="json", include=args.model_fields_set & _FIELD_SET)
     if not nul_checked:  # ``nul_checked``: the caller refused a NUL anywhere in the args
         _refuse_nul(given)
-    cleaned = domain_clean(given, partial=False)
-    return {name: cleaned[name] if name in cleaned else _default(name) for name in _TICKET_FIELDS}
+    # domain_clean without its merge into a copy of ``given`` (each rule cleans the field it
+    # checks or names it in a problem: a given field is in ``cleaned``, only those are)
+    cleaned, problems = validators.clean_ticket_fields(given, partial=False)
+    if problems:
+        first = problems[0]
+        raise Rejected(first.message("en"), str(first.field))
+    return {name: cleaned[name] if name in cleaned else given[name] if name in given
+            else _default(name) for name in _TICKET_FIELDS}  # fmt: skip
 
 
 def _default(name: str) -> Any:

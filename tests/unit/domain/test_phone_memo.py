@@ -95,3 +95,14 @@ def test_the_memo_is_bounded() -> None:
     assert info.maxsize == size and info.currsize == size
     assert validators._phone_normal_form("13800000000") == "13800000000"  # evicted: again
     assert validators._phone_normal_form.cache_info().misses == size + 51
+
+
+def test_warming_the_phone_rules_remembers_no_number() -> None:
+    """The server warms the phone rules before it serves: the tables and China's joined
+    patterns are ready after it, and the memo holds nothing (no number was checked)."""
+    import sys
+
+    validators.warm_phone_rules()
+    assert "phonenumbers" in sys.modules
+    assert validators._cn_eleven_digit_rules.cache_info().currsize == 1
+    assert validators._phone_normal_form.cache_info().currsize == 0

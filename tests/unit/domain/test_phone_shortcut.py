@@ -56,3 +56,36 @@ def test_typed_forms_of_a_number_answer_as_parsing_does(text: str) -> None:
     compact = "".join(ch for ch in raw if ch not in validators._PHONE_SEPARATORS)
     compact = "+" + compact[2:] if compact.startswith("00") else compact
     assert answer(text) == parsed_answer(compact)
+
+
+def typed_answer(compact: str) -> str | None:
+    """What the rule answered for a mainland mobile shape before its type was matched from
+    joined patterns: ``number_type`` of the number +86 ``compact``."""
+    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(compact))
+    kind = phonenumbers.number_type(number)
+    if kind == phonenumbers.PhoneNumberType.UNKNOWN:
+        return None
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return "0" + compact
+    return compact
+
+
+def test_every_five_digit_prefix_gets_the_type_number_type_gives() -> None:
+    """The type of a mainland mobile shape, matched with China's patterns joined
+    (``_cn_eleven_digit_form``), against ``phonenumbers.number_type``: every five-digit
+    prefix 13000-19999 (the shapes the shortcut takes), each with its lowest and highest
+    six-digit ending and a random one."""
+    rules = validators._cn_eleven_digit_rules()
+    assert rules is not None  # the shortcut is on for this phonenumbers
+    rng = random.Random(14)
+    checked = 0
+    for prefix in range(13000, 20000):
+        for ending in (0, 999_999, rng.randrange(10**6)):
+            compact = f"{prefix}{ending:06d}"
+            if not validators._mainland_mobile_shape(compact):
+                continue
+            assert validators._cn_eleven_digit_form(compact, rules) == typed_answer(compact), (
+                compact
+            )
+            checked += 1
+    assert checked == 3 * 6900  # 13000-19999 without 179xx

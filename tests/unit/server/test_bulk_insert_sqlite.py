@@ -178,3 +178,72 @@ def test_json_text_is_stored_as_is_and_read_back_elsewhere(engines: tuple[Engine
     with ours.connect() as conn:
         extra = conn.execute(sa.select(tickets.c.extra).where(tickets.c.id == row["id"]))
         assert extra.scalar() == {"a": [1, 2]}
+
+
+def test_utc_times_take_the_fast_way_with_the_same_text() -> None:
+    """``UtcDateTime`` columns on SQLite: a time in UTC is formatted by ``isoformat`` (the
+    bulk path's fast way), any other value by SQLAlchemy's processor; both give the text
+    SQLAlchemy's processor gives, over many times (microseconds 0 too, the years' ends,
+    another zone, pydantic's own UTC, a fold), and a naive time is refused the same way."""
+    import random
+
+    from pydantic import TypeAdapter
+    from sqlalchemy.dialects import sqlite
+
+    from hotline_server.db.bulk import _utc_text_or
+
+    process = tickets.c.created_at.type._cached_bind_processor(sqlite.dialect())
+    fast = _utc_text_or(process)
+    assert fast is not process  # the fast way is on for this SQLAlchemy
+    rnd = random.Random(14)
+    pydantic_utc = TypeAdapter(datetime).validate_python("2026-12-07T06:04:52.5Z")
+    values: list[Any] = [
+        None,
+        AT,
+        AT.astimezone(UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC).replace(fold=1),
+        pydantic_utc,
+    ]
+    for _ in range(5000):
+        seconds = rnd.randrange(0, 253_402_300_799)
+        micro = 0 if rnd.random() < 0.2 else rnd.randrange(1_000_000)
+        t = datetime(1, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds, microseconds=micro)
+        values.append(t if rnd.random() < 0.8 else t.astimezone(SHANGHAI))
+    for v in values:
+        assert fast(v) == process(v), v
+    with pytest.raises(ValueError):
+        process(datetime(2026, 12, 7))
+    with pytest.raises(ValueError):
+        fast(datetime(2026, 12, 7))
+
+
+def test_columns_none_in_every_row_are_written_as_null(engines: tuple[Engine, Engine]) -> None:
+    """A column that is ``None`` in every row of a batch is written ``NULL`` in the statement
+    instead of bound (sqlite3 binds a ``None`` through its adapter lookup, slow); one that is
+    ``None`` in some rows only, and a JSON column's ``None`` (JSON ``null``), are still sent.
+    The stored bytes are ``table.insert()``'s either way."""
+    ours, theirs = engines
+    statements: list[str] = []
+    sa.event.listen(ours, "before_cursor_execute",
+                    lambda conn, cur, statement, *a: statements.append(statement))  # fmt: skip
+    rows = [ticket(1), {**ticket(2), "answer": "已答复", "extra": {}}, ticket(3)]
+    history = [{**ROWS[ticket_history][0], "ticket_id": r["id"]} for r in rows]
+    for table, batch in ((tickets, rows), (ticket_history, history)):
+        with ours.begin() as conn:
+            insert_many(conn, table, batch)
+        with theirs.begin() as conn:
+            conn.execute(table.insert(), batch)
+        assert stored(ours, table) == stored(theirs, table), table.name
+    (insert,) = [s for s in statements if s.startswith("INSERT INTO tickets")]
+    names = insert.split("(", 1)[1].split(")", 1)[0].split(", ")
+    values = insert.rsplit("(", 1)[1].rstrip(")").split(", ")
+    written = {name.strip('"'): value for name, value in zip(names, values, strict=True)}
+    assert written["community"] == "NULL" and written["closed_at"] == "NULL"
+    assert written["answer"] == "?" and written["id"] == "?"  # None in some rows only: sent
+    (insert,) = [s for s in statements if s.startswith("INSERT INTO ticket_history")]
+    assert "NULL" in insert  # reason: None everywhere
+    with ours.connect() as conn:  # conflict: a JSON column's None is JSON null, sent as such
+        raw = conn.exec_driver_sql("SELECT conflict, reason FROM ticket_history").fetchall()
+    assert raw[0] == ("null", None)
