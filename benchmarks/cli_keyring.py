@@ -107,8 +107,8 @@ def main() -> None:
             wall, cpu = one(root, env)
             runs[str(root)].append((wall, cpu, load))
     out: dict[str, Any] = {}
-    for root, got in runs.items():
-        out[root] = {
+    for name, got in runs.items():
+        out[name] = {
             "wall_ms": common.summary([w for w, _, _ in got]),
             "cpu_ms": common.summary([c for _, c, _ in got]),
             "load": [x for _, _, x in got],
