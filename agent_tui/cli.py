@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
+from concurrent.futures import Future
+from typing import Any
 
 import click
 
@@ -41,6 +44,7 @@ def main(
     theme: str | None,
 ) -> None:
     """12345 hotline agent desk. Without a command, opens the desk."""
+    keyring_found = _find_keyring() if ctx.invoked_subcommand is None else None
     try:
         settings = load_settings(profile).with_overrides(
             server=server, keymap=keymap, lang=lang, mode=mode, theme=theme
@@ -51,13 +55,36 @@ def main(
     ctx.obj = {"settings": settings}
     if ctx.invoked_subcommand is None:
         from agent_tui.app import build_app
-        from offline_cache import KeyringUnavailable, usable_keyring
+        from offline_cache import KeyringUnavailable
 
+        assert keyring_found is not None
         try:  # say it before the screen opens: without a keyring there is no cache key
-            usable_keyring()
+            keyring_found.result()
         except KeyringUnavailable as exc:
             raise click.ClickException(exc.message(settings.lang)) from exc
         build_app(settings).run()
+
+
+def _find_keyring() -> Future[Any]:
+    """``usable_keyring()`` started on a thread of its own, for the desk to wait for once its
+    modules are imported. keyring chooses its backend on first use: with neither
+    ``PYTHON_KEYRING_BACKEND`` nor a keyring config file (as for most users) it reads the
+    entry points of every installed distribution and asks each backend whether it works,
+    ~50-60 ms on top of its ~15 ms import, which the desk paid before its own ~300 ms of
+    imports; here the two overlap (the scan is mostly file reads). The same call, so the same
+    backend and the same refusal; the thread is a daemon, so an interrupt does not wait."""
+    found: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            from offline_cache.keys import usable_keyring
+
+            found.set_result(usable_keyring())
+        except BaseException as exc:  # handed to the waiting thread as it is
+            found.set_exception(exc)
+
+    threading.Thread(target=run, name="keyring-find", daemon=True).start()
+    return found
 
 
 @main.command()

@@ -114,3 +114,37 @@ def test_a_mistyped_cryptfile_password_is_said_as_such() -> None:
     r = status("the-right-one")
     assert r.returncode == 0, r.stderr
     assert '"outbox": 1' in r.stdout
+
+
+def test_the_desk_finds_its_keyring_on_a_thread_with_the_same_answer() -> None:
+    """``agent-tui`` looks for the keyring beside its imports (keyring's choice takes ~65 ms
+    without ``PYTHON_KEYRING_BACKEND``): the backend, or the refusal, is the one
+    ``usable_keyring`` gives, found on another thread."""
+    import threading
+
+    import pytest
+    from keyring.backends import fail
+
+    from agent_tui.cli import _find_keyring
+    from offline_cache import KeyringUnavailable, usable_keyring
+
+    where: list[str] = []
+    real = keyring.get_keyring
+
+    def recorded() -> keyring.backend.KeyringBackend:
+        where.append(threading.current_thread().name)
+        return real()
+
+    keyring.get_keyring = recorded  # type: ignore[assignment]
+    try:
+        assert _find_keyring().result(timeout=30) is usable_keyring()
+    finally:
+        keyring.get_keyring = real  # type: ignore[assignment]
+    assert where[0] == "keyring-find" and where[1] == threading.current_thread().name
+
+    keyring.set_keyring(fail.Keyring())
+    refused = _find_keyring().exception(timeout=30)
+    assert isinstance(refused, KeyringUnavailable)
+    with pytest.raises(KeyringUnavailable) as exc:
+        usable_keyring()
+    assert refused.message("en") == exc.value.message("en")
