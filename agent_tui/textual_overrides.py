@@ -4,7 +4,7 @@ The first two and ``SameSizeResize`` override a private method of Textual (check
 Textual 8.2.8), on the intake screen only (``IntakeScreen``: its compositor, this module's
 ``CachedBindingChain`` and ``SameSizeResize``); ``mounted_without_layout`` stands in for
 one Textual callback when the app installs a screen that says so (the intake screen).
-``tests/tui/test_desk_textual_overrides.py`` fails if Textual's version of either method
+``tests/tui/test_desk_textual_overrides.py`` fails if Textual's version of any of them
 changes (read the new one, check the reasoning below still holds, then update the hashes
 here), and checks what each promises on the real intake screen. The third (``QuietFocus``)
 redeclares one reactive of Textual's ``Screen``; ``tests/tui/test_desk_quiet_updates.py``

@@ -156,7 +156,11 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
             with VerticalScroll(id="intake-side"):
                 yield Static("", id="intake-duplicate")
                 yield Label(t("intake.history"), classes="section")
-                yield Static("", id="intake-history")
+                # what the first lookup answers for the empty form, there from the first
+                # frame: its answer then changes nothing (it laid the screen out again)
+                none = t("intake.history.none")
+                self._side_shown["intake-history"] = none
+                yield Static(none, id="intake-history")
                 yield Static("", id="intake-last")
         yield from self.compose_footer()
 
