@@ -49,6 +49,7 @@ with imports_frozen():
     from agent_tui.palette import DeskCommands, translated
     from agent_tui.services import DeskServices, Unreachable
     from agent_tui.stylesheet import DeskStylesheet
+    from agent_tui.textual_overrides import mounted_without_layout
     from agent_tui.theme import THEMES
     from agent_tui.widgets.incoming import IncomingCall
     from agent_tui.widgets.status_bar import DeskStatus, StatusBar
@@ -216,6 +217,11 @@ class DeskApp(App[None]):
     def compose(self):  # type: ignore[no-untyped-def]
         yield from ()
 
+    def call_next(self, callback: Any, *args: Any, **kwargs: Any) -> None:
+        # a mode's first screen, laid out as it is shown, is not laid out again for having
+        # mounted (textual_overrides.mounted_without_layout)
+        super().call_next(mounted_without_layout(callback), *args, **kwargs)
+
     def on_mount(self) -> None:
         from agent_tui.screens.intake import IntakeScreen
 
@@ -325,12 +331,15 @@ class DeskApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """While the keyring is locked or the cache cannot open, the desk's own actions
         (queue, knowledge base, seat...) have nothing to work on: only quitting is left.
-        While the cache is still opening, only those wait; moving between fields (Tab is
-        ``app.focus_next``) and typing work from the first frame."""
+        While the cache is still opening, only those wait (shown dimmed on the footer, not run:
+        the footer's first frame already holds them, and the cache opening only undims them,
+        where hiding them made the footer rebuild its keys and lay the whole screen out
+        again); moving between fields (Tab is ``app.focus_next``) and typing work from the
+        first frame."""
         if self._held and action != "quit":
             return False
         if self.desk.store is None and action in _NEEDS_CACHE:
-            return False
+            return None
         return super().check_action(action, parameters)
 
     def start_sync(self) -> None:

@@ -1,8 +1,10 @@
-"""The places where the desk overrides Textual's own code, for a keystroke's cost.
+"""The places where the desk overrides Textual's own code, for a keystroke's cost and the start.
 
-The first two override a private method of Textual (checked against Textual 8.2.8), on the
-intake screen only (``IntakeScreen``: its compositor, and this module's ``CachedBindingChain``).
-``tests/tui/test_desk_textual_overrides.py`` fails if Textual's version of either method
+The first two and ``SameSizeResize`` override a private method of Textual (checked against
+Textual 8.2.8), on the intake screen only (``IntakeScreen``: its compositor, this module's
+``CachedBindingChain`` and ``SameSizeResize``); ``mounted_without_layout`` stands in for
+one Textual callback when the app installs a screen that says so (the intake screen).
+``tests/tui/test_desk_textual_overrides.py`` fails if Textual's version of any of them
 changes (read the new one, check the reasoning below still holds, then update the hashes
 here), and checks what each promises on the real intake screen. The third (``QuietFocus``)
 redeclares one reactive of Textual's ``Screen``; ``tests/tui/test_desk_quiet_updates.py``
@@ -45,27 +47,59 @@ refresh themselves (their ``:focus`` styles, the cursor), and the containers who
 refreshes each node whose styles changed. A full repaint draws every other widget from its
 own cache, which is what the terminal already shows. Here ``focused`` is the same reactive
 without the repaint (its watcher, which refreshes the bindings, still runs).
+
+**A resize to the size the screen is laid out at lays nothing out** (``SameSizeResize``).
+Textual's app keeps the terminal's size report even when the size did not change and sends
+it to the screen on top at its next idle; a screen lays itself out whole on every resize it
+receives. At start the app gets two reports of one size (the driver's and its own), and
+each reached the intake screen while its widgets were still reporting their first sizes
+(each widget asks for a layout when its size is first set, from its own task): the
+first resize laid the screen out with some of those requests in, the second after the
+first frame with the rest (~6 ms of the UI thread at 120x40), where the screen, left to
+itself, lays out once when it is next idle with all of them. Here a resize to the size of
+the screen's last layout does nothing itself: a layout widgets asked for is still done, by
+the screen when it is idle, as Textual does without a resize; a real resize is Textual's
+own.
+
+**A screen installed by the app is not laid out again for having mounted**
+(``mounted_without_layout``, used by ``DeskApp.call_next``). When the app installs a screen
+(a mode's first screen) it schedules the screen's ``AwaitMount``, which waits for the screen
+to be mounted and then asks the screen for a layout of the whole screen. A screen is mounted
+once its ``compose`` and its children are (all of them, awaited in its compose); the
+``ScreenResume`` Textual posts with the install is handled after that and lays the screen out
+with every child there. The ``AwaitMount``'s request came after it, at start after the first
+frame: a third layout of the intake form (~6 ms of the UI thread at 120x40) and a repaint of
+the screen, changing nothing. Here, for a screen that says so (``LAID_OUT_ON_RESUME``), the
+app waits for the mount as Textual does and updates the mouse-over (what Textual does after
+its layout request), without the request. Widgets mounted later (a toast, a form's rows) ask
+for their layout as before: this is only the screen's own mount.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
 from textual._compositor import Compositor
 from textual.binding import BindingsMap
-from textual.dom import DOMNode
-from textual.geometry import Region
+from textual.dom import DOMNode, NoScreen
+from textual.geometry import Region, Size
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widget import Widget
+from textual.widget import AwaitMount, Widget
 
 # sha256 of inspect.getsource() of the Textual methods overridden here, as read for this
-# module (Textual 8.2.8): Compositor._get_renders, Screen._binding_chain (its getter)
+# module (Textual 8.2.8): Compositor._get_renders, Screen._binding_chain (its getter),
+# Screen._screen_resized, and what mounted_without_layout stands in for (AwaitMount.__await__,
+# scheduled by App._get_screen)
 TEXTUAL_SOURCES = {
     "Compositor._get_renders": "8ac93299aa5d3bef43b3924a9d09741de8855d9c4823502bcf304fbd8fd40f17",
     "Screen._binding_chain": "003c1b578e69d2cfbb4418c4f2755fb47d6ff3afc37ec8da2f57b2ab7b39afeb",
+    "Screen._screen_resized": "9ac8cd9df56307829154c091a9e9b0b4bfa5eece40941ddb994165fe51f5e895",
+    "AwaitMount.__await__": "db0b05446e2c7293d3b813b7e3d0c588465f83953c6daf7408ced601c40a620a",
+    "App._get_screen": "e253c005c0065e2380759eaeee126861cb7fb7e3bfa027cbfc81f14b539d3d8c",
 }
 
 
@@ -143,3 +177,38 @@ class QuietFocus(Screen[Any]):
     """A screen that is not repainted whole when the focus moves (module doc)."""
 
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
+
+
+class SameSizeResize(Screen[Any]):
+    """A screen not laid out again by a resize to the size it is laid out at (module doc)."""
+
+    def _screen_resized(self, size: Size) -> None:
+        laid_out = self._compositor.size
+        if size == laid_out and laid_out and not self.app.is_inline:
+            # laid out at this size already (the compositor starts at 0x0); a layout that
+            # widgets asked for since is done when the screen is next idle, as without
+            # a resize
+            return
+        super()._screen_resized(size)
+
+
+def mounted_without_layout(callback: Any) -> Any:
+    """``callback`` as the app should run it after the current message (module doc): the
+    ``AwaitMount`` of a screen's own mount, for a screen with ``LAID_OUT_ON_RESUME``, as a
+    wait for the mount without the layout request; anything else unchanged."""
+    if not isinstance(callback, AwaitMount):
+        return callback
+    screen = callback._parent
+    if not (
+        isinstance(screen, Screen)
+        and getattr(screen, "LAID_OUT_ON_RESUME", False)
+        and list(callback._widgets) == [screen]
+    ):
+        return callback
+
+    async def mounted() -> None:
+        await screen._mounted_event.wait()
+        with contextlib.suppress(NoScreen):
+            screen.app._update_mouse_over(screen)
+
+    return mounted

@@ -31,7 +31,12 @@ from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
 from agent_tui.cells import fit
 from agent_tui.i18n import language, t
 from agent_tui.screens.base import DeskScreen, when_composed
-from agent_tui.textual_overrides import CachedBindingChain, LineCompositor, QuietFocus
+from agent_tui.textual_overrides import (
+    CachedBindingChain,
+    LineCompositor,
+    QuietFocus,
+    SameSizeResize,
+)
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
 from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs
@@ -59,7 +64,7 @@ class Submitted:
     call_started_at: datetime
 
 
-class IntakeScreen(QuietFocus, CachedBindingChain, DeskScreen):
+class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
     SCOPE = "intake"
     # When the screen comes back (after the sign-in dialog, say) the focus goes to the first
     # field, never to the scrolling container: keys typed right away land in the form. Done
@@ -67,6 +72,9 @@ class IntakeScreen(QuietFocus, CachedBindingChain, DeskScreen):
     # while the screen is still being laid out again, which scrolled the form past its
     # picker on an 80x24 terminal.
     AUTO_FOCUS = ""
+    # laid out when first shown, with all its widgets: not again for having mounted
+    # (textual_overrides.mounted_without_layout)
+    LAID_OUT_ON_RESUME = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -148,7 +156,11 @@ class IntakeScreen(QuietFocus, CachedBindingChain, DeskScreen):
             with VerticalScroll(id="intake-side"):
                 yield Static("", id="intake-duplicate")
                 yield Label(t("intake.history"), classes="section")
-                yield Static("", id="intake-history")
+                # what the first lookup answers for the empty form, there from the first
+                # frame: its answer then changes nothing (it laid the screen out again)
+                none = t("intake.history.none")
+                self._side_shown["intake-history"] = none
+                yield Static(none, id="intake-history")
                 yield Static("", id="intake-last")
         yield from self.compose_footer()
 

@@ -6,6 +6,10 @@ form field to the next changes none of the keys it shows. On the intake form tha
 rebuild of ~10 widgets and two layouts of the whole screen per Tab, paid by the first key
 typed in the next field. Here the footer rebuilds only when the keys it would show differ.
 
+When only whether keys are enabled changed (the desk's own keys, dimmed while the cache
+opens at start), the keys drawn are dimmed or undimmed where they are: a restyle of those
+keys, the same size, no rebuild and no layout of the screen.
+
 Its keys also start in the footer's own compact setting. Textual's ``FooterKey`` starts
 compact and is then bound to the footer's setting (not compact): each bound key restyled itself
 twice, with its two component classes, right after being styled as it mounted (~45 of the
@@ -38,6 +42,10 @@ def shown_keys(screen: Screen[Any]) -> tuple[Any, ...]:
     return (*keys, (palette.binding.key, palette.binding.action, palette.enabled))
 
 
+# where a key of shown_keys says whether it is enabled: a binding's (7 items), the palette's (3)
+_ENABLED_AT = {7: 5, 3: 2}
+
+
 class DeskFooter(Footer):
     _drawn: tuple[Any, ...] | None = None
     _check_pending = False
@@ -62,8 +70,30 @@ class DeskFooter(Footer):
         keys = shown_keys(self.screen)
         if keys == self._drawn:
             return
-        self._drawn = keys
+        drawn, self._drawn = self._drawn, keys
+        if drawn is not None and self._set_enabled(drawn, keys):
+            return
         await self.recompose()
+
+    def _set_enabled(self, drawn: tuple[Any, ...], keys: tuple[Any, ...]) -> bool:
+        """The keys drawn dimmed or undimmed in place when ``keys`` differ from ``drawn``
+        only in which are enabled; False (nothing done) for any other difference."""
+        if len(drawn) != len(keys):
+            return False
+        enabled: dict[tuple[str, str], bool] = {}
+        for old, new in zip(drawn, keys, strict=True):
+            at = _ENABLED_AT[len(new)]
+            if len(old) != len(new) or old[:at] + old[at + 1 :] != new[:at] + new[at + 1 :]:
+                return False
+            enabled[(new[0], new[1])] = new[at]
+        drawn_keys = list(self.query(FooterKey))
+        if any((key.key, key.action) not in enabled for key in drawn_keys):
+            return False
+        for key in drawn_keys:
+            on = enabled[(key.key, key.action)]
+            key._disabled = not on
+            key.set_class(not on, "-disabled")
+        return True
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready and self.is_attached and self.app.app_focus:

@@ -191,12 +191,13 @@ async def test_a_focus_move_repaints_only_what_changed_and_shows_what_a_full_rep
 
 
 async def test_the_footer_shows_the_desks_keys_once_a_slow_cache_opens(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, footer_keys_made: list[str]
 ) -> None:
     """The desk's own keys (queue, knowledge base, seat) wait for the cache; the form and its
-    footer come first. A cache that opens after the footer is drawn (a large or slow one)
-    shows them when it opens, not at the agent's first move to another field. (A token
-    from yesterday and no server: the desk works on its cache, no dialog comes up.)"""
+    footer come first, those keys dimmed on it. A cache that opens after the footer is drawn
+    (a large or slow one) undims them when it opens, not at the agent's first move to
+    another field, and without making the footer's keys again. (A token from yesterday and
+    no server: the desk works on its cache, no dialog comes up.)"""
     dead = f"http://127.0.0.1:{free_port()}"
     save_token("default", dead, "a-token-from-yesterday")
     app = make_app(dead)
@@ -214,12 +215,21 @@ async def test_the_footer_shows_the_desks_keys_once_a_slow_cache_opens(
         footer = screen.query_one(DeskFooter)
         await until(pilot, lambda: footer.query(FooterKey), "the footer's keys")
         assert app.desk.store is None
-        assert "app.open_queue" not in [key.action for key in footer.query(FooterKey)]
+
+        def queue_key() -> FooterKey:
+            return next(k for k in footer.query(FooterKey) if k.action == "app.open_queue")
+
+        assert queue_key().has_class("-disabled")
+        made = list(footer_keys_made)
+        await pilot.press("ctrl+o")  # shown, not run: nothing to open yet
+        assert isinstance(app.screen, IntakeScreen)
         await until(
             pilot,
-            lambda: "app.open_queue" in [key.action for key in footer.query(FooterKey)],
+            lambda: not queue_key().has_class("-disabled"),
             "the queue key once the cache is open",
         )
+        assert not queue_key()._disabled
+        assert footer_keys_made == made, "the footer made its keys again"
         assert isinstance(app.screen, IntakeScreen)  # no dialog came and went meanwhile
 
 

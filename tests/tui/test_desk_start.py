@@ -348,3 +348,49 @@ async def test_a_theme_switched_in_a_running_desk_recolours_it(server: RunningSe
         app.theme = "desk"
         await pilot.pause(0.2)
         assert screen.styles.background == Color.parse("#0D1117")
+
+
+async def test_the_intake_screen_is_laid_out_and_drawn_whole_at_most_twice_to_settle(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From the app object to a settled desk (silent sign-in, cache open, online, the form
+    focused, the first lookup answered), the intake screen is laid out whole at most twice:
+    when first shown, and once more as its widgets report their first sizes (Textual asks
+    for that layout itself). main had five: two same-size resizes, the screen's own mount
+    await, the footer's keys coming with the cache, the empty side panel's first answer.
+    Counted by a hook on the screen's layout (its compositor's reflow), not by time; full
+    frames too (the first one, and the repaint Textual asks for as the screen resumes)."""
+    from agent_tui.textual_overrides import LineCompositor
+
+    settings = Settings(server=server.url)
+    first = build_app(settings, desk=DeskServices(settings))
+    async with first.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot)  # the next start signs in silently, with the kept token
+    layouts: list[str] = []
+    full_frames: list[int] = []
+    reflow = LineCompositor.reflow
+    render_full = LineCompositor.render_full_update
+
+    def counted_reflow(self: LineCompositor, parent: Any, size: Any) -> Any:
+        layouts.append(type(parent).__name__)
+        return reflow(self, parent, size)
+
+    def counted_full(self: LineCompositor, *args: Any, **kwargs: Any) -> Any:
+        full_frames.append(1)
+        return render_full(self, *args, **kwargs)
+
+    monkeypatch.setattr(LineCompositor, "reflow", counted_reflow)
+    monkeypatch.setattr(LineCompositor, "render_full_update", counted_full)
+    app = build_app(settings, desk=DeskServices(settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await until(
+            pilot, lambda: isinstance(app.screen, IntakeScreen) and app.screen, "the form"
+        )
+        await until(pilot, lambda: app.status.user == "agent1", "the silent sign-in")
+        await until(pilot, lambda: app.status.link == "online", "the link")
+        await until(pilot, lambda: screen._phone_looked_up, "the first lookup")
+        await pilot.pause(0.5)
+        assert app.screen is screen and str(app.focused.id).startswith("f-")  # type: ignore[union-attr]
+        assert set(layouts) == {"IntakeScreen"}
+        assert len(layouts) <= 2, f"the intake screen was laid out {len(layouts)} times"
+        assert len(full_frames) <= 2, f"{len(full_frames)} full frames"

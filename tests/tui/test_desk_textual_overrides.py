@@ -19,8 +19,10 @@ from typing import Any
 
 import pytest
 from textual._compositor import Compositor
+from textual.app import App
 from textual.binding import BindingsMap
 from textual.screen import Screen
+from textual.widget import AwaitMount
 
 from agent_tui.screens import intake as intake_module
 from agent_tui.screens.intake import IntakeScreen
@@ -43,6 +45,9 @@ def test_the_overridden_textual_methods_are_the_ones_read() -> None:
     sources = {
         "Compositor._get_renders": inspect.getsource(Compositor._get_renders),
         "Screen._binding_chain": inspect.getsource(Screen._binding_chain.fget),  # type: ignore[attr-defined]
+        "Screen._screen_resized": inspect.getsource(Screen._screen_resized),
+        "AwaitMount.__await__": inspect.getsource(AwaitMount.__await__),
+        "App._get_screen": inspect.getsource(App._get_screen),
     }
     changed = [
         name
