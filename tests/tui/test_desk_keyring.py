@@ -171,7 +171,13 @@ async def test_an_emptied_keyring_stops_the_desk_with_what_to_do(
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     app = make_app(server.url, lang="en")
     async with app.run_test(size=(110, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, CacheStopScreen), "the stop")
+        # the stop screen composes after it is pushed: wait for its message widget (bounded)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, CacheStopScreen)
+            and app.screen.query("#cache-stop-message"),
+            "the stop",
+        )
         message = str(app.screen.query_one("#cache-stop-message").render())
         assert "the keyring holds no key for it" in message and "Restore" in message
         # the stop screen is drawn a frame after it is pushed: wait for its text (bounded)
