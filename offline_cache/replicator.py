@@ -58,6 +58,7 @@ from hotline.protocol import (
     PushResponse,
 )
 from offline_cache.errors import CacheError
+from offline_cache.records import OutboxStats, SyncMeta
 from offline_cache.store import CacheStore
 from offline_cache.tls import shared_ssl_context
 
@@ -239,7 +240,9 @@ class Replicator:
         finally:
             self._watchers.remove(queue)
 
-    async def _publish(self, **changes: Any) -> None:
+    async def _publish(self, **changes: Any) -> OutboxStats:
+        """Publish the state with ``changes`` and the outbox and cursor as read now; returns
+        the outbox stats it read (the round's outcome reads them, no second hop)."""
         # one hop to a thread for both reads (two or more publishes per round)
         stats, meta = await asyncio.to_thread(
             lambda: (self.store.outbox_stats(), self.store.sync_meta())
@@ -253,7 +256,7 @@ class Replicator:
             **changes,
         )
         if snap == self._snapshot:
-            return
+            return stats
         self._snapshot = snap
         if self._on_state is not None:
             try:
@@ -265,6 +268,7 @@ class Replicator:
                 with contextlib.suppress(asyncio.QueueEmpty):
                     queue.get_nowait()
             queue.put_nowait(snap)
+        return stats
 
     # ------------------------------------------------------------ control (any thread)
 
@@ -390,12 +394,15 @@ class Replicator:
         again with the same mutation id (the server answers ``duplicate`` for what it
         already applied)."""
         sent = 0
-        client_id = await asyncio.to_thread(lambda: self.store.client_id)
+        # the client id and the first batch in one hop to a thread (an empty outbox, most
+        # rounds: the whole push is this hop)
+        client_id, first = await asyncio.to_thread(self._first_batch)
         resynced = False
         recording: asyncio.Future[None] | None = None  # the previous answer, being recorded
         upcoming: asyncio.Future[_Batch | None] | None = None  # the next batch, being read
         try:
-            upcoming = self._prepare(client_id, after=0)
+            upcoming = asyncio.get_running_loop().create_future()
+            upcoming.set_result(first)
             for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
                 batch = await upcoming
                 upcoming = None
@@ -445,12 +452,17 @@ class Replicator:
 
     def _prepare(self, client_id: str, *, after: int) -> asyncio.Future[_Batch | None]:
         """Read and encode the next push batch after mutation ``after`` (a thread)."""
+        return asyncio.ensure_future(asyncio.to_thread(self._read_batch, client_id, after))
 
-        def read() -> _Batch | None:
-            rows = self.store.pending_wire(limit=self.batch_size, after=after)
-            return _encode_batch(client_id, rows)
+    def _read_batch(self, client_id: str, after: int) -> _Batch | None:
+        """The next push batch after mutation ``after``, encoded (blocking: a thread)."""
+        rows = self.store.pending_wire(limit=self.batch_size, after=after)
+        return _encode_batch(client_id, rows)
 
-        return asyncio.ensure_future(asyncio.to_thread(read))
+    def _first_batch(self) -> tuple[str, _Batch | None]:
+        """The client id and the first push batch (blocking: a thread)."""
+        client_id = self.store.client_id
+        return client_id, self._read_batch(client_id, 0)
 
     async def _post_push(self, body: bytes) -> PushResponse:
         response = await self._send(
@@ -465,15 +477,24 @@ class Replicator:
         """Record ``answer`` to ``batch``. An answer that acknowledges nothing of its batch
         is a failure (pushing it again would loop); a batch cleared already, by an earlier
         answer that covered it, is not."""
-        await self._check_forgotten(answer.last_mutation_id)
-        await asyncio.to_thread(self.store.apply_push_result, answer)
+
+        def record() -> None:  # one hop to a thread for both
+            self._forgotten(answer.last_mutation_id)
+            self.store.apply_push_result(answer)
+
+        await asyncio.to_thread(record)
         if answer.last_mutation_id < batch.first:
             raise ServerProblem(f"push not acknowledged (first pending {batch.first})")
 
     async def _check_forgotten(self, server_last: int) -> None:
-        meta = await asyncio.to_thread(self.store.sync_meta)
+        await asyncio.to_thread(self._forgotten, server_last)
+
+    def _forgotten(self, server_last: int) -> None:
+        """The server's last mutation id is below what it acknowledged: it was restored from
+        a backup; re-queue what it lost from the sent log (blocking: a thread)."""
+        meta = self.store.sync_meta()
         if server_last < meta.last_acked_mutation_id:
-            count = await asyncio.to_thread(self.store.server_forgot, server_last)
+            count = self.store.server_forgot(server_last)
             log.warning(
                 "server forgot mutations %d..%d (restored backup?): %d re-queued",
                 server_last + 1,
@@ -494,25 +515,40 @@ class Replicator:
     async def pull(self) -> int:
         """Pull every page after the cursor. Handles an epoch change. Returns changes applied."""
         applied = 0
-        client_id = await asyncio.to_thread(lambda: self.store.client_id)
+        # One hop to a thread before the first request and one per page after it (the
+        # forgotten check, the epoch, the page, the next cursor): each hop wakes a worker
+        # that takes the GIL from the desk's UI thread, several times a round.
+        client_id, meta = await asyncio.to_thread(
+            lambda: (self.store.client_id, self.store.sync_meta())
+        )
         for _ in range(100_000):  # bounded: each page advances the cursor
-            meta = await asyncio.to_thread(self.store.sync_meta)
             raw = await self._request(
                 "GET",
                 "/sync/pull",
                 params={"cursor": meta.cursor, "limit": self.pull_limit, "client_id": client_id},
             )
             page = PullResponse.model_validate(raw)
-            await self._check_forgotten(page.last_mutation_id)
-            if meta.epoch is not None and page.epoch != meta.epoch:
-                log.warning("server epoch changed %s -> %s: full refetch", meta.epoch, page.epoch)
-                await asyncio.to_thread(self.store.start_refetch, page.epoch)
-                if meta.cursor != 0:
-                    continue  # this page was after a cursor of the old epoch: start over
-            applied += await asyncio.to_thread(self.store.apply_pull, page)
+            count, meta = await asyncio.to_thread(self._take_page, page, meta)
+            if count is None:  # the epoch changed after a cursor of the old one: start over
+                continue
+            applied += count
             if not page.has_more:
                 break
         return applied
+
+    def _take_page(self, page: PullResponse, meta: SyncMeta) -> tuple[int | None, SyncMeta]:
+        """One pull page asked with ``meta``'s cursor (blocking: a thread): the forgotten
+        check, an epoch change, the page applied. Returns (changes applied, the meta to ask
+        the next page with); None for the changes: the epoch changed and the page came after
+        a cursor of the old one, so nothing was applied and the pull starts over."""
+        self._forgotten(page.last_mutation_id)
+        if meta.epoch is not None and page.epoch != meta.epoch:
+            log.warning("server epoch changed %s -> %s: full refetch", meta.epoch, page.epoch)
+            self.store.start_refetch(page.epoch)
+            if meta.cursor != 0:
+                return None, self.store.sync_meta()
+        count = self.store.apply_pull(page)
+        return count, (self.store.sync_meta() if page.has_more else meta)
 
     async def sync_once(self) -> SyncOutcome:
         """Push everything, then pull everything, once. Never raises for network trouble."""
@@ -541,10 +577,9 @@ class Replicator:
                 log.warning("sync: the cache refused a write: %s", exc)
                 await self._publish(state=LinkState.CACHE_ERROR, last_error=f"cache: {exc}")
                 return SyncOutcome.CACHE_ERROR
-            await self._publish(
+            stats = await self._publish(
                 state=LinkState.ONLINE, last_error=None, last_sync_at=datetime.now(UTC)
             )
-            stats = await asyncio.to_thread(self.store.outbox_stats)
             return SyncOutcome.REJECTED if stats.rejected else SyncOutcome.DONE
 
     async def _round(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from offline_cache import LinkState, SyncOutcome
 from tests.integration.cache.conftest import (
@@ -166,5 +167,53 @@ async def test_a_cache_gone_read_only_mid_sync_pauses_sync_and_it_resumes_by_its
         await asyncio.wait_for(loop, 10)
     assert_converged(hotline, alice, bob)
     assert_applied_once(hotline)
+    for d in (alice, bob):
+        await d.close()
+
+
+async def test_a_round_takes_few_hops_to_a_thread(
+    hotline: Hotline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each hop to a thread wakes a worker that takes the GIL from the desk's UI thread (a
+    key's frame waits for it), several times a sync round, about once a second while another
+    agent works (issue 14). A round that pulls another agent's ticket with nothing to push
+    is 6 hops (11 on 5291781: the client id, the cursor and the forgotten check each a hop
+    of their own, the outbox read twice); one that also pushes a save is 9 (15). The round
+    still ends with the ticket pulled, the save acknowledged and the state exact."""
+    alice = hotline.desk("alice")
+    bob = hotline.desk("bob")
+    assert await bob.sync() == SyncOutcome.DONE
+    tid = str(alice.store.create_ticket(fields(11), call_started_at=now()).ticket_id)
+    assert await alice.sync() == SyncOutcome.DONE
+
+    hops: list[str] = []
+    to_thread = asyncio.to_thread
+
+    async def counted(fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(getattr(fn, "__name__", "?"))
+        return await to_thread(fn, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    assert await bob.sync() == SyncOutcome.DONE
+    assert bob.store.get_ticket(tid) is not None
+    assert len(hops) == 6, hops
+
+    hops.clear()
+    mine = str(bob.store.create_ticket(fields(12), call_started_at=now()).ticket_id)
+    tid2 = str(alice.store.create_ticket(fields(13), call_started_at=now()).ticket_id)
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    assert await alice.sync() == SyncOutcome.DONE
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    assert await bob.sync() == SyncOutcome.DONE
+    assert bob.store.get_ticket(tid2) is not None
+    assert bob.store.outbox() == []
+    assert mine in server_tickets(hotline)
+    snap = bob.rep.snapshot()
+    assert snap.state == LinkState.ONLINE and snap.outbox_size == 0
+    assert snap.cursor == bob.store.sync_meta().cursor
+    assert len(hops) == 9, hops
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    assert await alice.sync() == SyncOutcome.DONE
+    assert_converged(hotline, alice, bob)
     for d in (alice, bob):
         await d.close()
