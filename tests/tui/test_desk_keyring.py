@@ -174,8 +174,9 @@ async def test_an_emptied_keyring_stops_the_desk_with_what_to_do(
         # the stop screen composes after it is pushed: wait for its message widget (bounded)
         await until(
             pilot,
-            lambda: isinstance(app.screen, CacheStopScreen)
-            and app.screen.query("#cache-stop-message"),
+            lambda: (
+                isinstance(app.screen, CacheStopScreen) and app.screen.query("#cache-stop-message")
+            ),
             "the stop",
         )
         message = str(app.screen.query_one("#cache-stop-message").render())
