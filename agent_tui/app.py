@@ -53,6 +53,7 @@ with imports_frozen():
     from agent_tui.theme import THEMES
     from agent_tui.widgets.incoming import IncomingCall
     from agent_tui.widgets.status_bar import DeskStatus, StatusBar
+    from hotline.forms import FormDef, warm_ticket_rules
     from hotline.validators import load_phone_tables
 
 Clock = Callable[[], datetime]
@@ -253,7 +254,7 @@ class DeskApp(App[None]):
             if opened is not None:
                 opened()
         await self._screen_drawn()  # the form on screen first, then the network's share
-        self._load_phone_tables()
+        self._warm_up(tuple(self.desk.forms().values()))
         recovery = getattr(self.desk.store, "recovery", None)
         if recovery is not None:  # an unreadable cache was moved aside, never deleted
             text = recovery.message_zh if i18n.language() == "zh" else recovery.message_en
@@ -296,11 +297,15 @@ class DeskApp(App[None]):
         await drawn.wait()
 
     @work(thread=True, group="warm-up", exit_on_error=False)
-    def _load_phone_tables(self) -> None:
-        """The phone-number tables the first typed number needs: not imported with the desk,
-        and loaded once it is up (the cache open, its user shown), so that neither its start
-        nor the agent's first digits wait for them."""
+    def _warm_up(self, forms: tuple[FormDef, ...]) -> None:
+        """What the desk's modules leave for later, loaded once it is up (the cache open, its
+        user shown, the form drawn), so that neither its start nor the agent's first digits
+        or first save wait for it: the phone-number tables the first typed number needs,
+        then pydantic and ``TicketFields`` a save builds (with the check of the values the
+        desk's forms fix for their tickets: the server's, left out of the desk's start)."""
         load_phone_tables()
+        for problem in warm_ticket_rules(forms):
+            log.warning("a form fixes a value its tickets cannot take: %s", problem)
 
     async def _open_cache(self) -> bool:
         """The keyring's password first if it has one (asked here, never by the backend on

@@ -487,14 +487,14 @@ class DeskServices:
         if self._forms is None:
             if self.store is None:
                 if self._shipped_forms is None:
-                    self._shipped_forms = load_shipped_forms()
+                    self._shipped_forms = load_shipped_forms(ticket_values=False)
                 return self._shipped_forms
             mirrored = self.store.forms()
             forms: dict[str, FormDef] | None = None
             if mirrored and isinstance(mirrored.get("forms"), dict):
                 with contextlib.suppress(ValueError):
-                    forms = parse_forms(mirrored["forms"])
-            self._forms = forms or self._shipped_forms or load_shipped_forms()
+                    forms = parse_forms(mirrored["forms"], ticket_values=False)
+            self._forms = forms or self._shipped_forms or load_shipped_forms(ticket_values=False)
         return self._forms
 
     def units(self) -> tuple[Unit, ...]:

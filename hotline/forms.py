@@ -30,19 +30,19 @@ copied to the ticket; keys that are not fields of the form are ignored (old draf
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from hotline.clocks import resolve_zone
 from hotline.districts import DEFAULT_DISTRICTS, District
-from hotline.model import TicketFields, Urgency
+from hotline.model import EDITABLE_FIELDS, Urgency
 from hotline.resources import shipped_dir
 from hotline.validators import (
     FieldError,
@@ -54,6 +54,9 @@ from hotline.validators import (
     validate_street,
     validate_topic,
 )
+
+if TYPE_CHECKING:  # pydantic's: built when a ticket is made (or warmed up after the first frame)
+    from hotline.model import TicketFields
 
 FieldType = Literal[
     "text",
@@ -72,87 +75,67 @@ Answer = str | bool
 
 DEFAULT_MAX_LENGTH: dict[str, int] = {"text": 200, "long_text": 4000, "street": 40, "unit": 60}
 _TICKET_LIMITS = max_lengths()
+_TICKET_FIELDS = frozenset(EDITABLE_FIELDS) - {"extra"}  # TicketFields' own (a test checks)
+_FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 _YES = frozenset({"yes", "true", "1", "y", "是", "有"})
 _NO = frozenset({"no", "false", "0", "n", "否", "无"})
 _ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
 
 
 class FormError(ValueError):
     """A form definition that cannot be used; the message names the file and the field."""
 
 
-class Labels(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Form definitions are plain frozen classes: the desk reads them before its first frame, and
+# their rules are written out below (``_read_form``). Build them with ``parse_form`` (or
+# ``load_forms``), which checks; the constructors do not.
 
-    zh: str = Field(min_length=1, max_length=200)
-    en: str = Field(min_length=1, max_length=200)
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    zh: str
+    en: str
 
     def get(self, lang: str = "zh") -> str:
         return self.en if lang == "en" else self.zh
 
+    def as_dict(self) -> dict[str, str]:
+        return {"zh": self.zh, "en": self.en}
 
-class Choice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    value: str = Field(min_length=1, max_length=60)
-    zh: str = Field(min_length=1, max_length=100)
-    en: str = Field(min_length=1, max_length=100)
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    zh: str
+    en: str
 
     def label(self, lang: str = "zh") -> str:
         return self.en if lang == "en" else self.zh
 
 
-class ShowIf(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ShowIf:
     """Show the field only while ``field`` (shown itself) has one of ``values``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     field: str
-    values: list[Answer] = Field(min_length=1)
+    values: list[Answer]
 
 
-class FormField(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    id: str = Field(pattern=_ID_PATTERN)
+@dataclass(frozen=True, slots=True)
+class FormField:
+    id: str
     type: FieldType
     label: Labels
     help: Labels | None = None
     required: bool = False
-    max_length: int | None = Field(default=None, ge=1, le=4000)
-    choices: list[Choice] = Field(default_factory=list)
+    max_length: int | None = None  # text types only, 1..4000
+    choices: list[Choice] = dataclasses.field(default_factory=list)
     show_if: ShowIf | None = None
     optional_if: ShowIf | None = None  # required, except while that field has these answers
-    red_if: list[Answer] = Field(default_factory=list)
+    red_if: list[Answer] = dataclasses.field(default_factory=list)
     maps_to: str = ""  # a TicketFields attribute; empty: the answer goes to ``extra``
     default: Answer | None = None
-
-    @model_validator(mode="after")
-    def _own_rules(self) -> FormField:
-        if self.type == "choice":
-            if not self.choices:
-                raise ValueError("a choice field needs choices")
-            values = [c.value for c in self.choices]
-            if len(set(values)) != len(values):
-                raise ValueError("choices repeat a value")
-        elif self.choices:
-            raise ValueError(f"only choice fields have choices (this one is {self.type})")
-        if self.max_length is not None and self.type not in DEFAULT_MAX_LENGTH:
-            raise ValueError(f"max_length applies to text and long_text, not {self.type}")
-        if self.maps_to:
-            if self.maps_to not in TicketFields.model_fields or self.maps_to == "extra":
-                raise ValueError(f"maps_to {self.maps_to!r} is not a ticket field")
-            limit = _TICKET_LIMITS.get(self.maps_to)
-            if limit is not None and self.max_length is not None and self.max_length > limit:
-                raise ValueError(
-                    f"max_length {self.max_length} exceeds the ticket field {self.maps_to}'s "
-                    f"limit of {limit}"
-                )
-        for answer in self.red_if:
-            _check_answer_fits(self, answer, "red_if")
-        if self.default is not None:
-            _check_answer_fits(self, self.default, "default")
-        return self
 
     def text_limit(self) -> int | None:
         """The effective length limit of a text answer."""
@@ -166,6 +149,362 @@ class FormField(BaseModel):
         return [c.value for c in self.choices]
 
 
+@dataclass(frozen=True, slots=True)
+class FormDef:
+    """One ticket-entry form."""
+
+    id: str
+    title: Labels
+    fields: list[FormField]
+    version: int = 1
+    order: int = 100
+    description: Labels | None = None
+    ticket: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def field(self, field_id: str) -> FormField:
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        raise KeyError(field_id)
+
+    def as_json(self) -> dict[str, Any]:
+        """The wire form: every setting, in the order the definitions have always listed
+        them (``form_set_version`` hashes it)."""
+        out = dataclasses.asdict(self)
+        return {key: out[key] for key in _FORM_KEYS}
+
+
+FormSet = dict[str, FormDef]
+_FORM_KEYS = ("id", "version", "order", "title", "description", "ticket", "fields")
+
+
+# ---------------------------------------------------------------- reading a definition
+#
+# What is refused, and the words, follow pydantic's (the models these classes replace), so a
+# broken file reads the same: "fields[3] (bite_time).show_if.field: Field required".
+
+Loc = tuple[str | int, ...]
+
+
+class _Invalid(Exception):
+    """Problems found while reading: (where, message) pairs."""
+
+    def __init__(self, problems: list[tuple[Loc, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+_MISSING: Any = object()
+
+
+class _Reader:
+    """Collects the problems of one definition, as pydantic did: every setting's, then the
+    rules across settings only once the settings themselves are right."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[Loc, str]] = []
+
+    def table(
+        self,
+        raw: Any,
+        loc: Loc,
+        name: str,
+        allowed: tuple[str, ...],
+        read: Callable[[Mapping[str, Any], Loc], Any],
+    ) -> Any:
+        """A nested table read by ``read``; unknown keys refused."""
+        if not isinstance(raw, Mapping):
+            self.problems.append((loc, f"Input should be a valid dictionary or instance of {name}"))
+            return None
+        before = len(self.problems)
+        value = read(raw, loc)
+        for key in raw:
+            if key not in allowed:
+                self.problems.append(((*loc, key), "Extra inputs are not permitted"))
+        return value if len(self.problems) == before else None
+
+    def get(
+        self,
+        raw: Mapping[str, Any],
+        loc: Loc,
+        key: str,
+        check: Callable[[Any, Loc], Any],
+        default: Any = _MISSING,
+    ) -> Any:
+        if key not in raw:
+            if default is _MISSING:
+                self.problems.append(((*loc, key), "Field required"))
+            return default() if callable(default) else default
+        try:
+            return check(raw[key], (*loc, key))
+        except _Invalid as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+
+def _bad(loc: Loc, message: str) -> _Invalid:
+    return _Invalid([(loc, message)])
+
+
+def _text(min_length: int = 0, max_length: int | None = None, pattern: bool = False) -> Any:
+    def check(value: Any, loc: Loc) -> str:
+        if not isinstance(value, str):
+            raise _bad(loc, "Input should be a valid string")
+        if len(value) < min_length:
+            s = "" if min_length == 1 else "s"
+            raise _bad(loc, f"String should have at least {min_length} character{s}")
+        if max_length is not None and len(value) > max_length:
+            raise _bad(loc, f"String should have at most {max_length} characters")
+        if pattern and _ID.fullmatch(value) is None:
+            raise _bad(loc, f"String should match pattern '{_ID_PATTERN}'")
+        return value
+
+    return check
+
+
+def _integer(ge: int | None = None, le: int | None = None, optional: bool = False) -> Any:
+    def check(value: Any, loc: Loc) -> int | None:
+        if value is None and optional:
+            return None
+        number: int
+        if isinstance(value, bool | int):
+            number = int(value)
+        elif isinstance(value, float):
+            if not value.is_integer():
+                raise _bad(
+                    loc, "Input should be a valid integer, got a number with a fractional part"
+                )
+            number = int(value)
+        elif isinstance(value, str):
+            try:
+                number = int(value.strip())
+            except ValueError:
+                raise _bad(
+                    loc, "Input should be a valid integer, unable to parse string as an integer"
+                ) from None
+        else:
+            raise _bad(loc, "Input should be a valid integer")
+        if ge is not None and number < ge:
+            raise _bad(loc, f"Input should be greater than or equal to {ge}")
+        if le is not None and number > le:
+            raise _bad(loc, f"Input should be less than or equal to {le}")
+        return number
+
+    return check
+
+
+_TRUE_WORDS = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE_WORDS = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _lax_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _TRUE_WORDS:
+            return True
+        if word in _FALSE_WORDS:
+            return False
+    return None
+
+
+def _boolean(value: Any, loc: Loc) -> bool:
+    answer = _lax_bool(value)
+    if answer is None:
+        if isinstance(value, str | int | float):
+            raise _bad(loc, "Input should be a valid boolean, unable to interpret input")
+        raise _bad(loc, "Input should be a valid boolean")
+    return answer
+
+
+def _answer(value: Any, loc: Loc) -> Answer:
+    """Text or true/false; a 0/1 number reads as false/true (pydantic's reading)."""
+    if isinstance(value, str | bool):
+        return value
+    try:
+        return _boolean(value, (*loc, "bool"))  # a 0/1 number; refused otherwise
+    except _Invalid as exc:
+        raise _Invalid([((*loc, "str"), "Input should be a valid string"), *exc.problems]) from None
+
+
+def _optional_answer(value: Any, loc: Loc) -> Answer | None:
+    return None if value is None else _answer(value, loc)
+
+
+def _list(item: Callable[[Any, Loc], Any], min_length: int = 0) -> Any:
+    def check(value: Any, loc: Loc) -> list[Any]:
+        if not isinstance(value, list | tuple):
+            raise _bad(loc, "Input should be a valid list")
+        items: list[Any] = []
+        problems: list[tuple[Loc, str]] = []
+        for i, raw in enumerate(value):
+            try:
+                items.append(item(raw, (*loc, i)))
+            except _Invalid as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise _Invalid(problems)
+        if len(items) < min_length:
+            s = "" if min_length == 1 else "s"
+            raise _bad(
+                loc, f"List should have at least {min_length} item{s} after validation, not 0"
+            )
+        return items
+
+    return check
+
+
+def _literal(value: Any, loc: Loc) -> str:
+    if value not in _FIELD_TYPES or not isinstance(value, str):
+        names = [f"'{t}'" for t in _FIELD_TYPES]
+        raise _bad(loc, f"Input should be {', '.join(names[:-1])} or {names[-1]}")
+    return value
+
+
+def _string_table(value: Any, loc: Loc) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise _bad(loc, "Input should be a valid dictionary")
+    problems = [
+        ((*loc, key), "Input should be a valid string")
+        for key, item in value.items()
+        if not isinstance(item, str)
+    ]
+    if problems:
+        raise _Invalid(problems)
+    return {str(key): item for key, item in value.items()}
+
+
+def _nested(name: str, allowed: tuple[str, ...], read: Any, optional: bool = False) -> Any:
+    def check(value: Any, loc: Loc) -> Any:
+        if value is None and optional:
+            return None
+        reader = _Reader()
+        parsed = reader.table(value, loc, name, allowed, lambda raw, at: read(reader, raw, at))
+        if reader.problems:
+            raise _Invalid(reader.problems)
+        return parsed
+
+    return check
+
+
+def _read_labels(r: _Reader, raw: Mapping[str, Any], loc: Loc) -> Labels:
+    return Labels(
+        zh=r.get(raw, loc, "zh", _text(1, 200)),
+        en=r.get(raw, loc, "en", _text(1, 200)),
+    )
+
+
+def _read_choice(r: _Reader, raw: Mapping[str, Any], loc: Loc) -> Choice:
+    return Choice(
+        value=r.get(raw, loc, "value", _text(1, 60)),
+        zh=r.get(raw, loc, "zh", _text(1, 100)),
+        en=r.get(raw, loc, "en", _text(1, 100)),
+    )
+
+
+def _read_show_if(r: _Reader, raw: Mapping[str, Any], loc: Loc) -> ShowIf:
+    return ShowIf(
+        field=r.get(raw, loc, "field", _text()),
+        values=r.get(raw, loc, "values", _list(_answer, min_length=1)),
+    )
+
+
+_LABELS = _nested("Labels", ("zh", "en"), _read_labels)
+_OPTIONAL_LABELS = _nested("Labels", ("zh", "en"), _read_labels, optional=True)
+_CHOICE = _nested("Choice", ("value", "zh", "en"), _read_choice)
+_SHOW_IF = _nested("ShowIf", ("field", "values"), _read_show_if, optional=True)
+_FIELD_KEYS = tuple(f.name for f in dataclasses.fields(FormField))
+
+
+def _read_field(r: _Reader, raw: Mapping[str, Any], loc: Loc) -> FormField:
+    return FormField(
+        id=r.get(raw, loc, "id", _text(pattern=True)),
+        type=r.get(raw, loc, "type", _literal),
+        label=r.get(raw, loc, "label", _LABELS),
+        help=r.get(raw, loc, "help", _OPTIONAL_LABELS, None),
+        required=r.get(raw, loc, "required", _boolean, False),
+        max_length=r.get(raw, loc, "max_length", _integer(1, 4000, optional=True), None),
+        choices=r.get(raw, loc, "choices", _list(_CHOICE), list),
+        show_if=r.get(raw, loc, "show_if", _SHOW_IF, None),
+        optional_if=r.get(raw, loc, "optional_if", _SHOW_IF, None),
+        red_if=r.get(raw, loc, "red_if", _list(_answer), list),
+        maps_to=r.get(raw, loc, "maps_to", _text(), ""),
+        default=r.get(raw, loc, "default", _optional_answer, None),
+    )
+
+
+def _form_field(value: Any, loc: Loc) -> FormField:
+    reader = _Reader()
+    f: FormField = reader.table(
+        value, loc, "FormField", _FIELD_KEYS, lambda raw, at: _read_field(reader, raw, at)
+    )
+    if reader.problems:
+        raise _Invalid(reader.problems)
+    try:
+        _field_rules(f)
+    except ValueError as exc:
+        raise _bad(loc, str(exc)) from None
+    return f
+
+
+def _read_form(raw: Mapping[str, Any]) -> FormDef:
+    """A form from its data: every setting read and checked, then the rules across them;
+    ``_Invalid`` lists what is wrong."""
+    reader = _Reader()
+    loc: Loc = ()
+    form: FormDef = reader.table(
+        raw,
+        loc,
+        "FormDef",
+        _FORM_KEYS,
+        lambda raw, at: FormDef(
+            id=reader.get(raw, at, "id", _text(pattern=True)),
+            version=reader.get(raw, at, "version", _integer(ge=1), 1),
+            order=reader.get(raw, at, "order", _integer(), 100),
+            title=reader.get(raw, at, "title", _LABELS),
+            description=reader.get(raw, at, "description", _OPTIONAL_LABELS, None),
+            ticket=reader.get(raw, at, "ticket", _string_table, dict),
+            fields=reader.get(raw, at, "fields", _list(_form_field, min_length=1)),
+        ),
+    )
+    if reader.problems:
+        raise _Invalid(reader.problems)
+    try:
+        _form_rules(form)
+    except ValueError as exc:
+        raise _bad((), str(exc)) from None
+    return form
+
+
+def _field_rules(f: FormField) -> None:
+    """One field's own rules (its settings already read); ValueError says what is wrong."""
+    if f.type == "choice":
+        if not f.choices:
+            raise ValueError("a choice field needs choices")
+        values = [c.value for c in f.choices]
+        if len(set(values)) != len(values):
+            raise ValueError("choices repeat a value")
+    elif f.choices:
+        raise ValueError(f"only choice fields have choices (this one is {f.type})")
+    if f.max_length is not None and f.type not in DEFAULT_MAX_LENGTH:
+        raise ValueError(f"max_length applies to text and long_text, not {f.type}")
+    if f.maps_to:
+        if f.maps_to not in _TICKET_FIELDS:
+            raise ValueError(f"maps_to {f.maps_to!r} is not a ticket field")
+        limit = _TICKET_LIMITS.get(f.maps_to)
+        if limit is not None and f.max_length is not None and f.max_length > limit:
+            raise ValueError(
+                f"max_length {f.max_length} exceeds the ticket field {f.maps_to}'s limit of {limit}"
+            )
+    for answer in f.red_if:
+        _check_answer_fits(f, answer, "red_if")
+    if f.default is not None:
+        _check_answer_fits(f, f.default, "default")
+
+
 def _check_answer_fits(f: FormField, answer: Answer, where: str) -> None:
     if f.type == "yes_no":
         if not isinstance(answer, bool):
@@ -176,91 +515,97 @@ def _check_answer_fits(f: FormField, answer: Answer, where: str) -> None:
         raise ValueError(f"{where} value {answer!r} is not one of the choices")
 
 
-class FormDef(BaseModel):
-    """One ticket-entry form."""
+def _form_rules(form: FormDef) -> None:
+    """The rules across a form's fields; ValueError says what is wrong."""
+    by_id: dict[str, FormField] = {}
+    for f in form.fields:
+        if f.id in by_id:
+            raise ValueError(f"field id {f.id!r} is used twice")
+        by_id[f.id] = f
+    mapped: dict[str, str] = {}
+    for f in form.fields:
+        if f.maps_to:
+            if f.maps_to in mapped:
+                raise ValueError(
+                    f"fields {mapped[f.maps_to]!r} and {f.id!r} both map to {f.maps_to}"
+                )
+            if f.maps_to in form.ticket:
+                raise ValueError(f"field {f.id!r} maps to {f.maps_to}, fixed in [ticket]")
+            mapped[f.maps_to] = f.id
+        for key, rule in (("show_if", f.show_if), ("optional_if", f.optional_if)):
+            if rule is None:
+                continue
+            source = by_id.get(rule.field)
+            if source is None or source.id == f.id:
+                raise ValueError(
+                    f"field {f.id!r}: {key}.field {rule.field!r} is not another field of this form"
+                )
+            for answer in rule.values:
+                try:
+                    _check_answer_fits(source, answer, key)
+                except ValueError as exc:
+                    raise ValueError(f"field {f.id!r}: {exc}") from None
+    for f in form.fields:  # show_if chains must end: a cycle would hide fields forever
+        seen = {f.id}
+        current = f
+        while current.show_if is not None:
+            current = by_id[current.show_if.field]
+            if current.id in seen:
+                raise ValueError(f"field {f.id!r}: show_if goes round in a circle")
+            seen.add(current.id)
+    for key in form.ticket:
+        if key not in _TICKET_FIELDS:
+            raise ValueError(f"[ticket] {key!r} is not a ticket field")
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=_ID_PATTERN)
-    version: int = Field(default=1, ge=1)
-    order: int = 100
-    title: Labels
-    description: Labels | None = None
-    ticket: dict[str, str] = Field(default_factory=dict)
-    fields: list[FormField] = Field(min_length=1)
+def check_ticket_values(form: FormDef) -> None:
+    """The values a form fixes for its tickets (``[ticket]``, and each choice of a field
+    mapped to a ticket field) as ``TicketFields`` takes them; ValueError names the ticket
+    field. It builds the pydantic model, so it is not part of reading a form on the desk:
+    ``parse_form`` runs it unless told not to (the desk's start), and the server (which
+    checks every set it serves or takes) and the tests over the shipped forms run it."""
+    from pydantic import ValidationError
 
-    @model_validator(mode="after")
-    def _cross_rules(self) -> FormDef:
-        by_id: dict[str, FormField] = {}
-        for f in self.fields:
-            if f.id in by_id:
-                raise ValueError(f"field id {f.id!r} is used twice")
-            by_id[f.id] = f
-        mapped: dict[str, str] = {}
-        for f in self.fields:
-            if f.maps_to:
-                if f.maps_to in mapped:
-                    raise ValueError(
-                        f"fields {mapped[f.maps_to]!r} and {f.id!r} both map to {f.maps_to}"
-                    )
-                if f.maps_to in self.ticket:
-                    raise ValueError(f"field {f.id!r} maps to {f.maps_to}, fixed in [ticket]")
-                mapped[f.maps_to] = f.id
-            for key, rule in (("show_if", f.show_if), ("optional_if", f.optional_if)):
-                if rule is None:
-                    continue
-                source = by_id.get(rule.field)
-                if source is None or source.id == f.id:
-                    raise ValueError(
-                        f"field {f.id!r}: {key}.field {rule.field!r} is not another "
-                        "field of this form"
-                    )
-                for answer in rule.values:
-                    try:
-                        _check_answer_fits(source, answer, key)
-                    except ValueError as exc:
-                        raise ValueError(f"field {f.id!r}: {exc}") from None
-        for f in self.fields:  # show_if chains must end: a cycle would hide fields forever
-            seen = {f.id}
-            current = f
-            while current.show_if is not None:
-                current = by_id[current.show_if.field]
-                if current.id in seen:
-                    raise ValueError(f"field {f.id!r}: show_if goes round in a circle")
-                seen.add(current.id)
-        for key in self.ticket:
-            if key not in TicketFields.model_fields or key == "extra":
-                raise ValueError(f"[ticket] {key!r} is not a ticket field")
+    from hotline.model import TicketFields
+
+    try:
+        TicketFields(**form.ticket)
+        for f in form.fields:
+            if f.maps_to and f.type == "choice":
+                for value in f.choice_values():
+                    TicketFields(**{f.maps_to: value})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"{where}: {first['msg']}") from None
+
+
+def warm_ticket_rules(forms: Iterable[FormDef] = ()) -> list[str]:
+    """Build now what making a ticket from a form needs (pydantic, ``TicketFields``, the
+    clocks' time zone), and check the values ``forms`` fix for their tickets as
+    ``TicketFields`` reads them (``check_ticket_values``). The desk calls this in a thread
+    once its first frame is drawn, so that neither that frame nor the agent's first save
+    waits for it. Returns what is wrong, one line per form (empty: nothing)."""
+    from hotline.clocks import resolve_zone
+
+    resolve_zone()
+    problems = []
+    for form in forms:
         try:
-            TicketFields(**self.ticket)
-            for f in self.fields:
-                if f.maps_to and f.type == "choice":
-                    for value in f.choice_values():
-                        TicketFields(**{f.maps_to: value})
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"{where}: {first['msg']}") from None
-        return self
-
-    def field(self, field_id: str) -> FormField:
-        for f in self.fields:
-            if f.id == field_id:
-                return f
-        raise KeyError(field_id)
-
-
-FormSet = dict[str, FormDef]
+            check_ticket_values(form)
+        except ValueError as exc:
+            problems.append(f"form {form.id!r}: {exc}")
+    return problems
 
 
 # ---------------------------------------------------------------- loading
 
 
-def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> str:
-    """Pydantic's error as 'fields[3] (bite_time).show_if.field: message'."""
+def _describe(problems: list[tuple[Loc, str]], raw: Mapping[str, Any]) -> str:
+    """The problems as 'fields[3] (bite_time).show_if.field: message'."""
     parts = []
-    for err in exc.errors()[:5]:
-        loc = list(err["loc"])
+    for loc_, message in problems[:5]:
+        loc = list(loc_)
         text = ""
         if len(loc) >= 2 and loc[0] == "fields" and isinstance(loc[1], int):
             text = f"fields[{loc[1]}]"
@@ -272,24 +617,32 @@ def _describe(exc: ValidationError, raw: Mapping[str, Any]) -> str:
             loc = loc[2:]
         rest = ".".join(str(p) for p in loc)
         where = ".".join(p for p in (text, rest) if p)
-        message = str(err["msg"]).removeprefix("Value error, ")
         parts.append(f"{where}: {message}" if where else message)
     return "; ".join(parts)
 
 
-def parse_form(raw: Mapping[str, Any], source: str = "form") -> FormDef:
-    """One form from its TOML/JSON data; ``FormError`` names ``source`` and the field."""
+def parse_form(
+    raw: Mapping[str, Any], source: str = "form", *, ticket_values: bool = True
+) -> FormDef:
+    """One form from its TOML/JSON data; ``FormError`` names ``source`` and the field.
+    ``ticket_values=False`` leaves out ``check_ticket_values`` (pydantic's): the desk reads
+    forms the server or the tests have checked with it, before its first frame."""
     try:
-        return FormDef.model_validate(dict(raw))
-    except ValidationError as exc:
-        raise FormError(f"{source}: {_describe(exc, raw)}") from None
+        form = _read_form(raw)
+        if ticket_values:
+            check_ticket_values(form)
+    except _Invalid as exc:
+        raise FormError(f"{source}: {_describe(exc.problems, raw)}") from None
+    except ValueError as exc:
+        raise FormError(f"{source}: {exc}") from None
+    return form
 
 
 def _ordered(forms: Iterable[FormDef]) -> FormSet:
     return {f.id: f for f in sorted(forms, key=lambda f: (f.order, f.id))}
 
 
-def parse_forms(data: Mapping[str, Any]) -> FormSet:
+def parse_forms(data: Mapping[str, Any], *, ticket_values: bool = True) -> FormSet:
     """A form set as served over the wire (``{form_id: form}``), e.g. one an admin uploads."""
     if not isinstance(data, Mapping) or not data:
         raise FormError("a form set must map form ids to forms and have at least one form")
@@ -297,29 +650,30 @@ def parse_forms(data: Mapping[str, Any]) -> FormSet:
     for key, raw in data.items():
         if not isinstance(raw, Mapping):
             raise FormError(f"form {key!r}: must be a table of settings")
-        form = parse_form(raw, f"form {key!r}")
+        form = parse_form(raw, f"form {key!r}", ticket_values=ticket_values)
         if form.id != key:
             raise FormError(f"form {key!r}: its id is {form.id!r}; the key must be the id")
         forms.append(form)
     return _ordered(forms)
 
 
-def load_form_file(path: Path) -> FormDef:
+def load_form_file(path: Path, *, ticket_values: bool = True) -> FormDef:
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise FormError(f"{path}: not valid TOML: {exc}") from None
-    return parse_form(raw, str(path))
+    return parse_form(raw, str(path), ticket_values=ticket_values)
 
 
-def load_forms(dir: Path | str | None = None) -> FormSet:
-    """Every ``*.toml`` form in ``dir`` (default: the shipped ``forms/``), by order then id."""
+def load_forms(dir: Path | str | None = None, *, ticket_values: bool = True) -> FormSet:
+    """Every ``*.toml`` form in ``dir`` (default: the shipped ``forms/``), by order then id.
+    ``ticket_values``: as ``parse_form``'s."""
     folder = Path(dir) if dir is not None else shipped_dir("forms")
     forms: list[FormDef] = []
     origin: dict[str, Path] = {}
     for path in sorted(folder.glob("*.toml")):
-        form = load_form_file(path)
+        form = load_form_file(path, ticket_values=ticket_values)
         if form.id in origin:
             raise FormError(f"{path}: form id {form.id!r} is already used by {origin[form.id]}")
         origin[form.id] = path
@@ -329,14 +683,15 @@ def load_forms(dir: Path | str | None = None) -> FormSet:
     return _ordered(forms)
 
 
-def load_shipped_forms() -> FormSet:
-    """The shipped forms (what the server serves until an admin replaces them)."""
-    return load_forms()
+def load_shipped_forms(*, ticket_values: bool = True) -> FormSet:
+    """The shipped forms (what the server serves until an admin replaces them).
+    ``ticket_values``: as ``parse_form``'s (the desk's start leaves it out)."""
+    return load_forms(ticket_values=ticket_values)
 
 
 def forms_as_json(forms: Mapping[str, FormDef]) -> dict[str, Any]:
     """The wire form of a set: ``{form_id: form as JSON}`` (``parse_forms`` reads it back)."""
-    return {key: form.model_dump(mode="json") for key, form in forms.items()}
+    return {key: form.as_json() for key, form in forms.items()}
 
 
 def form_set_version(forms: Mapping[str, FormDef]) -> str:
@@ -475,7 +830,7 @@ def _clean_all(
         value = values.get(f.id)
         if _blank(value):
             if f.required and not _excused(form, f, values):
-                errors.append(FieldError(f.id, "required", labels=f.label.model_dump()))
+                errors.append(FieldError(f.id, "required", labels=f.label.as_dict()))
             continue
         try:
             cleaned[f.id] = _clean(f, value, districts, zone)
@@ -491,7 +846,7 @@ def _clean_all(
         elif answer.id not in {e.field for e in errors}:
             problem = outcome_problem(cleaned.get(answer.id), disposition)
             if problem is not None:
-                errors.append(problem.with_field(answer.id, answer.label.model_dump()))
+                errors.append(problem.with_field(answer.id, answer.label.as_dict()))
     return cleaned, errors
 
 
@@ -524,7 +879,7 @@ def _check_streets(
                     cleaned[f.id], cleaned[district_field.id], districts, field=f.id
                 )
             except FieldError as exc:
-                errors.append(exc.with_field(f.id, f.label.model_dump()))
+                errors.append(exc.with_field(f.id, f.label.as_dict()))
 
 
 def validate_values(
@@ -566,6 +921,9 @@ def to_ticket_fields(
     field id; ``[ticket]`` of the form fills fixed fields; red answers make ``urgency`` red.
     A date-time typed without a zone is taken in ``zone`` (default Asia/Shanghai).
     """
+    from hotline.clocks import resolve_zone
+    from hotline.model import TicketFields
+
     cleaned, errors = _clean_all(form, values, districts, zone or resolve_zone(), disposition)
     if errors:
         raise errors[0]
@@ -600,6 +958,7 @@ __all__ = [
     "FormSet",
     "Labels",
     "ShowIf",
+    "check_ticket_values",
     "district_choices",
     "form_set_version",
     "form_version",
@@ -613,4 +972,5 @@ __all__ = [
     "to_ticket_fields",
     "validate_values",
     "visible_fields",
+    "warm_ticket_rules",
 ]

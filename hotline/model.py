@@ -2,15 +2,23 @@
 
 Identifiers are English so they are stable on the wire and in the database; the
 Chinese and English labels a person reads live in the UI's i18n tables.
+
+The vocabulary is plain Python. The pydantic models (``TicketFields``, ``Ticket``, ``Note``)
+live in ``hotline.ticket_models`` and are reached here on first use (``hotline.model.Ticket``
+and ``from hotline.model import Ticket`` work as before): the desk's first frame needs the
+vocabulary, the form rules and ``TICKET_MAX_LENGTHS``, not pydantic.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import IntEnum, StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+if TYPE_CHECKING:  # built on first use (hotline.ticket_models): see __getattr__ below
+    from hotline.ticket_models import Note as Note
+    from hotline.ticket_models import SatisfactionScore as SatisfactionScore
+    from hotline.ticket_models import Ticket as Ticket
+    from hotline.ticket_models import TicketFields as TicketFields
 
 
 class Kind(StrEnum):
@@ -53,9 +61,6 @@ def _legacy_satisfaction(value: Any) -> Any:
     if isinstance(value, str) and value.strip().isdigit():
         return LEGACY_SATISFACTION.get(int(value.strip()), value)
     return value
-
-
-SatisfactionScore = Annotated[Satisfaction, BeforeValidator(_legacy_satisfaction)]
 
 
 class Urgency(StrEnum):
@@ -171,65 +176,34 @@ PERSONAL_FIELDS: tuple[str, ...] = ("caller_name", "phone", "id_card", "address"
 CALLER_FIELDS: tuple[str, ...] = ("caller_name", "phone", "caller_number", "id_card", "address")
 
 
-class TicketFields(BaseModel):
-    """What intake records about one call. Lengths here are the hard limits."""
+# The hard length limits of the ticket's text fields: ``TicketFields`` declares its limits
+# from this table, and the form rules read it without building the model.
+TICKET_MAX_LENGTHS: dict[str, int] = {
+    "caller_name": 50,
+    "phone": 20,
+    "id_card": 18,
+    "address": 200,
+    "district": 20,
+    "community": 50,
+    "category": 40,
+    "account": 4000,
+    "answer": 4000,
+    "handling_unit": 60,
+    "promise": 500,
+    "street": 40,  # 街道/镇
+    "caller_number": 20,  # 来电号码 (caller ID)
+    "respondent": 100,  # 被反映对象
+    "topic": 40,  # 诉求分类 (hotline.topics)
+}
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    caller_name: str = Field(default="", max_length=50)
-    phone: str = Field(default="", max_length=20)
-    id_card: str | None = Field(default=None, max_length=18)
-    address: str = Field(default="", max_length=200)
-    district: str = Field(default="", max_length=20)
-    community: str | None = Field(default=None, max_length=50)
-    kind: Kind = Kind.CONSULTATION
-    category: str = Field(default="other", max_length=40)
-    urgent_subcategory: UrgentSubcategory | None = None
-    urgency: Urgency = Urgency.NORMAL
-    account: str = Field(default="", max_length=4000)
-    answer: str | None = Field(default=None, max_length=4000)
-    handling_unit: str | None = Field(default=None, max_length=60)
-    promise: str | None = Field(default=None, max_length=500)
-    channel: Channel = Channel.PHONE
-    street: str | None = Field(default=None, max_length=40)  # 街道/镇
-    caller_number: str | None = Field(default=None, max_length=20)  # 来电号码 (caller ID)
-    reply_needed: bool | None = None  # 是否需要回复
-    reply_method: ReplyMethod | None = None  # 回复方式
-    respondent: str | None = Field(default=None, max_length=100)  # 被反映对象
-    topic: str | None = Field(default=None, max_length=40)  # 诉求分类 (hotline.topics)
-    privacy: Privacy = Privacy.NORMAL  # 保密/匿名
-    extra: dict[str, Any] = Field(default_factory=dict)
+_MODELS = frozenset({"TicketFields", "Ticket", "Note", "SatisfactionScore"})
 
 
-class Ticket(TicketFields):
-    """A ticket as the server holds it and as it flows to clients on pull."""
+def __getattr__(name: str) -> Any:
+    """``TicketFields``, ``Ticket``, ``Note`` and ``SatisfactionScore``, built when first asked
+    for (PEP 562): importing this module does not import pydantic."""
+    if name in _MODELS:
+        from hotline import ticket_models
 
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    id: str
-    number: str | None = None  # human number assigned by the server, e.g. 20261122-000123
-    revision: int = 0
-    status: Status = Status.ACCEPTED
-    disposition: Disposition = Disposition.PENDING
-    escalation_level: EscalationLevel = EscalationLevel.AGENT
-    call_started_at: AwareDatetime
-    created_at: AwareDatetime  # as the agent saw it (client clock)
-    created_by: str = ""
-    team: str | None = None
-    assignee: str | None = None
-    merged_into: str | None = None
-    first_response_at: datetime | None = None
-    closed_at: datetime | None = None
-    overdue: bool = False
-    satisfaction: SatisfactionScore | None = None
-    updated_at: datetime | None = None  # server time of the last change
-
-
-class Note(BaseModel):
-    """Notes are append-only: two agents adding notes never conflict."""
-
-    id: str
-    ticket_id: str
-    body: str = Field(min_length=1, max_length=4000)
-    author: str = ""
-    created_at: AwareDatetime
+        return getattr(ticket_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

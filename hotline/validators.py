@@ -38,12 +38,12 @@ from hotline.field_messages import Lang, render
 from hotline.model import (
     EDITABLE_FIELDS,
     LEGACY_SATISFACTION,
+    TICKET_MAX_LENGTHS,
     Channel,
     Kind,
     Privacy,
     ReplyMethod,
     Satisfaction,
-    TicketFields,
     Urgency,
     UrgentSubcategory,
 )
@@ -437,14 +437,9 @@ _ENUMS: dict[str, list[str]] = {
 
 
 def max_lengths() -> dict[str, int]:
-    """Hard length limits, read from ``TicketFields`` so there is one source of truth."""
-    out: dict[str, int] = {}
-    for name, info in TicketFields.model_fields.items():
-        for meta in info.metadata:
-            limit = getattr(meta, "max_length", None)
-            if isinstance(limit, int):
-                out[name] = limit
-    return out
+    """Hard length limits: ``TICKET_MAX_LENGTHS``, the table ``TicketFields`` declares its
+    own from (one source of truth, read without building the model)."""
+    return dict(TICKET_MAX_LENGTHS)
 
 
 _MAX_LENGTHS = max_lengths()
@@ -499,11 +494,11 @@ def clean_ticket_fields(
                 errors.append(FieldError(name, "yes_no_invalid"))
             continue
         if _blank(value):
-            if name in _ENUMS and name not in _NULLABLE:  # kind, urgency, channel: never blank
+            if name in _ENUMS and name not in _nullable():  # kind, urgency, channel: never blank
                 allowed = _ENUMS[name]
                 errors.append(FieldError(name, "invalid_choice", {"value": "", "choices": allowed}))
                 continue
-            cleaned[name] = None if name in _NULLABLE else ""
+            cleaned[name] = None if name in _nullable() else ""
             continue
         if name in _ENUMS:
             allowed = _ENUMS[name]
@@ -591,11 +586,17 @@ def extra_problem(extra: Mapping[str, Any]) -> FieldError | None:
     return None
 
 
-_NULLABLE = frozenset(
-    name
-    for name, info in TicketFields.model_fields.items()
-    if info.default is None and name != "extra"
-)
+@cache
+def _nullable() -> frozenset[str]:
+    """The ticket fields whose empty value is None, read from ``TicketFields`` when first
+    needed (the server's checks; the desk's form rules do not ask)."""
+    from hotline.model import TicketFields
+
+    return frozenset(
+        name
+        for name, info in TicketFields.model_fields.items()
+        if info.default is None and name != "extra"
+    )
 
 
 def validate_ticket_fields(

@@ -13,16 +13,18 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlcipher3  # type: ignore[import-untyped]
-from pydantic import BaseModel, ValidationError
 
 from hotline.ids import provisional_number
 from hotline.model import Status
 from hotline.private_files import prepare_sqlite_file
 from offline_cache.errors import InvalidChange
 from offline_cache.records import Draft, TicketRow
+
+if TYPE_CHECKING:  # pydantic: imported when a change is validated, not with the cache
+    from pydantic import BaseModel
 
 Clock = Callable[[], datetime]
 
@@ -98,6 +100,8 @@ def _args_json(model: BaseModel) -> dict[str, Any]:
 
 
 def _validate(model: type[BaseModel], data: Mapping[str, Any]) -> BaseModel:
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(dict(data))
     except ValidationError as exc:

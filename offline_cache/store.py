@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlcipher3  # type: ignore[import-untyped]
-from pydantic import BaseModel
 
 from hotline.ids import provisional_number, uuid7
-from hotline.model import Status, TicketFields
+from hotline.model import Status
 from hotline.validators import FieldError, validate_satisfaction
 from hotline.wire_names import SCHEMA_VERSION, Entity, MutationName, MutationOutcome
 from offline_cache import keycheck
@@ -103,6 +102,9 @@ from offline_cache.ticket_state import _ticket_columns, apply_local
 
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from hotline.model import TicketFields
     from hotline.protocol import Mutation, MutationResult, PullResponse, PushResponse
 
 # The protocol's models (``hotline.protocol``) are imported where a save, a push or a pull
@@ -390,7 +392,7 @@ class CacheStore:
         """
         from hotline.protocol import CreateTicketArgs
 
-        base = fields.model_dump(mode="json") if isinstance(fields, BaseModel) else dict(fields)
+        base = dict(fields) if isinstance(fields, Mapping) else fields.model_dump(mode="json")
         tid = ticket_id or uuid7()
         created = created_at or self.now()
         args_model = _validate(

@@ -7,10 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
-from hotline import clocks
-from hotline.model import Status, Ticket, Urgency
+from hotline.model import Status, Urgency
 from hotline.wire_names import MutationName
 from offline_cache.sqlbits import (
     OPEN_STATUSES,
@@ -29,6 +26,13 @@ def _clock_deadline(data: Mapping[str, Any], now: datetime) -> datetime | None:
     server's escalation clock runs), so a ticket taken offline counts down from its call at
     once, and "deadline before now" is exactly ``clocks.is_overdue``. None when the ticket
     cannot be read as one (a partial local preview) or no clock runs for it."""
+    # the clocks and the ticket model (pydantic): imported with the first ticket written,
+    # not with the cache (it opens while the desk draws its first frame)
+    from pydantic import ValidationError
+
+    from hotline import clocks
+    from hotline.model import Ticket
+
     try:
         ticket = Ticket.model_validate(data)
     except ValidationError:

@@ -43,7 +43,6 @@ from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs
 from agent_tui.widgets.incoming import IncomingCall
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
-from hotline.model import Ticket
 from hotline.validators import FieldError
 from offline_cache.records import Draft
 
@@ -971,6 +970,7 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
     def _deadline(self, fields: Any, ticket_id: str, started: datetime, now: datetime) -> str:
         """The handling deadline the clocks give this ticket if dispatched now."""
         from hotline.clocks import handling_deadline
+        from hotline.model import Ticket
 
         try:
             ticket = Ticket(

@@ -7,6 +7,8 @@
   command has frozen its imports' objects out of the garbage collector's walks by then, and
   ``agent_tui.app`` imports its tree with the collector paused (then frozen); opening the
   cache does not build the wire protocol's models (``hotline.wire_names`` is enough);
+- pydantic is not imported before the desk's first frame is drawn (the forms are read and
+  checked, and the form's per-key checks run, without it); the desk warms it up after;
 - keys an agent types the moment the form shows, while the cache is still opening, land in
   the form and stay there once the cache is open; a ticket typed and saved (its key pressed)
   before the cache is open is in the cache once it opens;
@@ -56,12 +58,29 @@ NOT_FOR_THE_DESK = (
 # that waits, bounded, for the desk to be interactive, then for the replicator's link, and
 # writes what ``sys.modules`` held at each point.
 CHILD = r"""
-import asyncio, gc, json, sys, time
+import asyncio, gc, json, sys, threading, time
 from textual.app import App
 
 OUT = sys.argv[1]
 seen = {}
 real_run = App.run
+drawn = []
+
+class FirstPydantic:  # where pydantic is first imported: before the first frame was drawn?
+    def find_spec(self, name, path=None, target=None):
+        if name == "pydantic" and "pydantic" not in seen:
+            seen["pydantic"] = {"drawn": bool(drawn), "thread": threading.current_thread().name}
+        return None
+
+sys.meta_path.insert(0, FirstPydantic())
+import agent_tui.app as desk_app
+real_drawn = desk_app.DeskApp._screen_drawn
+
+async def drawn_then_noted(self):
+    await real_drawn(self)
+    drawn.append(1)
+
+desk_app.DeskApp._screen_drawn = drawn_then_noted
 
 def interactive(app):
     from agent_tui.screens.intake import IntakeScreen
@@ -138,6 +157,9 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
         )
         assert not wrong, f"{moment}: the desk imported {wrong[:12]}"
     assert "agent_tui.screens.intake" in seen["at_interactive"]  # the child ran the real desk
+    # pydantic (the ticket model a save builds, the protocol) first imported once the first
+    # frame was drawn: by the warm-up, the sign-in check or the replicator
+    assert seen["pydantic"]["drawn"], seen["pydantic"]
     # the command froze its imports' objects out of the collector's walks (agent_tui.app)
     assert seen["frozen"] > 10_000, seen["frozen"]
 
@@ -145,8 +167,9 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
 # Imported by the desk's modules or the cache it opens, they would be paid before its first
 # frame and its cached user shown; they are loaded when first needed instead (phonenumbers:
 # in a thread once the form is up; httpx: by the sign-in check after the first frame; the
-# protocol's models: by the replicator, or the first save, once the desk is up).
-NOT_BEFORE_THE_FIRST_FRAME = ("phonenumbers", "httpx", "hotline.protocol")
+# protocol's models: by the replicator, or the first save, once the desk is up; pydantic: by
+# the warm-up after the first frame, the replicator or the first save).
+NOT_BEFORE_THE_FIRST_FRAME = ("phonenumbers", "httpx", "hotline.protocol", "pydantic")
 
 
 def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
@@ -160,6 +183,35 @@ def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip() == "[]", f"imported with the desk: {proc.stdout.strip()}"
+
+
+def test_the_desk_reads_its_forms_and_checks_keys_without_pydantic() -> None:
+    """What the desk does with its forms before and just after its first frame -- read the
+    shipped ones (as it does at start), build the form, check answers as keys come in --
+    imports no pydantic: a key's check never waits for it (it is warmed up after the frame;
+    a save builds ``TicketFields``)."""
+    code = (
+        "import sys, agent_tui.app, agent_tui.screens.intake\n"
+        "from agent_tui.widgets.form_factory import field_specs\n"
+        "from hotline.forms import is_red, load_shipped_forms, validate_values, visible_fields\n"
+        "forms = load_shipped_forms(ticket_values=False)\n"
+        "answers = {'kind': 'help', 'phone': '1381234567', 'caller_name': 'x' * 80,\n"
+        "           'district': '浦东', 'urgent_subcategory': 'rabies_vaccine',\n"
+        "           'bite_time': 'yesterday', 'account': '积水', 'urgent': 'yes'}\n"
+        "problems = 0\n"
+        "for form in forms.values():\n"
+        "    field_specs(form)\n"
+        "    for n in range(1, len(answers) + 1):\n"
+        "        typed = dict(list(answers.items())[:n])\n"
+        "        visible_fields(form, typed); is_red(form, typed)\n"
+        "        problems += len(validate_values(form, typed, disposition='on_spot'))\n"
+        "print(problems > 0, 'pydantic' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["True", "False"]
 
 
 def test_the_desk_leaves_pydantic_plugins_unloaded_unless_told_otherwise() -> None:
