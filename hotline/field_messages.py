@@ -124,6 +124,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{label}“{value}”不在诉求分类中（可选：{choices}）",
         '{label}: "{value}" is not one of the topics ({choices})',
     ),
+    "form_value_invalid": (
+        "{label}：表单给出的值“{value}”不能用于工单（请管理员修正表单；草稿已保留）",
+        '{label}: the form sets "{value}", which a ticket cannot take'
+        " (an administrator must fix the form; the draft is kept)",
+    ),
     "answer_required_on_spot": (
         "{label}为必填项：当场解答的工单须写明答复内容",
         "{label}: required when the call is answered on the spot",

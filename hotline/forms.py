@@ -921,6 +921,8 @@ def to_ticket_fields(
     field id; ``[ticket]`` of the form fills fixed fields; red answers make ``urgency`` red.
     A date-time typed without a zone is taken in ``zone`` (default Asia/Shanghai).
     """
+    from pydantic import ValidationError
+
     from hotline.clocks import resolve_zone
     from hotline.model import TicketFields
 
@@ -939,7 +941,16 @@ def to_ticket_fields(
     data["extra"] = extra
     if is_red(form, values):
         data["urgency"] = Urgency.RED.value
-    return TicketFields(**data)
+    try:
+        return TicketFields(**data)
+    except ValidationError as exc:
+        # Only a value the form itself fixes gets here (the answers were checked above): a
+        # set the desk read without ``check_ticket_values`` and its warm-up found wrong. A
+        # field-named refusal, never a traceback: the screen keeps the draft and says so.
+        first = exc.errors()[0]
+        where = str(first["loc"][0]) if first["loc"] else "?"
+        value = data.get(where, first.get("input"))
+        raise FieldError(where, "form_value_invalid", {"value": value}) from None
 
 
 def district_choices(

@@ -26,6 +26,7 @@ from hotline.forms import (
 )
 from hotline.model import Kind, Urgency, UrgentSubcategory
 from hotline.resources import shipped_dir
+from hotline.validators import FieldError
 
 # No wall-clock limits in tests (a busy CI machine must not fail them).
 PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -312,3 +313,23 @@ def test_any_answers_give_field_errors_or_a_ticket(form_id: str, values: dict[st
     else:
         fields = to_ticket_fields(form, values)
         assert (fields.urgency == Urgency.RED) == is_red(form, values)
+
+
+def test_a_value_the_form_fixes_that_a_ticket_cannot_take_is_a_field_named_refusal() -> None:
+    """The desk reads forms without ``check_ticket_values`` (its first frame has no pydantic),
+    so a set written to the server's database by hand can reach a save with a ``[ticket]``
+    value ``TicketFields`` refuses. The save must name the field, not raise pydantic's error
+    (the intake screen shows a ``FieldError`` and keeps the draft; anything else would be a
+    traceback)."""
+    raw = json.loads(json.dumps(forms_as_json({"general": GENERAL})["general"]))
+    raw["ticket"] = {**raw.get("ticket", {}), "category": "c" * 41}  # TicketFields: <= 40
+    with pytest.raises(FormError, match="category"):
+        parse_form(raw)
+    form = parse_form(raw, ticket_values=False)
+    answers = {"kind": "help", "phone": "13812345678", "account": "咨询核酸检测点"}
+    with pytest.raises(FieldError) as caught:
+        to_ticket_fields(form, answers)
+    assert caught.value.field == "category"
+    assert caught.value.code == "form_value_invalid"
+    assert "c" * 41 in caught.value.message("zh") and "分类" in caught.value.message("zh")
+    assert "draft is kept" in caught.value.message("en")
