@@ -144,5 +144,13 @@ def plain_ticket_data(
         out[name] = v
     for extra in _AS_TEXT:
         value = row.get(extra)
-        out[extra] = value.isoformat() if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            # ``isoformat`` (~11k instructions a call), once per time object of the batch:
+            # every new row's ``received_at`` is the batch's one server time. Kept under
+            # ``~id``, negative, apart from the model's text of the same object under ``id``.
+            text = memo.get(~id(value))
+            if text is None:
+                text = memo[~id(value)] = value.isoformat()
+            value = text
+        out[extra] = value
     return out

@@ -31,13 +31,9 @@ def committed(request: Request, seq: int | None) -> None:
 
 @router.post("/push", response_model=PushResponse, summary="Apply a batch of mutations once")
 def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> Response:
-    engine = auth.engine_of(request)
-    with engine.connect() as conn:
-        teams = pull_mod.teams_configured(conn)
-    try:
-        outcome = push_mod.push(engine, user, body, auth.now_of(request),
-                                timezone=auth.settings_of(request).timezone,
-                                teams_configured=teams)  # fmt: skip
+    try:  # whether teams are configured is read in the push's transaction, when needed
+        outcome = push_mod.push(auth.engine_of(request), user, body, auth.now_of(request),
+                                timezone=auth.settings_of(request).timezone)  # fmt: skip
     except push_mod.Gap as exc:
         raise problem(409, str(exc), "mutation_id", error="gap") from exc
     except push_mod.OutOfOrder as exc:

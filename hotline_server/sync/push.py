@@ -39,7 +39,7 @@ from hotline_server.db.bulk import insert_many
 from hotline_server.db.engine import write_transaction
 from hotline_server.db.schema import sync_clients, sync_results
 from hotline_server.errors import unstorable_field
-from hotline_server.sync import clients
+from hotline_server.sync import clients, pull
 from hotline_server.sync.registry import (
     Applied,
     ApplyContext,
@@ -373,6 +373,21 @@ def _apply_together(
     return results  # type: ignore[return-value]
 
 
+def _teams_reader(conn: Connection, given: bool | None) -> Callable[[], bool]:
+    """Whether team visibility applies: ``given``, or read on ``conn`` at the first ask and
+    kept for the rest of the push (one transaction)."""
+    if given is not None:
+        return lambda: given
+    known: list[bool] = []
+
+    def read() -> bool:
+        if not known:
+            known.append(pull.teams_configured(conn))
+        return known[0]
+
+    return read
+
+
 def push(
     engine: Engine,
     user: User,
@@ -380,12 +395,14 @@ def push(
     now: datetime,
     *,
     timezone: str,
-    teams_configured: bool,
+    teams_configured: bool | None = None,
 ) -> PushOutcome:
     """Apply the batch in one go (no savepoints, one statement per table for runs of
     ``create_ticket``, one change-log counter bump); only if that raises, roll back and
     apply it again in a fresh transaction, one mutation per SAVEPOINT, so the bad one gets
-    its own precise answer and the rest still apply (SYNC.md "Push")."""
+    its own precise answer and the rest still apply (SYNC.md "Push").
+    ``teams_configured``: None reads it in the push's transaction, once, when an applier
+    first asks (a batch of creates never does)."""
     try:
         return _push(engine, user, request, now, timezone, teams_configured, one_by_one=False)
     except _OneByOne as exc:
@@ -400,7 +417,7 @@ def _push(
     request: PushRequest,
     now: datetime,
     timezone: str,
-    teams_configured: bool,
+    teams_configured: bool | None,
     *,
     one_by_one: bool,
 ) -> PushOutcome:
@@ -413,9 +430,9 @@ def _push(
         repeated = [m for m in request.mutations if m.mutation_id <= last]
         fresh = [m for m in request.mutations if m.mutation_id > last]
         results = _duplicates(conn, request.client_id, repeated)
+        teams = _teams_reader(conn, teams_configured)
         ctxs = [ApplyContext(conn=conn, user=user, now=now, client_id=request.client_id,
-                             mutation_id=m.mutation_id, timezone=timezone,
-                             teams_configured=teams_configured)
+                             mutation_id=m.mutation_id, timezone=timezone, teams=teams)
                 for m in fresh]  # fmt: skip
         if not one_by_one:
             answers = _apply_together(ctxs, fresh, changes)

@@ -39,6 +39,10 @@ class Applied:
     conflict: dict[str, Any] | None = None
 
 
+def _no_teams() -> bool:
+    return False
+
+
 @dataclass
 class ApplyContext:
     conn: Connection
@@ -47,9 +51,16 @@ class ApplyContext:
     client_id: str | None
     mutation_id: int | None
     timezone: str = "Asia/Shanghai"
-    teams_configured: bool = False
+    # Whether team visibility applies (a user has a team), asked only by an applier that
+    # reads a ticket it did not make: push hands every context of a batch one reader that
+    # asks the push's own connection once, so a batch of creates never reads it.
+    teams: Callable[[], bool] = _no_teams
     seqs: list[int] = field(default_factory=list)
     after_commit: list[Callable[[Any], None]] = field(default_factory=list)
+
+    @property
+    def teams_configured(self) -> bool:
+        return self.teams()
 
 
 Applier = Callable[[ApplyContext, Any], Applied]

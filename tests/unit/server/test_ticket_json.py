@@ -101,7 +101,15 @@ def test_times_shared_by_a_batch_are_formatted_once_and_the_same() -> None:
     a, b = plain_ticket_data(first, times), plain_ticket_data(second, times)
     assert a is not None and b is not None
     assert a["updated_at"] == b["updated_at"] == ticket_data(second)["updated_at"]
-    assert len(times) == 3  # AT (created, updated) once; each row's own call_started_at
+    assert a["received_at"] == b["received_at"] == ticket_data(second)["received_at"]
+    assert a["received_at"] != a["updated_at"]  # the same time object, each in its own form
+    # AT as the model writes it (created, updated) and as received_at is written, once
+    # each; each row's own call_started_at
+    assert len(times) == 4
+    third = row(id="01938a5e-0000-7000-8000-000000000003", received_at=AT + timedelta(1))
+    c = plain_ticket_data(third, times)  # another object: its own text, not a remembered one
+    assert c is not None and c["received_at"] == ticket_data(third)["received_at"]
+    assert c["received_at"] != a["received_at"]
 
 
 def test_every_ticket_field_is_read_the_fast_way() -> None:
