@@ -205,5 +205,7 @@ def __getattr__(name: str) -> Any:
     if name in _MODELS:
         from hotline import ticket_models
 
-        return getattr(ticket_models, name)
+        value = getattr(ticket_models, name)
+        globals()[name] = value  # asked once: later lookups find it without this hook
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
