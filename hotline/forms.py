@@ -79,8 +79,8 @@ _TICKET_FIELDS = frozenset(EDITABLE_FIELDS) - {"extra"}  # TicketFields' own (a 
 _FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 _YES = frozenset({"yes", "true", "1", "y", "是", "有"})
 _NO = frozenset({"no", "false", "0", "n", "否", "无"})
-_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-_ID = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_ID_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"  # as refusals quote it (pydantic's words)
+_ID = re.compile(_ID_PATTERN[1:-1])  # used with fullmatch: "$" would let a final newline by
 
 
 class FormError(ValueError):
@@ -436,13 +436,11 @@ def _read_field(r: _Reader, raw: Mapping[str, Any], loc: Loc) -> FormField:
     )
 
 
+_FIELD_SETTINGS = _nested("FormField", _FIELD_KEYS, _read_field)
+
+
 def _form_field(value: Any, loc: Loc) -> FormField:
-    reader = _Reader()
-    f: FormField = reader.table(
-        value, loc, "FormField", _FIELD_KEYS, lambda raw, at: _read_field(reader, raw, at)
-    )
-    if reader.problems:
-        raise _Invalid(reader.problems)
+    f: FormField = _FIELD_SETTINGS(value, loc)
     try:
         _field_rules(f)
     except ValueError as exc:
@@ -450,28 +448,25 @@ def _form_field(value: Any, loc: Loc) -> FormField:
     return f
 
 
+def _read_form_settings(r: _Reader, raw: Mapping[str, Any], loc: Loc) -> FormDef:
+    return FormDef(
+        id=r.get(raw, loc, "id", _text(pattern=True)),
+        version=r.get(raw, loc, "version", _integer(ge=1), 1),
+        order=r.get(raw, loc, "order", _integer(), 100),
+        title=r.get(raw, loc, "title", _LABELS),
+        description=r.get(raw, loc, "description", _OPTIONAL_LABELS, None),
+        ticket=r.get(raw, loc, "ticket", _string_table, dict),
+        fields=r.get(raw, loc, "fields", _list(_form_field, min_length=1)),
+    )
+
+
+_FORM_SETTINGS = _nested("FormDef", _FORM_KEYS, _read_form_settings)
+
+
 def _read_form(raw: Mapping[str, Any]) -> FormDef:
     """A form from its data: every setting read and checked, then the rules across them;
     ``_Invalid`` lists what is wrong."""
-    reader = _Reader()
-    loc: Loc = ()
-    form: FormDef = reader.table(
-        raw,
-        loc,
-        "FormDef",
-        _FORM_KEYS,
-        lambda raw, at: FormDef(
-            id=reader.get(raw, at, "id", _text(pattern=True)),
-            version=reader.get(raw, at, "version", _integer(ge=1), 1),
-            order=reader.get(raw, at, "order", _integer(), 100),
-            title=reader.get(raw, at, "title", _LABELS),
-            description=reader.get(raw, at, "description", _OPTIONAL_LABELS, None),
-            ticket=reader.get(raw, at, "ticket", _string_table, dict),
-            fields=reader.get(raw, at, "fields", _list(_form_field, min_length=1)),
-        ),
-    )
-    if reader.problems:
-        raise _Invalid(reader.problems)
+    form: FormDef = _FORM_SETTINGS(raw, ())
     try:
         _form_rules(form)
     except ValueError as exc:
