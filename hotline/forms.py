@@ -689,15 +689,16 @@ def forms_as_json(forms: Mapping[str, FormDef]) -> dict[str, Any]:
     return {key: form.as_json() for key, form in forms.items()}
 
 
-def form_set_version(forms: Mapping[str, FormDef]) -> str:
-    """A stable content hash: the same forms give the same version on every machine."""
-    canon = json.dumps(
-        forms_as_json(forms), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
+def json_set_version(data: Mapping[str, Any]) -> str:
+    """A stable content hash of a set as JSON data (the wire form, or what an admin uploads):
+    the same data give the same version on every machine."""
+    canon = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canon.encode()).hexdigest()[:16]
 
 
-form_version = form_set_version  # the name hotline_server.live.forms calls
+def form_set_version(forms: Mapping[str, FormDef]) -> str:
+    """``json_set_version`` of the set's wire form."""
+    return json_set_version(forms_as_json(forms))
 
 
 # ---------------------------------------------------------------- answers
@@ -967,9 +968,9 @@ __all__ = [
     "check_ticket_values",
     "district_choices",
     "form_set_version",
-    "form_version",
     "forms_as_json",
     "is_red",
+    "json_set_version",
     "load_form_file",
     "load_forms",
     "load_shipped_forms",

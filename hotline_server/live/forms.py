@@ -7,14 +7,13 @@ Every change also goes to the change log (``Entity.FORM_SET``) so desks pick it 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from hotline.forms import forms_as_json, json_set_version, load_shipped_forms, parse_forms
 from hotline_server.live.schema import live_form_sets
 from hotline_server.live.wire import FormsOut
 
@@ -25,26 +24,16 @@ class FormsError(ValueError):
     pass
 
 
-def version_of(forms: dict[str, Any]) -> str:
-    """A content hash: the same forms always have the same version on every instance."""
-    canon = json.dumps(forms, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()[:16]
-
-
 def shipped() -> FormsOut:
     """The shipped ``forms/``, checked in full (``TicketFields``' reading of the values they
     fix included: the desks leave that check to the server and the tests)."""
-    from hotline.forms import form_set_version, forms_as_json, load_shipped_forms
-
-    loaded = load_shipped_forms()
-    return FormsOut(version=form_set_version(loaded), source="shipped", forms=forms_as_json(loaded))
+    data = forms_as_json(load_shipped_forms())  # made once: hashed and served
+    return FormsOut(version=json_set_version(data), source="shipped", forms=data)
 
 
 def validate(forms: dict[str, Any]) -> None:
     """Reject a set the desks could not use: the domain's own parser decides (in full, with
     ``TicketFields``' reading of the values a form fixes: the desks do not check those)."""
-    from hotline.forms import parse_forms
-
     try:
         parse_forms(forms, ticket_values=True)
     except (ValueError, TypeError, KeyError) as exc:
@@ -67,7 +56,7 @@ def current(conn: Connection) -> FormsOut:
 
 def replace(conn: Connection, forms: dict[str, Any], *, by: str, now: datetime) -> FormsOut:
     validate(forms)
-    version = version_of(forms)
+    version = json_set_version(forms)
     values = {"version": version, "forms": forms, "updated_at": now, "updated_by": by}
     updated = conn.execute(
         live_form_sets.update().where(live_form_sets.c.id == ROW_ID).values(**values)
