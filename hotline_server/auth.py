@@ -147,6 +147,10 @@ _USER_BY_TOKEN = (
 
 def user_for_token(engine: Engine, token: str, now: datetime) -> User | None:
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            # One statement, one snapshot: no transaction around it. In one, psycopg sends
+            # BEGIN and the pool ROLLBACK, each a round trip of its own, on every request.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         row = conn.execute(_USER_BY_TOKEN, {"token_hash": token_hash(token)}).mappings().first()
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= now:
         return None

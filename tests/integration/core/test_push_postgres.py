@@ -22,10 +22,10 @@ from sqlalchemy.engine import Engine
 from hotline.ids import uuid7
 from hotline.model import Role
 from hotline.protocol import MutationOutcome, PushRequest
-from hotline_server.auth import User
+from hotline_server.auth import User, token_hash, user_for_token
 from hotline_server.db.engine import make_engine
 from hotline_server.db.migrate import upgrade
-from hotline_server.db.schema import change_log, sync_results, tickets
+from hotline_server.db.schema import change_log, sync_results, tickets, tokens, users
 from hotline_server.sync.appliers import register_core
 from hotline_server.sync.push import PushOutcome, push
 from hotline_server.tickets import _ROWS_BY_ID_ARRAY
@@ -153,3 +153,31 @@ def test_a_bad_mutation_in_the_middle_is_answered_alone_and_a_replay_gets_the_sa
         assert now.model_dump(exclude={"outcome"}) == before.model_dump(exclude={"outcome"})
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tickets)).scalar() == 5
+
+
+def test_a_requests_token_read_holds_no_transaction_and_leaves_none_behind(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(users.insert(), {"username": "amy", "password_hash": "x", "role": "agent",
+                                      "created_at": NOW})  # fmt: skip
+        later = NOW + timedelta(hours=1)
+        conn.execute(tokens.insert(), {"token_hash": token_hash("t0ken"), "username": "amy",
+                                       "created_at": NOW, "expires_at": later})  # fmt: skip
+    states: list[str] = []
+
+    def status(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "tokens" in statement:
+            states.append(cursor.connection.info.transaction_status.name)
+
+    sa.event.listen(engine, "after_cursor_execute", status)
+    try:
+        user = user_for_token(engine, "t0ken", NOW)
+        assert user is not None and user.username == "amy"
+        assert user_for_token(engine, "wrong", NOW) is None
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", status)
+    # IDLE: the read ran on its own, no BEGIN sent before it and no ROLLBACK owed after it
+    assert states == ["IDLE", "IDLE"]
+    # the connection goes back to the pool transactional: a push after it is one transaction
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        assert conn.connection.driver_connection.info.transaction_status.name == "INTRANS"
