@@ -45,6 +45,7 @@ _READ = sa.select(seq_counter.c.value).where(seq_counter.c.id == 1)
 _READ_LOCKED = _READ.with_for_update()
 _APPEND = change_log.insert()
 _BUFFER = "hotline_changelog_buffer"  # key in ``Connection.info`` while a batch runs
+_BUMPS_ALONG: dict[sa.CTE, Any] = {}  # the bump with a caller's CTE, built once per CTE
 
 
 @dataclass
@@ -72,16 +73,31 @@ class ChangeBuffer:
             self.base = int(conn.execute(q).scalar_one())
         return self.base + len(self.rows) + 1
 
-    def flush(self, conn: Connection) -> None:
+    def flush(self, conn: Connection, along: tuple[sa.CTE, dict[str, Any]] | None = None) -> bool:
+        """Advance the counter once and insert the rows. ``along``: a data-modifying CTE
+        (an ``UPDATE`` of rows this transaction has locked already) and its parameters, run
+        in the counter's statement on PostgreSQL (one round trip for both). Returns whether
+        ``along`` ran: not without rows, nor on SQLite (no DML in a CTE), and the caller
+        then runs it on its own."""
         if not self.rows:
-            return
+            return False
         assert self.base is not None
-        top = int(conn.execute(_BUMP, {"n": len(self.rows)}).scalar_one())
+        n = {"n": len(self.rows)}
+        if along is not None and conn.dialect.name == "postgresql":
+            cte, params = along
+            bump = _BUMPS_ALONG.get(cte)
+            if bump is None:
+                bump = _BUMPS_ALONG[cte] = _BUMP.add_cte(cte)
+            top = int(conn.execute(bump, {**params, **n}).scalar_one())
+        else:
+            along = None
+            top = int(conn.execute(_BUMP, n).scalar_one())
         if top != self.base + len(self.rows):  # the lock makes this impossible; never guess
             raise RuntimeError(f"change-log counter moved under its lock ({top})")
         insert_many(conn, change_log, self.rows)
         self.rows.clear()
         self.base = top
+        return along is not None
 
 
 @contextmanager

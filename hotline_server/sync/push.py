@@ -118,6 +118,9 @@ _ADVANCE = (
     .where(sync_clients.c.client_id == sa.bindparam("the_client"))
     .values(last_mutation_id=sa.bindparam("last"), updated_at=sa.bindparam("now"))
 )  # the owner never changes; built once (every push runs it)
+# PostgreSQL: the same update inside the change-log counter's statement (the client's row
+# and the counter are both locked since the push began: no new lock, no new order).
+_ADVANCE_CTE = _ADVANCE.cte("advanced")
 
 
 def _duplicates(
@@ -458,6 +461,8 @@ def _push(
         results.extend(answers)
         if stored:  # one statement for the batch's answers (no mutation reads another's)
             insert_many(conn, sync_results, stored)
-        conn.execute(_ADVANCE, {"the_client": request.client_id, "last": last, "now": now})
+        advance = {"the_client": request.client_id, "last": last, "now": now}
+        if not changes.flush(conn, along=(_ADVANCE_CTE, advance)):  # one round trip on PG
+            conn.execute(_ADVANCE, advance)
     response = PushResponse(last_mutation_id=last, results=results)
     return PushOutcome(response, max(seqs) if seqs else None, after)

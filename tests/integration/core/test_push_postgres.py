@@ -70,6 +70,9 @@ def counted(
             seen[words[0]] += 1
         else:
             seen[" ".join(words[:3] if words[0] in ("INSERT", "COPY") else words[:2])] += 1
+        for table in ("seq_counter", "sync_clients"):  # anywhere in it (a CTE too)
+            if f"UPDATE {table}" in statement:
+                seen[f"updates {table}"] += 1
 
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
@@ -86,9 +89,13 @@ def test_statements_per_batch_do_not_grow_with_the_batch(engine: Engine) -> None
     assert all(r.outcome == MutationOutcome.APPLIED for r in outcome10.response.results)
     assert all(r.outcome == MutationOutcome.APPLIED for r in outcome100.response.results)
     assert seen100 == seen10
-    assert sum(seen100.values()) <= 8  # the bulk rows go by COPY, not counted here
+    # the client's row, the counter's lock, the batch's ids, its day numbers, and the
+    # counter's bump with the client's advance; the bulk rows go by COPY, not counted here
+    assert sum(n for k, n in seen100.items() if not k.startswith("updates")) == 5
     assert not any(k.startswith(("SAVEPOINT", "RELEASE")) for k in seen100)
-    assert seen100["UPDATE seq_counter"] == 1  # one change-log counter bump per batch
+    assert seen100["updates seq_counter"] == 1  # one change-log counter bump per batch
+    assert seen100["updates sync_clients"] == 1  # ... and in the same statement:
+    assert seen100["WITH advanced"] == 1 and "UPDATE sync_clients" not in seen100
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tickets)).scalar() == 110
         seqs = list(conn.execute(sa.select(change_log.c.seq).order_by(change_log.c.seq)).scalars())
@@ -181,3 +188,16 @@ def test_a_requests_token_read_holds_no_transaction_and_leaves_none_behind(engin
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")
         assert conn.connection.driver_connection.info.transaction_status.name == "INTRANS"
+
+
+def test_a_batch_with_nothing_applied_still_moves_the_client_on(engine: Engine) -> None:
+    cid = uuid7()
+    batch = [ticket(1, phone="12"), ticket(2, phone="34")]  # no change-log row to write
+    first, seen = counted(engine, cid, batch)
+    assert [r.outcome for r in first.response.results] == [MutationOutcome.REJECTED] * 2
+    assert first.response.last_mutation_id == 2
+    assert seen["UPDATE sync_clients"] == 1 and seen["updates seq_counter"] == 0
+    again, _ = counted(engine, cid, [*batch, ticket(3)])
+    outcomes = [r.outcome for r in again.response.results]
+    assert outcomes == [MutationOutcome.DUPLICATE] * 2 + [MutationOutcome.APPLIED]
+    assert again.response.results[0].field == "args.phone"  # the first answer, again
