@@ -29,6 +29,12 @@ from hotline.protocol import ErrorBody, FieldProblem
 from hotline.times import reference_now
 
 MAX_JSON_DEPTH = 32
+# Set in the scope of every request whose body cannot hold a NUL character once parsed:
+# JSON spells one only as the escape ``\u0000`` (``json.loads`` refuses a raw control
+# character in a string, and one outside a string is not JSON), so a body without those six
+# bytes has none. A body with them is walked as before (also one holding ``\\u0000``: an
+# escaped backslash, then ``u0000``, no NUL).
+NUL_FREE = "hotline.nul_free"
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}:,]', re.DOTALL)
 _OPENERS = (ord("["), ord("{"))
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
@@ -164,6 +170,7 @@ class RequestLimits:
         if deep is not None:
             await _answer(send, 422, _too_deep(deep))
             return
+        scope[NUL_FREE] = b"\\u0000" not in body
         clock = getattr(scope["app"].state, "clock", None) if "app" in scope else None
         with reference_now(clock() if clock is not None else datetime.now(UTC)):
             await self.app(scope, _replay(body, receive), send)

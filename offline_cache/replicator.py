@@ -387,36 +387,40 @@ class Replicator:
 
         Pipelined, one request in flight: batch k+1 is sent only when the answer to batch k
         has arrived (a mutation in k+1 may need a ticket that k creates), and sent at once,
-        read and encoded while the server worked on k; the answer to k is recorded in the
-        store (a thread) while the server works on k+1. Answers are recorded strictly in
-        order, and a mutation leaves the outbox only when its answer is recorded, so a
-        failure at any point leaves every unrecorded mutation in the outbox to be pushed
-        again with the same mutation id (the server answers ``duplicate`` for what it
-        already applied)."""
+        read and encoded while the server worked on k. Once k+1's body is on the wire, one
+        hop to a thread records the answer to k and reads and encodes k+2, while the server
+        works on k+1 (not before: the desk's threads would take the GIL from the loop
+        writing the request, and the server would wait for the body). Answers are recorded
+        strictly in order, and a mutation leaves the outbox only when its answer is
+        recorded, so a failure at any point leaves every unrecorded mutation in the outbox
+        to be pushed again with the same mutation id (the server answers ``duplicate`` for
+        what it already applied)."""
         sent = 0
         # the client id and the first batch in one hop to a thread (an empty outbox, most
         # rounds: the whole push is this hop)
-        client_id, first = await asyncio.to_thread(self._first_batch)
+        client_id, batch = await asyncio.to_thread(self._first_batch)
         resynced = False
-        recording: asyncio.Future[None] | None = None  # the previous answer, being recorded
-        upcoming: asyncio.Future[_Batch | None] | None = None  # the next batch, being read
+        unrecorded: tuple[PushResponse, _Batch] | None = None  # an answer to record
+        working: asyncio.Future[_Batch | None] | None = None  # recording and reading ahead
         try:
-            upcoming = asyncio.get_running_loop().create_future()
-            upcoming.set_result(first)
             for _ in range(1_000_000):  # bounded: the outbox shrinks on every answer
-                batch = await upcoming
-                upcoming = None
                 if batch is None:
-                    if recording is None:
+                    if unrecorded is None:
                         break
-                    await recording
-                    recording = None
-                    # read again from the start: what was re-queued is settled
-                    upcoming = self._prepare(client_id, after=0)
+                    # the last answer, then the outbox again from the start: what was
+                    # re-queued is settled
+                    batch = await self._record_and_read(client_id, unrecorded, after=0)
+                    unrecorded = None
                     continue
-                posting = asyncio.ensure_future(self._post_push(batch.body))
-                # while the server works on this batch: read and encode the next one
-                upcoming = self._prepare(client_id, after=batch.last)
+                on_wire = asyncio.Event()
+                posting = asyncio.ensure_future(self._post_push(batch.body, on_wire))
+                await _sent(posting, on_wire)
+                # while the server works on this batch: the answer before it recorded, the
+                # next batch read and encoded
+                working = asyncio.ensure_future(
+                    self._record_and_read(client_id, unrecorded, after=batch.last)
+                )
+                unrecorded = None
                 try:
                     answer = await posting
                 except PushGap:
@@ -424,35 +428,43 @@ class Replicator:
                     # was restored from a backup that lost some acknowledged mutations.
                     # Learn its last_mutation_id, re-queue the lost ones from the sent log,
                     # push again.
-                    await _settle(upcoming)
-                    upcoming = None
-                    if recording is not None:
-                        await recording
-                        recording = None
+                    await working  # the answer before is recorded (or its failure raised)
+                    working = None
                     if resynced:
                         raise
                     resynced = True
                     await self._learn_last_mutation_id()
-                    upcoming = self._prepare(client_id, after=0)
+                    batch = await asyncio.to_thread(self._read_batch, client_id, 0)
                     continue
-                if recording is not None:  # the answer before (recorded meanwhile, mostly)
-                    await recording
-                    recording = None
-                recording = asyncio.ensure_future(self._record(answer, batch))
+                upcoming = await working
+                working = None
+                unrecorded = (answer, batch)
                 sent += batch.count
-            if recording is not None:
-                await recording
-                recording = None
+                batch = upcoming
         finally:
-            # a failure while a batch was being read or an answer recorded: let them end
-            for pending in (upcoming, recording):
-                if pending is not None:
-                    await _settle(pending)
+            # a failure while an answer was being recorded or a batch read: let them end
+            if working is not None:
+                await _settle(working)
         return sent
 
-    def _prepare(self, client_id: str, *, after: int) -> asyncio.Future[_Batch | None]:
-        """Read and encode the next push batch after mutation ``after`` (a thread)."""
-        return asyncio.ensure_future(asyncio.to_thread(self._read_batch, client_id, after))
+    async def _record_and_read(
+        self, client_id: str, unrecorded: tuple[PushResponse, _Batch] | None, *, after: int
+    ) -> _Batch | None:
+        """Record the answer ``unrecorded`` (if any), then read and encode the push batch
+        after mutation ``after``: one hop to a thread. An answer that acknowledges nothing
+        of its batch is a failure (pushing it again would loop); a batch cleared already,
+        by an earlier answer that covered it, is not."""
+
+        def work() -> _Batch | None:
+            if unrecorded is not None:
+                answer, batch = unrecorded
+                self._forgotten(answer.last_mutation_id)
+                self.store.apply_push_result(answer)
+                if answer.last_mutation_id < batch.first:
+                    raise ServerProblem(f"push not acknowledged (first pending {batch.first})")
+            return self._read_batch(client_id, after)
+
+        return await asyncio.to_thread(work)
 
     def _read_batch(self, client_id: str, after: int) -> _Batch | None:
         """The next push batch after mutation ``after``, encoded (blocking: a thread)."""
@@ -464,27 +476,24 @@ class Replicator:
         client_id = self.store.client_id
         return client_id, self._read_batch(client_id, 0)
 
-    async def _post_push(self, body: bytes) -> PushResponse:
+    async def _post_push(self, body: bytes, on_wire: asyncio.Event | None = None) -> PushResponse:
+        """One push request; ``on_wire`` is set once its body is written (HTTP/1.1 or 2)."""
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if on_wire is not None and event.endswith(".send_request_body.complete"):
+                on_wire.set()
+
         response = await self._send(
-            "POST", "/sync/push", content=body, headers={"Content-Type": "application/json"}
+            "POST",
+            "/sync/push",
+            content=body,
+            headers={"Content-Type": "application/json"},
+            extensions={"trace": trace},
         )
         try:
             return PushResponse.model_validate_json(response.content)
         except ValueError as exc:
             raise ServerProblem(f"bad answer: {exc}") from exc
-
-    async def _record(self, answer: PushResponse, batch: _Batch) -> None:
-        """Record ``answer`` to ``batch``. An answer that acknowledges nothing of its batch
-        is a failure (pushing it again would loop); a batch cleared already, by an earlier
-        answer that covered it, is not."""
-
-        def record() -> None:  # one hop to a thread for both
-            self._forgotten(answer.last_mutation_id)
-            self.store.apply_push_result(answer)
-
-        await asyncio.to_thread(record)
-        if answer.last_mutation_id < batch.first:
-            raise ServerProblem(f"push not acknowledged (first pending {batch.first})")
 
     async def _check_forgotten(self, server_last: int) -> None:
         await asyncio.to_thread(self._forgotten, server_last)
@@ -774,6 +783,18 @@ def _encode_batch(client_id: str, rows: list[tuple[int, bytes]]) -> _Batch | Non
         kept.append(text)
         last = mutation_id
     return _Batch(rows[0][0], last, len(kept), head + b",".join(kept) + b"]}")
+
+
+async def _sent(posting: asyncio.Future[Any], on_wire: asyncio.Event) -> None:
+    """Wait until the request ``posting`` has written its body (``on_wire``) or ended,
+    whichever comes first (a transport that does not trace its writes: the end)."""
+    if posting.done():
+        return
+    waiting = asyncio.ensure_future(on_wire.wait())
+    try:
+        await asyncio.wait((posting, waiting), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
 
 
 async def _settle(future: asyncio.Future[Any]) -> None:

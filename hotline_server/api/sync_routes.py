@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from hotline.protocol import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
 from hotline_server import auth
 from hotline_server.errors import ERROR_RESPONSES, problem
+from hotline_server.limits import NUL_FREE
 from hotline_server.sync import clients
 from hotline_server.sync import pull as pull_mod
 from hotline_server.sync import push as push_mod
@@ -33,7 +34,8 @@ def committed(request: Request, seq: int | None) -> None:
 def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> Response:
     try:  # whether teams are configured is read in the push's transaction, when needed
         outcome = push_mod.push(auth.engine_of(request), user, body, auth.now_of(request),
-                                timezone=auth.settings_of(request).timezone)  # fmt: skip
+                                timezone=auth.settings_of(request).timezone,
+                                nul_free=request.scope.get(NUL_FREE, False))  # fmt: skip
     except push_mod.Gap as exc:
         raise problem(409, str(exc), "mutation_id", error="gap") from exc
     except push_mod.OutOfOrder as exc:

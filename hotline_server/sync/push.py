@@ -229,11 +229,12 @@ def stored_name(m: MutationEnvelope) -> str:
     return name.replace("\x00", "")[:32]
 
 
-def _well_formed(m: MutationEnvelope) -> Mutation | MutationResult:
-    """The strict :class:`Mutation`, or the rejection naming the field at fault."""
+def _well_formed(m: MutationEnvelope, nul_free: bool = False) -> Mutation | MutationResult:
+    """The strict :class:`Mutation`, or the rejection naming the field at fault.
+    ``nul_free``: the request's body holds no NUL anywhere (not looked for again)."""
     base = {"mutation_id": m.mutation_id}
     data = _envelope_data(m)
-    nul = nul_path(data)
+    nul = None if nul_free else nul_path(data)
     if nul is not None:
         return _rejected(base, f"{nul}: text must not contain NUL characters", nul)
     version = data.get("schema_version")
@@ -267,7 +268,7 @@ def _checked(
     """The mutation and its validated args, or the rejection naming the field at fault
     (nothing is written before this answers)."""
     base = {"mutation_id": envelope.mutation_id}
-    checked = _well_formed(envelope)
+    checked = _well_formed(envelope, ctx.nul_free)
     if isinstance(checked, MutationResult):
         return checked
     m = checked
@@ -399,19 +400,23 @@ def push(
     *,
     timezone: str,
     teams_configured: bool | None = None,
+    nul_free: bool = False,
 ) -> PushOutcome:
     """Apply the batch in one go (no savepoints, one statement per table for runs of
     ``create_ticket``, one change-log counter bump); only if that raises, roll back and
     apply it again in a fresh transaction, one mutation per SAVEPOINT, so the bad one gets
     its own precise answer and the rest still apply (SYNC.md "Push").
     ``teams_configured``: None reads it in the push's transaction, once, when an applier
-    first asks (a batch of creates never does)."""
+    first asks (a batch of creates never does). ``nul_free``: the request's body holds no
+    NUL character anywhere (``limits.NUL_FREE``), so no mutation is walked for one."""
     try:
-        return _push(engine, user, request, now, timezone, teams_configured, one_by_one=False)
+        return _push(engine, user, request, now, timezone, teams_configured, nul_free,
+                     one_by_one=False)  # fmt: skip
     except _OneByOne as exc:
         log.info("push of %s applied one by one (%s)", request.client_id,
                  type(exc.__cause__).__name__)  # fmt: skip
-        return _push(engine, user, request, now, timezone, teams_configured, one_by_one=True)
+        return _push(engine, user, request, now, timezone, teams_configured, nul_free,
+                     one_by_one=True)  # fmt: skip
 
 
 def _push(
@@ -421,6 +426,7 @@ def _push(
     now: datetime,
     timezone: str,
     teams_configured: bool | None,
+    nul_free: bool,
     *,
     one_by_one: bool,
 ) -> PushOutcome:
@@ -435,7 +441,8 @@ def _push(
         results = _duplicates(conn, request.client_id, repeated)
         teams = _teams_reader(conn, teams_configured)
         ctxs = [ApplyContext(conn=conn, user=user, now=now, client_id=request.client_id,
-                             mutation_id=m.mutation_id, timezone=timezone, teams=teams)
+                             mutation_id=m.mutation_id, timezone=timezone, teams=teams,
+                             nul_free=nul_free)
                 for m in fresh]  # fmt: skip
         if not one_by_one:
             answers = _apply_together(ctxs, fresh, changes)

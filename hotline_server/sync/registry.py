@@ -55,6 +55,9 @@ class ApplyContext:
     # reads a ticket it did not make: push hands every context of a batch one reader that
     # asks the push's own connection once, so a batch of creates never reads it.
     teams: Callable[[], bool] = _no_teams
+    # The request's body holds no NUL character anywhere (``limits.NUL_FREE``): the
+    # mutation's own walk for one is skipped.
+    nul_free: bool = False
     seqs: list[int] = field(default_factory=list)
     after_commit: list[Callable[[Any], None]] = field(default_factory=list)
 

@@ -5,9 +5,12 @@ sent, in what order, or what a failure leaves in the outbox."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
+import pytest
 
+from hotline.protocol import PushResponse
 from offline_cache import SyncOutcome
 from tests.integration.cache.conftest import (
     Hotline,
@@ -23,7 +26,7 @@ from tests.integration.cache.conftest import (
 
 class _Recorder(httpx.AsyncBaseTransport):
     """The desk's own HTTP transport, keeping what each push carried and the order in which
-    requests went out and answers came back."""
+    requests went out, their bodies were written and answers came back."""
 
     def __init__(self) -> None:
         self.inner = httpx.AsyncHTTPTransport()
@@ -34,10 +37,24 @@ class _Recorder(httpx.AsyncBaseTransport):
         if request.url.path.endswith("/sync/push"):
             ids = [m["mutation_id"] for m in json.loads(await request.aread())["mutations"]]
             self.events.append(("sent", ids))
+            tracer = self._tracer(ids, request.extensions.get("trace"))
+            request.extensions = {**request.extensions, "trace": tracer}
         response = await self.inner.handle_async_request(request)
         if ids:
             self.events.append(("answered", ids))
         return response
+
+    def _tracer(self, ids: list[int], inner: Any) -> Any:
+        """The request's trace hook (the desk's own, if any, still called), noting when the
+        whole body has been written to the socket."""
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event.endswith(".send_request_body.complete"):
+                self.events.append(("written", ids))
+            if inner is not None:
+                await inner(event, info)
+
+        return trace
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -55,7 +72,7 @@ async def test_a_drain_sends_each_batch_after_the_answer_to_the_one_before(
         tid = str(alice.store.create_ticket(fields(i), call_started_at=now()).ticket_id)
         alice.store.add_note(tid, f"第{i}条备注")
     assert await alice.sync() == SyncOutcome.DONE
-    kinds = [kind for kind, _ in recorder.events]
+    kinds = [kind for kind, _ in recorder.events if kind != "written"]
     assert kinds == ["sent", "answered"] * (len(kinds) // 2)
     sent = [mid for kind, ids in recorder.events if kind == "sent" for mid in ids]
     assert sent == list(range(1, 231))
@@ -120,6 +137,42 @@ async def test_a_cache_that_cannot_record_answers_stops_the_drain_and_keeps_the_
     assert row is None or row[1] <= 100
     cache_query_only(alice.store, False)
     assert await alice.sync() == SyncOutcome.DONE
+    assert_converged(hotline, alice)
+    assert_applied_once(hotline)
+    await alice.close()
+
+
+async def test_an_answer_is_recorded_once_the_next_batch_has_left(
+    hotline: Hotline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the server works on one batch the desk records the answer to the batch before
+    it, but only once that request has gone out (recording first would hold up the request
+    the server is waiting for). 200 tickets in batches of 50: each answer is recorded once,
+    in order, the last one after its answer came back; every ticket ends acknowledged with
+    its number and nothing is applied twice."""
+    recorder = _Recorder()
+    alice = hotline.desk("alice", batch_size=50, transport=recorder)
+    for i in range(200):
+        alice.store.create_ticket(fields(i), call_started_at=now())
+    apply = alice.store.apply_push_result
+
+    def recording(answer: PushResponse) -> int:
+        recorder.events.append(("recorded", [answer.last_mutation_id]))
+        return apply(answer)
+
+    monkeypatch.setattr(alice.store, "apply_push_result", recording)
+    assert await alice.sync() == SyncOutcome.DONE
+    events = recorder.events
+    recorded = [ids[0] for kind, ids in events if kind == "recorded"]
+    assert recorded == [50, 100, 150, 200]
+    written = {ids[0]: i for i, (kind, ids) in enumerate(events) if kind == "written"}
+    assert sorted(written) == [1, 51, 101, 151]
+    for last in (50, 100, 150):  # recorded after the next batch's body went out
+        assert events.index(("recorded", [last])) > written[last + 1]
+    answered = [i for i, (kind, _) in enumerate(events) if kind == "answered"]
+    assert events.index(("recorded", [200])) > answered[-1]
+    assert alice.store.outbox() == []
+    assert all(t["number"] for t in server_tickets(hotline).values())
     assert_converged(hotline, alice)
     assert_applied_once(hotline)
     await alice.close()
