@@ -453,30 +453,16 @@ class DeskApp(App[None]):
     # between the agent's keys. The latest state waits up to STATUS_SETTLE_SECONDS and is
     # shown once: the bar never lags the replicator by more than that, and its last state is
     # always the replicator's last one. A refused token is asked about at once.
-    #
-    # A round's end (any state but syncing) is shown at once when nothing was shown in the
-    # last STATUS_SETTLE_SECONDS: its read and reload run while the round's own work does,
-    # not as a burst of their own a quarter second later (a second moment of the desk's CPU
-    # per round among the agent's keys). "Syncing" still waits, so a round that ends within
-    # the settle time never flashes it; states closer together still wait for the timer.
     STATUS_SETTLE_SECONDS: ClassVar[float] = 0.25
     _sync_pending: tuple[int, Any] | None = None  # (session, snapshot) not yet shown
     _sync_flush: Any = None  # the timer that shows it
-    _sync_shown_at: float = float("-inf")  # the loop's time of the last state shown
 
     def _show_sync_state(self, snapshot: Any) -> None:
-        """The replicator's new state (on this loop, by message): a round's end at once,
-        else within STATUS_SETTLE_SECONDS with the states that follow it (the newest wins)."""
+        """The replicator's new state (on this loop, by message): shown within
+        STATUS_SETTLE_SECONDS with the states that follow it (the newest wins)."""
         self._sync_pending = (self._sync_session, snapshot)
-        state = getattr(snapshot.state, "value", snapshot.state)
-        if state == "needs_sign_in":
+        if getattr(snapshot.state, "value", snapshot.state) == "needs_sign_in":
             self._flush_sync_state()
-        elif (
-            state != "syncing"
-            and asyncio.get_running_loop().time() - self._sync_shown_at
-            >= self.STATUS_SETTLE_SECONDS
-        ):
-            self._flush_sync_state()  # the round ended: shown with its own work
         elif self._sync_flush is None:
             self._sync_flush = self.set_timer(self.STATUS_SETTLE_SECONDS, self._flush_sync_state)
 
@@ -488,7 +474,6 @@ class DeskApp(App[None]):
         pending, self._sync_pending = self._sync_pending, None
         if pending is None or pending[0] != self._sync_session:
             return  # nothing new, or a replicator stopped at sign-out: not this session's
-        self._sync_shown_at = asyncio.get_running_loop().time()
         snapshot = pending[1]
         if snapshot.cursor != self._cursor:
             self._cursor = snapshot.cursor

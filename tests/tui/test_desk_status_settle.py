@@ -85,60 +85,24 @@ async def test_a_burst_of_sync_states_is_one_status_read_and_the_newest_is_kept(
         reads = count_status_reads(app)
         session, cursor = app._sync_session, app._cursor
 
-        # five states of rounds in a burst, the cursor moving in each: the first round's end
-        # is shown at once (one read, one reload), the rest of the burst once after the
-        # settle time (one more), and the cursor the app knows is the last one's
+        # five rounds' states in a burst, the cursor moving in each: one read, one reload,
+        # and the cursor the app knows is the last one's
         for i in range(1, 6):
             state = LinkState.SYNCING if i % 2 else LinkState.ONLINE
             app.post_message(SyncStateChanged(session, snapshot(cursor + i, state)))
-        await until(pilot, lambda: len(reads) == 2 and app._sync_pending is None, "the burst")
+        await until(pilot, lambda: reads and app._sync_pending is None, "the burst shown")
         await pilot.pause(app.STATUS_SETTLE_SECONDS * 2)
-        assert (len(reads), len(reloads), app._cursor) == (2, 2, cursor + 5)
+        assert (len(reads), len(reloads), app._cursor) == (1, 1, cursor + 5)
 
         # a state after the burst was shown is shown too (its own flush)
         app.post_message(SyncStateChanged(session, snapshot(cursor + 6)))
         await until(pilot, lambda: app._cursor == cursor + 6, "the next round's cursor")
-        await until(pilot, lambda: len(reads) == 3 and len(reloads) == 3, "its read and reload")
+        await until(pilot, lambda: len(reads) == 2 and len(reloads) == 2, "its read and reload")
 
         # a replicator of an earlier session (stopped at sign-out) is not shown
         app.post_message(SyncStateChanged(session - 1, snapshot(cursor + 7)))
         await pilot.pause(app.STATUS_SETTLE_SECONDS * 3)
-        assert (len(reads), len(reloads), app._cursor) == (3, 3, cursor + 6)
-
-
-async def test_a_rounds_end_is_shown_with_the_round_not_a_settle_time_later(
-    server: RunningServer,
-) -> None:
-    """A round reports syncing, then its end: the end is shown (read, reload, bar) as it
-    arrives, not after the settle time (which here is an hour, so only that can show it);
-    a second end right after it waits for the settle time, and syncing alone waits too."""
-    app = quiet_app(server.url)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await sign_in_online(pilot, app)
-        await app.desk.stop_sync(wait=True)
-        await pilot.pause(app.STATUS_SETTLE_SECONDS * 2)
-        await until(pilot, lambda: app._sync_pending is None, "the sign-in's rounds shown")
-        app.STATUS_SETTLE_SECONDS = 3600.0  # type: ignore[misc]
-        app._sync_shown_at = float("-inf")  # nothing shown within the hour
-        reloads = count_reloads(app.screen)
-        reads = count_status_reads(app)
-        session, cursor = app._sync_session, app._cursor
-
-        app.post_message(SyncStateChanged(session, snapshot(cursor + 1, LinkState.SYNCING)))
-        await pilot.pause(0)
-        assert (len(reads), len(reloads), app._cursor) == (0, 0, cursor)  # syncing waits
-        app.post_message(SyncStateChanged(session, snapshot(cursor + 1)))
-        await until(pilot, lambda: app._cursor == cursor + 1, "the round's end shown")
-        await until(pilot, lambda: len(reads) == 1 and len(reloads) == 1, "its read, reload")
-        await until(pilot, lambda: app.status.link == "online", "the bar online")
-        assert app._sync_pending is None and app._sync_flush is None
-
-        # the next round's end within the settle time: kept for the timer, not read now
-        app.post_message(SyncStateChanged(session, snapshot(cursor + 2, LinkState.SYNCING)))
-        app.post_message(SyncStateChanged(session, snapshot(cursor + 3)))
-        await pilot.pause(0.2)
-        assert (len(reads), len(reloads), app._cursor) == (1, 1, cursor + 1)
-        assert app._sync_pending is not None and app._sync_pending[1].cursor == cursor + 3
+        assert (len(reads), len(reloads), app._cursor) == (2, 2, cursor + 6)
 
 
 async def test_a_status_read_asked_during_one_is_read_again_after_it(
