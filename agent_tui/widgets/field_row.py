@@ -10,6 +10,12 @@ A row whose field is shown only for some answers (``show_if``) and is hidden whe
 opens makes its widget the first time it is shown; until then it keeps the field's value
 (the default, a restored draft's answer) so the form reads the same either way.
 
+A shown row can also be made *later* (``later=True``): the intake screen opens with the
+widgets of the fields an agent types first and makes the rest right after the first frame
+(``IntakeScreen._make_later``), or at once when something reaches one of them first (Tab,
+a check that names it). Until then the row draws its label and keeps its answer, as a
+hidden row does; it is as tall as it will be with its widget, so nothing moves when it comes.
+
 A row without a message line is as tall as its field's widget, and says so (``FIELD_LINES``)
 instead of leaving it to ``height: auto``: Textual works an auto height out by laying the
 row's children out once more inside every layout of the screen (19 rows of the intake form:
@@ -55,13 +61,17 @@ class FieldRow(Widget):
     # whether it took the change. Set by the form's screen (``IntakeScreen._make_rows``).
     answer_changed: Callable[[FieldRow, bool], bool] | None = None
 
-    def __init__(self, spec: FieldSpec, value: Any = _DEFAULT, *, shown: bool = True) -> None:
-        """``value``: the answer the field opens with (default: the field's default)."""
+    def __init__(
+        self, spec: FieldSpec, value: Any = _DEFAULT, *, shown: bool = True, later: bool = False
+    ) -> None:
+        """``value``: the answer the field opens with (default: the field's default);
+        ``later``: its widget is made by ``ensure_widget``, not now (module docstring)."""
         super().__init__(id=f"row-{spec.id}", classes="field-row")
         self.spec = spec
         self._label = Content(label_text(spec))
         self._value = spec.default if value is _DEFAULT else value  # kept while no widget
-        self._widget: Widget | None = make_widget(spec, self._value) if shown else None
+        made = shown and not later
+        self._widget: Widget | None = make_widget(spec, self._value) if made else None
         self._message: Label | None = None
         self._said: str | None = None  # the message line's text ("": a blank line)
         self._fit(False)
@@ -101,6 +111,11 @@ class FieldRow(Widget):
         if handler is not None and event.control is self._widget and handler(self, typed):
             event.stop()
 
+    def on_click(self) -> None:
+        """A click on a row made later whose widget has not come yet: it comes, focused."""
+        if self._widget is None and self.display:
+            self.ensure_widget().focus()
+
     def field_widget(self) -> Widget | None:
         """The field's own widget; None while a hidden row has not been shown yet."""
         return self._widget
@@ -120,11 +135,20 @@ class FieldRow(Widget):
     def show(self, shown: bool) -> None:
         """Show or hide the row; the first time it is shown its widget is made, holding the
         kept answer, in this row (so the focus order stays the form's order)."""
-        if shown and self._widget is None:
-            self._widget = make_widget(self.spec, self._value)
-            self.mount(self._widget, before=0)
+        if shown and not self.display:  # a row made later (shown) keeps waiting for it
+            self.ensure_widget()
         if self.display != shown:
             self.display = shown
+
+    def ensure_widget(self) -> Widget:
+        """The field's widget, made now (holding the kept answer) if the row has none yet.
+        It is in the row, and in the screen's focus chain, when this returns; its mount
+        (styling, first render) follows in its own message queue, before any key or focus
+        sent to it."""
+        if self._widget is None:
+            self._widget = make_widget(self.spec, self._value)
+            self.mount(self._widget, before=0)
+        return self._widget
 
     def show_error(self, message: str | None, *, settle: bool = False) -> bool:
         """The problem with this field, right below its widget; nothing when it is fine (the

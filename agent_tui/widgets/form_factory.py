@@ -99,6 +99,18 @@ def field_specs(
     return [spec_for(f, lang, units) for f in form.fields]
 
 
+def typed_first(specs: list[FieldSpec]) -> int:
+    """How many of a form's fields an agent types first: up to and including its first
+    long text (the caller's account: every call has one). The intake screen makes their
+    widgets before its first frame and the rest (the fields reached after them: answer,
+    unit, street, reply, privacy, caller ID in the shipped forms) right after it. A form
+    without a long text: all of them."""
+    for index, spec in enumerate(specs):
+        if spec.kind == "textarea":
+            return index + 1
+    return len(specs)
+
+
 _DEFAULT = object()
 W = TypeVar("W", bound=Widget)
 
