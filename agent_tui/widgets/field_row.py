@@ -13,8 +13,9 @@ opens makes its widget the first time it is shown; until then it keeps the field
 A shown row can also be made *later* (``later=True``): the intake screen opens with the
 widgets of the fields an agent types first and makes the rest right after the first frame
 (``IntakeScreen._make_later``), or at once when something reaches one of them first (Tab,
-a check that names it). Until then the row draws its label and keeps its answer, as a
-hidden row does; it is as tall as it will be with its widget, so nothing moves when it comes.
+a click, a check that names it). Until then the row keeps its answer, as a hidden row does,
+and draws it beside its label as the widget will show it (the text, not the widget's
+colours); it is as tall as it will be with its widget, so nothing moves when it comes.
 
 A row without a message line is as tall as its field's widget, and says so (``FIELD_LINES``)
 instead of leaving it to ``height: auto``: Textual works an auto height out by laying the
@@ -28,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
@@ -37,7 +38,13 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, TextArea
 
 from agent_tui.cells import fit
-from agent_tui.widgets.form_factory import FieldSpec, make_widget, read_value, write_value
+from agent_tui.widgets.form_factory import (
+    FieldSpec,
+    input_placeholder,
+    make_widget,
+    read_value,
+    write_value,
+)
 
 _DEFAULT = object()
 LABEL_CELLS = 16  # the label column (app.tcss: the row's children sit 16 cells in)
@@ -88,7 +95,29 @@ class FieldRow(Widget):
             yield self._widget
 
     def render(self) -> Content:
+        if self._widget is None and self.display:  # made later: its answer drawn meanwhile
+            return self._label + self._stand_in(self.size.width - LABEL_CELLS)
         return self._label
+
+    def _stand_in(self, width: int) -> Content:
+        """The kept answer as the field's widget will show it (its text, not its colours),
+        in the cells beside the label where the widget will sit."""
+        spec, value = self.spec, self._value
+        if width <= 0:
+            return Content("")
+        if spec.kind == "select":
+            label = next((text for text, v in spec.options if str(value) == v), "—")
+            return Content(fit(label, width - 2) + "▼")
+        if spec.kind == "checkbox":
+            return Content(fit(f"▐X▌ {spec.yes_label}", width))
+        text = "" if value is None else str(value)
+        if spec.kind == "textarea":
+            return Content(fit(text.split("\n", 1)[0], width))
+        # a one-line field shows what fits, cut without an ellipsis, its last cell kept
+        # for the cursor
+        if text:
+            return Content(set_cell_size(text, width - 1))
+        return Content.styled(set_cell_size(input_placeholder(spec), width - 1).rstrip(), "dim")
 
     # The field's Changed message is handed to the screen here, at the row, instead of
     # bubbling on through the form's four containers to the screen: each hop is a message
@@ -129,6 +158,8 @@ class FieldRow(Widget):
     def value(self, value: Any) -> None:
         if self._widget is None:
             self._value = value
+            if self.display:
+                self.refresh()  # drawn meanwhile (``render``)
         else:
             write_value(self._widget, value)
 
@@ -148,6 +179,7 @@ class FieldRow(Widget):
         if self._widget is None:
             self._widget = make_widget(self.spec, self._value)
             self.mount(self._widget, before=0)
+            self.refresh()  # the label alone from now on
         return self._widget
 
     def show_error(self, message: str | None, *, settle: bool = False) -> bool:

@@ -150,6 +150,11 @@ def make_widget(spec: FieldSpec, value: Any = _DEFAULT) -> Widget:
     return widget
 
 
+def input_placeholder(spec: FieldSpec) -> str:
+    """What an empty one-line field shows: its example, then its help."""
+    return " · ".join(p for p in (spec.placeholder, spec.help) if p)
+
+
 def _make(spec: FieldSpec, value: Any) -> Widget:
     widget: Widget
     if spec.kind == "textarea":
@@ -173,7 +178,7 @@ def _make(spec: FieldSpec, value: Any) -> Widget:
     else:
         widget = DeskInput(
             "" if value is None else str(value),
-            placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),
+            placeholder=input_placeholder(spec),
             max_length=spec.max_length or 0,
             id=spec.widget_id,
         )

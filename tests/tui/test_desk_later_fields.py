@@ -40,9 +40,9 @@ def later_held(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(intake, "LATER_FIELDS_SECONDS", 600.0)
 
 
-async def _signed_in_once(server: RunningServer) -> Settings:
+async def _signed_in_once(server: RunningServer, **chosen: Any) -> Settings:
     """A first desk signs in, so the next start signs in silently with the kept token."""
-    settings = Settings(server=server.url)
+    settings = Settings(server=server.url, **chosen)
     first = build_app(settings, desk=DeskServices(settings))
     async with first.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot)
@@ -188,3 +188,36 @@ async def test_a_refused_save_names_the_later_field_and_puts_the_cursor_in_it(
         await pilot.press(*["backspace"] * 2, *"02162345678")
         await pilot.press("ctrl+g")
         await until(pilot, lambda: bool(screen.last_saved), "the save")
+
+
+def _form_lines(app: Any) -> list[str]:
+    """The screen's text below the status bar (which shows the link coming up)."""
+    return screen_text(app).splitlines()[1:]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_a_field_waiting_for_its_widget_shows_what_the_widget_will(
+    server: RunningServer, later_held: None, lang: str
+) -> None:
+    """Before the later fields' widgets come their rows show the same text the widgets
+    will: defaults (a choice's label, the yes box), examples and help, a value set."""
+    settings = await _signed_in_once(server, lang=lang)
+    app = build_app(settings, desk=DeskServices(settings))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _intake(pilot)
+        await until(pilot, lambda: app.status.user == "agent1", "the silent sign-in")
+        screen._row("respondent").value = "花果山物业"
+        await pilot.pause(0.1)
+        waiting = _waiting(screen)
+        assert "reply_method" in waiting and "respondent" in waiting
+        before = _form_lines(app)
+        assert any("花果山物业" in line for line in before)
+        await pilot.press("tab", "shift+tab")  # reached: every field made, focus back
+        await until(
+            pilot,
+            lambda: all(screen.query_one(f"#f-{f}").is_mounted for f in waiting),
+            "the later fields",
+        )
+        await pilot.pause(0.2)
+        assert app.focused is screen.query_one("#f-kind")
+        assert _form_lines(app) == before
