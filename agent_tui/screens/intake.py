@@ -49,7 +49,8 @@ from offline_cache.records import Draft
 AUTOSAVE_SECONDS = 0.5
 MESSAGE_SETTLE_SECONDS = 0.3  # a message line appears or goes once the keys pause this long
 KEYS_LANDED_SECONDS = 5.0  # a bound, never reached in practice: a field drains in ms
-LATER_FIELDS_SECONDS = 0.5  # the latest the fields made later come (IntakeScreen._make_later)
+# the fields made later come this long after the first frame (IntakeScreen._make_later)
+LATER_FIELDS_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
 
@@ -186,9 +187,9 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
             # the top of a form that opens at its top, and scrolling before the first layout
             # measured a half-laid-out form and hid the form picker above it on 80x24
             self.set_focus(first, scroll_visible=False)
-        # the fields made later (``_make_rows``) come once the desk is up (``cache_opened``),
-        # or after this long if the cache is slow to open (a keyring password to type)
-        self.set_timer(LATER_FIELDS_SECONDS, self._make_later)
+        # the fields made later (``_make_rows``) come this long after the form is first
+        # drawn (the start's own work done by then), or when something reaches one
+        self.call_after_refresh(self.set_timer, LATER_FIELDS_SECONDS, self._make_later)
         self._forms_ready = True
         self._maybe_offer_restore()
 
@@ -224,7 +225,9 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
 
     @when_composed
     def _offer_restore(self, draft: Any) -> None:
-        if not self._worth_restoring(draft):
+        # the form on screen's own draft (typed while the cache opened, autosaved as it
+        # opened) is not a form left behind: offering it would take the agent's keys
+        if draft.ticket_id == self.ticket_id or not self._worth_restoring(draft):
             return
 
         from agent_tui.screens.dialogs import ChoiceDialog
