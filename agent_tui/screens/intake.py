@@ -324,7 +324,8 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
         """The widgets of the shown rows made later (``_make_rows``), all of them now: after
         the first frame, or before the focus moves (a Tab may reach one)."""
         for row in self._rows:
-            if row.display and row.field_widget() is None:
+            # not into a row being taken down (the desk quitting as the timer fires)
+            if row.display and row.field_widget() is None and row.is_attached and row.is_mounted:
                 row.ensure_widget()
 
     def focus_next(self, selector: str | type[QueryType] = "*") -> Widget | None:
