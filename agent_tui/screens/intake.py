@@ -23,7 +23,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.css.query import NoMatches
+from textual.css.query import NoMatches, QueryType
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, Static, TextArea
@@ -39,7 +39,7 @@ from agent_tui.textual_overrides import (
 )
 from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
-from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs
+from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs, typed_first
 from agent_tui.widgets.incoming import IncomingCall
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
@@ -49,6 +49,8 @@ from offline_cache.records import Draft
 AUTOSAVE_SECONDS = 0.5
 MESSAGE_SETTLE_SECONDS = 0.3  # a message line appears or goes once the keys pause this long
 KEYS_LANDED_SECONDS = 5.0  # a bound, never reached in practice: a field drains in ms
+# the fields made later come this long after the first frame (IntakeScreen._make_later)
+LATER_FIELDS_SECONDS = 0.5
 log = logging.getLogger(__name__)
 
 
@@ -150,7 +152,7 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
                 )
                 with Vertical(id="fields"):
                     if form is not None:
-                        self._rows = self._make_rows(form, self.specs, {})
+                        self._rows = self._make_rows(form, self.specs, {}, later=True)
                     yield from self._rows
             with VerticalScroll(id="intake-side"):
                 yield Static("", id="intake-duplicate")
@@ -185,6 +187,9 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
             # the top of a form that opens at its top, and scrolling before the first layout
             # measured a half-laid-out form and hid the form picker above it on 80x24
             self.set_focus(first, scroll_visible=False)
+        # the fields made later (``_make_rows``) come this long after the form is first
+        # drawn (the start's own work done by then), or when something reaches one
+        self.call_after_refresh(self.set_timer, LATER_FIELDS_SECONDS, self._make_later)
         self._forms_ready = True
         self._maybe_offer_restore()
 
@@ -220,7 +225,9 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
 
     @when_composed
     def _offer_restore(self, draft: Any) -> None:
-        if not self._worth_restoring(draft):
+        # the form on screen's own draft (typed while the cache opened, autosaved as it
+        # opened) is not a form left behind: offering it would take the agent's keys
+        if draft.ticket_id == self.ticket_id or not self._worth_restoring(draft):
             return
 
         from agent_tui.screens.dialogs import ChoiceDialog
@@ -296,16 +303,38 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
             first.focus()
 
     def _make_rows(
-        self, form: FormDef, specs: list[FieldSpec], values: dict[str, Any]
+        self, form: FormDef, specs: list[FieldSpec], values: dict[str, Any], later: bool = False
     ) -> list[FieldRow]:
         """The form's rows, each holding its answer (``values``, else the field's default);
-        a field hidden by these answers gets its widget when it is first shown."""
+        a field hidden by these answers gets its widget when it is first shown. ``later``
+        (the form the screen opens with): the fields after those an agent types first
+        (``typed_first``) get theirs right after the first frame (``_make_later``)."""
         answers = {spec.id: values.get(spec.id, spec.default) for spec in specs}
         shown = {f.id for f in visible_fields(form, answers)}
-        rows = [FieldRow(spec, answers[spec.id], shown=spec.id in shown) for spec in specs]
+        first = typed_first(specs) if later else len(specs)
+        rows = [
+            FieldRow(spec, answers[spec.id], shown=spec.id in shown, later=index >= first)
+            for index, spec in enumerate(specs)
+        ]
         for row in rows:
             row.answer_changed = self._row_changed
         return rows
+
+    def _make_later(self) -> None:
+        """The widgets of the shown rows made later (``_make_rows``), all of them now: after
+        the first frame, or before the focus moves (a Tab may reach one)."""
+        for row in self._rows:
+            # not into a row being taken down (the desk quitting as the timer fires)
+            if row.display and row.field_widget() is None and row.is_attached and row.is_mounted:
+                row.ensure_widget()
+
+    def focus_next(self, selector: str | type[QueryType] = "*") -> Widget | None:
+        self._make_later()  # every field in the focus chain before it moves
+        return super().focus_next(selector)
+
+    def focus_previous(self, selector: str | type[QueryType] = "*") -> Widget | None:
+        self._make_later()
+        return super().focus_previous(selector)
 
     def _first_field(self) -> Widget | None:
         """The widget of the first shown field, to take the focus; None under a dialog."""
@@ -318,8 +347,10 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
         return next(row for row in self._field_rows() if row.spec.id == field_id)
 
     def _widget(self, field_id: str) -> Widget | None:
-        """The field's widget (None: a field hidden since the form opened has none yet)."""
-        return self._row(field_id).field_widget()
+        """The field's widget, made now if it is shown and was to come later (None: a field
+        hidden since the form opened has none yet)."""
+        row = self._row(field_id)
+        return row.ensure_widget() if row.display else row.field_widget()
 
     def _show_title(self) -> None:
         if self.form is None:

@@ -10,6 +10,13 @@ A row whose field is shown only for some answers (``show_if``) and is hidden whe
 opens makes its widget the first time it is shown; until then it keeps the field's value
 (the default, a restored draft's answer) so the form reads the same either way.
 
+A shown row can also be made *later* (``later=True``): the intake screen opens with the
+widgets of the fields an agent types first and makes the rest right after the first frame
+(``IntakeScreen._make_later``), or at once when something reaches one of them first (Tab,
+a click, a check that names it). Until then the row keeps its answer, as a hidden row does,
+and draws it beside its label as the widget will show it (the text, not the widget's
+colours); it is as tall as it will be with its widget, so nothing moves when it comes.
+
 A row without a message line is as tall as its field's widget, and says so (``FIELD_LINES``)
 instead of leaving it to ``height: auto``: Textual works an auto height out by laying the
 row's children out once more inside every layout of the screen (19 rows of the intake form:
@@ -22,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rich.cells import cell_len
+from rich.cells import cell_len, set_cell_size
 from textual.app import ComposeResult
 from textual.content import Content
 from textual.message import Message
@@ -31,7 +38,13 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Label, Select, TextArea
 
 from agent_tui.cells import fit
-from agent_tui.widgets.form_factory import FieldSpec, make_widget, read_value, write_value
+from agent_tui.widgets.form_factory import (
+    FieldSpec,
+    input_placeholder,
+    make_widget,
+    read_value,
+    write_value,
+)
 
 _DEFAULT = object()
 LABEL_CELLS = 16  # the label column (app.tcss: the row's children sit 16 cells in)
@@ -55,13 +68,17 @@ class FieldRow(Widget):
     # whether it took the change. Set by the form's screen (``IntakeScreen._make_rows``).
     answer_changed: Callable[[FieldRow, bool], bool] | None = None
 
-    def __init__(self, spec: FieldSpec, value: Any = _DEFAULT, *, shown: bool = True) -> None:
-        """``value``: the answer the field opens with (default: the field's default)."""
+    def __init__(
+        self, spec: FieldSpec, value: Any = _DEFAULT, *, shown: bool = True, later: bool = False
+    ) -> None:
+        """``value``: the answer the field opens with (default: the field's default);
+        ``later``: its widget is made by ``ensure_widget``, not now (module docstring)."""
         super().__init__(id=f"row-{spec.id}", classes="field-row")
         self.spec = spec
         self._label = Content(label_text(spec))
         self._value = spec.default if value is _DEFAULT else value  # kept while no widget
-        self._widget: Widget | None = make_widget(spec, self._value) if shown else None
+        made = shown and not later
+        self._widget: Widget | None = make_widget(spec, self._value) if made else None
         self._message: Label | None = None
         self._said: str | None = None  # the message line's text ("": a blank line)
         self._fit(False)
@@ -78,7 +95,29 @@ class FieldRow(Widget):
             yield self._widget
 
     def render(self) -> Content:
+        if self._widget is None and self.display:  # made later: its answer drawn meanwhile
+            return self._label + self._stand_in(self.size.width - LABEL_CELLS)
         return self._label
+
+    def _stand_in(self, width: int) -> Content:
+        """The kept answer as the field's widget will show it (its text, not its colours),
+        in the cells beside the label where the widget will sit."""
+        spec, value = self.spec, self._value
+        if width <= 0:
+            return Content("")
+        if spec.kind == "select":
+            label = next((text for text, v in spec.options if str(value) == v), "—")
+            return Content(fit(label, width - 2) + "▼")
+        if spec.kind == "checkbox":
+            return Content(fit(f"▐X▌ {spec.yes_label}", width))
+        text = "" if value is None else str(value)
+        if spec.kind == "textarea":
+            return Content(fit(text.split("\n", 1)[0], width))
+        # a one-line field shows what fits, cut without an ellipsis, its last cell kept
+        # for the cursor
+        if text:
+            return Content(set_cell_size(text, width - 1))
+        return Content.styled(set_cell_size(input_placeholder(spec), width - 1).rstrip(), "dim")
 
     # The field's Changed message is handed to the screen here, at the row, instead of
     # bubbling on through the form's four containers to the screen: each hop is a message
@@ -101,6 +140,11 @@ class FieldRow(Widget):
         if handler is not None and event.control is self._widget and handler(self, typed):
             event.stop()
 
+    def on_click(self) -> None:
+        """A click on a row made later whose widget has not come yet: it comes, focused."""
+        if self._widget is None and self.display:
+            self.ensure_widget().focus()
+
     def field_widget(self) -> Widget | None:
         """The field's own widget; None while a hidden row has not been shown yet."""
         return self._widget
@@ -114,17 +158,29 @@ class FieldRow(Widget):
     def value(self, value: Any) -> None:
         if self._widget is None:
             self._value = value
+            if self.display:
+                self.refresh()  # drawn meanwhile (``render``)
         else:
             write_value(self._widget, value)
 
     def show(self, shown: bool) -> None:
         """Show or hide the row; the first time it is shown its widget is made, holding the
         kept answer, in this row (so the focus order stays the form's order)."""
-        if shown and self._widget is None:
-            self._widget = make_widget(self.spec, self._value)
-            self.mount(self._widget, before=0)
+        if shown and not self.display:  # a row made later (shown) keeps waiting for it
+            self.ensure_widget()
         if self.display != shown:
             self.display = shown
+
+    def ensure_widget(self) -> Widget:
+        """The field's widget, made now (holding the kept answer) if the row has none yet.
+        It is in the row, and in the screen's focus chain, when this returns; its mount
+        (styling, first render) follows in its own message queue, before any key or focus
+        sent to it."""
+        if self._widget is None:
+            self._widget = make_widget(self.spec, self._value)
+            self.mount(self._widget, before=0)
+            self.refresh()  # the label alone from now on
+        return self._widget
 
     def show_error(self, message: str | None, *, settle: bool = False) -> bool:
         """The problem with this field, right below its widget; nothing when it is fine (the

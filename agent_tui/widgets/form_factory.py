@@ -99,6 +99,18 @@ def field_specs(
     return [spec_for(f, lang, units) for f in form.fields]
 
 
+def typed_first(specs: list[FieldSpec]) -> int:
+    """How many of a form's fields an agent types first: up to and including its first
+    long text (the caller's account: every call has one). The intake screen makes their
+    widgets before its first frame and the rest (the fields reached after them: answer,
+    unit, street, reply, privacy, caller ID in the shipped forms) right after it. A form
+    without a long text: all of them."""
+    for index, spec in enumerate(specs):
+        if spec.kind == "textarea":
+            return index + 1
+    return len(specs)
+
+
 _DEFAULT = object()
 W = TypeVar("W", bound=Widget)
 
@@ -138,6 +150,11 @@ def make_widget(spec: FieldSpec, value: Any = _DEFAULT) -> Widget:
     return widget
 
 
+def input_placeholder(spec: FieldSpec) -> str:
+    """What an empty one-line field shows: its example, then its help."""
+    return " · ".join(p for p in (spec.placeholder, spec.help) if p)
+
+
 def _make(spec: FieldSpec, value: Any) -> Widget:
     widget: Widget
     if spec.kind == "textarea":
@@ -161,7 +178,7 @@ def _make(spec: FieldSpec, value: Any) -> Widget:
     else:
         widget = DeskInput(
             "" if value is None else str(value),
-            placeholder=" · ".join(p for p in (spec.placeholder, spec.help) if p),
+            placeholder=input_placeholder(spec),
             max_length=spec.max_length or 0,
             id=spec.widget_id,
         )

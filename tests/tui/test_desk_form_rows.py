@@ -153,8 +153,17 @@ async def test_every_row_is_as_tall_as_its_field_and_message(size: tuple[int, in
     app = make_app(f"http://127.0.0.1:{free_port()}")
     async with app.run_test(size=size) as pilot:
         screen = await intake(pilot)
+        # a row whose widget comes after the first frame is already as tall as it will be
+        waiting = [r for r in screen.query(FieldRow) if r.display and r.field_widget() is None]
+        heights = {r.spec.id: r.outer_size.height for r in waiting}
+        await until(
+            pilot,
+            lambda: all(r.field_widget() and r.field_widget().is_mounted for r in waiting),  # type: ignore[union-attr]
+            "the fields made later",
+        )
         await pilot.pause(0.2)
         assert not misfits(screen)
+        assert heights == {r.spec.id: r.outer_size.height for r in waiting}
         assert screen.query_one("#row-account").outer_size.height == 3  # a TextArea
 
         field = screen.query_one("#f-phone")

@@ -31,6 +31,12 @@ async def test_no_picker_has_its_list_until_it_opens() -> None:
     app = make_app(f"http://127.0.0.1:{free_port()}")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_intake(pilot)
+        # the pickers of the fields made after the first frame too (IntakeScreen._make_later)
+        await until(
+            pilot,
+            lambda: all(r.field_widget() for r in screen._rows if r.display),
+            "the fields made later",
+        )
         pickers = list(screen.query(LightSelect))
         assert len(pickers) >= 5  # the form picker and the form's choice fields
         assert overlays(screen) == []

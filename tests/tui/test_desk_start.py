@@ -411,7 +411,10 @@ async def test_the_intake_screen_is_laid_out_and_drawn_whole_at_most_twice_to_se
     for that layout itself). main had five: two same-size resizes, the screen's own mount
     await, the footer's keys coming with the cache, the empty side panel's first answer.
     Counted by a hook on the screen's layout (its compositor's reflow), not by time; full
-    frames too (the first one, and the repaint Textual asks for as the screen resumes)."""
+    frames too (the first one, and the repaint Textual asks for as the screen resumes).
+    The fields made after the first frame (``IntakeScreen._make_later``) are mounted into
+    the laid-out screen: that takes a layout, and one more as their widgets report their
+    first sizes; counted apart."""
     from agent_tui.textual_overrides import LineCompositor
 
     settings = Settings(server=server.url)
@@ -433,6 +436,15 @@ async def test_the_intake_screen_is_laid_out_and_drawn_whole_at_most_twice_to_se
 
     monkeypatch.setattr(LineCompositor, "reflow", counted_reflow)
     monkeypatch.setattr(LineCompositor, "render_full_update", counted_full)
+    before_later: list[int] = []
+    make_later = IntakeScreen._make_later
+
+    def counted_make_later(self: IntakeScreen) -> None:
+        if not before_later:
+            before_later.append(len(layouts))
+        make_later(self)
+
+    monkeypatch.setattr(IntakeScreen, "_make_later", counted_make_later)
     app = build_app(settings, desk=DeskServices(settings))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await until(
@@ -441,8 +453,11 @@ async def test_the_intake_screen_is_laid_out_and_drawn_whole_at_most_twice_to_se
         await until(pilot, lambda: app.status.user == "agent1", "the silent sign-in")
         await until(pilot, lambda: app.status.link == "online", "the link")
         await until(pilot, lambda: screen._phone_looked_up, "the first lookup")
+        await until(pilot, lambda: all(r.field_widget() for r in screen._rows), "every field")
         await pilot.pause(0.5)
         assert app.screen is screen and str(app.focused.id).startswith("f-")  # type: ignore[union-attr]
         assert set(layouts) == {"IntakeScreen"}
-        assert len(layouts) <= 2, f"the intake screen was laid out {len(layouts)} times"
+        assert before_later and before_later[0] <= 2, f"laid out {before_later} times to settle"
+        later = len(layouts) - before_later[0]
+        assert later <= 2, f"the fields made later laid the screen out {later} times"
         assert len(full_frames) <= 2, f"{len(full_frames)} full frames"
