@@ -29,6 +29,7 @@ from hotline_server.db.schema import change_log, sync_results, tickets, tokens, 
 from hotline_server.sync.appliers import register_core
 from hotline_server.sync.push import PushOutcome, push
 from hotline_server.tickets import _ROWS_BY_ID_ARRAY
+from tests.support.mutations import create_ticket
 
 pytestmark = pytest.mark.postgres
 
@@ -50,12 +51,7 @@ def engine(postgres_url: str) -> Iterator[Engine]:
 
 
 def ticket(mid: int, phone: str = "13800138000") -> dict[str, Any]:
-    started = NOW - timedelta(minutes=3)
-    args = {"id": uuid7(), "call_started_at": started.isoformat(),
-            "created_at": NOW.isoformat(), "phone": phone, "district": "徐汇区",
-            "account": "来电咨询。"}  # fmt: skip
-    return {"mutation_id": mid, "name": "create_ticket", "args": args,
-            "client_time": NOW.isoformat()}  # fmt: skip
+    return create_ticket(mid, NOW, phone)
 
 
 def counted(

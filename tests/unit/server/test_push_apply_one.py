@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from hotline_server.db.migrate import upgrade
 from hotline_server.sync import registry
 from hotline_server.sync.appliers import register_core
 from hotline_server.sync.push import push
+from tests.support.mutations import create_ticket
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 AMY = User("amy", Role.AGENT, None, None)
@@ -39,13 +40,8 @@ def buggy(ctx: registry.ApplyContext, args: Any) -> registry.Applied:
     raise RuntimeError("a bug in an applier")
 
 
-def ticket(mid: int) -> dict[str, Any]:
-    started = NOW - timedelta(minutes=3)
-    args = {"id": uuid7(), "call_started_at": started.isoformat(),
-            "created_at": NOW.isoformat(), "phone": "13800138000", "district": "徐汇区",
-            "account": "来电咨询。"}  # fmt: skip
-    return {"mutation_id": mid, "name": "create_ticket", "args": args,
-            "client_time": NOW.isoformat()}  # fmt: skip
+def ticket(mid: int, phone: str = "13800138000") -> dict[str, Any]:
+    return create_ticket(mid, NOW, phone)
 
 
 def test_an_applier_bug_rejects_its_mutation_and_the_rest_apply(engine: Engine) -> None:

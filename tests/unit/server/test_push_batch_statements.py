@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from hotline_server.db.migrate import upgrade
 from hotline_server.db.schema import change_log
 from hotline_server.sync.appliers import register_core
 from hotline_server.sync.push import push
+from tests.support.mutations import create_ticket
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 AMY = User("amy", Role.AGENT, None, None)
@@ -43,12 +44,7 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 def ticket(mid: int, phone: str = "13800138000") -> dict[str, Any]:
-    started = NOW - timedelta(minutes=3)
-    args = {"id": uuid7(), "call_started_at": started.isoformat(),
-            "created_at": NOW.isoformat(), "phone": phone, "district": "徐汇区",
-            "account": "来电咨询。"}  # fmt: skip
-    return {"mutation_id": mid, "name": "create_ticket", "args": args,
-            "client_time": NOW.isoformat()}  # fmt: skip
+    return create_ticket(mid, NOW, phone)
 
 
 def counted(engine: Engine, mutations: list[dict[str, Any]]) -> tuple[Any, Counter[str]]:
