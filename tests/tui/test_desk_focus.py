@@ -12,11 +12,10 @@ from rich.color import ColorSystem
 from textual.strip import Strip
 from textual.widget import Widget
 
-from agent_tui.screens.intake import IntakeScreen
-from agent_tui.screens.signin import SignInScreen
 from hotline.model import TicketFields
 from tests.support.server import free_port
 from tests.tui.conftest import make_app, run_in_thread, until, until_focused
+from tests.tui.test_desk_form_rows import intake
 from tests.tui.test_desk_queue import queue_table
 
 Look = tuple[frozenset[Any], frozenset[str]]
@@ -44,18 +43,6 @@ def look_256(app: Any, widget: Widget, row: int = 0) -> Look:
             if getattr(style, name):
                 attributes.add(name)
     return frozenset(backgrounds), frozenset(attributes)
-
-
-async def intake(pilot: Any) -> IntakeScreen:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, SignInScreen), "the sign-in dialog")
-    await pilot.press("escape")  # work on the cache
-    screen = await until(
-        pilot,
-        lambda: isinstance(app.screen, IntakeScreen) and app.screen.form is not None and app.screen,
-        "the intake form",
-    )
-    return screen  # type: ignore[no-any-return]
 
 
 async def test_focused_input_and_select_stand_out_in_256_colours() -> None:
