@@ -246,8 +246,9 @@ def processes(url: str, runs: int, tmp: Path) -> dict[str, Any]:
     return {
         "ours": common.summary([r[0] for r in ours]),
         "baseline": common.summary([r[0] for r in base]),
-        # a 2-core machine shared with other jobs: the wall times swing with the load, the
-        # child's CPU to READY much less, and the start is bound by it (one interpreter lock)
+        # a 2-core machine shared with other jobs: the wall times swing with the load (a bare
+        # child 205-331 ms in one hour), its CPU to READY less (218-247 ms), and a start is bound
+        # by it (one interpreter lock: the cache's thread and the UI thread take turns)
         "process_cpu": cpu,
         # the form taking keys, before the cache's user is shown (not what the row counts)
         "ours_form_focused": common.summary([r[2] for r in ours]),
