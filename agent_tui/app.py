@@ -25,7 +25,7 @@ from agent_tui import imports_frozen
 # The desk's modules, Textual's widgets and pydantic's models: their objects kept out of the
 # garbage collector's walks (see ``imports_frozen``).
 with imports_frozen():
-    from textual import work
+    from textual import events, work
     from textual.app import App, SystemCommand
     from textual.binding import Binding
     from textual.command import Provider
@@ -222,6 +222,15 @@ class DeskApp(App[None]):
         # a mode's first screen, laid out as it is shown, is not laid out again for having
         # mounted (textual_overrides.mounted_without_layout)
         super().call_next(mounted_without_layout(callback), *args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key the agent presses tells the replicator the agent is typing: a sync
+        round due only to pull (another agent's change, the timer) waits until the keys
+        pause, at most a few seconds (``Replicator._hold_while_typing``); a save's push never
+        waits. One float stored per key, nothing posted."""
+        if type(event) is events.Key and not event.is_forwarded:
+            self.desk.typed()
+        await super().on_event(event)
 
     def on_mount(self) -> None:
         from agent_tui.screens.intake import IntakeScreen
