@@ -3,7 +3,8 @@
 Another agent pushing pokes this desk several times a second; each round it started (a pull,
 pulled pages applied, a checkpoint, state reports the bar redraws for) landed between the
 agent's keys. The desk now holds such a round until the keys pause (``typing_quiet``), at
-most ``typing_hold`` seconds, and never holds a local save's push. The tests count and order
+most ``typing_hold`` seconds, and never holds a local save's push; the app's once-a-second
+status read skips at most ``TICK_HOLD_TICKS`` ticks while the keys go on. The tests count and order
 (what is in the desk's cache while the keys go on, and after), with the two durations set
 so that only the rule under test can release a round: no wall-clock threshold is asserted.
 
@@ -160,3 +161,51 @@ async def test_a_save_while_typing_is_pushed_without_waiting_for_the_pause(
                 pushed = True
                 break
         assert pushed, "the saved ticket waited for the agent's keys to pause"
+
+
+async def test_the_ticks_status_read_waits_while_typing_at_most_its_bound(
+    server: RunningServer,
+) -> None:
+    """The once-a-second status read (ten a second here) skips ticks while the keys go on,
+    never more than ``TICK_HOLD_TICKS`` in a row, and reads on every tick once they pause."""
+    settings = Settings(server=server.url)
+    desk = DeskServices(settings, sync_options={"pull_interval": 0.5, "backoff_cap": 0.5})
+    app = build_app(settings, desk=desk, tick_seconds=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        await app.desk.stop_sync(wait=True)  # no round reports: the tick's reads only
+        await until(pilot, lambda: app.status.outbox == 0, "nothing unsynced")
+        log: list[str] = []
+        screen = app.screen
+        original_tick, original_status = screen.tick, app.desk.status
+
+        def tick(now: datetime) -> None:
+            log.append("tick")
+            original_tick(now)
+
+        def status(now: datetime) -> Any:
+            log.append("read")
+            return original_status(now)
+
+        screen.tick = tick  # type: ignore[method-assign]
+        app.desk.status = status  # type: ignore[method-assign]
+        for n in range(60):
+            await pilot.press(KEYS[n % len(KEYS)])
+        typing = list(log)
+        await pilot.pause(app.TYPING_QUIET_SECONDS + 0.3)  # the keys have paused
+        paused = len(log)
+        await until(pilot, lambda: log[paused:].count("read") >= 5, "reads after the pause")
+        after = log[paused:]
+
+    gaps, ticks = [], 0
+    for entry in typing:
+        if entry == "tick":
+            ticks += 1
+        else:
+            gaps.append(ticks)
+            ticks = 0
+    assert typing.count("tick") >= 2 * (app.TICK_HOLD_TICKS + 1), typing  # it typed long enough
+    assert typing.count("read") < typing.count("tick"), "no tick's read waited for the keys"
+    # a read answers after its tick (in a thread), at worst after the next one as well
+    assert max([*gaps, ticks]) <= app.TICK_HOLD_TICKS + 2, typing
+    assert after.count("read") >= after.count("tick") - 1, after  # no key: every tick reads
