@@ -69,7 +69,9 @@ async def test_changes_pulled_while_typing_wait_for_the_pause_and_all_arrive(
     app = typing_app(server.url, quiet=5.0, hold=600.0)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready_to_type(pilot, app)
-        for ch in KEYS[:3]:
+        # ten keys before the other agent's tickets exist: a round that started before the
+        # first key (they start every 0.5 s while the desk is idle) has ended by then
+        for ch in KEYS:
             await pilot.press(ch)
         made = [
             (await run_in_thread(lambda i=i: post_ticket(server, "agent2", f"打字时 {i}")))["id"]
