@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -25,7 +26,7 @@ from agent_tui import imports_frozen
 # The desk's modules, Textual's widgets and pydantic's models: their objects kept out of the
 # garbage collector's walks (see ``imports_frozen``).
 with imports_frozen():
-    from textual import work
+    from textual import events, work
     from textual.app import App, SystemCommand
     from textual.binding import Binding
     from textual.command import Provider
@@ -222,6 +223,27 @@ class DeskApp(App[None]):
         # a mode's first screen, laid out as it is shown, is not laid out again for having
         # mounted (textual_overrides.mounted_without_layout)
         super().call_next(mounted_without_layout(callback), *args, **kwargs)
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key the agent presses tells the replicator the agent is typing: a sync
+        round due only to pull (another agent's change, the timer) waits until the keys
+        pause, at most a few seconds (``Replicator._hold_while_typing``); a save's push never
+        waits. One float stored per key, nothing posted."""
+        if type(event) is events.Key and not event.is_forwarded:
+            self._last_key = time.monotonic()
+            self.desk.typed()
+        await super().on_event(event)
+
+    # The agent counts as typing this long after a key (the replicator's own rule is
+    # offline_cache.replicator.TYPING_QUIET_SECONDS, the same length).
+    TYPING_QUIET_SECONDS: ClassVar[float] = 0.75
+    # While the agent types, the once-a-second status read waits at most this many ticks.
+    TICK_HOLD_TICKS: ClassVar[int] = 3
+    _last_key = float("-inf")
+    _ticks_held = 0
+
+    def _typing(self) -> bool:
+        return time.monotonic() - self._last_key < self.TYPING_QUIET_SECONDS
 
     def on_mount(self) -> None:
         from agent_tui.screens.intake import IntakeScreen
@@ -517,11 +539,20 @@ class DeskApp(App[None]):
             )
 
     def _tick(self) -> None:
+        """Every second: the screens' countdowns, and the status read. That read is a safety
+        net (a change of the link, the outbox, the seat is read when it is reported); while
+        the agent types with nothing unsynced (no age counting up on the bar) it waits, at
+        most TICK_HOLD_TICKS ticks: a status read and its redraw between keys is a busy
+        moment the keys wait behind."""
         now = self.clock()
         for screen in self.screen_stack:
             tick = getattr(screen, "tick", None)
             if tick is not None:
                 tick(now)
+        if self.status.outbox == 0 and self._ticks_held < self.TICK_HOLD_TICKS and self._typing():
+            self._ticks_held += 1
+            return
+        self._ticks_held = 0
         self.refresh_status()
 
     # One status read at a time, in a thread of the loop's pool (a Textual thread worker

@@ -379,6 +379,13 @@ class DeskServices:
         if self._sync is not None:
             self._sync.poke()
 
+    def typed(self) -> None:
+        """The agent pressed a key (on the UI loop): this session's replicator holds a round
+        that only pulls until the keys pause (``Replicator.typed``)."""
+        replicator = self.replicator  # read once: a sign-out may set it to None meanwhile
+        if replicator is not None:
+            replicator.typed()
+
     def saved_locally(self) -> None:
         """After a save: push soon, but keep the backoff while the link is down (any
         thread; saves close together share one round)."""

@@ -12,6 +12,11 @@ SYNC.md on the client side, with httpx (async):
 - coalesce: the pokes and local saves that come within ``poke_gap`` of a round's start make
   one more round after it, not one each (another agent pushing every 0.2 s pokes five times a
   second); the agent's own "sync now" (:meth:`Replicator.poke`) goes at once;
+- hold while the agent types: a round that only pokes, the timer or a reconnect asked for
+  waits until the keys have paused ``typing_quiet`` seconds (:meth:`Replicator.typed`, called
+  by the UI on every key), at most ``typing_hold`` seconds; a local save, the agent's own
+  "sync now", a new token, stopping, or a non-empty outbox never wait (see
+  :meth:`Replicator._hold_while_typing`);
 - every request has a timeout; on 401 the state becomes ``needs_sign_in`` and the queue is
   kept: the UI signs in again and calls :meth:`Replicator.set_token`;
 - on 403 ``client_not_yours`` (this cache's client id is bound to another user: two users
@@ -42,6 +47,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -65,6 +71,10 @@ from offline_cache.tls import shared_ssl_context
 log = logging.getLogger("offline_cache.replicator")
 
 API = "/api/v1"
+# While the agent types, a round that only pulls waits for the keys to pause this long ...
+TYPING_QUIET_SECONDS = 0.75
+# ... and never more than this (a continuously typing agent still sees others' changes).
+TYPING_HOLD_SECONDS = 3.0
 
 
 class LinkState(StrEnum):
@@ -183,6 +193,8 @@ class Replicator:
         listen: bool = True,
         transport: httpx.AsyncBaseTransport | None = None,
         poke_gap: float = 1.0,
+        typing_quiet: float = TYPING_QUIET_SECONDS,
+        typing_hold: float = TYPING_HOLD_SECONDS,
     ) -> None:
         self.store = store
         self.server_url = server_url.rstrip("/")
@@ -195,12 +207,18 @@ class Replicator:
         self.pull_limit = pull_limit
         self.pull_interval = pull_interval
         self.poke_gap = poke_gap
+        self.typing_quiet = typing_quiet
+        self.typing_hold = typing_hold
+        # time.monotonic() of the agent's last key (typed(), from the UI's thread: one float
+        # stored, no hop into this loop per key); -inf: no key yet
+        self._last_key = float("-inf")
         self.listen = listen
         self._timeout = httpx.Timeout(request_timeout, connect=connect_timeout)
         self._transport = transport
         self._backoff = Backoff(cap=backoff_cap)
         self._wake = asyncio.Event()  # sync soon: a poke, a save, the timer
         self._hurry = asyncio.Event()  # sync now: the agent asked, a new token, stopping
+        self._unhold = asyncio.Event()  # a save or sync now: a round held for typing goes
         self._stopping = asyncio.Event()
         # The loop run() is on; None while it is not running. The asyncio events above belong
         # to it: other threads set them through call_soon_threadsafe (see _soon).
@@ -295,6 +313,13 @@ class Replicator:
     def _sync_now(self) -> None:
         self._hurry.set()
         self._wake.set()
+        self._unhold.set()
+
+    def typed(self) -> None:
+        """The agent pressed a key (any thread; the UI calls it on every key): rounds that
+        only pull wait until the keys pause (:meth:`_hold_while_typing`). One float stored:
+        the replicator's loop is not woken for it."""
+        self._last_key = time.monotonic()
 
     def saved_locally(self) -> None:
         """A local save: push soon (saves within ``poke_gap`` share one round). While the link
@@ -304,6 +329,7 @@ class Replicator:
         self._soon(self._push_soon)
 
     def _push_soon(self) -> None:
+        self._unhold.set()  # a saved ticket is never held for typing, offline or not
         if not self._backing_off:
             self._wake.set()
 
@@ -628,6 +654,7 @@ class Replicator:
             while not self._stopping.is_set():
                 self._wake.clear()
                 self._hurry.clear()
+                self._unhold.clear()
                 started = loop.time()
                 outcome = await self.sync_once()
                 self._backing_off = outcome == SyncOutcome.OFFLINE
@@ -644,6 +671,7 @@ class Replicator:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
                 await self._gather(started + self.poke_gap)
+                await self._hold_while_typing()
         finally:
             if listener is not None:
                 listener.cancel()
@@ -667,6 +695,32 @@ class Replicator:
         if rest > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._hurry.wait(), timeout=rest)
+
+    async def _hold_while_typing(self) -> None:
+        """The agent is typing (a key within ``typing_quiet`` s, :meth:`typed`): the round
+        that is due waits until the keys pause, at most ``typing_hold`` s from now. A round
+        is a push, pulled pages applied, a checkpoint and state reports the UI redraws for:
+        while another agent pushes, several a second, each landing between the agent's keys.
+        Held, the desk shows nothing untrue: the bar keeps the state and time of the last
+        round, and a pulled change is only later, never lost (the cursor has not moved).
+        Never held: a local save (:meth:`saved_locally`), the agent's "sync now", a new
+        token, stopping (:meth:`_sync_now`), and a round while the outbox holds anything
+        (a saved ticket's push never waits for the keys). A call offered to the seat comes
+        on the event stream, which is never held."""
+        if self.typing_quiet <= 0 or self.typing_hold <= 0:
+            return
+        if self._unhold.is_set() or self._stopping.is_set() or self._snapshot.outbox_size:
+            return
+        give_up = time.monotonic() + self.typing_hold
+        for _ in range(1000):  # bounded: each pass waits until the quiet moment or the bound
+            now = time.monotonic()
+            until = min(self._last_key + self.typing_quiet, give_up)
+            if until <= now:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._unhold.wait(), timeout=until - now)
+            if self._unhold.is_set():
+                return
 
     async def _heartbeat(self) -> None:
         """Tell the server this desk is alive and how much it still holds, so a shift lead

@@ -41,6 +41,7 @@ from agent_tui.widgets.desk_select import LightSelect
 from agent_tui.widgets.field_row import FieldRow
 from agent_tui.widgets.form_factory import FieldSpec, compact, field_specs, typed_first
 from agent_tui.widgets.incoming import IncomingCall
+from agent_tui.widgets.intake_head import IntakeHead
 from hotline.forms import FormDef, is_red, to_ticket_fields, validate_values, visible_fields
 from hotline.ids import provisional_number, uuid7
 from hotline.validators import FieldError
@@ -136,9 +137,7 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
             self.form = form
             self.specs = field_specs(form, lang, self._units)
         yield from self.compose_bars()
-        with Horizontal(id="intake-head"):
-            yield Label("", id="intake-title")
-            yield Label("", id="intake-number")
+        yield IntakeHead(id="intake-head")
         yield Static("", id="intake-red")
         with Horizontal(id="intake-body"):
             with VerticalScroll(id="intake-form"):
@@ -355,11 +354,9 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
     def _show_title(self) -> None:
         if self.form is None:
             return
-        self.query_one("#intake-title", Label).update(
-            t("intake.title", form=self.form.title.get(language()))
-        )
-        self.query_one("#intake-number", Label).update(
-            t("intake.number", number=provisional_number(self.ticket_id))
+        self.query_one(IntakeHead).show(
+            t("intake.title", form=self.form.title.get(language())),
+            t("intake.number", number=provisional_number(self.ticket_id)),
         )
 
     # ------------------------------------------------------------------ values

@@ -1,0 +1,213 @@
+"""While the agent types, sync rounds that only pull wait for the keys to pause (issue 14).
+
+Another agent pushing pokes this desk several times a second; each round it started (a pull,
+pulled pages applied, a checkpoint, state reports the bar redraws for) landed between the
+agent's keys. The desk now holds such a round until the keys pause (``typing_quiet``), at
+most ``typing_hold`` seconds, and never holds a local save's push; the app's once-a-second
+status read skips at most ``TICK_HOLD_TICKS`` ticks while the keys go on. The tests count and order
+(what is in the desk's cache while the keys go on, and after), with the two durations set
+so that only the rule under test can release a round: no wall-clock threshold is asserted.
+
+All on the real server (another agent's tickets through its REST API) and Pilot's keys.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from agent_tui.app import build_app
+from agent_tui.config import Settings
+from agent_tui.screens.intake import IntakeScreen
+from agent_tui.services import DeskServices
+from hotline.model import TicketFields
+from tests.support.server import RunningServer
+from tests.tui.conftest import USERS, run_in_thread, sign_in, until, until_focused
+from tests.tui.test_desk_offline import post_ticket
+
+KEYS = "abcdefghij"
+MAX_KEYS = 600  # every typing loop below is bounded in keys as well as time
+
+
+def typing_app(server_url: str, quiet: float, hold: float) -> Any:
+    settings = Settings(server=server_url)
+    desk = DeskServices(
+        settings,
+        sync_options={
+            "pull_interval": 0.5,
+            "backoff_cap": 0.5,
+            "typing_quiet": quiet,
+            "typing_hold": hold,
+        },
+    )
+    return build_app(settings, desk=desk)
+
+
+async def ready_to_type(pilot: Any, app: Any) -> None:
+    """Signed in, the first round done (online), the caller's name field focused."""
+    await sign_in(pilot)
+    await until(pilot, lambda: app.status.link == "online", "online")
+    screen = app.screen
+    assert isinstance(screen, IntakeScreen)
+    await until(pilot, lambda: screen.query("#f-caller_name"), "the caller's name field")
+    screen.query_one("#f-caller_name").focus()
+    await until_focused(pilot, "f-caller_name")
+
+
+async def in_cache(app: Any, ids: list[str]) -> list[str]:
+    """Which of ``ids`` the desk's cache holds now."""
+    store = app.desk.store
+    return await run_in_thread(lambda: [i for i in ids if store.get_ticket(i) is not None])
+
+
+async def test_changes_pulled_while_typing_wait_for_the_pause_and_all_arrive(
+    server: RunningServer,
+) -> None:
+    # the bound is far away: only the keys' pause can release the round
+    app = typing_app(server.url, quiet=5.0, hold=600.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        # ten keys before the other agent's tickets exist: a round that started before the
+        # first key (they start every 0.5 s while the desk is idle) has ended by then
+        for ch in KEYS:
+            await pilot.press(ch)
+        made = [
+            (await run_in_thread(lambda i=i: post_ticket(server, "agent2", f"打字时 {i}")))["id"]
+            for i in range(3)
+        ]
+        # the server has them and pokes this desk; the agent types on for a while: more
+        # than a round's worth of pokes and periodic pulls (every 0.5 s here)
+        seen_while_typing: list[str] = []
+        for n in range(40):
+            await pilot.press(KEYS[n % len(KEYS)])
+            if n % 5 == 4:
+                seen_while_typing += await in_cache(app, made)
+        assert seen_while_typing == [], "a pull was applied between the agent's keys"
+        assert app.status.link == "online"  # the bar says nothing untrue meanwhile
+
+        # the keys pause: the held round runs and brings every one of them
+        for _ in range(400):
+            if len(await in_cache(app, made)) == len(made):
+                break
+            await pilot.pause(0.1)
+        assert await in_cache(app, made) == made
+        await until(pilot, lambda: app.status.link == "online", "online after the round")
+        screen = app.screen
+        assert screen.query_one("#f-caller_name").value.endswith(KEYS[9])  # no key lost
+
+
+async def test_an_agent_who_never_pauses_still_gets_the_changes_within_the_bound(
+    server: RunningServer,
+) -> None:
+    # the keys never pause long enough (60 s): only the bound can release the round
+    app = typing_app(server.url, quiet=60.0, hold=0.5)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        for ch in KEYS[:3]:
+            await pilot.press(ch)
+        made = [
+            (await run_in_thread(lambda i=i: post_ticket(server, "agent2", f"一直打字 {i}")))["id"]
+            for i in range(3)
+        ]
+        arrived: list[str] = []
+        typed_after = 0
+        for n in range(MAX_KEYS):
+            await pilot.press(KEYS[n % len(KEYS)])
+            typed_after += 1
+            if n % 5 == 4:
+                arrived = await in_cache(app, made)
+                if arrived == made:
+                    break
+        assert arrived == made, f"{len(arrived)} of {len(made)} after {typed_after} keys"
+
+
+async def test_a_save_while_typing_is_pushed_without_waiting_for_the_pause(
+    server: RunningServer,
+) -> None:
+    # neither the pause nor the bound comes while the test types: only the save's own
+    # right of way can send it
+    app = typing_app(server.url, quiet=600.0, hold=600.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        for ch in KEYS[:3]:
+            await pilot.press(ch)
+        now = datetime.now(UTC)
+        saved = await run_in_thread(
+            lambda: app.desk.store.create_ticket(
+                TicketFields(phone="13800000000", caller_name="打字时保存", account="保存"),
+                call_started_at=now,
+                created_at=now,
+            )
+        )
+        app.poke_sync()  # what the form's save does after the store's commit
+        token = httpx.post(
+            server.url + "/api/v1/auth/login",
+            json={"username": "agent1", "password": USERS["agent1"][1]},
+            timeout=10,
+        ).json()["access_token"]
+
+        def on_server() -> bool:
+            answer = httpx.get(
+                f"{server.url}/api/v1/tickets/{saved.ticket_id}",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            return answer.status_code == 200
+
+        pushed = False
+        for n in range(MAX_KEYS):
+            await pilot.press(KEYS[n % len(KEYS)])
+            if n % 5 == 4 and await run_in_thread(on_server):
+                pushed = True
+                break
+        assert pushed, "the saved ticket waited for the agent's keys to pause"
+
+
+async def test_the_ticks_status_read_waits_while_typing_at_most_its_bound(
+    server: RunningServer,
+) -> None:
+    """The once-a-second status read (ten a second here) skips ticks while the keys go on,
+    never more than ``TICK_HOLD_TICKS`` in a row, and reads on every tick once they pause."""
+    settings = Settings(server=server.url)
+    desk = DeskServices(settings, sync_options={"pull_interval": 0.5, "backoff_cap": 0.5})
+    app = build_app(settings, desk=desk, tick_seconds=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        await app.desk.stop_sync(wait=True)  # no round reports: the tick's reads only
+        await until(pilot, lambda: app.status.outbox == 0, "nothing unsynced")
+        log: list[str] = []
+        screen = app.screen
+        original_tick, original_status = screen.tick, app.desk.status
+
+        def tick(now: datetime) -> None:
+            log.append("tick")
+            original_tick(now)
+
+        def status(now: datetime) -> Any:
+            log.append("read")
+            return original_status(now)
+
+        screen.tick = tick  # type: ignore[method-assign]
+        app.desk.status = status  # type: ignore[method-assign]
+        for n in range(60):
+            await pilot.press(KEYS[n % len(KEYS)])
+        typing = list(log)
+        await pilot.pause(app.TYPING_QUIET_SECONDS + 0.3)  # the keys have paused
+        paused = len(log)
+        await until(pilot, lambda: log[paused:].count("read") >= 5, "reads after the pause")
+        after = log[paused:]
+
+    gaps, ticks = [], 0
+    for entry in typing:
+        if entry == "tick":
+            ticks += 1
+        else:
+            gaps.append(ticks)
+            ticks = 0
+    assert typing.count("tick") >= 2 * (app.TICK_HOLD_TICKS + 1), typing  # it typed long enough
+    assert typing.count("read") < typing.count("tick"), "no tick's read waited for the keys"
+    # a read answers after its tick (in a thread), at worst after the next one as well
+    assert max([*gaps, ticks]) <= app.TICK_HOLD_TICKS + 2, typing
+    assert after.count("read") >= after.count("tick") - 1, after  # no key: every tick reads
