@@ -110,7 +110,8 @@ def _sqlite_insert(conn: Connection, table: sa.Table, rows: Sequence[dict[str, A
             return False
         dialect = conn.dialect
         procs = tuple(
-            _as_is_or(p) if isinstance(table.c[c].type, sa.JSON)
+            _as_is_or(p, _direct_json(table.c[c].type, dialect))
+            if isinstance(table.c[c].type, sa.JSON)
             else _utc_text_or(p) if isinstance(table.c[c].type, UtcDateTime)
             and dialect.name == "sqlite" else p
             for c, p in ((c, table.c[c].type._cached_bind_processor(dialect)) for c in cols)
@@ -151,15 +152,35 @@ def _insert_text(
     return text
 
 
-def _as_is_or(process: Any) -> Any:
-    """A JSON column's bind processor that stores a :class:`JsonText` as it is."""
+def _direct_json(column_type: Any, dialect: Any) -> Any:
+    """:func:`json_text` when it is all the column's bind processor does with a dict (the
+    engine's serializer, no string processing after it), else None."""
+    if dialect._json_serializer is not json_text:
+        return None
+    if column_type._str_impl.bind_processor(dialect) is not None:
+        return None
+    return json_text
+
+
+def _as_is_or(process: Any, direct: Any = None) -> Any:
+    """A JSON column's bind processor that stores a :class:`JsonText` as it is; ``direct``:
+    the serializer a dict goes to straight (see :func:`_direct_json`)."""
     if process is None:  # never, for sa.JSON: it always encodes
         return None
+    if direct is None:
 
-    def json_or_text(value: Any) -> Any:
-        return str(value) if type(value) is JsonText else process(value)
+        def json_or_text(value: Any) -> Any:
+            return str(value) if type(value) is JsonText else process(value)
 
-    return json_or_text
+        return json_or_text
+
+    def json_or_direct(value: Any) -> Any:
+        kind = type(value)
+        if kind is dict:  # what ``process`` does with one: the serializer, and only that
+            return direct(value)
+        return str(value) if kind is JsonText else process(value)
+
+    return json_or_direct
 
 
 # A time in UTC as SQLite's DATETIME stores it (``UtcDateTime`` drops the offset, then
