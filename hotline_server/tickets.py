@@ -46,7 +46,7 @@ from hotline_server.db.schema import (
     users,
 )
 from hotline_server.sync.registry import Rejected
-from hotline_server.ticket_json import plain_ticket_data
+from hotline_server.ticket_json import plain_ticket_data, plain_ticket_rows
 
 SERVER_FIELDS = (
     "status",
@@ -406,12 +406,13 @@ def publish(
     now: datetime,
     *,
     lost: dict[str, Any] | None = None,
-    times: dict[int, str] | None = None,
+    data: dict[str, Any] | None = None,
 ) -> int:
     """Append the ticket to the change log. ``lost`` (same-field conflicts of this change)
     travels with it, so the desk whose value was overwritten learns it on its next pull.
-    ``times``: a memo of formatted times shared by a batch's rows (``ticket_json``)."""
-    data = plain_ticket_data(row, times)  # the same as ticket_data's, without the model
+    ``data``: the row as ``ticket_json`` made it already (a batch's rows, made together)."""
+    if data is None:
+        data = plain_ticket_data(row)  # the same as ticket_data's, without the model
     if data is None:
         data = ticket_data(row)
     if lost:
@@ -528,9 +529,10 @@ def _insert_new(
         for (i, _, fields), row in zip(fresh, rows, strict=True)
     ])  # fmt: skip
     times: dict[int, str] = {}  # the rows hold their times until the batch is published
+    datas = plain_ticket_rows(rows, times)  # the same as ticket_data's, without the model
     with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
-        for (i, _, _), row in zip(fresh, rows, strict=True):
-            out[i] = (row, publish(conn, row, now, times=times))
+        for (i, _, _), row, data in zip(fresh, rows, datas, strict=True):
+            out[i] = (row, publish(conn, row, now, data=data))
 
 
 _KEY_TO: dict[str, str] = {}  # a field's name as the start of its entry: '"phone": {"to": '
