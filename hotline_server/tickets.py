@@ -406,13 +406,11 @@ def publish(
     now: datetime,
     *,
     lost: dict[str, Any] | None = None,
-    data: dict[str, Any] | None = None,
 ) -> int:
     """Append the ticket to the change log. ``lost`` (same-field conflicts of this change)
     travels with it, so the desk whose value was overwritten learns it on its next pull.
-    ``data``: the row as ``ticket_json`` made it already (a batch's rows, made together)."""
-    if data is None:
-        data = plain_ticket_data(row)  # the same as ticket_data's, without the model
+    (A push's new tickets are appended together by ``_insert_new``, the same way.)"""
+    data = plain_ticket_data(row)  # the same as ticket_data's, without the model
     if data is None:
         data = ticket_data(row)
     if lost:
@@ -531,8 +529,13 @@ def _insert_new(
     times: dict[int, str] = {}  # the rows hold their times until the batch is published
     datas = plain_ticket_rows(rows, times)  # the same as ticket_data's, without the model
     with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
-        for (i, _, _), row, data in zip(fresh, rows, datas, strict=True):
-            out[i] = (row, publish(conn, row, now, data=data))
+        seqs = changelog.append_changes(conn, entity=Entity.TICKET, now=now, changes=[
+            (row["id"], ticket_data(row) if data is None else data, row["team"],
+             row.get("assignee") or row["created_by"])
+            for row, data in zip(rows, datas, strict=True)
+        ])  # as publish() appends each  # fmt: skip
+    for (i, _, _), row, seq in zip(fresh, rows, seqs, strict=True):
+        out[i] = (row, seq)
 
 
 _KEY_TO: dict[str, str] = {}  # a field's name as the start of its entry: '"phone": {"to": '
