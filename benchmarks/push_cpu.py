@@ -59,8 +59,10 @@ def measure(database_url: str, n_batches: int = 10, profile: bool = False) -> di
 
         def one(body: bytes) -> None:
             request = PushRequest.model_validate(json.loads(body))
+            # nul_free as the route has it (``limits.RequestLimits`` looks at the body)
             outcome = push(engine, user, request, datetime.now(UTC),
-                           timezone="Asia/Shanghai", teams_configured=True)  # fmt: skip
+                           timezone="Asia/Shanghai", teams_configured=True,
+                           nul_free=b"\\u0000" not in body)  # fmt: skip
             answer = outcome.response.model_dump_json()
             if '"rejected"' in answer:
                 raise RuntimeError(f"a benchmark mutation was rejected: {answer[:500]}")

@@ -164,6 +164,31 @@ def append_change(
     return seq
 
 
+def append_changes(
+    conn: Connection,
+    *,
+    entity: Entity,
+    changes: list[tuple[str, dict[str, Any], str | None, str | None]],
+    now: datetime,
+) -> list[int]:
+    """:func:`append_change` for many entities of one kind at once, ``(entity_id, data,
+    team, owner)`` each, in order; returns their seqs. Inside :func:`batched` the seqs are
+    handed out together (one reservation, one list extension), else one by one."""
+    buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
+    if buffer is None:
+        return [append_change(conn, entity=entity, entity_id=entity_id, data=data,
+                              team=team, owner=owner, now=now)
+                for entity_id, data, team, owner in changes]  # fmt: skip
+    first = buffer.reserve(conn)
+    kind = str(entity.value)
+    buffer.rows.extend(
+        {"seq": first + k, "entity": kind, "entity_id": entity_id, "op": "upsert",
+         "data": data, "team": team, "owner": owner, "server_time": now}
+        for k, (entity_id, data, team, owner) in enumerate(changes)
+    )  # fmt: skip
+    return list(range(first, first + len(changes)))
+
+
 def pending(conn: Connection) -> list[dict[str, Any]]:
     """The changes appended inside :func:`batched` and not written yet: a later step of the
     same batch that amends earlier entries (a ticket made confidential) amends these too."""

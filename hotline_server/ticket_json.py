@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Sequence
 from datetime import datetime
 from enum import Enum
+from itertools import repeat
+from operator import attrgetter, is_, itemgetter
 from typing import Any
 
 from pydantic import AwareDatetime
@@ -154,3 +157,100 @@ def plain_ticket_data(
             value = text
         out[extra] = value
     return out
+
+
+_NONE_TYPE = type(None)
+_NAMES = (*(p[0] for p in _PLAN), *_AS_TEXT) if _PLAN is not None else ()
+_GET_PLANNED = itemgetter(*(p[0] for p in _PLAN)) if _PLAN else None
+_TZINFO = attrgetter("tzinfo")
+
+
+def plain_ticket_rows(
+    rows: Sequence[dict[str, Any]], times: dict[int, str] | None = None
+) -> list[dict[str, Any] | None]:
+    """``[plain_ticket_data(row, times) for row in rows]``, a column at a time: each field's
+    values of the whole batch read and checked together by C loops (``itemgetter``,
+    ``map``, ``set``, ``max``; pydantic's time format for a column in one call) instead of
+    one Python branch per field per row (a push's 100 new tickets). When any value is one
+    :func:`plain_ticket_data` would turn down, or a row leaves a field out, every row goes
+    that way."""
+    if _PLAN is None or _GET_PLANNED is None or not rows:
+        return [plain_ticket_data(row, times) for row in rows]
+    try:
+        table = list(zip(*map(_GET_PLANNED, rows), strict=True))  # a push's rows name all
+    except KeyError:  # a field left out: plain_ticket_data takes its default, or refuses
+        return [plain_ticket_data(row, times) for row in rows]
+    columns: list[Sequence[Any]] = []
+    for col, (_, kind, optional, values, limit, _) in zip(table, _PLAN, strict=True):
+        done = _column(col, kind, optional, values, limit)
+        if done is None:
+            break
+        columns.append(done)
+    if len(columns) != len(_PLAN):
+        return [plain_ticket_data(row, times) for row in rows]
+    memo: dict[int, str] = {} if times is None else times
+    for extra in _AS_TEXT:
+        texts = [row.get(extra) for row in rows]
+        for j, value in enumerate(texts):
+            if isinstance(value, datetime):  # as plain_ticket_data writes it, once per object
+                text = memo.get(~id(value))
+                if text is None:
+                    text = memo[~id(value)] = value.isoformat()
+                texts[j] = text
+        columns.append(texts)
+    return [dict(zip(_NAMES, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _column(
+    col: Sequence[Any], kind: int, optional: bool, values: Any, limit: int | None
+) -> Sequence[Any] | None:
+    """A field's values of every row as :func:`plain_ticket_data` writes them, or None when
+    it would turn one of them down."""
+    types = set(map(type, col))
+    if _NONE_TYPE in types:
+        if not optional:
+            return None
+        types.discard(_NONE_TYPE)
+        if not types:
+            return col  # None in every row
+        given: Sequence[Any] = [v for v in col if v is not None]
+    else:
+        given = col
+    if kind == _STR:
+        if types != {str}:
+            return None
+        if limit is not None and max(map(len, given)) > limit:
+            return None
+        if tuple(map(str.strip, given)) != tuple(given):
+            return None
+    elif kind == _ENUM:
+        if not types <= {str, int}:
+            return None
+        for v in set(given):
+            plain = values.get(v, _MISSING)
+            if plain is _MISSING or type(v) is not type(plain):
+                return None
+    elif kind in (_BOOL, _INT):
+        if types != ({bool} if kind == _BOOL else {int}):
+            return None
+    elif kind == _TIME:  # aware times: pydantic's text for the whole column, in one call
+        if types != {datetime} or any(map(is_, map(_TZINFO, given), repeat(None))):
+            return None
+        texts = to_jsonable_python(given)
+        if len(given) == len(col):
+            return list(texts)
+        made = iter(texts)
+        return [None if v is None else next(made) for v in col]
+    elif kind == _DICT:
+        if types != {dict}:
+            return None
+        for v in given:
+            for key, item in v.items():
+                if type(key) is not str or key != key.strip():
+                    return None
+                if item is not None and type(item) not in (str, int, bool):
+                    return None
+        return [dict(v) for v in col]
+    else:  # _NONE: only None takes the fast way
+        return None
+    return col

@@ -46,7 +46,7 @@ from hotline_server.db.schema import (
     users,
 )
 from hotline_server.sync.registry import Rejected
-from hotline_server.ticket_json import plain_ticket_data
+from hotline_server.ticket_json import plain_ticket_data, plain_ticket_rows
 
 SERVER_FIELDS = (
     "status",
@@ -299,13 +299,17 @@ def create_fields(args: CreateTicketArgs, *, nul_checked: bool = False) -> dict[
     if problems:
         first = problems[0]
         raise Rejected(first.message("en"), str(first.field))
-    return {name: cleaned[name] if name in cleaned else given[name] if name in given
-            else _default(name) for name in _TICKET_FIELDS}  # fmt: skip
+    # every field in ``_TICKET_FIELDS`` order (the defaults' order): merged in C, not
+    # looked up name by name; a default that is a dict is copied (never one shared dict)
+    out = {**_CLEAN_DEFAULTS, **given, **cleaned}
+    for name in _DICT_DEFAULTS:
+        if name not in given:
+            out[name] = dict(out[name])
+    return out
 
 
-def _default(name: str) -> Any:
-    value = _CLEAN_DEFAULTS[name]
-    return dict(value) if isinstance(value, dict) else value  # never one shared dict
+_DICT_DEFAULTS = tuple(k for k, v in _CLEAN_DEFAULTS.items() if isinstance(v, dict))
+assert tuple(_CLEAN_DEFAULTS) == _TICKET_FIELDS, "create_fields keeps the fields' order"
 
 
 # ---------------------------------------------------------------- writing
@@ -402,12 +406,11 @@ def publish(
     now: datetime,
     *,
     lost: dict[str, Any] | None = None,
-    times: dict[int, str] | None = None,
 ) -> int:
     """Append the ticket to the change log. ``lost`` (same-field conflicts of this change)
     travels with it, so the desk whose value was overwritten learns it on its next pull.
-    ``times``: a memo of formatted times shared by a batch's rows (``ticket_json``)."""
-    data = plain_ticket_data(row, times)  # the same as ticket_data's, without the model
+    (A push's new tickets are appended together by ``_insert_new``, the same way.)"""
+    data = plain_ticket_data(row)  # the same as ticket_data's, without the model
     if data is None:
         data = ticket_data(row)
     if lost:
@@ -524,9 +527,15 @@ def _insert_new(
         for (i, _, fields), row in zip(fresh, rows, strict=True)
     ])  # fmt: skip
     times: dict[int, str] = {}  # the rows hold their times until the batch is published
+    datas = plain_ticket_rows(rows, times)  # the same as ticket_data's, without the model
     with changelog.batched(conn):  # one counter bump for the batch (or the caller's)
-        for (i, _, _), row in zip(fresh, rows, strict=True):
-            out[i] = (row, publish(conn, row, now, times=times))
+        seqs = changelog.append_changes(conn, entity=Entity.TICKET, now=now, changes=[
+            (row["id"], ticket_data(row) if data is None else data, row["team"],
+             row.get("assignee") or row["created_by"])
+            for row, data in zip(rows, datas, strict=True)
+        ])  # as publish() appends each  # fmt: skip
+    for (i, _, _), row, seq in zip(fresh, rows, seqs, strict=True):
+        out[i] = (row, seq)
 
 
 _KEY_TO: dict[str, str] = {}  # a field's name as the start of its entry: '"phone": {"to": '

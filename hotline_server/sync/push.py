@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
@@ -285,6 +285,64 @@ def _checked(
         return _rejected(base, f"the server could not read its args ({type(exc).__name__})")
 
 
+_MUTATIONS = TypeAdapter(list[Mutation])
+_ARGS_LISTS: dict[type[BaseModel], TypeAdapter[list[Any]]] = {}
+
+
+def _args_list(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    adapter = _ARGS_LISTS.get(model)
+    if adapter is None:
+        adapter = _ARGS_LISTS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return adapter
+
+
+def _checked_together(
+    ctxs: Sequence[ApplyContext], mutations: Sequence[MutationEnvelope]
+) -> list[tuple[Mutation, Any] | MutationResult] | None:
+    """What :func:`_checked` answers for each mutation, found with one pydantic call for
+    the batch's mutations and one per name for their args (pydantic's cost per call, ~1 us,
+    once instead of twice per mutation), when every mutation is well formed and its args
+    valid. None as soon as anything would be refused (a newer schema, a name without an
+    applier, a field pydantic refuses) or raises: the caller then checks each mutation on
+    its own (:func:`_checked`), which finds the same answers and names the field. Only for
+    a body known to hold no NUL (``nul_free``, every real desk's): a mutation that may hold
+    one is walked for it once, by :func:`_checked`."""
+    if not mutations:
+        return []
+    datas = []
+    for ctx, m in zip(ctxs, mutations, strict=True):
+        if isinstance(m, Mutation) or not ctx.nul_free:
+            return None
+        data = _envelope_data(m)
+        version = data.get("schema_version")
+        if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+            return None
+        datas.append(data)
+    try:
+        strict = _MUTATIONS.validate_python(datas)
+    except Exception:  # refused (or a validator's bug): each alone, as before
+        return None
+    by_name: dict[MutationName, list[int]] = {}
+    for i, m in enumerate(strict):
+        if applier_for(m.name) is None:
+            return None
+        by_name.setdefault(m.name, []).append(i)
+    args: list[Any] = [None] * len(strict)
+    for name, positions in by_name.items():
+        try:
+            valid = _args_list(args_model(name)).validate_python(
+                [strict[i].args for i in positions]
+            )
+        except Exception:  # a field refused (or a validator's bug): each alone, as before
+            return None
+        for i, a in zip(positions, valid, strict=True):
+            args[i] = a
+    out: list[tuple[Mutation, Any] | MutationResult] = [
+        (m, a) for m, a in zip(strict, args, strict=True)
+    ]
+    return out
+
+
 def _database_gone(exc: BaseException) -> bool:
     """A busy or lost database: the whole batch fails and the client retries it."""
     return isinstance(exc, OperationalError) or (
@@ -337,7 +395,9 @@ def _apply_together(
     Rejections found before anything is written are answered here; anything a batch applier
     raises (a database error, a bug) raises :class:`_OneByOne`, and the caller rolls the
     whole batch back to apply it again one mutation per SAVEPOINT."""
-    checked = [_checked(ctx, m) for ctx, m in zip(ctxs, mutations, strict=True)]
+    checked = _checked_together(ctxs, mutations)
+    if checked is None:  # something in the batch is refused or not plain: each on its own
+        checked = [_checked(ctx, m) for ctx, m in zip(ctxs, mutations, strict=True)]
     results: list[MutationResult | None] = [c if isinstance(c, MutationResult) else None
                                             for c in checked]  # fmt: skip
     i = 0
@@ -375,6 +435,28 @@ def _apply_together(
         i = end
     assert all(r is not None for r in results)
     return results  # type: ignore[return-value]
+
+
+_ANSWER_FIELDS = tuple(k for k in MutationResult.model_fields if k != "mutation_id")
+_PLAIN_ANSWER = frozenset({str, int, type(None)})
+
+
+def _stored_answer(result: MutationResult) -> dict[str, Any]:
+    """``result.model_dump(mode="json", exclude={"mutation_id"})``, read off the model when
+    every value is plain already (an answer without a conflict: text, numbers, None; the
+    outcome's value), without pydantic's serializer per mutation."""
+    if result.conflict is None and type(result.outcome) is MutationOutcome:
+        out: dict[str, Any] = {}
+        for name in _ANSWER_FIELDS:
+            value = getattr(result, name)
+            if type(value) not in _PLAIN_ANSWER:
+                if name != "outcome":
+                    break
+                value = value.value
+            out[name] = value
+        else:
+            return out
+    return result.model_dump(mode="json", exclude={"mutation_id"})
 
 
 def _teams_reader(conn: Connection, given: bool | None) -> Callable[[], bool]:
@@ -461,8 +543,7 @@ def _push(
             stored.append(
                 {"client_id": request.client_id, "mutation_id": m.mutation_id,
                  "name": stored_name(m), "outcome": result.outcome.value,
-                 "username": user.username, "at": now,
-                 "result": result.model_dump(mode="json", exclude={"mutation_id"})},
+                 "username": user.username, "at": now, "result": _stored_answer(result)},
             )  # fmt: skip
             last = m.mutation_id
         results.extend(answers)

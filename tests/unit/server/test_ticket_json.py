@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from hotline.model import Kind, Ticket
-from hotline_server.ticket_json import plain_ticket_data
+from hotline_server.ticket_json import plain_ticket_data, plain_ticket_rows
 from hotline_server.tickets import ticket_data
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -116,3 +116,31 @@ def test_every_ticket_field_is_read_the_fast_way() -> None:
     """A field added to ``Ticket`` of a kind this module cannot read turns it off whole:
     then every entry takes the model (still right, only slower): this says so."""
     assert set(plain_ticket_data(row()) or {}) >= set(Ticket.model_fields)
+
+
+def test_a_batch_made_a_column_at_a_time_is_what_each_row_gives() -> None:
+    """``plain_ticket_rows`` (a push's new tickets together) against the model, row by row:
+    the same keys in the same order and the same values, a time shared by the rows
+    formatted once."""
+    batch = [{**r, "id": f"01938a5e-0000-7000-8000-00000000010{i}"} for i, r in enumerate(TAKEN)]
+    batch = [r for r in batch if set(r) == set(row())]  # as a push makes them: every column
+    times: dict[int, str] = {}
+    made = plain_ticket_rows(batch, times)
+    assert len(made) == len(batch) >= 5
+    for r, data in zip(batch, made, strict=True):
+        assert data is not None
+        assert list(data.items()) == list(ticket_data(r).items())
+    assert len(times) == 1  # received_at, one time object for the batch: its text made once
+
+
+@pytest.mark.parametrize("bad", [*REFUSED, {k: v for k, v in row().items() if k != "community"}])
+def test_a_batch_with_a_row_the_fast_way_turns_down_answers_as_row_by_row(
+    bad: dict[str, Any],
+) -> None:
+    """One row the fast way would turn down (or take only row by row: a column left out)
+    among good ones: each row gets exactly what :func:`plain_ticket_data` gives it."""
+    batch = [row(), bad, row(id="01938a5e-0000-7000-8000-000000000009", team=None)]
+    made = plain_ticket_rows(batch)
+    assert made == [plain_ticket_data(r) for r in batch]
+    assert made[0] is not None and made[2] is not None
+    assert list(made[0].items()) == list(ticket_data(batch[0]).items())
