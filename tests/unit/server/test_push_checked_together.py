@@ -7,43 +7,19 @@ no NUL, as every desk's does); the real server on both databases:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from hotline.ids import uuid7
-from hotline_server.app import create_app
-from hotline_server.db.migrate import upgrade
-from hotline_server.settings import Settings
 from hotline_server.sync import push as push_mod
-from hotline_server.users import add_user
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    upgrade(url)
-    add_user(url, "amy", PASSWORD, "agent", team="north")
-    with TestClient(create_app(Settings.from_env(url), live=False)) as client:
-        token = client.post(
-            "/api/v1/auth/login", json={"username": "amy", "password": PASSWORD}
-        ).json()["access_token"]
-        yield client, token
+from tests.support.mutations import create_ticket
 
 
 def create(mid: int, **changes: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    args = {"id": str(uuid7()), "call_started_at": (now - timedelta(minutes=3)).isoformat(),
-            "created_at": now.isoformat(), "phone": "13800138000", "district": "徐汇区",
-            "address": f"漕溪北路{mid}号", "account": "来电咨询。", **changes}  # fmt: skip
-    return {"mutation_id": mid, "name": "create_ticket", "args": args,
-            "client_time": now.isoformat()}  # fmt: skip
+    return create_ticket(mid, datetime.now(UTC), **{"address": f"漕溪北路{mid}号", **changes})
 
 
 def pushed(app: tuple[TestClient, str], cid: str, batch: list[dict[str, Any]]) -> list[Any]:
@@ -70,9 +46,9 @@ def alone(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_a_well_formed_batch_is_checked_together(
-    app: tuple[TestClient, str], alone: list[int]
+    amy_app: tuple[TestClient, str], alone: list[int]
 ) -> None:
-    results = pushed(app, str(uuid7()), [create(i) for i in (1, 2, 3)])
+    results = pushed(amy_app, str(uuid7()), [create(i) for i in (1, 2, 3)])
     assert [r["outcome"] for r in results] == ["applied"] * 3
     assert alone == []  # no mutation was checked on its own
 
@@ -87,16 +63,16 @@ def test_a_well_formed_batch_is_checked_together(
     ],
 )
 def test_a_refused_args_field_is_named_and_the_rest_are_stored(
-    app: tuple[TestClient, str], alone: list[int], bad: dict[str, Any], field: str
+    amy_app: tuple[TestClient, str], alone: list[int], bad: dict[str, Any], field: str
 ) -> None:
     cid = str(uuid7())
     batch = [create(1), create(2, **bad), create(3)]
-    results = pushed(app, cid, batch)
+    results = pushed(amy_app, cid, batch)
     assert [r["outcome"] for r in results] == ["applied", "rejected", "applied"]
     assert results[1]["field"] == field
     assert results[1]["reason"].startswith(field + ":"), results[1]
     assert alone == [1, 2, 3]  # the batch was checked again, each mutation on its own
-    replay = pushed(app, cid, batch)
+    replay = pushed(amy_app, cid, batch)
     assert [r["outcome"] for r in replay] == ["duplicate"] * 3
     assert [(r["field"], r["reason"]) for r in replay] == [
         (r["field"], r["reason"]) for r in results

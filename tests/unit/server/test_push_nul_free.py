@@ -8,43 +8,19 @@ server on both databases, ``tests/integration/core/test_tickets_rest.py``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from hotline.ids import uuid7
-from hotline_server.app import create_app
-from hotline_server.db.migrate import upgrade
-from hotline_server.settings import Settings
 from hotline_server.sync import push as push_mod
-from hotline_server.users import add_user
-
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[tuple[TestClient, str]]:
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    upgrade(url)
-    add_user(url, "amy", PASSWORD, "agent", team="north")
-    with TestClient(create_app(Settings.from_env(url), live=False)) as client:
-        token = client.post(
-            "/api/v1/auth/login", json={"username": "amy", "password": PASSWORD}
-        ).json()["access_token"]
-        yield client, token
+from tests.support.mutations import create_ticket
 
 
 def create(mid: int, address: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    args = {"id": str(uuid7()), "call_started_at": (now - timedelta(minutes=3)).isoformat(),
-            "created_at": now.isoformat(), "phone": "13800138000", "district": "徐汇区",
-            "address": address, "account": "来电咨询。"}  # fmt: skip
-    return {"mutation_id": mid, "name": "create_ticket", "args": args,
-            "client_time": now.isoformat()}  # fmt: skip
+    return create_ticket(mid, datetime.now(UTC), address=address)
 
 
 def pushed(
@@ -69,18 +45,18 @@ def pushed(
 
 
 def test_a_body_without_a_nul_escape_is_not_walked_for_one(
-    app: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+    amy_app: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    results, walked = pushed(app, ["漕溪北路1号", "人民路2号", "中山路3号"], monkeypatch)
+    results, walked = pushed(amy_app, ["漕溪北路1号", "人民路2号", "中山路3号"], monkeypatch)
     assert [r["outcome"] for r in results] == ["applied"] * 3
     assert all(r["ticket_number"] for r in results)
     assert walked == 0
 
 
 def test_a_nul_is_still_refused_naming_its_field(
-    app: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+    amy_app: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    results, walked = pushed(app, ["漕溪北路1号", "人民\x00路2号", "中山路3号"], monkeypatch)
+    results, walked = pushed(amy_app, ["漕溪北路1号", "人民\x00路2号", "中山路3号"], monkeypatch)
     assert [r["outcome"] for r in results] == ["applied", "rejected", "applied"]
     assert results[1]["field"] == "args.address"
     assert "NUL" in results[1]["reason"]
@@ -88,10 +64,10 @@ def test_a_nul_is_still_refused_naming_its_field(
 
 
 def test_the_text_of_an_escape_is_no_nul(
-    app: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
+    amy_app: tuple[TestClient, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An address holding the six characters ``\\u0000`` (a backslash, not a NUL): the body
     holds the bytes of the escape, so the push walks as before, and finds nothing."""
-    results, walked = pushed(app, ["漕溪北路\\u0000号", "人民路2号"], monkeypatch)
+    results, walked = pushed(amy_app, ["漕溪北路\\u0000号", "人民路2号"], monkeypatch)
     assert [r["outcome"] for r in results] == ["applied", "applied"]
     assert walked == 2
