@@ -337,7 +337,8 @@ class Broker:
         out = []
         for sub in self.streams:
             since = sub.sending_since
-            if since and now - since >= timeout and not sub.timed_out:
+            # since + timeout, not now - since: (t + 30.0) - t can round to just under 30.0
+            if since and now >= since + timeout and not sub.timed_out:
                 sub.timed_out = True
                 self.timed_out_total += 1
                 self._forget(sub)
