@@ -6,9 +6,11 @@ by another user (:mod:`hotline_server.sync.clients`); nothing is read or applied
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.routing import APIRoute
 
 from hotline.protocol import MAX_PULL_LIMIT, PullResponse, PushRequest, PushResponse
 from hotline_server import auth
@@ -30,7 +32,29 @@ def committed(request: Request, seq: int | None) -> None:
     live.changes_committed(request.app, seq)
 
 
-@router.post("/push", response_model=PushResponse, summary="Apply a batch of mutations once")
+class _PushRoute(APIRoute):
+    """The push route, reading a clean body in one pass: when the body holds no NUL
+    (``limits.NUL_FREE``) and every mutation in it is well formed, pydantic parses and
+    checks it straight from the JSON text (:func:`push_mod.read_clean_body`) and the route
+    gets that :class:`PushRequest`; otherwise nothing changes (FastAPI's ``json.loads``,
+    :class:`PushRequest` of envelopes, each mutation checked on its own, refusals naming the
+    field). The body stays declared as :class:`PushRequest` (OpenAPI unchanged): FastAPI
+    reads the parsed JSON from the request (Starlette keeps it as ``Request._json`` once
+    read), and a :class:`PushRequest` given there is taken as it is."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def read_once(request: Request) -> Response:
+            if request.scope.get(NUL_FREE, False):
+                clean = push_mod.read_clean_body(await request.body())
+                if clean is not None:
+                    request._json = clean  # what request.json() answers from now on
+            return await handler(request)
+
+        return read_once
+
+
 def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> Response:
     try:  # whether teams are configured is read in the push's transaction, when needed
         outcome = push_mod.push(auth.engine_of(request), user, body, auth.now_of(request),
@@ -48,6 +72,11 @@ def push(body: PushRequest, request: Request, user: auth.CurrentUser) -> Respons
     # encoded once, from the model push built (``response_model`` still documents it): the
     # default path would dump it, validate it again and encode it again, per mutation
     return Response(outcome.response.model_dump_json(), media_type="application/json")
+
+
+router.add_api_route("/push", push, methods=["POST"], response_model=PushResponse,
+                     summary="Apply a batch of mutations once",
+                     route_class_override=_PushRoute)  # fmt: skip
 
 
 @router.get("/pull", response_model=PullResponse, summary="Changes after a cursor")
