@@ -512,15 +512,10 @@ def _insert_new(
     stamp = now.astimezone(UTC)  # every time as stored (and read back): in UTC
     new_rows = [_new_row(args, fields, user, stamp, number)
                 for (_, args, fields), number in zip(fresh, numbers, strict=True)]  # fmt: skip
-    if all(row.keys() == _COLUMNS for row in new_rows):  # as stored: nothing to read back
-        insert_many(conn, tickets, new_rows)
-        rows = new_rows
-    else:  # a column left to its default (none is, today): the database fills it in
-        stored: dict[str, dict[str, Any]] = {}
-        for same_keys in _by_keys(new_rows):  # one statement wants one set of keys
-            stored.update((r["id"], r) for r in insert_many(conn, tickets, same_keys,
-                                                            returning=True))  # fmt: skip
-        rows = [stored.get(new["id"]) or new for new in new_rows]
+    # every column named (``_new_row``; a test holds it to the table): stored as it is,
+    # nothing for the database to fill in or to read back
+    insert_many(conn, tickets, new_rows)
+    rows = new_rows
     insert_many(conn, ticket_history, [  # JsonText: both bulk inserts store it as it is
         _history_values(row, user.username, "create", _created_changes(fields),
                         now, client_id=client_id, mutation_id=mids[i], json_ready=True)
@@ -569,20 +564,7 @@ def _created_changes(fields: dict[str, Any]) -> JsonText | dict[str, Any]:
 _PLAIN_NULLABLE = frozenset(
     c.name for c in tickets.columns if c.nullable and c.server_default is None and c.default is None
 )
-_COLUMNS = frozenset(tickets.c.keys())
 _UNSET = {c.name: None for c in tickets.columns if c.name in _PLAIN_NULLABLE}
-
-
-def _by_keys(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """The rows as groups with the same keys: a column a row leaves out becomes NULL when
-    that is what leaving it out would give (nullable, no default); rows that leave out a
-    column with a default stay apart, so the database fills it in as a one-row insert would."""
-    keys = set().union(_PLAIN_NULLABLE, *rows)  # every column named: nothing to read back
-    groups: dict[frozenset[str], list[dict[str, Any]]] = {}
-    for row in rows:
-        filled = {**{k: None for k in keys - row.keys() if k in _PLAIN_NULLABLE}, **row}
-        groups.setdefault(frozenset(filled), []).append(filled)
-    return list(groups.values())
 
 
 def _new_row(
