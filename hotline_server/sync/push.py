@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -258,10 +259,18 @@ def _rejection(base: dict[str, Any], exc: Rejected) -> MutationResult:
     return _rejected(base, exc.reason, field_)
 
 
+# ``MutationResult(**values)`` without ``BaseModel.__init__``'s keyword packing: the same
+# validation, the same model (fields set included), ~1 us less per mutation
+_RESULT_OF = MutationResult.__pydantic_validator__.validate_python
+
+
 def _applied(base: dict[str, Any], applied: Applied) -> MutationResult:
-    return MutationResult(**base, outcome=MutationOutcome.APPLIED,
-                          ticket_id=applied.ticket_id, ticket_number=applied.ticket_number,
-                          revision=applied.revision, conflict=applied.conflict)  # fmt: skip
+    result: MutationResult = _RESULT_OF(
+        {**base, "outcome": MutationOutcome.APPLIED, "ticket_id": applied.ticket_id,
+         "ticket_number": applied.ticket_number, "revision": applied.revision,
+         "conflict": applied.conflict}
+    )  # fmt: skip
+    return result
 
 
 def _checked(
@@ -483,23 +492,18 @@ def _apply_together(
 
 _ANSWER_FIELDS = tuple(k for k in MutationResult.model_fields if k != "mutation_id")
 _PLAIN_ANSWER = frozenset({str, int, type(None)})
+assert _ANSWER_FIELDS[0] == "outcome", "a stored answer starts with its outcome"
+_answer_rest = itemgetter(*_ANSWER_FIELDS[1:])
 
 
 def _stored_answer(result: MutationResult) -> dict[str, Any]:
-    """``result.model_dump(mode="json", exclude={"mutation_id"})``, read off the model when
-    every value is plain already (an answer without a conflict: text, numbers, None; the
-    outcome's value), without pydantic's serializer per mutation."""
-    if result.conflict is None and type(result.outcome) is MutationOutcome:
-        out: dict[str, Any] = {}
-        for name in _ANSWER_FIELDS:
-            value = getattr(result, name)
-            if type(value) not in _PLAIN_ANSWER:
-                if name != "outcome":
-                    break
-                value = value.value
-            out[name] = value
-        else:
-            return out
+    """``result.model_dump(mode="json", exclude={"mutation_id"})``, read off the model's
+    values in one go when every one is plain already (an answer without a conflict: text,
+    numbers, None; the outcome's value), without pydantic's serializer per mutation."""
+    if type(result.outcome) is MutationOutcome:
+        rest = _answer_rest(result.__dict__)
+        if _PLAIN_ANSWER.issuperset(map(type, rest)):
+            return dict(zip(_ANSWER_FIELDS, (result.outcome.value, *rest), strict=True))
     return result.model_dump(mode="json", exclude={"mutation_id"})
 
 
