@@ -61,8 +61,16 @@ def calendar_safe(value: datetime) -> datetime:
 
 
 def client_time(value: datetime) -> datetime:
-    """:func:`calendar_safe`, and not more than MAX_AHEAD after the reference clock (if set)."""
-    calendar_safe(value)
+    """:func:`calendar_safe`, and not more than MAX_AHEAD after the reference clock (if set).
+    An aware time compares by its UTC instant: inside the calendar it is taken without
+    converting it (three per mutation on a push); outside, or when the comparison cannot
+    tell, :func:`calendar_safe` raises its error."""
+    try:
+        inside = EARLIEST_UTC <= value <= LATEST_UTC
+    except (OverflowError, TypeError):
+        inside = False
+    if not inside:
+        calendar_safe(value)
     now = _reference.get()
     if now is not None and value > now + MAX_AHEAD:
         raise ValueError(
