@@ -194,3 +194,19 @@ def test_the_one_pass_reads_what_the_usual_way_reads() -> None:
         got = [repr(m.model_dump()) for m in clean.mutations]
         assert got == [repr(m.model_dump()) for m in expected[1]], body
     assert 300 < taken < 1400  # both ways were exercised
+
+
+def test_the_push_body_is_still_documented_as_a_push_request(
+    amy_app: tuple[TestClient, str],
+) -> None:
+    client, _ = amy_app
+    doc = client.get("/openapi.json").json()
+    post = doc["paths"]["/api/v1/sync/push"]["post"]
+    schema = post["requestBody"]["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/PushRequest"}
+    assert post["requestBody"]["required"] is True
+    assert set(doc["components"]["schemas"]["PushRequest"]["properties"]) == {
+        "client_id", "mutations"
+    }  # fmt: skip
+    ok = post["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/PushResponse"}
