@@ -324,8 +324,11 @@ class DeskApp(App[None]):
         user shown, the form drawn), so that neither its start nor the agent's first digits
         or first save wait for it: the phone-number tables the first typed number needs,
         then pydantic and ``TicketFields`` a save builds (with the check of the values the
-        desk's forms fix for their tickets: the server's, left out of the desk's start)."""
+        desk's forms fix for their tickets: the server's, left out of the desk's start), and
+        the cache's records a save, the queue or a ticket returns (``offline_cache.records``)."""
         load_phone_tables()
+        import offline_cache.later_records  # noqa: F401
+
         for problem in warm_ticket_rules(forms):
             log.warning("a form fixes a value its tickets cannot take: %s", problem)
 
