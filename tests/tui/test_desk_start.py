@@ -101,6 +101,7 @@ async def status_then_noted(self):  # the cached user shown: with the form up, i
     seen.setdefault("ran_at_user_shown", sorted(  # in sys.modules with their code run
         m for m in KEYRING_UNUSED if type(sys.modules.get(m)).__name__ == "module"
     ))
+    seen.setdefault("signin_at_user_shown", "agent_tui.screens.signin" in sys.modules)
     records = vars(sys.modules["offline_cache.records"])
     seen.setdefault("records_at_user_shown", sorted(  # the cache's record classes made
         name for name, value in records.items() if hasattr(value, "__dataclass_fields__")
@@ -189,6 +190,8 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
     # the cache's records made by then: those the start returns, not the queue's, a save's, a
     # ticket's (~0.8 ms each; the warm-up makes them once the form is drawn)
     assert seen["records_at_user_shown"] == ["Draft", "OutboxStats", "Recovery", "SyncMeta"]
+    # the sign-in screen's module: imported only for an agent who has to sign in
+    assert not seen["signin_at_user_shown"]
     # pydantic (the ticket model a save builds, the protocol) first imported once the first
     # frame was drawn: by the warm-up, the sign-in check or the replicator
     assert seen["pydantic"]["drawn"], seen["pydantic"]
