@@ -263,8 +263,6 @@ class DeskApp(App[None]):
 
         The form is up before this is done: keys typed meanwhile land in it, and what needs
         the cache (a save, a draft, a lookup) waits for it in its thread (``open_store``)."""
-        from agent_tui.screens.signin import SignInScreen
-
         if not await self._open_cache():
             return
         # Who last signed in here, from the cache, shown before anything goes to the network:
@@ -290,6 +288,8 @@ class DeskApp(App[None]):
             self.notify(t("signin.offline_opened"), severity="warning", timeout=10)
         else:
             if user is None:
+                from agent_tui.screens.signin import SignInScreen  # not before it is needed
+
                 result = await self.push_screen_wait(SignInScreen(self.settings.server))
                 self._offline_by_choice = result is None
                 user = self.desk.cached_user() if result is None else result
@@ -324,8 +324,11 @@ class DeskApp(App[None]):
         user shown, the form drawn), so that neither its start nor the agent's first digits
         or first save wait for it: the phone-number tables the first typed number needs,
         then pydantic and ``TicketFields`` a save builds (with the check of the values the
-        desk's forms fix for their tickets: the server's, left out of the desk's start)."""
+        desk's forms fix for their tickets: the server's, left out of the desk's start), and
+        the cache's records a save, the queue or a ticket returns (``offline_cache.records``)."""
         load_phone_tables()
+        import offline_cache.later_records  # noqa: F401
+
         for problem in warm_ticket_rules(forms):
             log.warning("a form fixes a value its tickets cannot take: %s", problem)
 

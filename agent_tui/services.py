@@ -23,12 +23,21 @@ from agent_tui.reasons import change_name, reason_text
 from agent_tui.widgets.status_bar import DeskStatus
 from hotline.forms import FormDef, load_shipped_forms, parse_forms
 from hotline.units import SHIPPED_UNITS, Unit, parse_units
-from offline_cache import credentials
+from offline_cache import credentials, records
 from offline_cache.errors import CacheError
-from offline_cache.records import Attention, KbHit, LocalTicket, NoteRow, Page, QueueQuery, Saved
 
 if TYPE_CHECKING:
     import httpx
+
+    from offline_cache.records import (
+        Attention,
+        KbHit,
+        LocalTicket,
+        NoteRow,
+        Page,
+        QueueQuery,
+        Saved,
+    )
 
 # httpx, the TLS context and the wire protocol are imported on first use: the desk's first
 # frame needs none of them (the sign-in check and the replicator come after it).
@@ -550,7 +559,7 @@ class DeskServices:
         return list(self.open_store().open_tickets_for_phone(phone))
 
     def recent_for_phone(self, phone: str, limit: int = 8) -> list[Any]:
-        return list(self.open_store().queue_page(QueueQuery(text=phone, limit=limit)).rows)
+        return list(self.open_store().queue_page(records.QueueQuery(text=phone, limit=limit)).rows)
 
     def open_for_address(self, address: str) -> list[Any]:
         """Open tickets at exactly this address; short fragments (under 4 characters, e.g.

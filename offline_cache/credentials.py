@@ -36,8 +36,8 @@ def load_token(profile: str, server: str) -> str | None:
 
 def delete_token(profile: str, server: str) -> None:
     """Forget the token (logout). Missing is fine."""
+    backend = usable_keyring()
     import keyring.errors
 
-    backend = usable_keyring()
     with contextlib.suppress(keyring.errors.PasswordDeleteError):
         backend.delete_password(SERVICE, _entry(profile, server))

@@ -29,9 +29,9 @@ def _asks_password(backend: Any) -> bool:
 def locked_keyring() -> Any | None:
     """The keyring backend that would prompt for its password now, or None (no such backend,
     or already unlocked in this process). Raises KeyringUnavailable like every keyring use."""
+    backend = usable_keyring()  # first: it imports keyring (offline_cache.keys.import_keyring)
     from keyring.backends import chainer
 
-    backend = usable_keyring()
     members = list(backend.backends) if isinstance(backend, chainer.ChainerBackend) else [backend]
     return next((m for m in members if _asks_password(m)), None)
 

@@ -15,6 +15,7 @@ import secrets
 import threading
 from typing import Any, Protocol, runtime_checkable
 
+from offline_cache.deferred_imports import KEYRING_UNUSED, deferred
 from offline_cache.errors import CacheError, KeyringPasswordWrong, KeyringUnavailable
 
 SERVICE = "agent-tui"
@@ -42,6 +43,13 @@ def _key_entry(profile: str) -> str:
 _REFUSED_MODULE_PREFIXES = ("keyring.backends.fail", "keyring.backends.null", "keyrings.alt")
 
 
+def import_keyring() -> Any:
+    """``keyring``, imported the first time without the modules it never runs for the desk
+    (``deferred_imports.KEYRING_UNUSED``). Every first import of keyring in the cache goes
+    through here: a plain ``import keyring`` first would run them all."""
+    return deferred("keyring", KEYRING_UNUSED)
+
+
 def usable_keyring() -> Any:
     """The active keyring backend, or :class:`KeyringUnavailable` if it can't hold secrets.
 
@@ -50,7 +58,7 @@ def usable_keyring() -> Any:
     with no members is also no backend. ``keyrings.alt`` is refused because it is the
     plain-text fallback ARCHITECTURE.md forbids.
     """
-    import keyring
+    keyring = import_keyring()
     from keyring.backends import chainer
 
     try:
@@ -112,9 +120,9 @@ class KeyringKeyProvider:
         return key
 
     def delete_key(self, profile: str) -> None:
+        backend = usable_keyring()
         import keyring.errors
 
-        backend = usable_keyring()
         with contextlib.suppress(keyring.errors.PasswordDeleteError):  # already gone is fine
             backend.delete_password(self.service, _key_entry(profile))
 

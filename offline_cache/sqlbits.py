@@ -20,8 +20,12 @@ import sqlcipher3  # type: ignore[import-untyped]
 from hotline.ids import provisional_number
 from hotline.model import Status
 from hotline.private_files import prepare_sqlite_file
+from offline_cache import records
 from offline_cache.errors import InvalidChange
-from offline_cache.records import Draft, TicketRow
+from offline_cache.records import Draft
+
+if TYPE_CHECKING:
+    from offline_cache.records import TicketRow
 
 if TYPE_CHECKING:  # pydantic: imported when a change is validated, not with the cache
     from pydantic import BaseModel
@@ -119,7 +123,7 @@ _ROW_COLUMNS = (
 
 def _row(r: Sequence[Any], now: datetime) -> TicketRow:
     deadline = _pt_opt(r[12])
-    return TicketRow(
+    return records.TicketRow(
         id=r[0],
         number=r[1],
         display_number=r[1] or provisional_number(r[0]),

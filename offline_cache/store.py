@@ -37,7 +37,7 @@ from hotline.ids import provisional_number, uuid7
 from hotline.model import Status
 from hotline.validators import FieldError, validate_satisfaction
 from hotline.wire_names import SCHEMA_VERSION, Entity, MutationName, MutationOutcome
-from offline_cache import keycheck
+from offline_cache import keycheck, records
 from offline_cache.errors import (
     CacheClosed,
     CacheError,
@@ -49,24 +49,7 @@ from offline_cache.errors import (
 )
 from offline_cache.keys import KeyProvider, KeyringKeyProvider
 from offline_cache.locations import DEFAULT_PROFILE, Locations, check_profile, locations
-from offline_cache.records import (
-    Attention,
-    Counts,
-    Draft,
-    KbHit,
-    LocalTicket,
-    NoteRow,
-    OutboxItem,
-    OutboxStats,
-    Page,
-    QueueQuery,
-    QueueSort,
-    QueueView,
-    Recovery,
-    Saved,
-    SyncMeta,
-    TicketRow,
-)
+from offline_cache.records import Draft, OutboxStats, QueueSort, QueueView, Recovery, SyncMeta
 from offline_cache.recovery import recover
 from offline_cache.schema import LATEST, MIGRATIONS
 from offline_cache.sqlbits import (
@@ -106,6 +89,18 @@ if TYPE_CHECKING:
 
     from hotline.model import TicketFields
     from hotline.protocol import Mutation, MutationResult, PullResponse, PushResponse
+    from offline_cache.records import (
+        Attention,
+        Counts,
+        KbHit,
+        LocalTicket,
+        NoteRow,
+        OutboxItem,
+        Page,
+        QueueQuery,
+        Saved,
+        TicketRow,
+    )
 
 # The protocol's models (``hotline.protocol``) are imported where a save, a push or a pull
 # validates one, not with this module: opening the cache and reading it needs only their
@@ -428,7 +423,7 @@ class CacheStore:
             # The form's draft goes with it: by id, and by ticket id for an autosave that
             # raced the submit and has not told the form its id yet.
             conn.execute("DELETE FROM drafts WHERE id = ? OR ticket_id = ?", (draft_id, tid))
-        return Saved(mid, tid, tid, provisional_number(tid))
+        return records.Saved(mid, tid, tid, provisional_number(tid))
 
     def _insert_ticket(
         self, conn: Any, tid: str, data: dict[str, Any], *, server_data: dict[str, Any] | None
@@ -502,7 +497,7 @@ class CacheStore:
                     ),
                 )
             mid = self._enqueue(conn, name, validated, ticket_id=tid, entity_id=entity)
-        return Saved(mid, tid, entity, row[1] or provisional_number(tid))
+        return records.Saved(mid, tid, entity, row[1] or provisional_number(tid))
 
     def _base_revision(self, ticket_id: str) -> int:
         with self._read() as conn:
@@ -636,7 +631,7 @@ class CacheStore:
         validated = _args_json(_validate(MUTATION_ARGS[name], args))
         with self._write() as conn:
             mid = self._enqueue(conn, name, validated, ticket_id=None, entity_id=None)
-        return Saved(mid, None, "", None)
+        return records.Saved(mid, None, "", None)
 
     # ------------------------------------------------------------ drafts
 
@@ -707,7 +702,7 @@ class CacheStore:
             ).fetchone()
         if row is None:
             return None
-        return LocalTicket(
+        return records.LocalTicket(
             id=row[0],
             display_number=row[1] or provisional_number(row[0]),
             data=json.loads(row[2]),
@@ -729,7 +724,7 @@ class CacheStore:
                 " WHERE ticket_id = ? ORDER BY created_at, id",
                 (ticket_id,),
             ).fetchall()
-        return [NoteRow(r[0], r[1], r[2], r[3], _pt(r[4]), bool(r[5])) for r in rows]
+        return [records.NoteRow(r[0], r[1], r[2], r[3], _pt(r[4]), bool(r[5])) for r in rows]
 
     def _where(self, conn: Any, q: QueueQuery, *, with_sets: bool) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -805,7 +800,7 @@ class CacheStore:
                 total = conn.execute(count_sql, params).fetchone()[0]
         now = self.now()
         capped = bool(query.text.strip()) and total > COUNT_CAP  # only searches stop counting
-        return Page(
+        return records.Page(
             [_row(r, now) for r in rows],
             min(total, COUNT_CAP) if capped else total,
             offset,
@@ -816,7 +811,7 @@ class CacheStore:
     def counts(self, query: QueueQuery | None = None) -> Counts:
         """Counts per status and per urgency for a view and text (status/urgency filters and
         paging are ignored: the counters are what the filter buttons show)."""
-        q = query or QueueQuery()
+        q = query or records.QueueQuery()
         with self._read() as conn:
             where, params = self._where(conn, q, with_sets=False)
             by_status = dict(
@@ -829,12 +824,12 @@ class CacheStore:
                     f"SELECT urgency, count(*) FROM tickets{where} GROUP BY urgency", params
                 ).fetchall()
             )
-        return Counts(by_status, by_urgency, sum(by_status.values()))
+        return records.Counts(by_status, by_urgency, sum(by_status.values()))
 
     def search(self, text: str, *, limit: int = 50) -> list[TicketRow]:
         """Tickets matching every word of ``text`` in number, phone, name, ID-card number,
         address or account; newest call first."""
-        return self.queue_page(QueueQuery(text=text, limit=limit)).rows
+        return self.queue_page(records.QueueQuery(text=text, limit=limit)).rows
 
     def open_tickets_for_phone(self, phone: str, *, limit: int = 20) -> list[TicketRow]:
         """Open tickets of one caller number, newest first (duplicate warning, screen pop)."""
@@ -886,7 +881,7 @@ class CacheStore:
                 [*params, first, limit],
             ).fetchall()
         return [
-            KbHit(r[0], r[1], _snippet(r[2], first), r[3], _split_tags(r[4]), _pt_opt(r[5]))
+            records.KbHit(r[0], r[1], _snippet(r[2], first), r[3], _split_tags(r[4]), _pt_opt(r[5]))
             for r in rows
         ]
 
@@ -933,7 +928,9 @@ class CacheStore:
                 " FROM outbox WHERE mutation_id > ? ORDER BY mutation_id LIMIT ?",
                 (after, limit),
             ).fetchall()
-        return [OutboxItem(r[0], r[1], json.loads(r[2]), _pt(r[3]), r[4], r[5]) for r in rows]
+        return [
+            records.OutboxItem(r[0], r[1], json.loads(r[2]), _pt(r[3]), r[4], r[5]) for r in rows
+        ]
 
     def outbox_stats(self) -> OutboxStats:
         """Outbox size, the client time of the oldest pending mutation, needs-attention count."""
@@ -956,7 +953,7 @@ class CacheStore:
                 f" FROM attention WHERE {where} ORDER BY mutation_id"
             ).fetchall()
         return [
-            Attention(
+            records.Attention(
                 r[0],
                 r[1],
                 r[2],

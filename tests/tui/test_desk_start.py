@@ -54,6 +54,17 @@ NOT_FOR_THE_DESK = (
     "hotline_server",
 )
 
+# What keyring's import brings in and reading the token or the cache key from a named backend
+# never runs (offline_cache.deferred_imports): not run before the desk is interactive.
+KEYRING_UNUSED = (
+    "urllib.request",
+    "http.client",
+    "email",
+    "importlib_metadata",
+    "more_itertools",
+    "configparser",
+)
+
 # Runs in the child: ``agent-tui --server URL`` through its own entry point (click's
 # ``main``); the one change is that Textual runs headless (no terminal here) with a pilot
 # that waits, bounded, for the desk to be interactive, then for the replicator's link, and
@@ -63,6 +74,7 @@ import asyncio, gc, json, sys, threading, time
 from textual.app import App
 
 OUT = sys.argv[1]
+KEYRING_UNUSED = KEYRING_UNUSED_HERE
 seen = {}
 real_run = App.run
 drawn = []
@@ -82,6 +94,20 @@ async def drawn_then_noted(self):
     drawn.append(1)
 
 desk_app.DeskApp._screen_drawn = drawn_then_noted
+real_status_now = desk_app.DeskApp._show_status_now
+
+async def status_then_noted(self):  # the cached user shown: with the form up, interactive
+    await real_status_now(self)
+    seen.setdefault("ran_at_user_shown", sorted(  # in sys.modules with their code run
+        m for m in KEYRING_UNUSED if type(sys.modules.get(m)).__name__ == "module"
+    ))
+    seen.setdefault("signin_at_user_shown", "agent_tui.screens.signin" in sys.modules)
+    records = vars(sys.modules["offline_cache.records"])
+    seen.setdefault("records_at_user_shown", sorted(  # the cache's record classes made
+        name for name, value in records.items() if hasattr(value, "__dataclass_fields__")
+    ))
+
+desk_app.DeskApp._show_status_now = status_then_noted
 
 def interactive(app):
     from agent_tui.screens.intake import IntakeScreen
@@ -121,7 +147,7 @@ def headless_run(self, *args, **kwargs):
 App.run = headless_run
 from agent_tui.cli import main
 main(["--server", sys.argv[2]], standalone_mode=False)
-"""
+""".replace("KEYRING_UNUSED_HERE", repr(KEYRING_UNUSED))
 
 
 def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
@@ -158,6 +184,14 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
         )
         assert not wrong, f"{moment}: the desk imported {wrong[:12]}"
     assert "agent_tui.screens.intake" in seen["at_interactive"]  # the child ran the real desk
+    # keyring's unused modules not run before the cached user is shown (httpx runs
+    # urllib.request's code later, for the sign-in check)
+    assert seen["ran_at_user_shown"] == [], seen["ran_at_user_shown"]
+    # the cache's records made by then: those the start returns, not the queue's, a save's, a
+    # ticket's (~0.8 ms each; the warm-up makes them once the form is drawn)
+    assert seen["records_at_user_shown"] == ["Draft", "OutboxStats", "Recovery", "SyncMeta"]
+    # the sign-in screen's module: imported only for an agent who has to sign in
+    assert not seen["signin_at_user_shown"]
     # pydantic (the ticket model a save builds, the protocol) first imported once the first
     # frame was drawn: by the warm-up, the sign-in check or the replicator
     assert seen["pydantic"]["drawn"], seen["pydantic"]
