@@ -24,6 +24,7 @@ from textual.widgets import Footer, Input
 from textual.widgets._tooltip import Tooltip
 
 from agent_tui.screens.queue import QueueScreen
+from agent_tui.theme import THEMES
 from agent_tui.widgets.desk_footer import DeskFooter
 from tests.support.server import free_port
 from tests.tui.conftest import make_app, until
@@ -85,9 +86,16 @@ class KeysApp(App[None]):
     TOOLTIP_DELAY = 0.05
 
     def __init__(
-        self, footer: type[Footer] | type[DeskFooter], compact: bool = False, groups: bool = False
+        self,
+        footer: type[Footer] | type[DeskFooter],
+        compact: bool = False,
+        groups: bool = False,
+        theme: str = "textual-dark",
     ) -> None:
         super().__init__()
+        for desk_theme in THEMES:
+            self.register_theme(desk_theme)
+        self.theme = theme
         self.ran: list[str] = []
         self.bells = 0
         self.waiting = True
@@ -100,10 +108,12 @@ class KeysApp(App[None]):
         self.push_screen(self.keys_screen)
 
 
-async def looks(footer: type[Footer] | type[DeskFooter], width: int, compact: bool, groups: bool):
+async def looks(
+    footer: type[Footer] | type[DeskFooter], width: int, compact: bool, groups: bool, theme: str
+) -> dict[str, list[Cell]]:
     """The footer's line: as first drawn, with the dimmed key undimmed, and with the mouse
     over each cell where a key starts (and between keys)."""
-    app = KeysApp(footer, compact, groups)
+    app = KeysApp(footer, compact, groups, theme)
     seen: dict[str, list[Cell]] = {}
     async with app.run_test(size=(width, 5)) as pilot:
         await pilot.pause(0.2)
@@ -123,12 +133,21 @@ async def looks(footer: type[Footer] | type[DeskFooter], width: int, compact: bo
 
 
 @pytest.mark.parametrize(
-    ("width", "compact", "groups"),
-    [(100, False, False), (100, True, True), (100, False, True), (40, False, False)],
+    ("width", "compact", "groups", "theme"),
+    [
+        (100, False, False, "desk"),
+        (100, True, True, "desk"),
+        (100, False, True, "desk-high-contrast"),
+        (40, False, False, "desk"),
+        (100, False, True, "textual-dark"),
+        (100, True, False, "solarized-light"),  # a theme with footer colours of its own
+    ],
 )
-async def test_the_footer_looks_as_textuals(width: int, compact: bool, groups: bool) -> None:
-    textuals = await looks(Footer, width, compact, groups)
-    ours = await looks(DeskFooter, width, compact, groups)
+async def test_the_footer_looks_as_textuals(
+    width: int, compact: bool, groups: bool, theme: str
+) -> None:
+    textuals = await looks(Footer, width, compact, groups, theme)
+    ours = await looks(DeskFooter, width, compact, groups, theme)
     assert ours.keys() == textuals.keys()
     for state, cells in textuals.items():
         assert ours[state] == cells, state
