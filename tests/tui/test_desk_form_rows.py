@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 from textual.screen import Screen
 from textual.strip import Strip
-from textual.widgets import Footer
 
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.screens.signin import SignInScreen
+from agent_tui.widgets.desk_footer import DeskFooter
 from agent_tui.widgets.field_row import FieldRow, label_text
 from agent_tui.widgets.form_factory import FieldSpec
 from tests.support.server import free_port
@@ -107,15 +107,15 @@ async def test_moving_between_fields_keeps_the_footer() -> None:
     app = make_app(f"http://127.0.0.1:{free_port()}")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await intake(pilot)
-        footer = screen.query_one(Footer)
-        await until(pilot, lambda: len(footer.children) > 3, "the footer's keys")
+        footer = screen.query_one(DeskFooter)
+        await until(pilot, lambda: len(footer.keys) > 3, "the footer's keys")
         await pilot.pause(0.3)
-        keys = list(footer.children)
+        keys = footer.keys
         for field in ("caller_name", "phone", "address", "account"):
             screen.query_one(f"#f-{field}").focus()
             await until_focused(pilot, f"f-{field}")
             await pilot.pause(0.1)
-        assert list(footer.children) == keys  # the same widgets: nothing rebuilt
+        assert footer.keys is keys  # the keys made once: nothing made again
         assert "^s" in line_of(app, footer) or "ctrl" in line_of(app, footer).lower()
 
 

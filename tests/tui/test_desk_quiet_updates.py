@@ -1,8 +1,8 @@
 """What happens between the agent's keys costs no more than what changed (issue 14).
 
-- the footer is not rebuilt (its keys removed and mounted again, then a layout of the whole
-  screen) when the keys it shows did not change: not when the sync status changes, the
-  outbox count moves, or the focus goes from field to field; it is rebuilt when they do;
+- the footer does not make and draw its keys again when the keys it shows did not change:
+  not when the sync status changes, the outbox count moves, or the focus goes from field to
+  field; it does when they do;
 - moving the focus from field to field does not repaint the whole intake screen (Textual's
   ``Screen.focused`` repaints every widget of the screen when it changes, ~5 ms a move and
   25-80 ms the first time), and the terminal still ends up showing, cell for cell, what a
@@ -20,30 +20,35 @@ from rich.cells import cell_len
 from rich.segment import ControlType
 from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets._footer import FooterKey
 
 from agent_tui.messages import SyncStateChanged
 from agent_tui.screens.intake import IntakeScreen
-from agent_tui.widgets.desk_footer import DeskFooter
+from agent_tui.widgets.desk_footer import DeskFooter, FooterKeySpan
 from offline_cache import save_token
 from offline_cache.replicator import LinkState, SyncSnapshot
 from tests.support.server import RunningServer, free_port
 from tests.tui.conftest import make_app, sign_in, until, until_focused
+from tests.tui.test_desk_footer import label_cells
 from tests.tui.test_desk_form_rows import intake
 
 
 @pytest.fixture
 def footer_keys_made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The action of every footer key made (a footer rebuild makes all of them again)."""
+    """The action of every footer key made (the footer makes all its keys again, and draws
+    them, when the keys it shows change)."""
     made: list[str] = []
-    original = FooterKey.__init__
+    original = DeskFooter._make_keys
 
-    def counted(self: FooterKey, key: str, key_display: str, *args: Any, **kwargs: Any) -> None:
-        original(self, key, key_display, *args, **kwargs)
-        made.append(self.action)
+    def counted(self: DeskFooter) -> None:
+        original(self)
+        made.extend(key.action for key in self.keys)
 
-    monkeypatch.setattr(FooterKey, "__init__", counted)
+    monkeypatch.setattr(DeskFooter, "_make_keys", counted)
     return made
+
+
+def actions(footer: DeskFooter) -> list[str]:
+    return [key.action for key in footer.keys]
 
 
 async def test_the_footer_is_rebuilt_only_when_its_keys_change(
@@ -56,9 +61,9 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(
         screen = app.screen
         assert isinstance(screen, IntakeScreen)
         footer = screen.query_one(DeskFooter)
-        await until(pilot, lambda: footer.query(FooterKey), "the footer's keys")
+        await until(pilot, lambda: footer.keys, "the footer's keys")
         await pilot.pause(0.3)
-        shown = [key.action for key in footer.query(FooterKey)]
+        shown = actions(footer)
         assert "app.open_queue" in shown
         footer_keys_made.clear()
 
@@ -80,7 +85,7 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(
             await pilot.pause(0.05)
         await pilot.pause(0.3)
         assert footer_keys_made == [], f"the footer was rebuilt: {footer_keys_made}"
-        assert [key.action for key in footer.query(FooterKey)] == shown
+        assert actions(footer) == shown
 
         # keys that do change are shown: the desk's own actions go while it is held (the
         # keyring locked), and come back after
@@ -89,14 +94,14 @@ async def test_the_footer_is_rebuilt_only_when_its_keys_change(
         await until(pilot, lambda: footer_keys_made, "the footer without the desk's keys")
         await until(
             pilot,
-            lambda: "app.open_queue" not in [k.action for k in footer.query(FooterKey)],
+            lambda: "app.open_queue" not in actions(footer),
             "the queue key gone",
         )
         app._held = False
         screen.refresh_bindings()
         await until(
             pilot,
-            lambda: [key.action for key in footer.query(FooterKey)] == shown,
+            lambda: actions(footer) == shown,
             "the keys back",
         )
 
@@ -191,13 +196,13 @@ async def test_a_focus_move_repaints_only_what_changed_and_shows_what_a_full_rep
 
 
 async def test_the_footer_shows_the_desks_keys_once_a_slow_cache_opens(
-    monkeypatch: pytest.MonkeyPatch, footer_keys_made: list[str]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The desk's own keys (queue, knowledge base, seat) wait for the cache; the form and its
     footer come first, those keys dimmed on it. A cache that opens after the footer is drawn
     (a large or slow one) undims them when it opens, not at the agent's first move to
-    another field, and without making the footer's keys again. (A token from yesterday and
-    no server: the desk works on its cache, no dialog comes up.)"""
+    another field, and by the footer redrawing itself (no widget made). (A token from
+    yesterday and no server: the desk works on its cache, no dialog comes up.)"""
     dead = f"http://127.0.0.1:{free_port()}"
     save_token("default", dead, "a-token-from-yesterday")
     app = make_app(dead)
@@ -213,23 +218,30 @@ async def test_the_footer_shows_the_desks_keys_once_a_slow_cache_opens(
             pilot, lambda: isinstance(app.screen, IntakeScreen) and app.screen, "the form"
         )
         footer = screen.query_one(DeskFooter)
-        await until(pilot, lambda: footer.query(FooterKey), "the footer's keys")
+        await until(pilot, lambda: footer.keys, "the footer's keys")
         assert app.desk.store is None
 
-        def queue_key() -> FooterKey:
-            return next(k for k in footer.query(FooterKey) if k.action == "app.open_queue")
+        def queue_key() -> FooterKeySpan:
+            return next(k for k in footer.keys if k.action == "app.open_queue")
 
-        assert queue_key().has_class("-disabled")
-        made = list(footer_keys_made)
+        def queue_look() -> list[Any]:
+            key = queue_key()
+            return [look for _, look in label_cells(app, f"{key.key_display} {key.description}")]
+
+        assert not queue_key().enabled
+        dimmed = queue_look()
         await pilot.press("ctrl+o")  # shown, not run: nothing to open yet
         assert isinstance(app.screen, IntakeScreen)
-        await until(
-            pilot,
-            lambda: not queue_key().has_class("-disabled"),
-            "the queue key once the cache is open",
-        )
-        assert not queue_key()._disabled
-        assert footer_keys_made == made, "the footer made its keys again"
+        await until(pilot, lambda: queue_key().enabled, "the queue key once the cache is open")
+        await pilot.pause(0.1)
+        # drawn as the keys that ran all along (the same colours), no longer dimmed
+        undimmed = queue_look()
+        assert undimmed != dimmed
+        new_form = next(k for k in footer.keys if k.action == "app.open_intake")
+        assert new_form.enabled
+        first = label_cells(app, f"{new_form.key_display} {new_form.description}")
+        assert undimmed[0] == first[0][1] and undimmed[-1] == first[-1][1]
+        assert screen.query_one(DeskFooter) is footer and not footer.children
         assert isinstance(app.screen, IntakeScreen)  # no dialog came and went meanwhile
 
 
@@ -257,9 +269,9 @@ async def test_a_screen_opened_later_draws_its_footer_once(
             pilot, lambda: type(app.screen).__name__ == "QueueScreen" and app.screen, "the queue"
         )
         footer = queue.query_one(DeskFooter)
-        await until(pilot, lambda: footer.query(FooterKey), "the queue's footer keys")
+        await until(pilot, lambda: footer.keys, "the queue's footer keys")
         await pilot.pause(0.3)
-        shown = [key.action for key in footer.query(FooterKey)]
+        shown = actions(footer)
         assert recomposed == [] and footer_keys_made == shown, (recomposed, footer_keys_made)
 
 
