@@ -87,10 +87,13 @@ def _callback_name(handle: Any) -> str:
         coro = owner.get_coro()
         name = str(getattr(coro, "__qualname__", coro))
         frame = getattr(coro, "cr_frame", None)
-        timer = frame.f_locals.get("self") if frame is not None else None
-        if timer is not None and "Timer" in name:
-            inner = getattr(timer, "_callback", None)
-            name = "timer " + str(getattr(inner, "__qualname__", inner))
+        me = frame.f_locals.get("self") if frame is not None else None
+        if me is not None and "Timer" in name:
+            inner = getattr(me, "_callback", None)
+            inner = getattr(inner, "args", (inner,))[0] if inner is not None else None  # partial
+            name = "timer " + str(getattr(inner, "__qualname__", getattr(me, "name", inner)))
+        elif me is not None and "_process_messages" in name:
+            name += " " + type(me).__name__  # whose queue
         return name
     return str(getattr(callback, "__qualname__", callback))
 
@@ -109,11 +112,12 @@ def _install() -> None:
         if not STATE["on"]:
             run(handle)
             return
+        name = _callback_name(handle)  # before it runs: a finished task has no frame
         t = time.thread_time()
         run(handle)
         used = time.thread_time() - t
         if used > NOTED:
-            STATE["callbacks"].append((_callback_name(handle), used * 1000))
+            STATE["callbacks"].append((name, used * 1000))
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
