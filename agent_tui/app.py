@@ -56,6 +56,7 @@ with imports_frozen():
     from agent_tui.widgets.status_bar import DeskStatus, StatusBar
     from hotline.forms import FormDef, warm_ticket_rules
     from hotline.validators import load_phone_tables
+    from offline_cache import typing_quiet
 
 Clock = Callable[[], datetime]
 # The desk's own app-wide actions (queue, knowledge base, seat, sync, sign-out...): they
@@ -234,9 +235,9 @@ class DeskApp(App[None]):
             self.desk.typed()
         await super().on_event(event)
 
-    # The agent counts as typing this long after a key (the replicator's own rule is
-    # offline_cache.replicator.TYPING_QUIET_SECONDS, the same length).
-    TYPING_QUIET_SECONDS: ClassVar[float] = 0.75
+    # The agent counts as typing this long after a key: the replicator's own rule, read from
+    # the one module both use (it imports nothing: not the replicator, not httpx).
+    TYPING_QUIET_SECONDS: ClassVar[float] = typing_quiet.TYPING_QUIET_SECONDS
     # While the agent types, the once-a-second status read waits at most this many ticks.
     TICK_HOLD_TICKS: ClassVar[int] = 3
     _last_key = float("-inf")

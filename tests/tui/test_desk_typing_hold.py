@@ -13,7 +13,10 @@ All on the real server (another agent's tickets through its REST API) and Pilot'
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +30,7 @@ from tests.support.server import RunningServer
 from tests.tui.conftest import USERS, run_in_thread, sign_in, until, until_focused
 from tests.tui.test_desk_offline import post_ticket
 
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = "abcdefghij"
 MAX_KEYS = 600  # every typing loop below is bounded in keys as well as time
 
@@ -211,3 +215,26 @@ async def test_the_ticks_status_read_waits_while_typing_at_most_its_bound(
     # a read answers after its tick (in a thread), at worst after the next one as well
     assert max([*gaps, ticks]) <= app.TICK_HOLD_TICKS + 2, typing
     assert after.count("read") >= after.count("tick") - 1, after  # no key: every tick reads
+
+
+def test_the_desk_and_the_replicator_read_one_typing_pause_and_the_desk_loads_no_httpx() -> None:
+    """How long after a key the agent counts as typing is one setting
+    (``offline_cache.typing_quiet``): the app's tick hold and the replicator's round hold both
+    read it (set it before they are imported and both have the new value), and the desk
+    reads it without importing the replicator or httpx."""
+    code = (
+        "import sys\n"
+        "from offline_cache import typing_quiet\n"
+        "typing_quiet.TYPING_QUIET_SECONDS = 1.25\n"
+        "from agent_tui.app import DeskApp\n"
+        "loaded = sorted(m for m in ('offline_cache.replicator', 'httpx') if m in sys.modules)\n"
+        "import inspect\n"
+        "from offline_cache.replicator import Replicator\n"
+        "params = inspect.signature(Replicator).parameters\n"
+        "print(loaded, DeskApp.TYPING_QUIET_SECONDS, params['typing_quiet'].default)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "[] 1.25 1.25", proc.stdout
