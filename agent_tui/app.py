@@ -543,8 +543,10 @@ class DeskApp(App[None]):
         """Every second: the screens' countdowns, and the status read. That read is a safety
         net (a change of the link, the outbox, the seat is read when it is reported); while
         the agent types with nothing unsynced (no age counting up on the bar) it waits, at
-        most TICK_HOLD_TICKS ticks: a status read and its redraw between keys is a busy
-        moment the keys wait behind."""
+        most TICK_HOLD_TICKS ticks since the last status read of any kind (a sync round's
+        report reads it too: with sync running, the tick's own read is not needed while the
+        keys go on): a status read and its redraw between keys is a busy moment the keys
+        wait behind."""
         now = self.clock()
         for screen in self.screen_stack:
             tick = getattr(screen, "tick", None)
@@ -553,7 +555,6 @@ class DeskApp(App[None]):
         if self.status.outbox == 0 and self._ticks_held < self.TICK_HOLD_TICKS and self._typing():
             self._ticks_held += 1
             return
-        self._ticks_held = 0
         self.refresh_status()
 
     # One status read at a time, in a thread of the loop's pool (a Textual thread worker
@@ -565,6 +566,7 @@ class DeskApp(App[None]):
 
     def refresh_status(self) -> None:
         """Read the status bar's figures (sqlite, in a thread); the result goes to every bar."""
+        self._ticks_held = 0  # a read is coming: the tick's own waits from here
         if self._status_reading:
             self._status_again = True
             return
