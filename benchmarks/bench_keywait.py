@@ -157,18 +157,33 @@ def cause(window: dict[str, Any]) -> str:
 def summary(presses: list[dict[str, Any]]) -> dict[str, Any]:
     busy: Counter[str] = Counter()
     named: Counter[str] = Counter()  # each callback over NAMED ms, once per busy window
+    spent: dict[str, list[float]] = {}  # its thread CPU in those windows, summed per window
+    busy_cpu: list[float] = []
     for press in presses:
         for window in press["windows"][1:]:
             if not window["idle"]:
                 busy[cause(window)] += 1
-                named.update({name for name, ms in window["callbacks"] if ms > NAMED})
+                busy_cpu.append(window["cpu"])
+                per: Counter[str] = Counter()
+                for name, ms in window["callbacks"]:
+                    per[name] += ms
+                named.update({name for name, ms in per.items() if ms > NAMED})
+                for name, ms in per.items():
+                    if ms > NAMED:
+                        spent.setdefault(name, []).append(ms)
     ms = sorted(p["ms"] for p in presses)
     return {
         "presses": len(presses),
         "p50_ms": round(statistics.median(ms), 1) if ms else None,
         "windows_per_press": round(sum(len(p["windows"]) for p in presses) / len(presses), 3),
         "busy_windows_after_the_first": dict(busy.most_common()),
-        f"callbacks_over_{NAMED}_ms_in_those_windows": dict(named.most_common(12)),
+        f"callbacks_over_{NAMED}_ms_in_those_windows": {
+            name: f"{n} windows, median {statistics.median(spent[name]):.2f} ms"
+            for name, n in named.most_common(12)
+        },
+        "busy_window_process_cpu_ms_median": (
+            round(statistics.median(busy_cpu), 2) if busy_cpu else None
+        ),
         "first_window_cpu_ms_median": round(
             statistics.median(p["windows"][0]["cpu"] for p in presses if p["windows"]), 2
         ),
