@@ -238,8 +238,11 @@ class DeskApp(App[None]):
     # The agent counts as typing this long after a key: the replicator's own rule, read from
     # the one module both use (it imports nothing: not the replicator, not httpx).
     TYPING_QUIET_SECONDS: ClassVar[float] = typing_quiet.TYPING_QUIET_SECONDS
-    # While the agent types, the once-a-second status read waits at most this many ticks.
-    TICK_HOLD_TICKS: ClassVar[int] = 3
+    # While the agent types, the once-a-second status read waits at most this many ticks
+    # since the last status read of any kind. A running replicator's rounds are held at most
+    # TYPING_HOLD_SECONDS while the keys go on, and each round's report reads the status: one
+    # tick more than that hold, and the tick reads only when the replicator does not report.
+    TICK_HOLD_TICKS: ClassVar[int] = int(typing_quiet.TYPING_HOLD_SECONDS) + 1
     _last_key = float("-inf")
     _ticks_held = 0
 
