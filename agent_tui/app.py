@@ -56,6 +56,7 @@ with imports_frozen():
     from agent_tui.widgets.status_bar import DeskStatus, StatusBar
     from hotline.forms import FormDef, warm_ticket_rules
     from hotline.validators import load_phone_tables
+    from offline_cache import typing_quiet
 
 Clock = Callable[[], datetime]
 # The desk's own app-wide actions (queue, knowledge base, seat, sync, sign-out...): they
@@ -234,11 +235,14 @@ class DeskApp(App[None]):
             self.desk.typed()
         await super().on_event(event)
 
-    # The agent counts as typing this long after a key (the replicator's own rule is
-    # offline_cache.replicator.TYPING_QUIET_SECONDS, the same length).
-    TYPING_QUIET_SECONDS: ClassVar[float] = 0.75
-    # While the agent types, the once-a-second status read waits at most this many ticks.
-    TICK_HOLD_TICKS: ClassVar[int] = 3
+    # The agent counts as typing this long after a key: the replicator's own rule, read from
+    # the one module both use (it imports nothing: not the replicator, not httpx).
+    TYPING_QUIET_SECONDS: ClassVar[float] = typing_quiet.TYPING_QUIET_SECONDS
+    # While the agent types, the once-a-second status read waits at most this many ticks
+    # since the last status read of any kind. A running replicator's rounds are held at most
+    # TYPING_HOLD_SECONDS while the keys go on, and each round's report reads the status: one
+    # tick more than that hold, and the tick reads only when the replicator does not report.
+    TICK_HOLD_TICKS: ClassVar[int] = int(typing_quiet.TYPING_HOLD_SECONDS) + 1
     _last_key = float("-inf")
     _ticks_held = 0
 
@@ -545,8 +549,10 @@ class DeskApp(App[None]):
         """Every second: the screens' countdowns, and the status read. That read is a safety
         net (a change of the link, the outbox, the seat is read when it is reported); while
         the agent types with nothing unsynced (no age counting up on the bar) it waits, at
-        most TICK_HOLD_TICKS ticks: a status read and its redraw between keys is a busy
-        moment the keys wait behind."""
+        most TICK_HOLD_TICKS ticks since the last status read of any kind (a sync round's
+        report reads it too: with sync running, the tick's own read is not needed while the
+        keys go on): a status read and its redraw between keys is a busy moment the keys
+        wait behind."""
         now = self.clock()
         for screen in self.screen_stack:
             tick = getattr(screen, "tick", None)
@@ -555,7 +561,6 @@ class DeskApp(App[None]):
         if self.status.outbox == 0 and self._ticks_held < self.TICK_HOLD_TICKS and self._typing():
             self._ticks_held += 1
             return
-        self._ticks_held = 0
         self.refresh_status()
 
     # One status read at a time, in a thread of the loop's pool (a Textual thread worker
@@ -567,6 +572,7 @@ class DeskApp(App[None]):
 
     def refresh_status(self) -> None:
         """Read the status bar's figures (sqlite, in a thread); the result goes to every bar."""
+        self._ticks_held = 0  # a read is coming: the tick's own waits from here
         if self._status_reading:
             self._status_again = True
             return

@@ -12,7 +12,9 @@ and the loop callbacks that ran in it (any thread's loop, with their thread CPU)
 after the first of a press is put down to what ran in it: a sync round (the replicator's
 round), the event stream (a poke or heartbeat read by the listener), the app's one-second
 tick (the status read), a one-shot timer (the sync state's settle timer, the form's settle),
-a frame, or other. The instrumentation costs CPU of its own (~0.1 ms a window), so compare
+a frame, or other; and every callback over ``NAMED`` ms of its thread's CPU in such a window
+is named, once per window (the same callback in many busy windows is the one to look at).
+The instrumentation costs CPU of its own (~0.1 ms a window), so compare
 trees with this probe on both, not with the benchmark's figures.
 
     .venv/bin/python -m benchmarks.bench_keywait
@@ -35,6 +37,7 @@ from benchmarks import bench_keystroke
 SLEEP = 1 / 50  # textual._wait.SLEEP_GRANULARITY
 IDLE = SLEEP / 20.0  # textual._wait.SLEEP_IDLE
 NOTED = 0.00005  # callbacks shorter than this are not listed
+NAMED = 0.2  # ms: a callback this long in a busy window is named in the summary
 
 STATE: dict[str, Any] = {"on": False, "callbacks": [], "windows": [], "presses": []}
 
@@ -84,10 +87,13 @@ def _callback_name(handle: Any) -> str:
         coro = owner.get_coro()
         name = str(getattr(coro, "__qualname__", coro))
         frame = getattr(coro, "cr_frame", None)
-        timer = frame.f_locals.get("self") if frame is not None else None
-        if timer is not None and "Timer" in name:
-            inner = getattr(timer, "_callback", None)
-            name = "timer " + str(getattr(inner, "__qualname__", inner))
+        me = frame.f_locals.get("self") if frame is not None else None
+        if me is not None and "Timer" in name:
+            inner = getattr(me, "_callback", None)
+            inner = getattr(inner, "args", (inner,))[0] if inner is not None else None  # partial
+            name = "timer " + str(getattr(inner, "__qualname__", getattr(me, "name", inner)))
+        elif me is not None and "_process_messages" in name:
+            name += " " + type(me).__name__  # whose queue
         return name
     return str(getattr(callback, "__qualname__", callback))
 
@@ -106,11 +112,12 @@ def _install() -> None:
         if not STATE["on"]:
             run(handle)
             return
+        name = _callback_name(handle)  # before it runs: a finished task has no frame
         t = time.thread_time()
         run(handle)
         used = time.thread_time() - t
         if used > NOTED:
-            STATE["callbacks"].append((_callback_name(handle), used * 1000))
+            STATE["callbacks"].append((name, used * 1000))
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign]
 
@@ -149,16 +156,34 @@ def cause(window: dict[str, Any]) -> str:
 
 def summary(presses: list[dict[str, Any]]) -> dict[str, Any]:
     busy: Counter[str] = Counter()
+    named: Counter[str] = Counter()  # each callback over NAMED ms, once per busy window
+    spent: dict[str, list[float]] = {}  # its thread CPU in those windows, summed per window
+    busy_cpu: list[float] = []
     for press in presses:
         for window in press["windows"][1:]:
             if not window["idle"]:
                 busy[cause(window)] += 1
+                busy_cpu.append(window["cpu"])
+                per: Counter[str] = Counter()
+                for name, ms in window["callbacks"]:
+                    per[name] += ms
+                named.update({name for name, ms in per.items() if ms > NAMED})
+                for name, ms in per.items():
+                    if ms > NAMED:
+                        spent.setdefault(name, []).append(ms)
     ms = sorted(p["ms"] for p in presses)
     return {
         "presses": len(presses),
         "p50_ms": round(statistics.median(ms), 1) if ms else None,
         "windows_per_press": round(sum(len(p["windows"]) for p in presses) / len(presses), 3),
         "busy_windows_after_the_first": dict(busy.most_common()),
+        f"callbacks_over_{NAMED}_ms_in_those_windows": {
+            name: f"{n} windows, median {statistics.median(spent[name]):.2f} ms"
+            for name, n in named.most_common(12)
+        },
+        "busy_window_process_cpu_ms_median": (
+            round(statistics.median(busy_cpu), 2) if busy_cpu else None
+        ),
         "first_window_cpu_ms_median": round(
             statistics.median(p["windows"][0]["cpu"] for p in presses if p["windows"]), 2
         ),

@@ -67,14 +67,11 @@ from offline_cache.errors import CacheError
 from offline_cache.records import OutboxStats, SyncMeta
 from offline_cache.store import CacheStore
 from offline_cache.tls import shared_ssl_context
+from offline_cache.typing_quiet import TYPING_HOLD_SECONDS, TYPING_QUIET_SECONDS
 
 log = logging.getLogger("offline_cache.replicator")
 
 API = "/api/v1"
-# While the agent types, a round that only pulls waits for the keys to pause this long ...
-TYPING_QUIET_SECONDS = 0.75
-# ... and never more than this (a continuously typing agent still sees others' changes).
-TYPING_HOLD_SECONDS = 3.0
 
 
 class LinkState(StrEnum):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,8 +95,9 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
         self.duplicate: Any = None
         self.last_saved: str = ""
         self.last_error: str = ""  # why the last submit saved nothing ("" after a save)
-        self._autosave: Timer | None = None  # the draft is saved once the keys pause
-        self._autosave_at = 0.0  # time.monotonic() of that pause, moved on by every key
+        # the draft is saved once the keys pause: one handle on the loop, moved on by every
+        # key (_autosave_later)
+        self._autosave: asyncio.TimerHandle | None = None
         self._settle: Timer | None = None  # checks and message lines waiting for a pause
         self._check_waits = False  # typed keys not checked yet (see _field_changed)
         self._drivers: tuple[Any, frozenset[str]] = (None, frozenset())
@@ -465,23 +465,29 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
             self._settle_later()
         else:
             self._refresh_form(typing=True)
-        # one timer while the agent types, not one per key (each a new task): a key moves the
-        # quiet moment on, and the timer, when it fires early, waits for the rest
-        self._autosave_at = time.monotonic() + AUTOSAVE_SECONDS
-        if self._autosave is None:
-            self._autosave = self.set_timer(AUTOSAVE_SECONDS, self._autosave_due)
+        self._autosave_later()
+
+    def _autosave_later(self) -> None:
+        """The draft is saved AUTOSAVE_SECONDS after this key, unless another key comes
+        first. One handle on the loop, cancelled and made again by each key (a heap entry,
+        microseconds; no task): nothing of the autosave runs while the keys come. A Textual
+        timer here (a task that, woken early, re-armed itself for the rest) ran on the UI
+        loop every AUTOSAVE_SECONDS of typing, between the agent's keys."""
+        if self._autosave is not None:
+            self._autosave.cancel()
+        loop = asyncio.get_running_loop()
+        self._autosave = loop.call_at(loop.time() + AUTOSAVE_SECONDS, self._autosave_due)
 
     def _autosave_due(self) -> None:
-        left = self._autosave_at - time.monotonic()
-        if left > 0.001:
-            self._autosave = self.set_timer(left, self._autosave_due)
-            return
+        """The keys paused: the save runs in the screen's queue, as a timer's callback did
+        (never in the middle of another of its handlers)."""
         self._autosave = None
-        self._after_typing()
+        if self.is_attached:
+            self.call_next(self._after_typing)
 
     def _stop_autosave(self) -> None:
         if self._autosave is not None:
-            self._autosave.stop()
+            self._autosave.cancel()
             self._autosave = None
 
     @on(Input.Changed)

@@ -13,12 +13,16 @@ All on the real server (another agent's tickets through its REST API) and Pilot'
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
-from agent_tui.app import build_app
+from agent_tui.app import DeskApp, build_app
 from agent_tui.config import Settings
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.services import DeskServices
@@ -27,6 +31,7 @@ from tests.support.server import RunningServer
 from tests.tui.conftest import USERS, run_in_thread, sign_in, until, until_focused
 from tests.tui.test_desk_offline import post_ticket
 
+ROOT = Path(__file__).resolve().parents[2]
 KEYS = "abcdefghij"
 MAX_KEYS = 600  # every typing loop below is bounded in keys as well as time
 
@@ -211,3 +216,87 @@ async def test_the_ticks_status_read_waits_while_typing_at_most_its_bound(
     # a read answers after its tick (in a thread), at worst after the next one as well
     assert max([*gaps, ticks]) <= app.TICK_HOLD_TICKS + 2, typing
     assert after.count("read") >= after.count("tick") - 1, after  # no key: every tick reads
+
+
+def test_the_desk_and_the_replicator_read_one_typing_pause_and_the_desk_loads_no_httpx() -> None:
+    """How long after a key the agent counts as typing is one setting
+    (``offline_cache.typing_quiet``): the app's tick hold and the replicator's round hold both
+    read it (set it before they are imported and both have the new value), and the desk
+    reads it without importing the replicator or httpx."""
+    code = (
+        "import sys\n"
+        "from offline_cache import typing_quiet\n"
+        "typing_quiet.TYPING_QUIET_SECONDS = 1.25\n"
+        "from agent_tui.app import DeskApp\n"
+        "loaded = sorted(m for m in ('offline_cache.replicator', 'httpx') if m in sys.modules)\n"
+        "import inspect\n"
+        "from offline_cache.replicator import Replicator\n"
+        "params = inspect.signature(Replicator).parameters\n"
+        "print(loaded, DeskApp.TYPING_QUIET_SECONDS, params['typing_quiet'].default)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "[] 1.25 1.25", proc.stdout
+
+
+async def test_while_typing_the_tick_reads_only_when_no_other_status_read_came_within_its_bound(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With sync running, each round's report reads the status (``_flush_sync_state``), a
+    few ticks apart while the keys go on: the tick's own read, held at most
+    ``TICK_HOLD_TICKS`` ticks since the last read of any kind, is then never needed. Here a
+    read of another kind comes after every second tick (as a round's report would): while
+    the agent types, no tick reads; the bar still gets a read at least every
+    ``TICK_HOLD_TICKS`` ticks; once the keys pause, every tick reads again."""
+    asks: list[str] = []
+    ticks = [0]
+    original_tick = DeskApp._tick
+
+    in_tick = [False]
+
+    def tick(self: DeskApp) -> None:
+        asks.append("tick")
+        in_tick[0] = True
+        try:
+            original_tick(self)
+        finally:
+            in_tick[0] = False
+        ticks[0] += 1
+        if ticks[0] % 2 == 0:
+            asks.append("other")
+            self.refresh_status()  # what a round's report does
+
+    monkeypatch.setattr(DeskApp, "_tick", tick)
+    settings = Settings(server=server.url)
+    desk = DeskServices(settings, sync_options={"pull_interval": 0.5, "backoff_cap": 0.5})
+    app = build_app(settings, desk=desk, tick_seconds=0.1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        await app.desk.stop_sync(wait=True)  # no round reports: the reads counted are ours
+        await until(pilot, lambda: app.status.outbox == 0, "nothing unsynced")
+        original_refresh = app.refresh_status
+
+        def refresh() -> None:
+            if in_tick[0]:  # asked by the tick itself
+                asks.append("tick read")
+            original_refresh()
+
+        app.refresh_status = refresh  # type: ignore[method-assign]
+        await pilot.press(KEYS[0])
+        asks.clear()  # from the first key on
+        for n in range(1, 60):
+            await pilot.press(KEYS[n % len(KEYS)])
+        typing = list(asks)
+        await pilot.pause(app.TYPING_QUIET_SECONDS + 0.3)  # the keys have paused
+        paused = len(asks)
+        await until(pilot, lambda: asks[paused:].count("tick read") >= 5, "reads after the pause")
+
+    assert typing.count("tick") >= 2 * (app.TICK_HOLD_TICKS + 1), typing  # it typed long enough
+    assert typing.count("tick read") == 0, typing  # the other reads were enough
+    # the bar was read (by either) at least every TICK_HOLD_TICKS ticks
+    since = 0
+    for entry in typing:
+        since = since + 1 if entry == "tick" else 0
+        assert since <= app.TICK_HOLD_TICKS, typing
