@@ -115,3 +115,17 @@ def screen_text(app: Any) -> str:
         app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
     )
     return console.export_text()
+
+
+async def accept_restore_offer(pilot: Pilot[Any], app: Any) -> Any:
+    """At a start after a form was left behind: wait for the offer to restore it, shown on
+    screen, take it (恢复) and return the intake screen it reopened."""
+    from agent_tui.screens.dialogs import ChoiceDialog
+    from agent_tui.screens.intake import IntakeScreen
+
+    await until(pilot, lambda: isinstance(app.screen, ChoiceDialog), "the restore offer")
+    await until(pilot, lambda: "恢复" in screen_text(app), "the offer on screen")
+    await pilot.press("1")  # 恢复
+    screen = app.screen_stack[0]
+    assert isinstance(screen, IntakeScreen)
+    return screen

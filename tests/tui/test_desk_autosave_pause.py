@@ -24,11 +24,10 @@ from typing import Any
 import pytest
 
 from agent_tui.screens import intake as intake_module
-from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.screens.intake import AUTOSAVE_SECONDS, IntakeScreen
 from offline_cache import save_token
 from tests.support.server import RunningServer, free_port
-from tests.tui.conftest import make_app, run_in_thread, screen_text, until
+from tests.tui.conftest import accept_restore_offer, make_app, run_in_thread, until
 from tests.tui.test_desk_form_rows import intake
 from tests.tui.test_desk_textual_overrides import focus_field
 
@@ -199,10 +198,6 @@ async def test_a_desk_killed_after_the_keys_paused_offers_everything_typed_back(
     ticket_id = proc.stdout.strip().splitlines()[-1]
     again = make_app(server.url)
     async with again.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(again.screen, ChoiceDialog), "the restore offer")
-        await until(pilot, lambda: "恢复" in screen_text(again), "the offer on screen")
-        await pilot.press("1")  # 恢复
-        screen = again.screen_stack[0]
-        assert isinstance(screen, IntakeScreen)
+        screen = await accept_restore_offer(pilot, again)
         await until(pilot, lambda: screen.values().get("address") == TYPED, "the address")
         assert screen.ticket_id == ticket_id

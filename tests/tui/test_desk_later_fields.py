@@ -20,12 +20,11 @@ import pytest
 import agent_tui.screens.intake as intake
 from agent_tui.app import build_app
 from agent_tui.config import Settings
-from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.services import DeskServices
 from hotline.forms import load_forms
 from tests.support.server import RunningServer
-from tests.tui.conftest import screen_text, sign_in, until
+from tests.tui.conftest import accept_restore_offer, screen_text, sign_in, until
 from tests.tui.test_desk_intake import message
 from tests.tui.test_desk_start import burst
 
@@ -154,10 +153,7 @@ async def test_a_restored_draft_shows_the_later_field_it_holds(
         await until(pilot, saved, "the autosave with the later field")
     again = build_app(settings, desk=DeskServices(settings))
     async with again.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(again.screen, ChoiceDialog), "the restore offer")
-        await pilot.press("1")  # 恢复
-        screen = again.screen_stack[0]
-        assert isinstance(screen, IntakeScreen)
+        screen = await accept_restore_offer(pilot, again)
         await until(pilot, lambda: screen.values().get("respondent") == "黑风山", "restored")
         widget = await until(pilot, lambda: screen._row("respondent").field_widget(), "field")
         assert widget.value == "黑风山"

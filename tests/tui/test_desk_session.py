@@ -8,7 +8,15 @@ import httpx
 from agent_tui.screens.dialogs import ChoiceDialog
 from agent_tui.screens.intake import IntakeScreen
 from tests.support.server import RunningServer
-from tests.tui.conftest import USERS, make_app, run_in_thread, screen_text, sign_in, until
+from tests.tui.conftest import (
+    USERS,
+    accept_restore_offer,
+    make_app,
+    run_in_thread,
+    screen_text,
+    sign_in,
+    until,
+)
 from tests.tui.test_desk_intake import server_get, type_into
 
 
@@ -54,11 +62,7 @@ async def test_a_closed_desk_offers_to_restore_the_form_in_progress(
     # the terminal was closed mid-call; next start:
     again = make_app(server.url)
     async with again.run_test(size=(120, 36)) as pilot:
-        await until(pilot, lambda: isinstance(again.screen, ChoiceDialog), "the restore offer")
-        await until(pilot, lambda: "恢复" in screen_text(again), "the offer on screen")
-        await pilot.press("1")  # 恢复
-        screen = again.screen_stack[0]
-        assert isinstance(screen, IntakeScreen)
+        screen = await accept_restore_offer(pilot, again)
         await until(pilot, lambda: screen.values().get("caller_name") == "孙悟空", "the name")
         assert screen.values()["account"] == "花果山停水三天"
         assert screen.ticket_id == ticket_id  # the id made when the draft opened is kept

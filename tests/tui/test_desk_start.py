@@ -21,8 +21,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -39,10 +37,10 @@ from agent_tui.screens import intake as intake_module
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.services import DeskServices
 from offline_cache import KeyringKeyProvider, save_token
+from tests.support.child import run_python
 from tests.support.server import RunningServer
 from tests.tui.conftest import run_in_thread, sign_in, until
 
-ROOT = Path(__file__).resolve().parents[2]
 NOT_FOR_THE_DESK = (
     "fastapi",
     "sqlalchemy",
@@ -165,15 +163,7 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
     finally:
         keyring.set_keyring(previous)
     out = tmp_path / "modules.json"
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(out), server.url],
-        cwd=ROOT,
-        env={**os.environ},
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_python(CHILD, str(out), server.url, timeout=180)
     seen: dict[str, Any] = json.loads(out.read_text("utf-8"))
     assert seen["interactive"], "the desk never became interactive"
     assert seen["online"], "the desk never synced"
@@ -213,11 +203,8 @@ def test_the_desk_modules_leave_the_phone_tables_for_later() -> None:
         "import offline_cache.keyring_unlock, offline_cache.store\n"
         f"print(sorted(m for m in {NOT_BEFORE_THE_FIRST_FRAME!r} if m in sys.modules))"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "[]", f"imported with the desk: {proc.stdout.strip()}"
+    imported = run_python(code).strip()
+    assert imported == "[]", f"imported with the desk: {imported}"
 
 
 def test_the_desk_reads_its_forms_and_checks_keys_without_pydantic() -> None:
@@ -242,11 +229,7 @@ def test_the_desk_reads_its_forms_and_checks_keys_without_pydantic() -> None:
         "        problems += len(validate_values(form, typed, disposition='on_spot'))\n"
         "print(problems > 0, 'pydantic' in sys.modules)"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.split() == ["True", "False"]
+    assert run_python(code).split() == ["True", "False"]
 
 
 def test_the_desk_leaves_pydantic_plugins_unloaded_unless_told_otherwise() -> None:
@@ -262,11 +245,7 @@ def test_the_desk_leaves_pydantic_plugins_unloaded_unless_told_otherwise() -> No
         env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
         if given is not None:
             env["PYDANTIC_DISABLE_PLUGINS"] = given
-        proc = subprocess.run(
-            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        assert proc.stdout.strip() == expected
+        assert run_python(code, env=env).strip() == expected
 
 
 def test_imports_are_frozen_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,11 +277,7 @@ def test_the_desk_modules_are_imported_without_collections_then_frozen() -> None
     )
     seen = {}
     for how in ("running", "paused"):
-        proc = subprocess.run(
-            [sys.executable, "-c", code, how], cwd=ROOT, capture_output=True, text=True, timeout=120
-        )
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        seen[how] = proc.stdout.split()
+        seen[how] = run_python(code, how).split()
     enabled, collections, frozen = seen["running"]
     assert (enabled, frozen) == ("True", "True")
     assert int(collections) < 10  # 88 over the same imports before the block paused them

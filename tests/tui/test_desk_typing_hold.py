@@ -13,10 +13,7 @@ All on the real server (another agent's tickets through its REST API) and Pilot'
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,11 +24,11 @@ from agent_tui.config import Settings
 from agent_tui.screens.intake import IntakeScreen
 from agent_tui.services import DeskServices
 from hotline.model import TicketFields
+from tests.support.child import run_python
 from tests.support.server import RunningServer
 from tests.tui.conftest import USERS, run_in_thread, sign_in, until, until_focused
 from tests.tui.test_desk_offline import post_ticket
 
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = "abcdefghij"
 MAX_KEYS = 600  # every typing loop below is bounded in keys as well as time
 
@@ -234,11 +231,8 @@ def test_the_desk_and_the_replicator_read_one_typing_pause_and_the_desk_loads_no
         "params = inspect.signature(Replicator).parameters\n"
         "print(loaded, DeskApp.TYPING_QUIET_SECONDS, params['typing_quiet'].default)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip() == "[] 1.25 1.25", proc.stdout
+    out = run_python(code).strip()
+    assert out == "[] 1.25 1.25", out
 
 
 async def test_while_typing_the_tick_reads_only_when_no_other_status_read_came_within_its_bound(

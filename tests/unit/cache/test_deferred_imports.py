@@ -9,8 +9,6 @@ used, not be left half-made in ``sys.modules``.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import threading
 import uuid
@@ -20,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from offline_cache.deferred_imports import deferred, is_deferred
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.child import run_python
 
 
 @pytest.fixture
@@ -132,13 +129,4 @@ print(len(get_all_keyring()) > 0, ran("importlib_metadata"))
 
 
 def test_keyring_reads_and_writes_without_running_what_it_does_not_use(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD],
-        cwd=ROOT,
-        env={**os.environ},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.splitlines() == ["t-123", "[]", "True True", "True True"]
+    assert run_python(CHILD).splitlines() == ["t-123", "[]", "True True", "True True"]
