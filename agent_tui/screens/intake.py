@@ -473,8 +473,7 @@ class IntakeScreen(SameSizeResize, QuietFocus, CachedBindingChain, DeskScreen):
         microseconds; no task): nothing of the autosave runs while the keys come. A Textual
         timer here (a task that, woken early, re-armed itself for the rest) ran on the UI
         loop every AUTOSAVE_SECONDS of typing, between the agent's keys."""
-        if self._autosave is not None:
-            self._autosave.cancel()
+        self._stop_autosave()
         loop = asyncio.get_running_loop()
         self._autosave = loop.call_at(loop.time() + AUTOSAVE_SECONDS, self._autosave_due)
 
