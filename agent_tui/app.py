@@ -95,8 +95,9 @@ class DeskApp(App[None]):
         super().__init__()
         self._release_start_gc = release_gc
         weakref.finalize(self, release_gc)  # an app never run: its hold goes with it
-        # no CSS source is in it yet: they are added when the app starts running
-        self.stylesheet = DeskStylesheet(variables=self.get_css_variables())
+        # no CSS source is in it yet: they are added when the app starts running; the
+        # variables are those Textual's just got (the theme's colours worked out once)
+        self.stylesheet = DeskStylesheet(variables=dict(self.stylesheet._variables))
         self.settings = settings
         self.desk = desk
         self.clock = clock
