@@ -31,15 +31,38 @@ level (a top-level rule 1x, a rule nested in it 2x...) and uses it for nothing e
 first parse of a source is made with tie-breaker 1 (the levels read off it, then kept), and
 a parse with tie-breaker ``t`` is those rules, made again with ``level * t`` (the selectors,
 styles and errors shared, as the parser itself shares a nested rule's styles).
+
+**Rule sets hashed in C.** Textual's ``RuleSet`` hashes by identity with a Python method
+(``return id(self)``), and every styling of a node hashes its candidate rules into a set and
+then every rule of the stylesheet against it (~150 rules on the intake screen, ~100 stylings
+before its first frame: ~11,000 Python calls, ~1-3 ms). The desk's rule sets are ``DeskRuleSet``:
+the same fields and rules, hashed by identity by ``object.__hash__``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from textual.css.model import RuleSet
 from textual.css.stylesheet import Stylesheet, StylesheetErrors, StylesheetParseError
+
+
+class DeskRuleSet(RuleSet):
+    """Textual's rule set, hashed by identity without a Python call (module docstring)."""
+
+    __hash__ = object.__hash__
+
+
+def _desk_rule_set(rule: RuleSet, tie_breaker: int) -> DeskRuleSet:
+    return DeskRuleSet(
+        rule.selector_set,
+        rule.styles,
+        rule.errors,
+        is_default_rules=rule.is_default_rules,
+        tie_breaker=tie_breaker,
+        selector_names=rule.selector_names,
+        pseudo_classes=rule.pseudo_classes,
+    )
 
 
 class DeskStylesheet(Stylesheet):
@@ -77,13 +100,10 @@ class DeskStylesheet(Stylesheet):
         source = (css, read_from, is_default_rules, scope)
         unit = levels.get(source)
         if unit is None:
-            unit = super()._parse_rules(css, read_from, is_default_rules, 1, scope)
+            parsed = super()._parse_rules(css, read_from, is_default_rules, 1, scope)
+            unit = [_desk_rule_set(rule, rule.tie_breaker) for rule in parsed]
             levels[source] = unit
-            if tie_breaker == 1:
-                return unit
-        rules = [
-            dataclasses.replace(rule, tie_breaker=rule.tie_breaker * tie_breaker) for rule in unit
-        ]
+        rules = [_desk_rule_set(rule, rule.tie_breaker * tie_breaker) for rule in unit]
         self._parse_cache[key] = rules
         return rules
 

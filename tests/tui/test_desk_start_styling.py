@@ -297,7 +297,8 @@ async def test_the_desk_parses_each_css_source_once_at_start(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Widget's, Static's, Screen's, Select's... DEFAULT_CSS come with several tie-breakers
-    while the intake screen mounts: each is parsed once (Textual: once per tie-breaker)."""
+    while the intake screen mounts: each is parsed once (Textual: once per tie-breaker); the
+    rules are hashed in C."""
     import textual.css.stylesheet as textual_stylesheet
 
     from tests.support.server import free_port
@@ -320,6 +321,9 @@ async def test_the_desk_parses_each_css_source_once_at_start(
         again = {where: n for where, n in parsed.items() if n > 1}
         assert not again, again
         assert_rules_as_textual_makes_them(app)
+        # each rule hashed by identity without a Python call (Textual's: ``return id(self)``)
+        hashed = {type(rule).__hash__ for rule in app.stylesheet.rules}
+        assert hashed == {object.__hash__}, hashed
 
 
 def test_the_app_object_works_the_theme_colours_out_once(
