@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agent_tui import imports_frozen
+from agent_tui import imports_frozen, young_collections_held
 
 # The desk's modules, Textual's widgets and pydantic's models: their objects kept out of the
 # garbage collector's walks (see ``imports_frozen``).
@@ -89,10 +89,15 @@ class DeskApp(App[None]):
         clock: Clock = system_clock,
         tick_seconds: float = 1.0,
     ) -> None:
+        # the start's objects walked by the collector once it is up (young_collections_held)
+        release_gc = young_collections_held()
         i18n.set_language(settings.lang)
         super().__init__()
-        # no CSS source is in it yet: they are added when the app starts running
-        self.stylesheet = DeskStylesheet(variables=self.get_css_variables())
+        self._release_start_gc = release_gc
+        weakref.finalize(self, release_gc)  # an app never run: its hold goes with it
+        # no CSS source is in it yet: they are added when the app starts running; the
+        # variables are those Textual's just got (the theme's colours worked out once)
+        self.stylesheet = DeskStylesheet(variables=dict(self.stylesheet._variables))
         self.settings = settings
         self.desk = desk
         self.clock = clock
@@ -267,17 +272,21 @@ class DeskApp(App[None]):
 
         The form is up before this is done: keys typed meanwhile land in it, and what needs
         the cache (a save, a draft, a lookup) waits for it in its thread (``open_store``)."""
-        if not await self._open_cache():
-            return
-        # Who last signed in here, from the cache, shown before anything goes to the network:
-        # with the form up and focused, that is the desk ready for the agent. What follows
-        # (httpx, the sign-in check, the replicator, the phone tables) comes after it.
-        await self._show_status_now()
-        for screen in list(self.screen_stack):
-            opened = getattr(screen, "cache_opened", None)
-            if opened is not None:
-                opened()
-        await self._screen_drawn()  # the form on screen first, then the network's share
+        try:
+            if not await self._open_cache():
+                return
+            # Who last signed in here, from the cache, shown before anything goes to the
+            # network: with the form up and focused, that is the desk ready for the agent.
+            # What follows (httpx, the sign-in check, the replicator, the phone tables)
+            # comes after it.
+            await self._show_status_now()
+            for screen in list(self.screen_stack):
+                opened = getattr(screen, "cache_opened", None)
+                if opened is not None:
+                    opened()
+            await self._screen_drawn()  # the form on screen first, then the network's share
+        finally:
+            self._release_start_gc()  # the desk is up (or stopped): collections as usual
         self._warm_up(tuple(self.desk.forms().values()))
         recovery = getattr(self.desk.store, "recovery", None)
         if recovery is not None:  # an unreadable cache was moved aside, never deleted
@@ -348,6 +357,7 @@ class DeskApp(App[None]):
                 from agent_tui.screens.keyring import KeyringPasswordScreen
 
                 backend, new = locked
+                self._release_start_gc()  # a person answers now: no start to keep short
                 self._held = True  # the password dialog is up: only quit works
                 await self.push_screen_wait(KeyringPasswordScreen(backend, new=new))
             await self.desk.open_cache()
@@ -800,6 +810,7 @@ class DeskApp(App[None]):
             self.start_sync()
 
     async def on_unmount(self) -> None:
+        self._release_start_gc()
         await self.desk.close()
 
 

@@ -85,6 +85,21 @@ class FirstPydantic:  # where pydantic is first imported: before the first frame
 
 sys.meta_path.insert(0, FirstPydantic())
 import agent_tui.app as desk_app
+seen["threshold_before"] = gc.get_threshold()
+collections = []  # the collector's collections, by generation
+
+def note_collection(phase, info):
+    if phase == "start":
+        collections.append(info["generation"])
+
+gc.callbacks.append(note_collection)
+real_init = desk_app.DeskApp.__init__
+
+def init_then_noted(self, *args, **kwargs):
+    seen["collections_before_app"] = len(collections)
+    real_init(self, *args, **kwargs)
+
+desk_app.DeskApp.__init__ = init_then_noted
 real_drawn = desk_app.DeskApp._screen_drawn
 
 async def drawn_then_noted(self):
@@ -100,6 +115,7 @@ async def status_then_noted(self):  # the cached user shown: with the form up, i
         m for m in KEYRING_UNUSED if type(sys.modules.get(m)).__name__ == "module"
     ))
     seen.setdefault("signin_at_user_shown", "agent_tui.screens.signin" in sys.modules)
+    seen.setdefault("collections_to_user_shown", len(collections) - seen["collections_before_app"])
     records = vars(sys.modules["offline_cache.records"])
     seen.setdefault("records_at_user_shown", sorted(  # the cache's record classes made
         name for name, value in records.items() if hasattr(value, "__dataclass_fields__")
@@ -134,6 +150,7 @@ async def watch(pilot):
     seen["frozen"] = gc.get_freeze_count()
     seen["online"] = await until(lambda: app.status.link == "online")
     seen["at_online"] = sorted(sys.modules)
+    seen["threshold_online"] = gc.get_threshold()
     with open(OUT, "w") as f:
         json.dump(seen, f)
     app.exit()
@@ -187,6 +204,11 @@ def test_the_desk_imports_nothing_of_the_server_or_the_lead_panel(
     assert seen["pydantic"]["drawn"], seen["pydantic"]
     # the command froze its imports' objects out of the collector's walks (agent_tui.app)
     assert seen["frozen"] > 10_000, seen["frozen"]
+    # from the app object to its cached user shown, no collection walked what the start made
+    # (~60 young and middle ones did), and the collector's thresholds are back once the
+    # desk is up
+    assert seen["collections_to_user_shown"] == 0, seen["collections_to_user_shown"]
+    assert seen["threshold_online"] == seen["threshold_before"], seen["threshold_online"]
 
 
 # Imported by the desk's modules or the cache it opens, they would be paid before its first

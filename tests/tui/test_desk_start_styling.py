@@ -243,3 +243,104 @@ def test_a_source_with_errors_raises_again_on_every_reparse() -> None:
     assert [rule.selectors for rule in sheet.rules] == ["Label"]
     with pytest.raises(StylesheetParseError):
         sheet.reparse()
+
+
+NESTED = """
+Select {
+    color: red;
+    &:focus { color: blue; }
+    & > SelectCurrent {
+        width: 1fr;
+        &.-open { height: 3; }
+    }
+}
+Label.x, #y Static { text-style: bold; }
+"""
+
+
+def test_a_source_is_parsed_once_for_all_its_tie_breakers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rules a source gives for each tie-breaker (nested rules: a multiple of it) are the
+    ones Textual's parse gives, from one parse of the source."""
+    import textual.css.stylesheet as textual_stylesheet
+
+    from agent_tui.stylesheet import DeskStylesheet
+
+    parsed: list[str] = []
+    real = textual_stylesheet.parse
+
+    def counted(scope: str, css: str, *args: Any, **kwargs: Any) -> Any:
+        parsed.append(css)
+        return real(scope, css, *args, **kwargs)
+
+    monkeypatch.setattr(textual_stylesheet, "parse", counted)
+    ours = DeskStylesheet(variables={})
+    for is_default in (True, False):
+        for tie_breaker in (-3, 0, -1, 2, -3, 1):
+            theirs = Stylesheet(variables={})._parse_rules(
+                NESTED, ("x.py", "Select.DEFAULT_CSS"), is_default, tie_breaker, "Select"
+            )
+            made = ours._parse_rules(
+                NESTED, ("x.py", "Select.DEFAULT_CSS"), is_default, tie_breaker, "Select"
+            )
+            assert [rule_key(r) for r in made] == [rule_key(r) for r in theirs]
+            assert [(r.selector_names, r.pseudo_classes) for r in made] == [
+                (r.selector_names, r.pseudo_classes) for r in theirs
+            ]
+    assert sorted({r.tie_breaker for r in theirs}) == [1, 2, 3]  # nested: 2x and 3x
+    # Textual's: 12 parses; ours: one per is_default
+    assert parsed.count(NESTED) == 12 + 2
+
+
+async def test_the_desk_parses_each_css_source_once_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Widget's, Static's, Screen's, Select's... DEFAULT_CSS come with several tie-breakers
+    while the intake screen mounts: each is parsed once (Textual: once per tie-breaker); the
+    rules are hashed in C."""
+    import textual.css.stylesheet as textual_stylesheet
+
+    from tests.support.server import free_port
+    from tests.tui.conftest import make_app
+    from tests.tui.test_desk_form_rows import intake
+
+    parsed: Counter[Any] = Counter()
+    real = textual_stylesheet.parse
+
+    def counted(scope: str, css: str, read_from: Any, *args: Any, **kwargs: Any) -> Any:
+        parsed[read_from] += 1
+        return real(scope, css, read_from, *args, **kwargs)
+
+    monkeypatch.setattr(textual_stylesheet, "parse", counted)
+    app = make_app(f"http://127.0.0.1:{free_port()}")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await intake(pilot)
+        await pilot.pause(0.2)
+        assert parsed, "nothing parsed"
+        again = {where: n for where, n in parsed.items() if n > 1}
+        assert not again, again
+        assert_rules_as_textual_makes_them(app)
+        # each rule hashed by identity without a Python call (Textual's: ``return id(self)``)
+        hashed = {type(rule).__hash__ for rule in app.stylesheet.rules}
+        assert hashed == {object.__hash__}, hashed
+
+
+def test_the_app_object_works_the_theme_colours_out_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Textual's ``App.__init__`` works out the CSS variables for its stylesheet; the desk's
+    stylesheet takes those instead of working them out again (~1-2 ms of every start): the
+    same ones (the theme's own are set when the app starts running)."""
+    calls = Counter[str]()
+    real = App.get_css_variables
+
+    def counted(self: App[Any]) -> dict[str, str]:
+        calls["variables"] += 1
+        return real(self)
+
+    monkeypatch.setattr(App, "get_css_variables", counted)
+    settings = Settings(server="http://127.0.0.1:9")
+    app = DeskApp(settings, DeskServices(settings))
+    assert calls["variables"] == 1  # Textual's own, in App.__init__
+    assert app.stylesheet._variables == App().stylesheet._variables
