@@ -178,7 +178,7 @@ def run(quick: bool) -> dict[str, Any]:
     details = {
         "simulated_minutes": minutes,
         "returncode": sim.returncode,
-        "simulator": text.strip().splitlines()[-8:],
+        "simulator": text.strip().splitlines()[-9:],
         "login_seconds": login_seconds,
         "server_rss_peak_during_logins_mb": peak_login_rss,
         "wall_seconds": wall,
