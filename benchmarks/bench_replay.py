@@ -13,7 +13,11 @@ default run). Measured:
   (``sync/pull`` as an agent, ``seats`` and ``metrics/summary?window=15m`` as a lead), ten
   requests a second; p50/p99 of those;
 - lag: the simulator's own report (achieved speed, max lag behind its schedule) and whether
-  every pushed ticket was applied (no backlog).
+  every pushed ticket was applied (no backlog). The simulator's wall time runs from its first
+  tick until the window's last event and push are answered (the final drain counts: a backlog
+  at the end is one); its 200 sign-outs after that are reported apart, as the sign-ins before
+  the window are not in it either;
+- the simulator's own CPU over that wall time (it shares the 2 cores with the server).
 """
 
 from __future__ import annotations
@@ -162,6 +166,9 @@ def run(quick: bool) -> dict[str, Any]:
     pushed = re.search(r"tickets pushed (\d+), applied (\d+), rejected (\d+)", text)
     offered = re.search(r"calls offered (\d+)", text)
     errors = re.search(r"requests (\d+), errors (\d+)", text)
+    tail = re.search(
+        r"final drain ([\d.]+) s .*sign-out ([\d.]+) s .*simulator CPU ([\d.]+) s", text
+    )
     achieved = float(speed.group(1)) if speed else 0.0
     max_lag = float(speed.group(2)) if speed else float("inf")
     lat = common.summary(latencies)
@@ -171,7 +178,7 @@ def run(quick: bool) -> dict[str, Any]:
     details = {
         "simulated_minutes": minutes,
         "returncode": sim.returncode,
-        "simulator": text.strip().splitlines()[-8:],
+        "simulator": text.strip().splitlines()[-9:],
         "login_seconds": login_seconds,
         "server_rss_peak_during_logins_mb": peak_login_rss,
         "wall_seconds": wall,
@@ -180,16 +187,29 @@ def run(quick: bool) -> dict[str, Any]:
         "api_latency": lat,
         "achieved_speed": achieved,
         "max_lag_seconds": max_lag,
+        # The simulator's wall time ends when the window's last event and push are answered
+        # (the final drain is in it; the 200 sign-outs after it are not, as the sign-ins
+        # before it are not).
+        "simulator_drain_seconds": float(tail.group(1)) if tail else None,
+        "simulator_sign_out_seconds": float(tail.group(2)) if tail else None,
+        "simulator_cpu_seconds": float(tail.group(3)) if tail else None,
         "calls_offered": int(offered.group(1)) if offered else None,
         "requests": int(errors.group(1)) if errors else None,
         "errors": int(errors.group(2)) if errors else None,
     }
+    sim_cpu = details["simulator_cpu_seconds"]
+    sim_wall = re.search(r"in ([\d.]+) s wall", text)
     window = "the full day" if full_day else f"{minutes} min from 09:00"
     rows = [
         common.row(
             f"peak-day replay (80,000 calls/day, 200 agents, 100x; {window})",
             {
                 "server_cpu_percent": round(details["server_cpu_percent"] or 0, 1),
+                "simulator_cpu_percent": (
+                    round(100 * sim_cpu / float(sim_wall.group(1)), 1)
+                    if sim_cpu and sim_wall
+                    else None
+                ),
                 "api_p50": lat.get("p50"),
                 "api_p99": lat.get("p99"),
                 "achieved_speed": achieved,

@@ -44,16 +44,25 @@ def test_simulate_runs_a_bounded_day_and_stops_by_itself(live: Live) -> None:
     assert n_answered + n_abandoned <= n_offered
     assert n_applied > 0 and int(tickets.group(3)) == 0
     assert int(errors.group(2)) == 0
+    # The wall time (and achieved speed) ends when the window's last request was answered;
+    # the sign-outs come after it and are reported apart.
+    wall = re.search(r"in ([\d.]+) s wall \(achieved speed ([\d.]+)x", out)
+    tail = re.search(r"final drain ([\d.]+) s \(in the wall time\), sign-out ([\d.]+) s", out)
+    assert wall and tail, out
+    assert float(tail.group(1)) <= float(wall.group(1))
 
     with live.client("lee") as lead:
         r = lead.get("/api/v1/reports/daily", params={"date": DAY.isoformat()})
         assert r.status_code == 200, r.text
         day = next(row for row in r.json()["rows"] if row["queue"] == "all")
-        seats = {s["agent"] for s in lead.get("/api/v1/seats").json()["seats"]}
+        seat_rows = lead.get("/api/v1/seats").json()["seats"]
+        seats = {s["agent"] for s in seat_rows}
     assert day["offered"] == n_offered
     assert day["answered"] == n_answered
     assert day["tickets_created"] == n_applied
     assert {"sim001", "sim002", "sim003"} <= seats
+    # the run still ends its agents' shift
+    assert {s["state"] for s in seat_rows if s["agent"].startswith("sim")} == {"signed_out"}
 
 
 def test_simulated_tickets_get_resolved_and_seats_take_breaks(live: Live) -> None:
