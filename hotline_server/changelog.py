@@ -28,10 +28,15 @@ def lock_counter(conn: Connection) -> None:
     held until COMMIT, so reading it again at the first change (a round trip) would give
     the same value."""
     if conn.dialect.name == "postgresql":
-        value = conn.execute(_READ_LOCKED).scalar_one()
-        buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
-        if buffer is not None and buffer.base is None:
-            buffer.base = int(value)
+        counter_locked(conn, int(conn.execute(_READ_LOCKED).scalar_one()))
+
+
+def counter_locked(conn: Connection, value: int) -> None:
+    """The caller's own statement took the change-log lock (as :func:`lock_counter` does)
+    and read the counter's ``value`` under it: inside :func:`batched`, the batch's base."""
+    buffer: ChangeBuffer | None = conn.info.get(_BUFFER)
+    if buffer is not None and buffer.base is None:
+        buffer.base = value
 
 
 # Built once: the push path runs these for every batch.

@@ -315,6 +315,26 @@ def _json_value(value: Any) -> Any:
     return str(value) if type(value) is JsonText else json_text(value)
 
 
+def _pg_utc_text_or(process: Any) -> Any:
+    """A ``UtcDateTime`` column's value for COPY: a ``datetime`` in UTC already (a push's
+    times: the batch's clock and the desk's times, converted when its rows are built) as
+    its ISO 8601 text, which ``timestamptz`` reads as the same instant; anything else (another
+    zone, a naive time refused, None) through ``process``, and psycopg dumps what it gives.
+    psycopg's own text dump of an aware time asks Python which dumper fits it, every value:
+    ~3 us against ~0.5 us for ``isoformat`` (a new ticket sends seven times, five of them
+    the batch's one clock reading: a column holding it in every row is converted once per
+    batch by :func:`_converted`)."""
+    if process is None:  # never, for UtcDateTime: it always checks the zone
+        return None
+
+    def utc_text(value: Any) -> Any:
+        if type(value) is datetime and value.tzinfo is UTC:
+            return value.isoformat()
+        return process(value)
+
+    return utc_text
+
+
 def _pg_copy(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
     """PostgreSQL: ``rows`` through one ``COPY ... FROM STDIN`` on the connection's own
     transaction (see the module's doc)."""
@@ -327,8 +347,9 @@ def _pg_copy(conn: Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) 
         sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in cols)}) FROM STDIN"
         procs = tuple(
             _json_value if isinstance(table.c[c].type, sa.JSON)
-            else table.c[c].type._cached_bind_processor(dialect)
-            for c in cols
+            else _pg_utc_text_or(p) if isinstance(table.c[c].type, UtcDateTime)
+            else p
+            for c, p in ((c, table.c[c].type._cached_bind_processor(dialect)) for c in cols)
         )  # fmt: skip
         prepared = _COPY[key] = (sql, procs)
     sql, procs = prepared

@@ -92,6 +92,38 @@ def claim_or_lock(
     return str(row[0]), int(row[1])
 
 
+@cache
+def _claim_lock_and_counter_statement() -> Any:
+    """:func:`_claim_or_lock_statement` with the change-log counter's lock and value read in
+    the same statement: the counter is read ``FOR UPDATE`` in a subquery that depends on
+    the client's row (``LATERAL``), so PostgreSQL takes it only once the client's row is
+    locked -- the order every push keeps (client, then counter, then ticket rows)."""
+    from hotline_server.db.schema import seq_counter
+
+    claimed = _claim_or_lock_statement().cte("claimed")
+    counter = (
+        sa.select(seq_counter.c.value)
+        .where(seq_counter.c.id == 1, claimed.c.last_mutation_id.is_not(None))
+        .with_for_update()
+        .lateral("counter")
+    )
+    return sa.select(claimed.c.username, claimed.c.last_mutation_id, counter.c.value).select_from(
+        claimed.join(counter, sa.true())
+    )
+
+
+def claim_lock_and_counter(
+    conn: Connection, client_id: str, username: str, now: datetime
+) -> tuple[str, int, int]:
+    """PostgreSQL, in one statement (one round trip): :func:`claim_or_lock`, then the
+    change-log counter locked until COMMIT (``changelog.lock_counter``) and read: (owner,
+    last_mutation_id, counter value). A push of another user's client id holds the counter
+    until its transaction is rolled back, a moment (it is refused before anything else)."""
+    params = {"client_id": client_id, "username": username, "now": now}
+    row = conn.execute(_claim_lock_and_counter_statement(), params).one()
+    return str(row[0]), int(row[1]), int(row[2])
+
+
 def check_owner(client_id: str, owner: str, user: User) -> None:
     if owner != user.username:
         raise NotYourClient(client_id)

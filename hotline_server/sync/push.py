@@ -2,8 +2,8 @@
 
 Serialization: SQLite takes the write lock at BEGIN (``BEGIN IMMEDIATE``); PostgreSQL locks
 the client's ``sync_clients`` row (an insert that is safe under concurrency, or the
-existing row locked by its ``ON CONFLICT DO UPDATE``: one statement) and then the change-log
-counter, in that order for every writer.
+existing row locked by its ``ON CONFLICT DO UPDATE``) and then the change-log counter, in
+that order for every writer, both in one statement.
 A second copy of a batch therefore waits, then finds every mutation at or below
 ``last_mutation_id`` and answers ``duplicate``: a repeated or concurrent push is harmless.
 The client id belongs to the user who first used it (:mod:`hotline_server.sync.clients`):
@@ -79,16 +79,21 @@ class PushOutcome:
 
 
 def _lock_client(conn: Connection, client_id: str, user: User, now: datetime) -> int:
-    """Lock the client's row (made at its first use, owned by ``user``) and read its
-    ``last_mutation_id``; another user's client id is refused before anything is applied."""
+    """Lock the client's row (made at its first use, owned by ``user``), then the change-log
+    counter (``changelog.lock_counter``), and read the client's ``last_mutation_id``;
+    another user's client id is refused before anything is applied. PostgreSQL: one
+    statement for the three (:func:`clients.claim_lock_and_counter`), which was two."""
     found: tuple[str, int] | None
     if conn.dialect.name == "postgresql":
-        found = clients.claim_or_lock(conn, client_id, user.username, now)
+        owner, last, counter = clients.claim_lock_and_counter(conn, client_id, user.username, now)
+        changelog.counter_locked(conn, counter)
+        found = (owner, last)
     else:  # BEGIN IMMEDIATE already holds the write lock: insert only when missing
         found = clients.read(conn, client_id)
         if found is None:
             clients.insert_if_missing(conn, client_id, user.username, now)
             found = (user.username, 0)
+        changelog.lock_counter(conn)  # nothing to take: SQLite's write lock is held
     assert found is not None
     clients.check_owner(client_id, found[0], user)
     return found[1]
@@ -563,8 +568,7 @@ def _push(
     seqs: list[int] = []
     after: list[Callable[[Any], None]] = []
     with write_transaction(engine) as conn, changelog.batched(conn) as changes:
-        last = _lock_client(conn, request.client_id, user, now)
-        changelog.lock_counter(conn)
+        last = _lock_client(conn, request.client_id, user, now)  # and the counter's lock
         _check_order(request.mutations, last)
         repeated = [m for m in request.mutations if m.mutation_id <= last]
         fresh = [m for m in request.mutations if m.mutation_id > last]

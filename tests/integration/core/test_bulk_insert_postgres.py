@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +18,7 @@ from sqlalchemy.engine import Engine
 from hotline_server.db.bulk import JsonText, insert_many
 from hotline_server.db.engine import make_engine
 from hotline_server.db.migrate import upgrade
-from hotline_server.db.schema import ticket_history, tickets
+from hotline_server.db.schema import change_log, ticket_history, tickets
 from hotline_server.errors import unstorable_field
 from tests.unit.server.test_bulk_insert_sqlite import ROWS, ticket
 
@@ -115,3 +117,58 @@ def test_a_lost_connection_raises_operational_error_and_is_not_reused(engine: En
         insert_many(conn, tickets, [ticket(1)])
     with engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tickets)).scalar() == 1
+
+
+# A push's times as the bulk insert gets them: the batch's clock reading and the desk's
+# times, all in UTC already; then the calendar's ends, whole seconds, ``timezone.utc`` (the
+# same object as ``UTC``), and times in other zones, which go the usual way.
+TIMES = [
+    datetime.now(UTC),
+    datetime(2026, 12, 8, 1, 2, 3, tzinfo=UTC),
+    datetime(2026, 12, 8, 1, 2, 3, 4, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2026, 6, 30, 23, 59, 59, 500000, tzinfo=timezone.utc),  # noqa: UP017
+    datetime(2026, 12, 8, 9, 2, 3, 7, tzinfo=timezone(timedelta(hours=8))),
+    datetime(1, 1, 1, 8, tzinfo=timezone(timedelta(hours=8))),
+]
+
+
+def test_times_in_utc_are_sent_as_text_and_stored_as_table_insert_stores_them(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    sent: list[Any] = []
+    write_row = psycopg.Copy.write_row
+
+    def recording(self: psycopg.Copy, row: Any) -> None:
+        sent.append(row)
+        write_row(self, row)
+
+    monkeypatch.setattr(psycopg.Copy, "write_row", recording)
+    rows = [{**ticket(i), "call_started_at": at, "created_at": at, "received_at": at,
+             "updated_at": TIMES[0]} for i, at in enumerate(TIMES)]  # fmt: skip
+    entries = [{"seq": i + 1, "entity": "ticket", "entity_id": f"t{i}", "op": "upsert",
+                "data": {}, "team": None, "owner": None, "server_time": at}
+               for i, at in enumerate(TIMES)]  # fmt: skip
+    stored_as: dict[str, list[str]] = {}
+    for way in ("bulk", "insert"):
+        with engine.connect() as conn:
+            trans = conn.begin()
+            for table, given in ((tickets, rows), (change_log, entries)):
+                if way == "bulk":
+                    insert_many(conn, table, given)
+                else:
+                    conn.execute(table.insert(), given)
+            stored_as[way] = stored(conn, tickets) + stored(conn, change_log)
+            got = conn.execute(sa.select(tickets.c.created_at).order_by(tickets.c.number))
+            assert list(got.scalars()) == TIMES  # the same instants read back
+            trans.rollback()
+    assert stored_as["bulk"] == stored_as["insert"]
+    # the UTC times went to COPY as text (psycopg's dump of an aware time is ~6x slower)
+    texts = [v for row in sent for v in row if isinstance(v, str)]
+    assert all(at.isoformat() in texts for at in TIMES if at.tzinfo is UTC)
+    others = [at.astimezone(UTC) for at in TIMES if at.tzinfo is not UTC]
+    sent_times = [v for row in sent for v in row if isinstance(v, datetime)]
+    assert sorted(sent_times) == sorted(others * 4)  # three ticket columns, one entry

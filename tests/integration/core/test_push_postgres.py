@@ -85,9 +85,10 @@ def test_statements_per_batch_do_not_grow_with_the_batch(engine: Engine) -> None
     assert all(r.outcome == MutationOutcome.APPLIED for r in outcome10.response.results)
     assert all(r.outcome == MutationOutcome.APPLIED for r in outcome100.response.results)
     assert seen100 == seen10
-    # the client's row, the counter's lock, the batch's ids, its day numbers, and the
+    # the client's row with the counter's lock, the batch's ids, its day numbers, and the
     # counter's bump with the client's advance; the bulk rows go by COPY, not counted here
-    assert sum(n for k, n in seen100.items() if not k.startswith("updates")) == 5
+    assert sum(n for k, n in seen100.items() if not k.startswith("updates")) == 4
+    assert seen100["WITH claimed"] == 1 and "SELECT seq_counter.value" not in seen100
     assert not any(k.startswith(("SAVEPOINT", "RELEASE")) for k in seen100)
     assert seen100["updates seq_counter"] == 1  # one change-log counter bump per batch
     assert seen100["updates sync_clients"] == 1  # ... and in the same statement:
@@ -197,3 +198,66 @@ def test_a_batch_with_nothing_applied_still_moves_the_client_on(engine: Engine) 
     outcomes = [r.outcome for r in again.response.results]
     assert outcomes == [MutationOutcome.DUPLICATE] * 2 + [MutationOutcome.APPLIED]
     assert again.response.results[0].field == "args.phone"  # the first answer, again
+
+
+def test_a_push_locks_its_client_then_the_counter_and_numbers_after_the_counters_last_writer(
+    engine: Engine,
+) -> None:
+    """The client's row and the counter are locked by one statement: the client's row
+    first (the order every writer keeps), and the counter read as its last writer left it
+    when that writer commits while the push waits for it."""
+    import psycopg
+
+    cid = uuid7()
+    counted(engine, cid, [ticket(1)])  # the client exists; change-log seq 1
+    holder = engine.connect()
+    held = holder.begin()
+    # another writer holds the counter and moves it (seq 2) while the push waits for it
+    seq = holder.execute(sa.text("UPDATE seq_counter SET value = value + 1 RETURNING value"))
+    other_seq = seq.scalar_one()
+    holder.execute(change_log.insert(), {"seq": other_seq, "entity": "ticket", "entity_id": "x",
+                                         "op": "upsert", "data": {}, "team": None,
+                                         "owner": None, "server_time": NOW})  # fmt: skip
+    done: dict[str, Any] = {}
+
+    def second_push() -> None:
+        try:
+            done["outcome"], _ = counted(engine, cid, [ticket(1), ticket(2), ticket(3)])
+        except BaseException as exc:  # reported below
+            done["error"] = exc
+
+    import threading
+
+    thread = threading.Thread(target=second_push)
+    thread.start()
+    try:
+        waiting = False
+        with engine.connect() as probe:
+            for _ in range(200):  # until the push waits for the counter (at most ~10 s)
+                waiting = bool(probe.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND starts_with(query, 'WITH claimed')").scalar())  # fmt: skip
+                if waiting:
+                    break
+                probe.rollback()
+                thread.join(0.05)
+            assert waiting, "the push did not wait for the counter"
+            # by then the push holds its client's row: taken before the counter
+            with pytest.raises(sa.exc.OperationalError) as caught:
+                probe.exec_driver_sql(
+                    "SELECT 1 FROM sync_clients WHERE client_id = %(c)s FOR UPDATE NOWAIT",
+                    {"c": cid},
+                )
+            assert isinstance(caught.value.orig, psycopg.errors.LockNotAvailable)
+    finally:
+        held.commit()
+        holder.close()
+        thread.join(30)
+    assert not thread.is_alive() and "error" not in done, done.get("error")
+    results = done["outcome"].response.results
+    assert [r.outcome for r in results] == [MutationOutcome.DUPLICATE] + [
+        MutationOutcome.APPLIED
+    ] * 2
+    with engine.connect() as conn:
+        seqs = list(conn.execute(sa.select(change_log.c.seq).order_by(change_log.c.seq)).scalars())
+    assert other_seq == 2 and seqs == [1, 2, 3, 4]  # after the other writer's, no gap
