@@ -10,9 +10,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-import httpcore._synchronization as httpcore_sync
-
-from hotline_server.live.simulator import Lanes, _fail_sniffio_imports_fast
+from hotline_server.live.simulator import Lanes
 
 
 class Listener:
@@ -90,23 +88,23 @@ class _Recorder(importlib.abc.MetaPathFinder):
         return None
 
 
-async def test_httpcore_stops_searching_for_a_missing_sniffio_on_every_lock() -> None:
-    if "sniffio" in sys.modules and sys.modules["sniffio"] is not None:
-        return  # installed: httpcore imports it once, there is nothing to search for
+async def test_requests_after_the_first_search_the_import_path_for_nothing() -> None:
+    """httpcore imports sniffio for every lock and event of an async request (the desk's
+    replicator, the simulator's lanes). sniffio is a dependency, so each is a look-up in
+    sys.modules; were it missing, each would be a failed import searching sys.path again."""
+    listener = Listener()
+    url = await listener.start()
+    lanes = Lanes(url, 2, timeout=10.0)
     recorder = _Recorder()
-    had = "sniffio" in sys.modules
-    sys.meta_path.insert(0, recorder)
     try:
-        sys.modules.pop("sniffio", None)
-        assert httpcore_sync.current_async_library() == "asyncio"
-        searched_before = recorder.asked.count("sniffio")
-        _fail_sniffio_imports_fast()
-        recorder.asked.clear()
-        for _ in range(5):
-            assert httpcore_sync.current_async_library() == "asyncio"
-        assert searched_before == 1  # without the marker: a search of sys.path per call
-        assert recorder.asked.count("sniffio") == 0
+        await asyncio.gather(*(lanes.request("GET", "/warm") for _ in range(2)))
+        sys.meta_path.insert(0, recorder)
+        try:
+            answers = await asyncio.gather(*(lanes.request("GET", "/x") for _ in range(10)))
+        finally:
+            sys.meta_path.remove(recorder)
     finally:
-        sys.meta_path.remove(recorder)
-        if not had:
-            sys.modules.pop("sniffio", None)
+        await lanes.aclose()
+        await listener.stop()
+    assert [r.status_code for r in answers] == [200] * 10
+    assert recorder.asked == []
