@@ -33,7 +33,16 @@ KEYS = "abcdefghij"
 MAX_KEYS = 600  # every typing loop below is bounded in keys as well as time
 
 
-def typing_app(server_url: str, quiet: float, hold: float) -> Any:
+def typing_app(
+    server_url: str,
+    quiet: float,
+    hold: float,
+    breath: float | None = None,
+    hold_max: float | None = None,
+) -> Any:
+    """``breath``, ``hold_max``: past ``hold`` a pause of the keys this long releases a held
+    round, and at ``hold_max`` it goes regardless (default: as long as the pause, and
+    ``hold``: the bound alone releases it, between two keys)."""
     settings = Settings(server=server_url)
     desk = DeskServices(
         settings,
@@ -42,6 +51,8 @@ def typing_app(server_url: str, quiet: float, hold: float) -> Any:
             "backoff_cap": 0.5,
             "typing_quiet": quiet,
             "typing_hold": hold,
+            "typing_breath": quiet if breath is None else breath,
+            "typing_hold_max": hold if hold_max is None else hold_max,
         },
     )
     return build_app(settings, desk=desk)
@@ -100,11 +111,44 @@ async def test_changes_pulled_while_typing_wait_for_the_pause_and_all_arrive(
         assert screen.query_one("#f-caller_name").value.endswith(KEYS[9])  # no key lost
 
 
+async def test_past_the_bound_a_held_round_waits_for_a_breath_of_the_keys_not_between_two(
+    server: RunningServer,
+) -> None:
+    # the bound comes at once (0.2 s) and the pause (600 s) and the last bound (600 s)
+    # never: only a breath of the keys (2 s, longer than Pilot's keys are apart even on a
+    # loaded machine) can release the round, so none is applied while a run of keys goes on
+    app = typing_app(server.url, quiet=600.0, hold=0.2, breath=2.0, hold_max=600.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        for ch in KEYS:
+            await pilot.press(ch)
+        made = [
+            (await run_in_thread(lambda i=i: post_ticket(server, "agent2", f"喘口气 {i}")))["id"]
+            for i in range(3)
+        ]
+        # a run of keys well past the bound (and several pokes and periodic pulls)
+        seen_while_typing: list[str] = []
+        for n in range(40):
+            await pilot.press(KEYS[n % len(KEYS)])
+            if n % 5 == 4:
+                seen_while_typing += await in_cache(app, made)
+        assert seen_while_typing == [], "a round past the bound went between two keys"
+
+        # the keys stop for a breath: the held round runs and brings every one of them
+        for _ in range(400):
+            if len(await in_cache(app, made)) == len(made):
+                break
+            await pilot.pause(0.1)
+        assert await in_cache(app, made) == made
+        await until(pilot, lambda: app.status.link == "online", "online after the round")
+
+
 async def test_an_agent_who_never_pauses_still_gets_the_changes_within_the_bound(
     server: RunningServer,
 ) -> None:
-    # the keys never pause long enough (60 s): only the bound can release the round
-    app = typing_app(server.url, quiet=60.0, hold=0.5)
+    # the keys never pause long enough (60 s), not even for a breath (60 s): only the last
+    # bound can release the round
+    app = typing_app(server.url, quiet=60.0, hold=0.2, breath=60.0, hold_max=0.5)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready_to_type(pilot, app)
         for ch in KEYS[:3]:
