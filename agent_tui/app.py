@@ -245,9 +245,10 @@ class DeskApp(App[None]):
     TYPING_QUIET_SECONDS: ClassVar[float] = typing_quiet.TYPING_QUIET_SECONDS
     # While the agent types, the once-a-second status read waits at most this many ticks
     # since the last status read of any kind. A running replicator's rounds are held at most
-    # TYPING_HOLD_SECONDS while the keys go on, and each round's report reads the status: one
-    # tick more than that hold, and the tick reads only when the replicator does not report.
-    TICK_HOLD_TICKS: ClassVar[int] = int(typing_quiet.TYPING_HOLD_SECONDS) + 1
+    # TYPING_HOLD_MAX_SECONDS while the keys go on (past TYPING_HOLD_SECONDS, until a breath
+    # of the keys), and each round's report reads the status: one tick more than that hold,
+    # and the tick reads only when the replicator does not report.
+    TICK_HOLD_TICKS: ClassVar[int] = int(typing_quiet.TYPING_HOLD_MAX_SECONDS) + 1
     _last_key = float("-inf")
     _ticks_held = 0
 
@@ -489,19 +490,30 @@ class DeskApp(App[None]):
 
     # A sync round reports at least two states (syncing, then online with its time), several
     # a second while another agent pushes: each was a status read and a redraw of the bar
-    # between the agent's keys. The latest state waits up to STATUS_SETTLE_SECONDS and is
-    # shown once: the bar never lags the replicator by more than that, and its last state is
-    # always the replicator's last one. A refused token is asked about at once.
+    # between the agent's keys. "Syncing" waits up to STATUS_SETTLE_SECONDS (a round that
+    # ends sooner never flashes it); a round's end (any other state) is shown as soon as the
+    # messages already queued are handled, the newest of them winning: one status read per
+    # round, right after it, so a round the replicator ran in a pause of the keys is shown
+    # in that pause too (a 0.25 s wait put the read into the next keys). The bar never lags
+    # the replicator by more than the settle time, and its last state is always the
+    # replicator's last one. A refused token is asked about at once.
     STATUS_SETTLE_SECONDS: ClassVar[float] = 0.25
     _sync_pending: tuple[int, Any] | None = None  # (session, snapshot) not yet shown
-    _sync_flush: Any = None  # the timer that shows it
+    _sync_flush: Any = None  # the timer that shows a "syncing"
+    _sync_flush_queued = False  # a round's end: shown after the messages queued before it
 
     def _show_sync_state(self, snapshot: Any) -> None:
-        """The replicator's new state (on this loop, by message): shown within
-        STATUS_SETTLE_SECONDS with the states that follow it (the newest wins)."""
+        """The replicator's new state (on this loop, by message): "syncing" shown within
+        STATUS_SETTLE_SECONDS with the states that follow it, any other state once the
+        messages queued now are handled (the newest wins)."""
         self._sync_pending = (self._sync_session, snapshot)
-        if getattr(snapshot.state, "value", snapshot.state) == "needs_sign_in":
+        state = getattr(snapshot.state, "value", snapshot.state)
+        if state == "needs_sign_in":
             self._flush_sync_state()
+        elif state != "syncing":
+            if not self._sync_flush_queued:
+                self._sync_flush_queued = True
+                self.call_later(self._flush_sync_state)
         elif self._sync_flush is None:
             self._sync_flush = self.set_timer(self.STATUS_SETTLE_SECONDS, self._flush_sync_state)
 
@@ -510,6 +522,7 @@ class DeskApp(App[None]):
         if self._sync_flush is not None:
             self._sync_flush.stop()
             self._sync_flush = None
+        self._sync_flush_queued = False
         pending, self._sync_pending = self._sync_pending, None
         if pending is None or pending[0] != self._sync_session:
             return  # nothing new, or a replicator stopped at sign-out: not this session's

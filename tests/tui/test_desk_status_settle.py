@@ -105,6 +105,42 @@ async def test_a_burst_of_sync_states_is_one_status_read_and_the_newest_is_kept(
         assert (len(reads), len(reloads), app._cursor) == (2, 2, cursor + 6)
 
 
+async def test_a_rounds_end_is_shown_at_once_and_only_syncing_waits_for_the_settle_time(
+    server: RunningServer,
+) -> None:
+    """A round the replicator ran in a pause of the keys is shown in that pause: its end
+    (online, offline, ...) is read as soon as the messages queued before it are handled,
+    not a settle time later (that put the read into the next keys); "syncing" alone still
+    waits the settle time, so a short round never flashes it."""
+    app = quiet_app(server.url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in_online(pilot, app)
+        await app.desk.stop_sync(wait=True)
+        await pilot.pause(app.STATUS_SETTLE_SECONDS * 2)
+        app.STATUS_SETTLE_SECONDS = 600.0  # only a round's end can be shown in this test
+        reloads = count_reloads(app.screen)
+        reads = count_status_reads(app)
+        session, cursor = app._sync_session, app._cursor
+
+        app.post_message(SyncStateChanged(session, snapshot(cursor, LinkState.SYNCING)))
+        await until(pilot, lambda: app._sync_pending is not None, "the syncing state taken")
+        for _ in range(5):
+            await pilot.pause(0.05)
+        assert (reads, app._sync_pending[1].state) == ([], LinkState.SYNCING)
+
+        # the round ends (a page pulled): one read, one reload, the new cursor
+        app.post_message(SyncStateChanged(session, snapshot(cursor + 1)))
+        await until(pilot, lambda: reads and app._sync_pending is None, "the round's end shown")
+        for _ in range(5):
+            await pilot.pause(0.05)
+        assert (len(reads), len(reloads), app._cursor) == (1, 1, cursor + 1)
+
+        # a round ended offline is shown at once too
+        app.post_message(SyncStateChanged(session, snapshot(cursor + 1, LinkState.OFFLINE)))
+        await until(pilot, lambda: len(reads) == 2, "the offline round's end shown")
+        assert app._sync_pending is None and len(reloads) == 1  # the cursor did not move
+
+
 async def test_a_status_read_asked_during_one_is_read_again_after_it(
     server: RunningServer,
 ) -> None:

@@ -13,6 +13,7 @@ All on the real server (another agent's tickets through its REST API) and Pilot'
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +34,16 @@ KEYS = "abcdefghij"
 MAX_KEYS = 600  # every typing loop below is bounded in keys as well as time
 
 
-def typing_app(server_url: str, quiet: float, hold: float) -> Any:
+def typing_app(
+    server_url: str,
+    quiet: float,
+    hold: float,
+    breath: float | None = None,
+    hold_max: float | None = None,
+) -> Any:
+    """``breath``, ``hold_max``: past ``hold`` a pause of the keys this long releases a held
+    round, and at ``hold_max`` it goes regardless (default: as long as the pause, and
+    ``hold``: the bound alone releases it, between two keys)."""
     settings = Settings(server=server_url)
     desk = DeskServices(
         settings,
@@ -42,6 +52,8 @@ def typing_app(server_url: str, quiet: float, hold: float) -> Any:
             "backoff_cap": 0.5,
             "typing_quiet": quiet,
             "typing_hold": hold,
+            "typing_breath": quiet if breath is None else breath,
+            "typing_hold_max": hold if hold_max is None else hold_max,
         },
     )
     return build_app(settings, desk=desk)
@@ -56,6 +68,22 @@ async def ready_to_type(pilot: Any, app: Any) -> None:
     await until(pilot, lambda: screen.query("#f-caller_name"), "the caller's name field")
     screen.query_one("#f-caller_name").focus()
     await until_focused(pilot, "f-caller_name")
+
+
+async def posted_while_typing(pilot: Any, server: RunningServer, title: str) -> list[str]:
+    """Another agent posts three tickets while this one types on (the posts can take
+    longer than a breath of the keys on a loaded machine: the keys go on meanwhile)."""
+    posting = asyncio.ensure_future(
+        run_in_thread(
+            lambda: [post_ticket(server, "agent2", f"{title} {i}")["id"] for i in range(3)]
+        )
+    )
+    for n in range(MAX_KEYS):
+        if posting.done():
+            break
+        await pilot.press(KEYS[n % len(KEYS)])
+    made: list[str] = await posting
+    return made
 
 
 async def in_cache(app: Any, ids: list[str]) -> list[str]:
@@ -100,11 +128,41 @@ async def test_changes_pulled_while_typing_wait_for_the_pause_and_all_arrive(
         assert screen.query_one("#f-caller_name").value.endswith(KEYS[9])  # no key lost
 
 
+async def test_past_the_bound_a_held_round_waits_for_a_breath_of_the_keys_not_between_two(
+    server: RunningServer,
+) -> None:
+    # the bound comes at once (0.2 s) and the pause (600 s) and the last bound (600 s)
+    # never: only a breath of the keys (2 s, longer than Pilot's keys are apart even on a
+    # loaded machine) can release the round, so none is applied while a run of keys goes on
+    app = typing_app(server.url, quiet=600.0, hold=0.2, breath=2.0, hold_max=600.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        for ch in KEYS:
+            await pilot.press(ch)
+        made = await posted_while_typing(pilot, server, "喘口气")
+        # a run of keys well past the bound (and several pokes and periodic pulls)
+        seen_while_typing: list[str] = []
+        for n in range(40):
+            await pilot.press(KEYS[n % len(KEYS)])
+            if n % 5 == 4:
+                seen_while_typing += await in_cache(app, made)
+        assert seen_while_typing == [], "a round past the bound went between two keys"
+
+        # the keys stop for a breath: the held round runs and brings every one of them
+        for _ in range(400):
+            if len(await in_cache(app, made)) == len(made):
+                break
+            await pilot.pause(0.1)
+        assert await in_cache(app, made) == made
+        await until(pilot, lambda: app.status.link == "online", "online after the round")
+
+
 async def test_an_agent_who_never_pauses_still_gets_the_changes_within_the_bound(
     server: RunningServer,
 ) -> None:
-    # the keys never pause long enough (60 s): only the bound can release the round
-    app = typing_app(server.url, quiet=60.0, hold=0.5)
+    # the keys never pause long enough (60 s), not even for a breath (60 s): only the last
+    # bound can release the round
+    app = typing_app(server.url, quiet=60.0, hold=0.2, breath=60.0, hold_max=0.5)
     async with app.run_test(size=(120, 40)) as pilot:
         await ready_to_type(pilot, app)
         for ch in KEYS[:3]:
@@ -123,6 +181,69 @@ async def test_an_agent_who_never_pauses_still_gets_the_changes_within_the_bound
                 if arrived == made:
                     break
         assert arrived == made, f"{len(arrived)} of {len(made)} after {typed_after} keys"
+
+
+def record_stream_events(app: Any) -> list[str]:
+    """The events the desk's replicator takes off the event stream from now on, in order."""
+    replicator = app.desk.replicator
+    taken: list[str] = []
+    dispatch = replicator._dispatch
+
+    def recorded(sse: Any) -> None:
+        taken.append(sse.event)
+        dispatch(sse)
+
+    replicator._dispatch = recorded
+    return taken
+
+
+async def test_the_event_stream_is_not_read_between_the_keys_and_all_its_pokes_come_after(
+    server: RunningServer,
+) -> None:
+    # only a pause of the keys (2 s: longer than Pilot's keys are apart even on a loaded
+    # machine) can let the stream be read again: the bounds are far away
+    app = typing_app(server.url, quiet=2.0, hold=600.0, breath=2.0, hold_max=600.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        taken = record_stream_events(app)
+        for ch in KEYS:
+            await pilot.press(ch)
+        made = await posted_while_typing(pilot, server, "不读流")  # three pokes on their way
+        for n in range(40):
+            await pilot.press(KEYS[n % len(KEYS)])
+        # a read asked for before the keys began takes one event; then none until a breath
+        assert len(taken) <= 1, taken
+        for _ in range(400):
+            if taken.count("poke") >= len(made):
+                break
+            await pilot.pause(0.1)
+        assert taken.count("poke") >= len(made), taken  # every poke, at the breath
+        for _ in range(400):  # and the round they asked for brings the tickets
+            if len(await in_cache(app, made)) == len(made):
+                break
+            await pilot.pause(0.1)
+        assert await in_cache(app, made) == made
+
+
+async def test_an_agent_who_never_pauses_still_gets_the_event_stream_within_the_bound(
+    server: RunningServer,
+) -> None:
+    # no breath ever comes (600 s): only the bound (0.3 s) lets the stream be read
+    app = typing_app(server.url, quiet=600.0, hold=0.3, breath=600.0, hold_max=600.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ready_to_type(pilot, app)
+        taken = record_stream_events(app)
+        for ch in KEYS[:3]:
+            await pilot.press(ch)
+        for i in range(3):
+            await run_in_thread(lambda i=i: post_ticket(server, "agent2", f"一直打字的流 {i}"))
+        typed_after = 0
+        for n in range(MAX_KEYS):
+            await pilot.press(KEYS[n % len(KEYS)])
+            typed_after += 1
+            if taken.count("poke") >= 3:
+                break
+        assert taken.count("poke") >= 3, f"{taken} after {typed_after} keys"
 
 
 async def test_a_save_while_typing_is_pushed_without_waiting_for_the_pause(
