@@ -92,6 +92,26 @@ async def in_cache(app: Any, ids: list[str]) -> list[str]:
     return await run_in_thread(lambda: [i for i in ids if store.get_ticket(i) is not None])
 
 
+async def type_on(pilot: Any, app: Any, made: list[str], keys: int = 40) -> list[str]:
+    """``keys`` more keys, the cache read after every fifth: which of ``made`` arrived while
+    the keys went on (more than a round's worth of pokes and periodic pulls)."""
+    seen: list[str] = []
+    for n in range(keys):
+        await pilot.press(KEYS[n % len(KEYS)])
+        if n % 5 == 4:
+            seen += await in_cache(app, made)
+    return seen
+
+
+async def all_arrive_at_the_pause(pilot: Any, app: Any, made: list[str]) -> None:
+    """The keys stop: every one of ``made`` reaches the cache (bounded: 400 x 0.1 s)."""
+    for _ in range(400):
+        if len(await in_cache(app, made)) == len(made):
+            break
+        await pilot.pause(0.1)
+    assert await in_cache(app, made) == made
+
+
 async def test_changes_pulled_while_typing_wait_for_the_pause_and_all_arrive(
     server: RunningServer,
 ) -> None:
@@ -109,20 +129,12 @@ async def test_changes_pulled_while_typing_wait_for_the_pause_and_all_arrive(
         ]
         # the server has them and pokes this desk; the agent types on for a while: more
         # than a round's worth of pokes and periodic pulls (every 0.5 s here)
-        seen_while_typing: list[str] = []
-        for n in range(40):
-            await pilot.press(KEYS[n % len(KEYS)])
-            if n % 5 == 4:
-                seen_while_typing += await in_cache(app, made)
+        seen_while_typing = await type_on(pilot, app, made)
         assert seen_while_typing == [], "a pull was applied between the agent's keys"
         assert app.status.link == "online"  # the bar says nothing untrue meanwhile
 
         # the keys pause: the held round runs and brings every one of them
-        for _ in range(400):
-            if len(await in_cache(app, made)) == len(made):
-                break
-            await pilot.pause(0.1)
-        assert await in_cache(app, made) == made
+        await all_arrive_at_the_pause(pilot, app, made)
         await until(pilot, lambda: app.status.link == "online", "online after the round")
         screen = app.screen
         assert screen.query_one("#f-caller_name").value.endswith(KEYS[9])  # no key lost
@@ -141,19 +153,11 @@ async def test_past_the_bound_a_held_round_waits_for_a_breath_of_the_keys_not_be
             await pilot.press(ch)
         made = await posted_while_typing(pilot, server, "喘口气")
         # a run of keys well past the bound (and several pokes and periodic pulls)
-        seen_while_typing: list[str] = []
-        for n in range(40):
-            await pilot.press(KEYS[n % len(KEYS)])
-            if n % 5 == 4:
-                seen_while_typing += await in_cache(app, made)
+        seen_while_typing = await type_on(pilot, app, made)
         assert seen_while_typing == [], "a round past the bound went between two keys"
 
         # the keys stop for a breath: the held round runs and brings every one of them
-        for _ in range(400):
-            if len(await in_cache(app, made)) == len(made):
-                break
-            await pilot.pause(0.1)
-        assert await in_cache(app, made) == made
+        await all_arrive_at_the_pause(pilot, app, made)
         await until(pilot, lambda: app.status.link == "online", "online after the round")
 
 
@@ -218,11 +222,7 @@ async def test_the_event_stream_is_not_read_between_the_keys_and_all_its_pokes_c
                 break
             await pilot.pause(0.1)
         assert taken.count("poke") >= len(made), taken  # every poke, at the breath
-        for _ in range(400):  # and the round they asked for brings the tickets
-            if len(await in_cache(app, made)) == len(made):
-                break
-            await pilot.pause(0.1)
-        assert await in_cache(app, made) == made
+        await all_arrive_at_the_pause(pilot, app, made)  # the round they asked for
 
 
 async def test_an_agent_who_never_pauses_still_gets_the_event_stream_within_the_bound(
