@@ -20,6 +20,7 @@ the /proc figure of the server process under load.
 
 from __future__ import annotations
 
+import statistics
 import time
 import uuid
 from datetime import UTC, datetime
@@ -130,22 +131,18 @@ def one_database(label: str, database_url: str, work: Path, n: int) -> dict[str,
     }
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def _combined(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     """One database's rounds as one figure: each round's ratio compares ours with the raw
     inserts made right after it, on the same database; the row reads their median."""
     ratios = [d["push_per_s"] / d["raw_per_s"] for d in rounds]
     return {
         **{k: rounds[0][k] for k in ("database", "mutations", "raw_rows", "raw_durability")},
-        "push_per_s": _median([d["push_per_s"] for d in rounds]),
-        "raw_per_s": _median([d["raw_per_s"] for d in rounds]),
-        "server_cpu_ms_per_mutation": _median([d["server_cpu_ms_per_mutation"] for d in rounds]),
-        "ratio": _median(ratios),
+        "push_per_s": statistics.median([d["push_per_s"] for d in rounds]),
+        "raw_per_s": statistics.median([d["raw_per_s"] for d in rounds]),
+        "server_cpu_ms_per_mutation": statistics.median(
+            [d["server_cpu_ms_per_mutation"] for d in rounds]
+        ),
+        "ratio": statistics.median(ratios),
         "ratios": [round(r, 3) for r in ratios],
         "rounds": rounds,
     }
