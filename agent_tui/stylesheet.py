@@ -71,9 +71,12 @@ class DeskStylesheet(Stylesheet):
     _parsed: list[tuple[Any, Any]] | None = None
     # The selector map of those rules, kept when a new source empties Textual's.
     _map_of_parsed: dict[str, list[Any]] | None = None
-    # (css, read_from, is_default_rules, scope) -> the rules parsed with tie-breaker 1, for
-    # the other tie-breakers (module docstring); emptied with the parse cache
-    _levels: dict[tuple[Any, ...], list[RuleSet]]
+
+    def __init__(self, *, variables: dict[str, str] | None = None) -> None:
+        super().__init__(variables=variables)
+        # (css, read_from, is_default_rules, scope) -> the rules parsed with tie-breaker 1,
+        # for the other tie-breakers (module docstring); emptied with the parse cache
+        self._levels: dict[tuple[Any, ...], list[RuleSet]] = {}
 
     def set_variables(self, variables: dict[str, str]) -> None:
         if variables == self._variables:
@@ -96,13 +99,11 @@ class DeskStylesheet(Stylesheet):
             return self._parse_cache[key]
         except KeyError:
             pass
-        levels = self.__dict__.setdefault("_levels", {})
         source = (css, read_from, is_default_rules, scope)
-        unit = levels.get(source)
-        if unit is None:
-            parsed = super()._parse_rules(css, read_from, is_default_rules, 1, scope)
-            unit = [_desk_rule_set(rule, rule.tie_breaker) for rule in parsed]
-            levels[source] = unit
+        unit = self._levels.get(source)
+        if unit is None:  # each rule's tie_breaker here is its nesting level
+            unit = super()._parse_rules(css, read_from, is_default_rules, 1, scope)
+            self._levels[source] = unit
         rules = [_desk_rule_set(rule, rule.tie_breaker * tie_breaker) for rule in unit]
         self._parse_cache[key] = rules
         return rules
